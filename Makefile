@@ -1,0 +1,32 @@
+# Two commands matter: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+
+export HOST ?= 127.0.0.1
+export PORT ?= 8000
+
+.PHONY: run test migrate lint clean bench
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+## make run: install, migrate the database (SQLite by default), serve on http://$(HOST):$(PORT)
+run: $(STAMP)
+	$(BIN)/flask --app service migrate
+	$(BIN)/gunicorn --config gunicorn.conf.py service.wsgi:app
+
+## make migrate: upgrade the database named by DATABASE_URL to the newest schema
+migrate: $(STAMP)
+	$(BIN)/flask --app service migrate
+
+## make test: the whole suite (TEST_DATABASE_URL / TEST_REDIS_URL choose PostgreSQL / Redis)
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,90 @@
+"""The comments service: create_app() builds one configured Flask application."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response
+from sqlalchemy import event
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import load_config
+
+log = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 64 * 1024
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the one writer; busy_timeout makes a writer wait for the
+    # lock instead of failing with "database is locked"; SQLite leaves foreign keys off.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 10}}
+    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_timeout": 5,
+            "connect_args": {"connect_timeout": 3}}
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides settings (tests); the environment supplies the rest."""
+    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
+    settings = load_config(config, instance_path=app.instance_path)
+    app.config.update(settings)
+    url = settings["DATABASE_URL"]
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    app.config.update(
+        SECRET_KEY=settings["COMMENTS_SECRET_KEY"],
+        SQLALCHEMY_DATABASE_URI=url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(url),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        JSON_SORT_KEYS=False,
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings["COMMENTS_TRUSTED_PROXIES"] > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["COMMENTS_TRUSTED_PROXIES"])  # type: ignore[method-assign]
+
+    from . import errors
+    from .domain.threads import Cursors
+    from .extensions import db, limiter
+
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    limiter.init_app(app)
+    errors.init_app(app)
+    app.extensions["comments_cursors"] = Cursors(settings["COMMENTS_SECRET_KEY"])
+
+    from .api import bp as api_bp
+    from .ops import bp as ops_bp
+
+    app.register_blueprint(api_bp)
+    app.register_blueprint(ops_bp)
+
+    from .cli import init_app as init_cli
+
+    init_cli(app)
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    return app
+
+
+__all__ = ["create_app"]

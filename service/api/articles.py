@@ -1,0 +1,57 @@
+"""Article engagement and reactions on the article itself."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+
+from ..auth import require_user
+from ..domain.reactions import article_reactions, react_to_article
+from ..domain.threads import article_visible
+from ..extensions import db
+from ..models import Article
+from ..schemas import article_out
+from . import bp, checked_article_id, read_limit, viewer, write_limit
+
+KIND = "<string(maxlength=32):kind>"
+
+
+def _engagement(article_id: str) -> dict[str, Any]:
+    v = viewer()
+    article = db.session.get(Article, article_id)
+    visible = article_visible(article, v)
+    counts, mine = article_reactions(db.session, article_id, v.user_id) if visible else ({}, [])
+    return article_out(article_id, article, reactions=counts, mine=mine, visible=visible)
+
+
+@bp.get("/articles/<article_id>")
+@read_limit()
+def get_article(article_id: str) -> dict[str, Any]:
+    """Status, visible comment count and reactions; an unknown article reads as open and empty."""
+    checked_article_id(article_id)
+    return _engagement(article_id)
+
+
+def _react(article_id: str, kind: str, add: bool) -> dict[str, Any]:
+    checked_article_id(article_id)
+    caller = require_user()
+    react_to_article(db.session, article_id=article_id, user_id=caller.user_id or "", kind=kind,
+                     kinds=current_app.config["COMMENTS_REACTION_KINDS"], add=add)
+    db.session.commit()
+    counts, mine = article_reactions(db.session, article_id, caller.user_id)
+    return {"reactions": counts, "my_reactions": mine}
+
+
+@bp.put(f"/articles/<article_id>/reactions/{KIND}")
+@write_limit("COMMENTS_LIMIT_REACTION")
+def add_article_reaction(article_id: str, kind: str) -> dict[str, Any]:
+    """Add the caller's reaction to the article (idempotent)."""
+    return _react(article_id, kind, add=True)
+
+
+@bp.delete(f"/articles/<article_id>/reactions/{KIND}")
+@write_limit("COMMENTS_LIMIT_REACTION")
+def remove_article_reaction(article_id: str, kind: str) -> dict[str, Any]:
+    """Remove the caller's reaction from the article (idempotent)."""
+    return _react(article_id, kind, add=False)

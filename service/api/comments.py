@@ -1,0 +1,240 @@
+"""Threads and comments: list, post, read, page replies, edit, delete."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from flask import current_app, request, url_for
+from sqlalchemy.exc import IntegrityError
+
+from ..auth import Caller, client_ip, current_caller, guest_token_matches
+from ..domain import comments as rules_
+from ..domain.audit import record
+from ..domain.threads import (
+    CursorError,
+    article_visible,
+    comment_visible,
+    replies_after,
+    subtree,
+)
+from ..domain import threads
+from ..enums import CommentStatus
+from ..errors import Problem
+from ..extensions import db
+from ..models import Article, Comment, utcnow
+from ..schemas import (
+    EditCommentSchema,
+    NewCommentSchema,
+    PageQuerySchema,
+    ThreadQuerySchema,
+    comment_out,
+    load_query,
+    tree_out,
+)
+from . import MAX_ID, bp, checked_article_id, cursors, json_body, read_limit, rules, viewer, write_limit
+
+COMMENT = f"/comments/<int(max={MAX_ID}):comment_id>"
+
+
+def _bad_cursor(exc: CursorError) -> Problem:
+    return Problem(400, str(exc), type_="invalid-cursor", errors={"cursor": [str(exc)]})
+
+
+def _visible_comment(comment_id: int) -> Comment:
+    """The comment if this caller may see it; 404 otherwise (we do not confirm it exists)."""
+    comment = db.session.get(Comment, comment_id)
+    v = viewer()
+    if comment is None or not comment_visible(comment, v) or not article_visible(
+        db.session.get(Article, comment.article_id), v
+    ):
+        raise Problem(404, "There is no such comment.", type_="not-found")
+    return comment
+
+
+@bp.get("/articles/<article_id>/comments")
+@read_limit()
+def list_thread(article_id: str) -> dict[str, Any]:
+    """One page of an article's thread: top-level comments with their first replies nested."""
+    checked_article_id(article_id)
+    args = load_query(ThreadQuerySchema(), request.args)
+    try:
+        page = threads.list_thread(
+            db.session, article_id=article_id, viewer=viewer(), sort=args["sort"],
+            limit=args["limit"], cursor=args["cursor"], cursors=cursors(),
+            replies_per_thread=rules().replies_per_thread,
+        )
+    except CursorError as exc:
+        raise _bad_cursor(exc) from None
+    visible = page.article is not None and article_visible(page.article, viewer())
+    return {
+        "items": [tree_out(node, page.reactions, page.mine) for node in page.nodes],
+        "next_cursor": page.next_cursor,
+        "total": page.article.comment_count if visible and page.article else 0,
+    }
+
+
+def _caller_key(caller: Caller) -> str:
+    """Scopes Idempotency-Keys: the user, or for guests a keyed hash of the client IP (kept
+    only in the idempotency table, never shown)."""
+    if caller.is_authenticated:
+        return f"user:{caller.user_id}"
+    secret = current_app.config["COMMENTS_SECRET_KEY"]
+    return "guest:" + hashlib.sha256(f"{secret}|{client_ip()}".encode()).hexdigest()
+
+
+def _author(caller: Caller, author_name: str | None) -> rules_.Author:
+    if caller.is_authenticated:
+        return rules_.Author(user_id=caller.user_id, name=caller.name or caller.user_id or "",
+                             is_moderator=caller.is_moderator)
+    if not current_app.config["COMMENTS_ALLOW_GUESTS"]:
+        raise Problem(401, "Sign in to comment.", type_="unauthorized",
+                      headers={"WWW-Authenticate": "Bearer"})
+    if not author_name or not author_name.strip():
+        raise Problem(422, "Guests must give an author_name.", type_="validation-error",
+                      title="Invalid request", errors={"author_name": ["Give your name."]})
+    return rules_.Author(user_id=None, name=author_name.strip())
+
+
+def _created_response(created: rules_.Created, *, replayed: bool) -> tuple[dict[str, Any], int, dict[str, str]]:
+    comment = created.comment
+    body = comment_out(comment, reactions={}, mine={})
+    if created.edit_token:
+        body["edit_token"] = created.edit_token
+    headers = {"Location": url_for("api.get_comment", comment_id=comment.id)}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return body, 201, headers
+
+
+@bp.post("/articles/<article_id>/comments")
+@write_limit("COMMENTS_LIMIT_COMMENT")
+def post_comment(article_id: str) -> Any:
+    """Post a comment or a reply; 201 with the comment (and a guest's edit_token, once)."""
+    checked_article_id(article_id)
+    caller = current_caller()
+    data = json_body(NewCommentSchema())
+    author = _author(caller, data["author_name"])
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 1 <= len(key) <= 200:
+        raise Problem(422, "Idempotency-Key must be 1 to 200 characters.",
+                      type_="validation-error", title="Invalid request",
+                      errors={"Idempotency-Key": ["1 to 200 characters."]})
+    now = utcnow()
+    caller_key = _caller_key(caller) if key else ""
+    fingerprint = hashlib.sha256(
+        json.dumps([article_id, data["body"], data["parent_id"], data["author_name"]]).encode()
+    ).hexdigest()
+    if key:
+        previous = rules_.replay(db.session, caller_key=caller_key, key=key,
+                                 request_fingerprint=fingerprint, now=now,
+                                 ttl=rules().idempotency_ttl)
+        if previous is not None:
+            return _created_response(rules_.Created(previous), replayed=True)
+    created = rules_.create_comment(
+        db.session, article_id=article_id, author=author, body=data["body"],
+        parent_id=data["parent_id"], rules=rules(), now=now,
+    )
+    if key:
+        rules_.remember(db.session, caller_key=caller_key, key=key,
+                        request_fingerprint=fingerprint, comment_id=created.comment.id, now=now)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same Idempotency-Key raced us and won: answer with its comment.
+        db.session.rollback()
+        previous = rules_.replay(db.session, caller_key=caller_key, key=key or "",
+                                 request_fingerprint=fingerprint, now=now,
+                                 ttl=rules().idempotency_ttl) if key else None
+        if previous is None:
+            raise
+        return _created_response(rules_.Created(previous), replayed=True)
+    return _created_response(created, replayed=False)
+
+
+@bp.get(COMMENT)
+@read_limit()
+def get_comment(comment_id: int) -> dict[str, Any]:
+    """One comment with its first replies nested."""
+    comment = _visible_comment(comment_id)
+    node, counts, mine = subtree(db.session, comment=comment, viewer=viewer(),
+                                 per_root=rules().replies_per_thread)
+    return tree_out(node, counts, mine)
+
+
+@bp.get(COMMENT + "/replies")
+@read_limit()
+def list_replies(comment_id: int) -> dict[str, Any]:
+    """The replies under a comment, at any depth, oldest first, as a flat page: each carries
+    parent_id and depth so a client can attach it where it belongs."""
+    comment = _visible_comment(comment_id)
+    args = load_query(PageQuerySchema(), request.args)
+    scope = f"replies:{comment.id}"
+    after_id = None
+    if args["cursor"]:
+        try:
+            (after_id,) = cursors().decode(args["cursor"], scope, 1)
+        except CursorError as exc:
+            raise _bad_cursor(exc) from None
+        if not isinstance(after_id, int):
+            raise _bad_cursor(CursorError("The cursor is malformed."))
+    v = viewer()
+    rows = replies_after(db.session, comment=comment, viewer=v, limit=args["limit"],
+                         after_id=after_id)
+    next_cursor = None
+    if len(rows) > args["limit"]:
+        rows = rows[: args["limit"]]
+        next_cursor = cursors().encode(scope, [rows[-1].id])
+    counts, mine = threads.reactions_for(db.session, [c.id for c in rows], v.user_id)
+    return {
+        "items": [comment_out(c, reactions=counts, mine=mine) for c in rows],
+        "next_cursor": next_cursor,
+    }
+
+
+def _comment_for_change(comment_id: int) -> tuple[Comment, Caller, bool]:
+    caller = current_caller()
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or (
+        not caller.is_moderator and not comment_visible(comment, viewer())
+    ):
+        raise Problem(404, "There is no such comment.", type_="not-found")
+    token_ok = comment.author_is_guest and guest_token_matches(comment.edit_token_hash)
+    if not caller.is_authenticated and not token_ok:
+        if request.headers.get("X-Edit-Token"):
+            raise Problem(403, "This edit token does not belong to this comment.",
+                          type_="forbidden")
+        raise Problem(401, "Sign in, or send the X-Edit-Token you got when posting.",
+                      type_="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+    return comment, caller, token_ok
+
+
+@bp.patch(COMMENT)
+@write_limit("COMMENTS_LIMIT_EDIT")
+def edit_comment(comment_id: int) -> Any:
+    """The author edits the body within the edit window; sets edited_at."""
+    data = json_body(EditCommentSchema())
+    comment, caller, token_ok = _comment_for_change(comment_id)
+    rules_.edit_comment(db.session, comment=comment, body=data["body"], user_id=caller.user_id,
+                        guest_token_ok=token_ok, rules=rules())
+    db.session.commit()
+    counts, mine = threads.reactions_for(db.session, [comment.id], caller.user_id)
+    return comment_out(comment, reactions=counts, mine=mine)
+
+
+@bp.delete(COMMENT)
+@write_limit("COMMENTS_LIMIT_EDIT")
+def delete_comment(comment_id: int) -> Any:
+    """The author deletes, or a moderator removes: 204. A comment with visible replies stays
+    as a tombstone."""
+    comment, caller, token_ok = _comment_for_change(comment_id)
+    before = comment.status
+    status = rules_.delete_comment(db.session, comment=comment, user_id=caller.user_id,
+                                   guest_token_ok=token_ok, is_moderator=caller.is_moderator)
+    if status == CommentStatus.REMOVED:
+        record(db.session, actor_id=caller.user_id or "", action="remove", target_type="comment",
+               target_id=str(comment.id), reason="deleted through the public API",
+               before={"status": before.value}, after={"status": status.value})
+    db.session.commit()
+    return "", 204

@@ -1,0 +1,176 @@
+"""Who is calling: a JWT from the host site, an API key, or nobody (anonymous or guest).
+
+A token that is present but bad is always a 401, never a silent downgrade to anonymous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jwt
+from flask import current_app, g, request
+from sqlalchemy import select
+
+from .errors import Problem
+from .extensions import db
+from .domain.tokens import API_KEY_PREFIX, hash_secret, secret_matches
+from .models import ApiKey
+
+MODERATOR_ROLES = frozenset({"moderator", "admin"})
+MAX_TOKEN_BYTES = 8192
+ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The caller of one request. ``user_id`` is None for anonymous callers and guests."""
+
+    user_id: str | None = None
+    name: str | None = None
+    roles: frozenset[str] = field(default_factory=frozenset)
+    via_api_key: bool = False
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.user_id is not None
+
+    @property
+    def is_moderator(self) -> bool:
+        return bool(self.roles & MODERATOR_ROLES)
+
+
+ANONYMOUS = Caller()
+
+
+def _unauthorized(detail: str) -> Problem:
+    return Problem(401, detail, type_="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+
+
+def _public_key() -> str | None:
+    raw = current_app.config.get("COMMENTS_JWT_PUBLIC_KEY")
+    if not raw:
+        return None
+    if "-----BEGIN" in raw:
+        return raw.replace("\\n", "\n")
+    return Path(raw).read_text()
+
+
+def decode_jwt(token: str, config: dict[str, Any], public_key: str | None) -> Caller:
+    """Verify a host-site token and turn its claims into a Caller (raises Problem 401)."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.InvalidTokenError:
+        raise _unauthorized("The bearer token is malformed.") from None
+    alg = header.get("alg")
+    secret = config.get("COMMENTS_JWT_SECRET")
+    # The key follows from the algorithm, and each algorithm only from its own allow-list,
+    # so an HS256 token "signed" with the public key, or alg=none, never verifies.
+    if alg == "HS256" and secret:
+        key: Any = secret
+    elif alg in ASYMMETRIC_ALGORITHMS and public_key:
+        key = public_key
+    else:
+        raise _unauthorized(f"Tokens signed with {alg!r} are not accepted here.")
+    options = {"require": ["exp", "sub"]}
+    kwargs: dict[str, Any] = {}
+    if config.get("COMMENTS_JWT_ISSUER"):
+        kwargs["issuer"] = config["COMMENTS_JWT_ISSUER"]
+        options["require"].append("iss")
+    if config.get("COMMENTS_JWT_AUDIENCE"):
+        kwargs["audience"] = config["COMMENTS_JWT_AUDIENCE"]
+        options["require"].append("aud")
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=[alg], options=options,
+            leeway=config.get("COMMENTS_JWT_LEEWAY_SECONDS", 60), **kwargs,
+        )
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("The bearer token has expired; sign in again.") from None
+    except jwt.ImmatureSignatureError:
+        raise _unauthorized("The bearer token is not valid yet.") from None
+    except jwt.InvalidIssuerError:
+        raise _unauthorized("The bearer token was issued by someone else.") from None
+    except jwt.InvalidAudienceError:
+        raise _unauthorized("The bearer token is meant for another audience.") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise _unauthorized(f"The bearer token lacks the {exc.claim!r} claim.") from None
+    except jwt.InvalidTokenError:
+        raise _unauthorized("The bearer token's signature does not verify.") from None
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not 1 <= len(sub) <= 200:
+        raise _unauthorized("The token's 'sub' must be a string of 1 to 200 characters.")
+    name = claims.get("name")
+    if not isinstance(name, str) or not name.strip():
+        name = sub
+    roles = claims.get("roles") or []
+    if isinstance(roles, str):
+        roles = [roles]
+    if not isinstance(roles, list):
+        raise _unauthorized("The token's 'roles' claim must be a list.")
+    return Caller(user_id=sub, name=name.strip()[:80],
+                  roles=frozenset(r for r in roles if isinstance(r, str)))
+
+
+def _api_key_caller(token: str) -> Caller:
+    row = db.session.execute(
+        select(ApiKey).where(ApiKey.key_hash == hash_secret(token), ApiKey.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if row is None:
+        raise _unauthorized("The API key is unknown or revoked.")
+    return Caller(user_id=f"apikey:{row.name}", name=row.name, roles=frozenset({row.role}),
+                  via_api_key=True)
+
+
+def resolve_caller() -> Caller:
+    header = request.headers.get("Authorization")
+    if not header:
+        return ANONYMOUS
+    scheme, _, token = header.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("Use 'Authorization: Bearer <token>'.")
+    if len(token) > MAX_TOKEN_BYTES:
+        raise _unauthorized("The bearer token is too large.")
+    if token.startswith(API_KEY_PREFIX):
+        return _api_key_caller(token)
+    return decode_jwt(token, current_app.config, _public_key())
+
+
+def current_caller() -> Caller:
+    """The caller of this request, resolved once."""
+    if "caller" not in g:
+        g.caller = resolve_caller()
+    return g.caller
+
+
+def require_user() -> Caller:
+    caller = current_caller()
+    if not caller.is_authenticated:
+        raise _unauthorized("Sign in to do this.")
+    return caller
+
+
+def require_moderator() -> Caller:
+    caller = require_user()
+    if not caller.is_moderator:
+        raise Problem(403, "Only moderators may do this.", type_="forbidden")
+    return caller
+
+
+def guest_token_matches(stored_hash: str | None) -> bool:
+    """Does this request's X-Edit-Token open the guest comment with ``stored_hash``?"""
+    return secret_matches(stored_hash, request.headers.get("X-Edit-Token"))
+
+
+def client_ip() -> str:
+    # ProxyFix (COMMENTS_TRUSTED_PROXIES) has already replaced remote_addr where it may.
+    return request.remote_addr or "unknown"
+
+
+def rate_limit_key() -> str:
+    caller = current_caller()
+    if caller.is_authenticated:
+        return f"user:{caller.user_id}"
+    return f"ip:{client_ip()}"

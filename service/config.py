@@ -1,0 +1,203 @@
+"""Configuration: defaults, overridden by the environment, checked once at start-up.
+
+Nothing here is read at import time: ``load_config()`` is called by ``create_app`` so
+tests (and several apps in one process) can each have their own settings.
+The README's configuration table lists every name below; keep the two in step.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from limits import parse_many
+
+DEFAULT_REACTION_KINDS = ("like", "dislike", "insightful", "funny", "agree", "disagree")
+PREMODERATION_MODES = ("off", "all", "guests", "first_comment")
+
+
+class ConfigError(ValueError):
+    """A setting that the service refuses to start with."""
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _int(raw: str) -> int:
+    return int(raw.strip())
+
+
+def _str(raw: str) -> str:
+    return raw
+
+
+def _list(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    parse: Callable[[str], Any]
+    meaning: str
+    secret: bool = False
+
+
+# One row per setting: the README's configuration table is generated from the same facts.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", None, _str,
+            "SQLAlchemy URL. Default: a SQLite file `instance/comments.db`. "
+            "PostgreSQL: `postgresql+psycopg://user@host/db`."),
+    Setting("COMMENTS_ENV", "development", _str,
+            "`development` or `production`; production refuses unsafe settings at start-up."),
+    Setting("COMMENTS_SECRET_KEY", None, _str,
+            "Signs pagination cursors. Default: generated once into `instance/secret_key`.",
+            secret=True),
+    Setting("COMMENTS_JWT_SECRET", None, _str, "HS256 shared secret for readers' tokens.",
+            secret=True),
+    Setting("COMMENTS_JWT_PUBLIC_KEY", None, _str,
+            "PEM public key (or a path to one) for RS256/ES256 tokens."),
+    Setting("COMMENTS_JWT_ISSUER", None, _str, "When set, tokens must carry this `iss`."),
+    Setting("COMMENTS_JWT_AUDIENCE", None, _str, "When set, tokens must carry this `aud`."),
+    Setting("COMMENTS_JWT_LEEWAY_SECONDS", 60, _int, "Clock skew allowed on `exp`/`nbf`/`iat`."),
+    Setting("COMMENTS_ALLOW_GUESTS", False, _bool,
+            "Let callers without a token post with `author_name`."),
+    Setting("COMMENTS_MAX_DEPTH", 5, _int,
+            "Deepest reply level (top level is 0); deeper replies attach to the parent's parent."),
+    Setting("COMMENTS_REPLIES_PER_THREAD", 50, _int,
+            "Replies nested under each top-level comment in a listing; the rest via /replies."),
+    Setting("COMMENTS_EDIT_WINDOW_SECONDS", 900, _int, "How long an author may edit a comment."),
+    Setting("COMMENTS_MAX_BODY", 10_000, _int, "Longest comment body, in characters."),
+    Setting("COMMENTS_REACTION_KINDS", list(DEFAULT_REACTION_KINDS), _list,
+            "Comma-separated reaction kinds; `like`/`dislike` drive the score."),
+    Setting("COMMENTS_IDEMPOTENCY_TTL_SECONDS", 86_400, _int,
+            "How long an `Idempotency-Key` is remembered."),
+    Setting("COMMENTS_DUPLICATE_WINDOW_SECONDS", 300, _int,
+            "The same body from the same author on the same article within this window is 409."),
+    Setting("COMMENTS_PREMODERATION", "off", _str,
+            "`off`, `all`, `guests` or `first_comment`: which new comments wait for a moderator."),
+    Setting("COMMENTS_FLAG_HIDE_THRESHOLD", 3.0, float,
+            "Weighted flags that hide a comment until a moderator decides."),
+    Setting("COMMENTS_MAX_PINNED", 3, _int, "Pinned comments per article."),
+    Setting("COMMENTS_MAX_LINKS", 3, _int, "More links than this holds a comment for review."),
+    Setting("COMMENTS_BLOCKED_TERMS_FILE", None, _str,
+            "A file of blocked terms, one per line; a match holds the comment for review."),
+    Setting("COMMENTS_AUTO_CLOSE_DAYS", 0, _int,
+            "Close threads whose first comment is older than this many days (0: never)."),
+    Setting("COMMENTS_TRUSTED_PROXIES", 0, _int,
+            "Proxies in front of the service whose `X-Forwarded-For` entry is trusted."),
+    Setting("COMMENTS_CORS_ORIGINS", [], _list, "Origins allowed to call the API from a browser."),
+    Setting("COMMENTS_DEMO", False, _bool, "Serve /demo and its token minting (never in production)."),
+    Setting("COMMENTS_LIMIT_COMMENT", "5/minute;100/day", _str, "Posting comments, per user or guest IP."),
+    Setting("COMMENTS_LIMIT_EDIT", "30/minute", _str, "Editing and deleting, per user or guest IP."),
+    Setting("COMMENTS_LIMIT_REACTION", "60/minute", _str, "Adding and removing reactions, per user."),
+    Setting("COMMENTS_LIMIT_FLAG", "20/hour", _str, "Flagging, per user."),
+    Setting("COMMENTS_LIMIT_READ", "600/minute", _str, "Reads, per client IP."),
+    Setting("COMMENTS_LIMIT_ADMIN", "1200/minute", _str, "Moderator endpoints, per moderator."),
+    Setting("RATELIMIT_ENABLED", True, _bool, "Switch rate limiting off (tests of other things)."),
+    Setting("RATELIMIT_STORAGE_URI", "memory://", _str,
+            "flask-limiter storage; `redis://host:6379/0` shares limits between instances."),
+    Setting("COMMENTS_LOG_LEVEL", "INFO", _str, "Log level of the JSON logs."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("COMMENTS_LIMIT_"))
+
+
+def default_database_url(instance_path: str) -> str:
+    return "sqlite:///" + str(Path(instance_path) / "comments.db")
+
+
+def load_config(
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    instance_path: str = "instance",
+) -> dict[str, Any]:
+    """Defaults, then the environment, then ``overrides`` (tests); validated."""
+    environ = dict(os.environ if environ is None else environ)
+    config: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = setting.default
+        raw = environ.get(setting.name)
+        if raw is not None and raw != "":
+            try:
+                value = setting.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{setting.name}: {exc}") from None
+        config[setting.name] = value
+    config.update(overrides or {})
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = default_database_url(instance_path)
+    if not config["COMMENTS_SECRET_KEY"]:
+        config["COMMENTS_SECRET_KEY"] = _instance_secret(instance_path)
+    validate(config)
+    return config
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A per-installation secret, generated once, so every worker signs cursors alike."""
+    path = Path(instance_path) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def validate(config: dict[str, Any]) -> None:
+    problems: list[str] = []
+    kinds = config["COMMENTS_REACTION_KINDS"]
+    if not kinds or any(not k.isidentifier() or len(k) > 32 for k in kinds):
+        problems.append("COMMENTS_REACTION_KINDS: give comma-separated names like like,insightful")
+    if config["COMMENTS_PREMODERATION"] not in PREMODERATION_MODES:
+        problems.append("COMMENTS_PREMODERATION: one of " + ", ".join(PREMODERATION_MODES))
+    if config["COMMENTS_MAX_DEPTH"] < 0:
+        problems.append("COMMENTS_MAX_DEPTH: 0 or more")
+    for name in ("COMMENTS_REPLIES_PER_THREAD", "COMMENTS_MAX_BODY"):
+        if config[name] < 1:
+            problems.append(f"{name}: 1 or more")
+    for name in LIMIT_SETTINGS:
+        try:
+            parse_many(config[name])
+        except ValueError:
+            problems.append(f"{name}: not a rate limit like '5/minute;100/day': {config[name]!r}")
+    if config["COMMENTS_ENV"] not in ("development", "production"):
+        problems.append("COMMENTS_ENV: development or production")
+    if config["COMMENTS_ENV"] == "production":
+        secret = config["COMMENTS_JWT_SECRET"]
+        if not config["COMMENTS_JWT_PUBLIC_KEY"] and (not secret or len(secret) < 32):
+            problems.append("COMMENTS_JWT_SECRET: production needs at least 32 characters "
+                            "(or COMMENTS_JWT_PUBLIC_KEY)")
+        if config["COMMENTS_DEMO"]:
+            problems.append("COMMENTS_DEMO: demo mode mints tokens and is never allowed in production")
+    if problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def masked(config: dict[str, Any]) -> dict[str, Any]:
+    """The effective settings with secrets hidden, for `flask check-config`."""
+    out = {}
+    for setting in SETTINGS:
+        value = config.get(setting.name)
+        if setting.secret and value:
+            value = "***"
+        elif setting.name == "DATABASE_URL" and value and "@" in str(value):
+            scheme, _, rest = str(value).partition("://")
+            creds, _, host = rest.rpartition("@")
+            user = creds.split(":", 1)[0]
+            value = f"{scheme}://{user}:***@{host}" if ":" in creds else value
+        out[setting.name] = value
+    return out

@@ -1,0 +1,71 @@
+"""Comment bodies: checked, rendered from Markdown once at write time, sanitised."""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+
+# What a comment may contain after rendering. No images (tracking pixels), no headings
+# (a comment should not outshout the article), no raw HTML at all (js-default turns it off;
+# nh3 removes anything that would slip through).
+ALLOWED_TAGS = frozenset({
+    "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote",
+    "ul", "ol", "li", "a", "table", "thead", "tbody", "tr", "th", "td",
+})
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+LINK_REL = "nofollow ugc noopener noreferrer"
+
+
+class BodyError(ValueError):
+    """A body the service refuses, with a message for the reader."""
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> MarkdownIt:
+    # js-default: CommonMark plus tables and strikethrough, raw HTML off, linkify off.
+    # Images would let a comment load third-party pixels: the syntax stays a plain link.
+    return MarkdownIt("js-default").disable("image")
+
+
+def clean_body(raw: str, *, max_length: int) -> str:
+    """Trim and check a submitted body; raises BodyError with a reader-facing message."""
+    if "\x00" in raw:
+        raise BodyError("The body must not contain NUL characters.")
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BodyError("The body contains invalid Unicode (a lone surrogate).") from None
+    body = raw.strip()
+    if not body:
+        raise BodyError("The body must not be empty.")
+    if len(body) > max_length:
+        raise BodyError(f"The body must be at most {max_length} characters (got {len(body)}).")
+    return body
+
+
+def render(body: str) -> str:
+    """Markdown source → sanitised HTML, the only HTML clients ever insert."""
+    html = _markdown().render(body)
+    return nh3.clean(
+        html,
+        tags=set(ALLOWED_TAGS),
+        attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        url_schemes=set(URL_SCHEMES),
+        link_rel=LINK_REL,
+        strip_comments=True,
+    ).strip()
+
+
+def fingerprint(body: str) -> str:
+    """Identifies 'the same text' for double-submit detection: case and spacing folded."""
+    folded = " ".join(unicodedata.normalize("NFKC", body).casefold().split())
+    return hashlib.sha256(folded.encode()).hexdigest()
+
+
+def count_links(html: str) -> int:
+    return html.count("<a ")

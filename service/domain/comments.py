@@ -1,0 +1,378 @@
+"""Writing comments: posting, replying, editing, deleting, and keeping counters true.
+
+Functions take the session and keyword-only arguments, flush, and leave the commit to the
+caller (the view), so one request is one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus
+from ..models import Article, Ban, Comment, IdempotencyKey, utcnow
+from . import bodies
+from .tokens import hash_secret, new_edit_token
+from .threads import Viewer, ancestor_ids, comment_visible, is_counted, place_reply
+
+
+class RuleError(Exception):
+    """A request the rules refuse: ``status`` is the HTTP status a view should answer."""
+
+    def __init__(self, status: int, detail: str, *, kind: str, field: str | None = None,
+                 **extra: Any) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.kind = kind
+        self.field = field
+        self.extra = extra
+
+
+@dataclass(frozen=True)
+class Rules:
+    max_depth: int = 5
+    max_body: int = 10_000
+    edit_window: dt.timedelta = dt.timedelta(seconds=900)
+    premoderation: str = "off"
+    duplicate_window: dt.timedelta = dt.timedelta(seconds=300)
+    idempotency_ttl: dt.timedelta = dt.timedelta(hours=24)
+    replies_per_thread: int = 50
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Rules":
+        return cls(
+            max_depth=config["COMMENTS_MAX_DEPTH"],
+            max_body=config["COMMENTS_MAX_BODY"],
+            edit_window=dt.timedelta(seconds=config["COMMENTS_EDIT_WINDOW_SECONDS"]),
+            premoderation=config["COMMENTS_PREMODERATION"],
+            duplicate_window=dt.timedelta(seconds=config["COMMENTS_DUPLICATE_WINDOW_SECONDS"]),
+            idempotency_ttl=dt.timedelta(seconds=config["COMMENTS_IDEMPOTENCY_TTL_SECONDS"]),
+            replies_per_thread=config["COMMENTS_REPLIES_PER_THREAD"],
+        )
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who writes: a signed-in user (user_id set) or a guest (name only)."""
+
+    user_id: str | None
+    name: str
+    is_moderator: bool = False
+
+    @property
+    def is_guest(self) -> bool:
+        return self.user_id is None
+
+    @property
+    def viewer(self) -> Viewer:
+        return Viewer(user_id=self.user_id, is_moderator=self.is_moderator)
+
+
+@dataclass
+class Created:
+    comment: Comment
+    edit_token: str | None = None
+    replayed: bool = False
+
+
+# --- counters -----------------------------------------------------------------------------
+
+def bump_version(session: Session, article_id: str) -> None:
+    session.execute(
+        update(Article).where(Article.id == article_id).values(version=Article.version + 1)
+    )
+
+
+def shift_counts(session: Session, comment: Comment, delta: int) -> None:
+    """Add ``delta`` to the article's comment_count and every ancestor's reply_count, in two
+    atomic UPDATEs (never read-modify-write), and bump the article's version."""
+    values: dict[str, Any] = {"version": Article.version + 1}
+    if delta:
+        values["comment_count"] = Article.comment_count + delta
+    session.execute(update(Article).where(Article.id == comment.article_id).values(**values))
+    ancestors = ancestor_ids(comment.path)
+    if delta and ancestors:
+        session.execute(
+            update(Comment).where(Comment.id.in_(ancestors))
+            .values(reply_count=Comment.reply_count + delta)
+            .execution_options(synchronize_session=False)
+        )
+        for obj in session.identity_map.values():
+            if isinstance(obj, Comment) and obj.id in ancestors:
+                session.expire(obj, ["reply_count"])
+
+
+def set_status(
+    session: Session, comment: Comment, status: CommentStatus, *, now: dt.datetime | None = None,
+    shadowed: bool | None = None,
+) -> None:
+    """Move a comment to ``status`` and keep every counter in step."""
+    before = is_counted(comment.status, comment.shadowed)
+    comment.status = status
+    if shadowed is not None:
+        comment.shadowed = shadowed
+    comment.status_changed_at = now or utcnow()
+    if status != CommentStatus.PUBLISHED:
+        comment.pinned = False
+    after = is_counted(comment.status, comment.shadowed)
+    session.flush()
+    shift_counts(session, comment, int(after) - int(before))
+
+
+# --- bans and holds -----------------------------------------------------------------------
+
+def active_ban(session: Session, user_id: str | None, now: dt.datetime) -> Ban | None:
+    if user_id is None:
+        return None
+    ban = session.get(Ban, user_id)
+    if ban is None or (ban.expires_at is not None and ban.expires_at <= now):
+        return None
+    return ban
+
+
+def premoderation_applies(
+    session: Session, *, mode: str, article: Article, author: Author
+) -> bool:
+    """Does this new comment wait for a moderator, by configuration or the article's switch?"""
+    if author.is_moderator:
+        return False
+    if article.premoderation is not None:
+        return article.premoderation
+    if mode == "all":
+        return True
+    if mode == "guests":
+        return author.is_guest
+    if mode == "first_comment":
+        if author.is_guest:
+            return True
+        earlier = session.execute(
+            select(Comment.id).where(
+                Comment.author_id == author.user_id, Comment.status == CommentStatus.PUBLISHED
+            ).limit(1)
+        ).first()
+        return earlier is None
+    return False
+
+
+# --- posting ------------------------------------------------------------------------------
+
+def ensure_article(session: Session, article_id: str, now: dt.datetime) -> Article:
+    """The article row, created on first write; concurrent first writers both succeed."""
+    article = session.get(Article, article_id)
+    if article is not None:
+        return article
+    try:
+        with session.begin_nested():
+            article = Article(id=article_id, created_at=now, status=ArticleStatus.OPEN,
+                              comment_count=0, reaction_count=0, version=0)
+            session.add(article)
+    except IntegrityError:
+        article = session.get(Article, article_id)
+        assert article is not None
+    return article
+
+
+def _parent_for(
+    session: Session, *, article_id: str, parent_id: int, author: Author
+) -> Comment:
+    parent = session.get(Comment, parent_id)
+    if parent is None or parent.article_id != article_id or not comment_visible(
+        parent, author.viewer
+    ):
+        raise RuleError(422, "parent_id: no such comment in this article.", kind="invalid-parent",
+                        field="parent_id")
+    if parent.status in TOMBSTONE_STATUSES:
+        raise RuleError(409, "That comment was deleted; reply to another one.",
+                        kind="parent-deleted")
+    return parent
+
+
+def find_duplicate(
+    session: Session, *, article_id: str, author: Author, fingerprint: str, now: dt.datetime,
+    window: dt.timedelta,
+) -> Comment | None:
+    if author.user_id is None or window.total_seconds() <= 0:
+        return None
+    return session.execute(
+        select(Comment).where(
+            Comment.article_id == article_id,
+            Comment.author_id == author.user_id,
+            Comment.body_fingerprint == fingerprint,
+            Comment.created_at >= now - window,
+            Comment.status.not_in(TOMBSTONE_STATUSES),
+        ).order_by(Comment.id.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def create_comment(
+    session: Session, *, article_id: str, author: Author, body: str, parent_id: int | None,
+    rules: Rules, now: dt.datetime | None = None, hold_reason: str | None = None,
+) -> Created:
+    """Post a comment or a reply. ``hold_reason`` is an automatic rule that held it."""
+    now = now or utcnow()
+    body = _checked_body(body, rules)
+    ban = active_ban(session, author.user_id, now)
+    if ban is not None and not ban.shadow:
+        raise RuleError(403, "You are banned from commenting"
+                        + (f" until {ban.expires_at:%Y-%m-%d %H:%M} UTC." if ban.expires_at
+                           else "."), kind="banned")
+    article = ensure_article(session, article_id, now)
+    if article.status == ArticleStatus.CLOSED:
+        raise RuleError(409, "Comments on this article are closed.", kind="article-closed")
+    if article.status == ArticleStatus.HIDDEN and not author.is_moderator:
+        raise RuleError(409, "Comments on this article are not available.", kind="article-hidden")
+
+    fingerprint = bodies.fingerprint(body)
+    duplicate = find_duplicate(session, article_id=article_id, author=author,
+                               fingerprint=fingerprint, now=now, window=rules.duplicate_window)
+    if duplicate is not None:
+        raise RuleError(409, "You already posted this comment here.", kind="duplicate-comment",
+                        comment_id=duplicate.id)
+
+    depth, path, root_id, effective_parent = 0, "/", None, None
+    if parent_id is not None:
+        parent = _parent_for(session, article_id=article_id, parent_id=parent_id, author=author)
+        effective_parent, depth = place_reply(
+            parent_id=parent.id, parent_depth=parent.depth, grandparent_id=parent.parent_id,
+            max_depth=rules.max_depth,
+        )
+        if effective_parent == parent.id:
+            path = f"{parent.path}{parent.id}/"
+        elif effective_parent is not None:
+            path = parent.path  # a sibling of the parent: same ancestors
+        root_id = ancestor_ids(path)[0] if path != "/" else None
+
+    status = CommentStatus.PUBLISHED
+    held = None
+    if hold_reason is not None:
+        status, held = CommentStatus.PENDING, hold_reason
+    elif premoderation_applies(session, mode=rules.premoderation, article=article, author=author):
+        status, held = CommentStatus.PENDING, "premoderation"
+
+    edit_token = new_edit_token() if author.is_guest else None
+    comment = Comment(
+        article_id=article_id, parent_id=effective_parent, root_id=root_id, path=path,
+        depth=depth, author_id=author.user_id, author_name=author.name,
+        author_is_guest=author.is_guest, author_is_moderator=author.is_moderator,
+        edit_token_hash=hash_secret(edit_token) if edit_token else None,
+        body=body, body_html=bodies.render(body), body_fingerprint=fingerprint,
+        status=status, held_reason=held, shadowed=bool(ban and ban.shadow),
+        created_at=now, reply_count=0, likes=0, dislikes=0, score=0, best=0.0,
+        controversy=0.0, flag_count=0, flag_weight=0.0, pinned=False,
+    )
+    session.add(comment)
+    session.flush()
+    shift_counts(session, comment, int(is_counted(comment.status, comment.shadowed)))
+    if article.first_comment_at is None:
+        article.first_comment_at = now
+    return Created(comment, edit_token)
+
+
+def _checked_body(body: str, rules: Rules) -> str:
+    try:
+        return bodies.clean_body(body, max_length=rules.max_body)
+    except bodies.BodyError as exc:
+        raise RuleError(422, str(exc), kind="invalid-body", field="body") from None
+
+
+# --- idempotency --------------------------------------------------------------------------
+
+def replay(
+    session: Session, *, caller_key: str, key: str, request_fingerprint: str, now: dt.datetime,
+    ttl: dt.timedelta,
+) -> Comment | None:
+    """The comment a previous request with this Idempotency-Key created, if any."""
+    row = session.execute(
+        select(IdempotencyKey).where(IdempotencyKey.caller == caller_key, IdempotencyKey.key == key)
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    if row.created_at <= now - ttl:
+        session.delete(row)
+        session.flush()
+        return None
+    if row.request_fingerprint != request_fingerprint:
+        raise RuleError(422, "This Idempotency-Key was already used with a different request.",
+                        kind="idempotency-key-reused", field="Idempotency-Key")
+    return session.get(Comment, row.comment_id)
+
+
+def remember(
+    session: Session, *, caller_key: str, key: str, request_fingerprint: str, comment_id: int,
+    now: dt.datetime,
+) -> None:
+    session.add(IdempotencyKey(caller=caller_key, key=key, request_fingerprint=request_fingerprint,
+                               comment_id=comment_id, created_at=now))
+    session.flush()
+
+
+def purge_idempotency(session: Session, *, before: dt.datetime) -> int:
+    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# --- editing and deleting -----------------------------------------------------------------
+
+def may_change(comment: Comment, *, user_id: str | None, guest_token_ok: bool) -> bool:
+    if comment.author_is_guest:
+        return guest_token_ok
+    return user_id is not None and comment.author_id == user_id
+
+
+def edit_comment(
+    session: Session, *, comment: Comment, body: str, user_id: str | None, guest_token_ok: bool,
+    rules: Rules, now: dt.datetime | None = None,
+) -> Comment:
+    now = now or utcnow()
+    if comment.status in TOMBSTONE_STATUSES:
+        raise RuleError(404, "There is no such comment.", kind="not-found")
+    if not may_change(comment, user_id=user_id, guest_token_ok=guest_token_ok):
+        raise RuleError(403, "Only the author can edit this comment.", kind="forbidden")
+    ban = active_ban(session, user_id, now)
+    if ban is not None and not ban.shadow:
+        raise RuleError(403, "You are banned from commenting.", kind="banned")
+    if now - comment.created_at > rules.edit_window:
+        minutes = int(rules.edit_window.total_seconds() // 60)
+        raise RuleError(403, f"Comments can only be edited within {minutes} minutes of posting.",
+                        kind="edit-window-closed")
+    body = _checked_body(body, rules)
+    if body != comment.body:
+        comment.body = body
+        comment.body_html = bodies.render(body)
+        comment.body_fingerprint = bodies.fingerprint(body)
+        comment.edited_at = now
+        session.flush()
+        bump_version(session, comment.article_id)
+    return comment
+
+
+def delete_comment(
+    session: Session, *, comment: Comment, user_id: str | None, guest_token_ok: bool,
+    is_moderator: bool, now: dt.datetime | None = None,
+) -> CommentStatus:
+    """The author deletes (status deleted), a moderator removes (status removed). The row
+    stays as a tombstone while it has visible replies; listings drop it otherwise."""
+    now = now or utcnow()
+    if comment.status in TOMBSTONE_STATUSES:
+        raise RuleError(404, "There is no such comment.", kind="not-found")
+    is_author = may_change(comment, user_id=user_id, guest_token_ok=guest_token_ok)
+    if not is_author and not is_moderator:
+        raise RuleError(403, "Only the author or a moderator can delete this comment.",
+                        kind="forbidden")
+    if is_author:
+        status = CommentStatus.DELETED
+        # The author's words go with the author's decision.
+        comment.body = None
+        comment.body_html = None
+        comment.body_fingerprint = None
+    else:
+        status = CommentStatus.REMOVED
+    set_status(session, comment, status, now=now)
+    return status

@@ -1,0 +1,212 @@
+"""Reactions on comments and articles.
+
+One row per (target, user, kind) under a unique constraint; counters are denormalised and
+change in the same transaction with atomic statements (an upsert adding 1, an UPDATE
+subtracting 1), never read-modify-write, so concurrent readers are each counted once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ..enums import TOMBSTONE_STATUSES, ArticleStatus
+from ..models import (
+    Article,
+    ArticleReaction,
+    ArticleReactionCount,
+    Comment,
+    CommentReaction,
+    CommentReactionCount,
+    utcnow,
+)
+from . import ranking
+from .comments import RuleError, active_ban, bump_version, ensure_article
+from .threads import Viewer, comment_visible, reactions_for
+
+SCORE_KINDS = {"like": "likes", "dislike": "dislikes"}
+
+
+def _insert(session: Session, model: Any) -> Any:
+    """INSERT with ON CONFLICT support for the session's database."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise RuntimeError(f"unsupported database: {dialect}")
+
+
+def check_kind(kind: str, kinds: list[str]) -> None:
+    if kind not in kinds:
+        raise RuleError(422, f"Unknown reaction kind {kind!r}; use one of: {', '.join(kinds)}.",
+                        kind="unknown-reaction", field="kind")
+
+
+def _check_reactor(session: Session, user_id: str, now: dt.datetime) -> bool:
+    """Raises for banned users; returns whether the reaction counts (not for shadow bans)."""
+    ban = active_ban(session, user_id, now)
+    if ban is not None and not ban.shadow:
+        raise RuleError(403, "You are banned from commenting and reacting.", kind="banned")
+    return ban is None
+
+
+def _rescore(session: Session, comment_id: int, column: str, delta: int) -> None:
+    """Move likes or dislikes by ``delta`` and recompute score, best and controversy.
+
+    The first UPDATE locks the row (PostgreSQL) or the database (SQLite) until commit, so
+    the likes and dislikes it returns are the ones the second UPDATE derives from.
+    """
+    counter = getattr(Comment, column)
+    sign = 1 if column == "likes" else -1
+    row = session.execute(
+        update(Comment).where(Comment.id == comment_id)
+        .values({counter: counter + delta, Comment.score: Comment.score + sign * delta})
+        .returning(Comment.likes, Comment.dislikes)
+        .execution_options(synchronize_session=False)
+    ).one()
+    likes, dislikes = row
+    session.execute(
+        update(Comment).where(Comment.id == comment_id)
+        .values(best=ranking.wilson_lower_bound(likes, dislikes),
+                controversy=ranking.controversy(likes, dislikes))
+        .execution_options(synchronize_session=False)
+    )
+
+
+def react_to_comment(
+    session: Session, *, comment: Comment, user_id: str, kind: str, kinds: list[str], add: bool,
+    now: dt.datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    check_kind(kind, kinds)
+    if not comment_visible(comment, Viewer(user_id=user_id)):
+        raise RuleError(404, "There is no such comment.", kind="not-found")
+    if comment.status in TOMBSTONE_STATUSES:
+        raise RuleError(409, "This comment was deleted; it takes no reactions.",
+                        kind="comment-deleted")
+    counted = _check_reactor(session, user_id, now)
+    if add:
+        inserted = session.execute(
+            _insert(session, CommentReaction)
+            .values(comment_id=comment.id, user_id=user_id, kind=kind, counted=counted,
+                    created_at=now)
+            .on_conflict_do_nothing(index_elements=["comment_id", "user_id", "kind"])
+        ).rowcount
+        changed = inserted == 1 and counted
+        if changed:
+            stmt = _insert(session, CommentReactionCount).values(
+                comment_id=comment.id, kind=kind, count=1)
+            session.execute(stmt.on_conflict_do_update(
+                index_elements=["comment_id", "kind"],
+                set_={"count": CommentReactionCount.count + 1},
+            ))
+    else:
+        removed = session.execute(
+            delete(CommentReaction)
+            .where(CommentReaction.comment_id == comment.id, CommentReaction.user_id == user_id,
+                   CommentReaction.kind == kind)
+            .returning(CommentReaction.counted)
+        ).scalars().all()
+        changed = any(removed)
+        if changed:
+            session.execute(
+                update(CommentReactionCount)
+                .where(CommentReactionCount.comment_id == comment.id,
+                       CommentReactionCount.kind == kind)
+                .values(count=CommentReactionCount.count - 1)
+            )
+    if changed:
+        if kind in SCORE_KINDS:
+            _rescore(session, comment.id, SCORE_KINDS[kind], 1 if add else -1)
+            session.expire(comment)
+        bump_version(session, comment.article_id)
+
+
+def react_to_article(
+    session: Session, *, article_id: str, user_id: str, kind: str, kinds: list[str], add: bool,
+    now: dt.datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    check_kind(kind, kinds)
+    counted = _check_reactor(session, user_id, now)
+    if add:
+        ensure_article(session, article_id, now)
+        inserted = session.execute(
+            _insert(session, ArticleReaction)
+            .values(article_id=article_id, user_id=user_id, kind=kind, counted=counted,
+                    created_at=now)
+            .on_conflict_do_nothing(index_elements=["article_id", "user_id", "kind"])
+        ).rowcount
+        changed = inserted == 1 and counted
+        if changed:
+            stmt = _insert(session, ArticleReactionCount).values(
+                article_id=article_id, kind=kind, count=1)
+            session.execute(stmt.on_conflict_do_update(
+                index_elements=["article_id", "kind"],
+                set_={"count": ArticleReactionCount.count + 1},
+            ))
+    else:
+        removed = session.execute(
+            delete(ArticleReaction)
+            .where(ArticleReaction.article_id == article_id, ArticleReaction.user_id == user_id,
+                   ArticleReaction.kind == kind)
+            .returning(ArticleReaction.counted)
+        ).scalars().all()
+        changed = any(removed)
+        if changed:
+            session.execute(
+                update(ArticleReactionCount)
+                .where(ArticleReactionCount.article_id == article_id,
+                       ArticleReactionCount.kind == kind)
+                .values(count=ArticleReactionCount.count - 1)
+            )
+    if changed:
+        delta = 1 if add else -1
+        session.execute(
+            update(Article).where(Article.id == article_id)
+            .values(reaction_count=Article.reaction_count + delta, version=Article.version + 1)
+        )
+
+
+def comment_reactions(
+    session: Session, comment_id: int, user_id: str | None
+) -> tuple[dict[str, int], list[str]]:
+    counts, mine = reactions_for(session, [comment_id], user_id)
+    return counts.get(comment_id, {}), mine.get(comment_id, [])
+
+
+def article_reactions(
+    session: Session, article_id: str, user_id: str | None
+) -> tuple[dict[str, int], list[str]]:
+    counts = {
+        kind: count for kind, count in session.execute(
+            select(ArticleReactionCount.kind, ArticleReactionCount.count)
+            .where(ArticleReactionCount.article_id == article_id, ArticleReactionCount.count > 0)
+        )
+    }
+    mine: list[str] = []
+    if user_id is not None:
+        mine = sorted(session.scalars(
+            select(ArticleReaction.kind).where(ArticleReaction.article_id == article_id,
+                                               ArticleReaction.user_id == user_id)
+        ))
+    return counts, mine
+
+
+def counts_for(session: Session, article_ids: list[str]) -> dict[str, dict[str, int]]:
+    """{"comments", "reactions"} for many articles in one query; unknown articles are zero.
+    A hidden article reads as zero: its thread is invisible."""
+    out = {article_id: {"comments": 0, "reactions": 0} for article_id in article_ids}
+    rows = session.execute(
+        select(Article.id, Article.status, Article.comment_count, Article.reaction_count)
+        .where(Article.id.in_(article_ids))
+    )
+    for article_id, status, comments, reactions in rows:
+        if status != ArticleStatus.HIDDEN:
+            out[article_id] = {"comments": comments, "reactions": reactions}
+    return out

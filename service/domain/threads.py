@@ -1,0 +1,312 @@
+"""Threads: where a reply goes, who sees what, and how a thread is paged.
+
+A listing costs a fixed number of queries whatever the thread's size:
+  1. the article row,
+  2. one page of top-level comments (keyset, one index per sort),
+  3. the first replies of every comment on that page (one windowed query),
+  4. reaction counts and the caller's own reactions for all of them (one UNION).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, Sort
+from ..models import Article, Comment, CommentReaction, CommentReactionCount
+
+
+class CursorError(ValueError):
+    """A cursor that was not issued by us for this listing."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, as far as visibility goes."""
+
+    user_id: str | None = None
+    is_moderator: bool = False
+
+
+# --- where a reply goes -------------------------------------------------------------------
+
+def place_reply(
+    *, parent_id: int, parent_depth: int, grandparent_id: int | None, max_depth: int
+) -> tuple[int | None, int]:
+    """(effective parent id, depth) for a reply to ``parent_id``.
+
+    A reply to a comment at the deepest level attaches to that comment's parent, so no
+    reply is refused and a thread never grows narrower than the page.
+    """
+    if parent_depth < max_depth:
+        return parent_id, parent_depth + 1
+    if max_depth == 0:
+        return None, 0
+    return grandparent_id, parent_depth
+
+
+def ancestor_ids(path: str) -> list[int]:
+    """'/1/5/' → [1, 5]."""
+    return [int(part) for part in path.strip("/").split("/") if part]
+
+
+# --- who sees what ------------------------------------------------------------------------
+
+def is_counted(status: CommentStatus, shadowed: bool) -> bool:
+    """Does this comment count in the public comment_count and reply_count?"""
+    return status == CommentStatus.PUBLISHED and not shadowed
+
+
+def visible_to(viewer: Viewer) -> ColumnElement[bool]:
+    """SQL condition: the comments ``viewer`` may see in a thread.
+
+    Everyone sees published comments and tombstones that still have visible replies; an
+    author also sees their own pending and shadowed comments.
+    """
+    public = and_(Comment.status == CommentStatus.PUBLISHED, Comment.shadowed == false())
+    tombstone = and_(Comment.status.in_(TOMBSTONE_STATUSES), Comment.reply_count > 0)
+    conditions = [public, tombstone]
+    if viewer.user_id is not None:
+        conditions.append(and_(
+            Comment.author_id == viewer.user_id,
+            Comment.status.in_((CommentStatus.PUBLISHED, CommentStatus.PENDING)),
+        ))
+    return or_(*conditions)
+
+
+def comment_visible(comment: Comment, viewer: Viewer) -> bool:
+    """The same rule as ``visible_to``, for one loaded comment."""
+    if comment.status == CommentStatus.PUBLISHED and not comment.shadowed:
+        return True
+    if comment.status in TOMBSTONE_STATUSES:
+        return comment.reply_count > 0
+    return (
+        viewer.user_id is not None
+        and comment.author_id == viewer.user_id
+        and comment.status in (CommentStatus.PUBLISHED, CommentStatus.PENDING)
+    )
+
+
+def article_visible(article: Article | None, viewer: Viewer) -> bool:
+    return article is None or article.status != ArticleStatus.HIDDEN or viewer.is_moderator
+
+
+# --- cursors ------------------------------------------------------------------------------
+
+class Cursors:
+    """Opaque, signed keyset cursors: a client can pass them back, not forge or edit them."""
+
+    def __init__(self, secret: str) -> None:
+        self._serializer = URLSafeSerializer(secret, salt="comments-cursor-v1")
+
+    def encode(self, scope: str, key: Sequence[Any]) -> str:
+        return self._serializer.dumps([scope, list(key)])
+
+    def decode(self, token: str, scope: str, width: int) -> list[Any]:
+        try:
+            payload = self._serializer.loads(token)
+        except BadSignature:
+            raise CursorError("The cursor is not one this service issued.") from None
+        if (
+            not isinstance(payload, list) or len(payload) != 2 or payload[0] != scope
+            or not isinstance(payload[1], list) or len(payload[1]) != width
+        ):
+            raise CursorError("The cursor belongs to another listing or sort.")
+        return payload[1]
+
+
+# Each sort of top-level comments: (column, descending?) from first to last key.
+SORT_KEYS: dict[Sort, tuple[tuple[Any, bool], ...]] = {
+    Sort.NEWEST: ((Comment.pinned, True), (Comment.id, True)),
+    Sort.OLDEST: ((Comment.pinned, True), (Comment.id, False)),
+    Sort.TOP: ((Comment.pinned, True), (Comment.score, True), (Comment.id, True)),
+    Sort.BEST: ((Comment.pinned, True), (Comment.best, True), (Comment.id, True)),
+    Sort.CONTROVERSIAL: ((Comment.pinned, True), (Comment.controversy, True), (Comment.id, True)),
+}
+
+
+def key_of(comment: Comment, sort: Sort) -> list[Any]:
+    return [getattr(comment, col.key) for col, _ in SORT_KEYS[sort]]
+
+
+def after_key(keys: Sequence[tuple[Any, bool]], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after ``values`` in the order ``keys``: the keyset condition, spelled out
+    so that mixed directions work on every database."""
+    clauses = []
+    for i, (column, descending) in enumerate(keys):
+        equal = [keys[j][0] == literal(values[j], keys[j][0].type) for j in range(i)]
+        bound = literal(values[i], column.type)
+        step = column < bound if descending else column > bound
+        clauses.append(and_(*equal, step))
+    return or_(*clauses)
+
+
+def order_by(keys: Sequence[tuple[Any, bool]]) -> list[Any]:
+    return [column.desc() if descending else column.asc() for column, descending in keys]
+
+
+def _check_key(values: list[Any], sort: Sort) -> list[Any]:
+    """A signed cursor is ours, but check its types anyway before they reach SQL."""
+    ok = isinstance(values[0], bool) and isinstance(values[-1], int)
+    if len(values) == 3:
+        ok = ok and isinstance(values[1], (int, float)) and not isinstance(values[1], bool)
+    if not ok:
+        raise CursorError("The cursor is malformed.")
+    return values
+
+
+# --- listing ------------------------------------------------------------------------------
+
+@dataclass
+class Node:
+    comment: Comment
+    replies: list["Node"] = field(default_factory=list)
+
+
+@dataclass
+class ThreadPage:
+    article: Article | None
+    nodes: list[Node]
+    next_cursor: str | None
+    reactions: dict[int, dict[str, int]]
+    mine: dict[int, list[str]]
+
+
+def top_level_page(
+    session: Session, *, article_id: str, viewer: Viewer, sort: Sort, limit: int,
+    after: list[Any] | None,
+) -> list[Comment]:
+    keys = SORT_KEYS[sort]
+    query: Select[tuple[Comment]] = select(Comment).where(
+        Comment.article_id == article_id, Comment.depth == 0, visible_to(viewer)
+    )
+    if after is not None:
+        query = query.where(after_key(keys, _check_key(after, sort)))
+    query = query.order_by(*order_by(keys)).limit(limit + 1)
+    return list(session.scalars(query))
+
+
+def first_replies(
+    session: Session, *, root_ids: Sequence[int], viewer: Viewer, per_root: int
+) -> list[Comment]:
+    """The first ``per_root`` visible replies (any depth, oldest first) under each root.
+
+    Ids grow with time, so a prefix in id order contains every reply's parent: the tree
+    built from it has no holes.
+    """
+    if not root_ids:
+        return []
+    rank = func.row_number().over(partition_by=Comment.root_id, order_by=Comment.id).label("rank")
+    inner = (
+        select(Comment.id.label("cid"), rank)
+        .where(Comment.root_id.in_(root_ids), visible_to(viewer))
+        .subquery()
+    )
+    query = (
+        select(Comment)
+        .join(inner, inner.c.cid == Comment.id)
+        .where(inner.c.rank <= per_root)
+        .order_by(Comment.id)
+    )
+    return list(session.scalars(query))
+
+
+def replies_after(
+    session: Session, *, comment: Comment, viewer: Viewer, limit: int, after_id: int | None
+) -> list[Comment]:
+    """The descendants of ``comment`` in creation order, after ``after_id``: what a client
+    appends when a branch shows "more replies"."""
+    prefix = f"{comment.path}{comment.id}/"
+    query = select(Comment).where(
+        Comment.article_id == comment.article_id,
+        Comment.path.startswith(prefix, autoescape=True),
+        visible_to(viewer),
+    )
+    if after_id is not None:
+        query = query.where(Comment.id > after_id)
+    return list(session.scalars(query.order_by(Comment.id).limit(limit + 1)))
+
+
+def reactions_for(
+    session: Session, comment_ids: Sequence[int], user_id: str | None
+) -> tuple[dict[int, dict[str, int]], dict[int, list[str]]]:
+    """Counts per kind and the viewer's own kinds for many comments, in one query."""
+    counts: dict[int, dict[str, int]] = {}
+    mine: dict[int, list[str]] = {}
+    if not comment_ids:
+        return counts, mine
+    count_rows = select(
+        CommentReactionCount.comment_id, CommentReactionCount.kind,
+        CommentReactionCount.count, literal(False).label("own"),
+    ).where(CommentReactionCount.comment_id.in_(comment_ids), CommentReactionCount.count > 0)
+    query: Any = count_rows
+    if user_id is not None:
+        own_rows = select(
+            CommentReaction.comment_id, CommentReaction.kind, literal(0),
+            literal(True).label("own"),
+        ).where(CommentReaction.comment_id.in_(comment_ids), CommentReaction.user_id == user_id)
+        query = count_rows.union_all(own_rows)
+    for comment_id, kind, count, own in session.execute(query):
+        if own:
+            mine.setdefault(comment_id, []).append(kind)
+        else:
+            counts.setdefault(comment_id, {})[kind] = count
+    for kinds in mine.values():
+        kinds.sort()
+    return counts, mine
+
+
+def build_tree(roots: Sequence[Comment], replies: Sequence[Comment]) -> list[Node]:
+    nodes = {c.id: Node(c) for c in roots}
+    out = [nodes[c.id] for c in roots]
+    for reply in replies:  # in id order: a parent is always placed before its children
+        node = Node(reply)
+        nodes[reply.id] = node
+        parent = nodes.get(reply.parent_id) if reply.parent_id is not None else None
+        if parent is not None:
+            parent.replies.append(node)
+    return out
+
+
+def list_thread(
+    session: Session, *, article_id: str, viewer: Viewer, sort: Sort, limit: int,
+    cursor: str | None, cursors: Cursors, replies_per_thread: int,
+) -> ThreadPage:
+    scope = f"thread:{article_id}:{sort.value}"
+    after = cursors.decode(cursor, scope, len(SORT_KEYS[sort])) if cursor else None
+    article = session.get(Article, article_id)
+    if not article_visible(article, viewer) or article is None:
+        return ThreadPage(article, [], None, {}, {})
+    roots = top_level_page(session, article_id=article_id, viewer=viewer, sort=sort,
+                           limit=limit, after=after)
+    next_cursor = None
+    if len(roots) > limit:
+        roots = roots[:limit]
+        next_cursor = cursors.encode(scope, key_of(roots[-1], sort))
+    replies = first_replies(session, root_ids=[c.id for c in roots], viewer=viewer,
+                            per_root=replies_per_thread)
+    ids = [c.id for c in roots] + [c.id for c in replies]
+    counts, mine = reactions_for(session, ids, viewer.user_id)
+    return ThreadPage(article, build_tree(roots, replies), next_cursor, counts, mine)
+
+
+def subtree(
+    session: Session, *, comment: Comment, viewer: Viewer, per_root: int
+) -> tuple[Node, dict[int, dict[str, int]], dict[int, list[str]]]:
+    """One comment with its first replies nested, for GET /comments/{id}."""
+    replies = replies_after(session, comment=comment, viewer=viewer, limit=per_root, after_id=None)
+    replies = replies[:per_root]
+    ids = [comment.id] + [c.id for c in replies]
+    counts, mine = reactions_for(session, ids, viewer.user_id)
+    return build_tree([comment], replies)[0], counts, mine
+
+
+__all__ = [
+    "Cursors", "CursorError", "Viewer", "Node", "ThreadPage", "place_reply", "ancestor_ids",
+    "is_counted", "visible_to", "comment_visible", "list_thread", "subtree", "replies_after",
+    "reactions_for", "build_tree",
+]

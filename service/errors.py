@@ -1,0 +1,162 @@
+"""Every error leaves as RFC 9457 problem details (application/problem+json)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, json
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://comments.example/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error a view or domain rule raises on purpose."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str,
+        *,
+        type_: str | None = None,
+        title: str | None = None,
+        errors: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.type_ = type_
+        self.title = title
+        self.errors = errors
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem_response(
+    status: int,
+    detail: str,
+    *,
+    type_: str | None = None,
+    title: str | None = None,
+    errors: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    from http import HTTPStatus
+
+    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+    slug = type_ or phrase.lower().replace(" ", "-").replace("'", "")
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title or phrase,
+        "status": status,
+        "detail": detail,
+    }
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = current_app.response_class(
+        json.dumps(body), status=status, mimetype=PROBLEM_JSON
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten(messages: Any) -> dict[str, list[str]]:
+    """marshmallow's nested messages → {"field": ["message", ...]}."""
+    if isinstance(messages, list):
+        return {"_schema": [str(m) for m in messages]}
+    out: dict[str, list[str]] = {}
+    for field, value in messages.items():
+        if isinstance(value, dict):
+            for sub, msgs in _flatten(value).items():
+                out[f"{field}.{sub}"] = msgs
+        else:
+            out[str(field)] = [str(m) for m in (value if isinstance(value, list) else [value])]
+    return out
+
+
+def _handle_problem(exc: Problem) -> Response:
+    return problem_response(
+        exc.status, exc.detail, type_=exc.type_, title=exc.title, errors=exc.errors,
+        headers=exc.headers, **exc.extra,
+    )
+
+
+def _handle_validation(exc: ValidationError) -> Response:
+    errors = _flatten(exc.messages)
+    fields = ", ".join(sorted(errors))
+    return problem_response(
+        422, f"The request has invalid fields: {fields}.", type_="validation-error",
+        title="Invalid request", errors=errors,
+    )
+
+
+_DETAILS = {
+    400: "The request could not be understood.",
+    404: "There is nothing at this address.",
+    405: "This method is not allowed here.",
+    413: "The request body is larger than the service accepts (64 KiB).",
+    415: "Send the request body as application/json.",
+}
+
+
+def _handle_http(exc: HTTPException) -> Response:
+    status = exc.code or 500
+    if status >= 500:
+        return _handle_unexpected(exc)
+    detail = exc.description if exc.description and status not in _DETAILS else _DETAILS.get(
+        status, exc.description or "")
+    headers = {}
+    if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+        headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+    response = problem_response(status, detail, headers=headers)
+    if status == 429:
+        # flask-limiter sets Retry-After and the X-RateLimit-* headers on the original
+        # response; keep them.
+        original = exc.get_response()
+        for name, value in original.headers.items():
+            if name.lower().startswith(("retry-after", "x-ratelimit", "ratelimit")):
+                response.headers[name] = value
+    return response
+
+
+def _handle_unexpected(exc: Exception) -> Response:
+    if not isinstance(exc, HTTPException):
+        log.exception("unhandled error", exc_info=exc)
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # pragma: no cover - the session may be unusable; nothing more to do
+        log.exception("rollback after an unhandled error failed")
+    return problem_response(
+        500, "Something went wrong on our side; nothing was saved. Try again shortly.",
+        type_="internal-error",
+    )
+
+
+def _handle_rule(exc: Any) -> Response:
+    errors = {exc.field: [exc.detail]} if exc.field else None
+    title = "Invalid request" if exc.status == 422 else None
+    return problem_response(exc.status, exc.detail, type_=exc.kind, title=title, errors=errors,
+                            **exc.extra)
+
+
+def init_app(app: Flask) -> None:
+    from .domain.comments import RuleError
+
+    app.register_error_handler(Problem, _handle_problem)
+    app.register_error_handler(RuleError, _handle_rule)
+    app.register_error_handler(ValidationError, _handle_validation)
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(InternalServerError, _handle_unexpected)
+    app.register_error_handler(Exception, _handle_unexpected)

@@ -1,0 +1,289 @@
+"""The stored data: SQLAlchemy 2.0 typed models.
+
+The schema itself comes only from the Alembic migrations in ``migrations/``; a test checks
+that these models and the migrations agree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any, Optional
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from .enums import ArticleStatus, CommentStatus, FlagReason, FlagState
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC on the way in and out, on PostgreSQL and SQLite alike
+    (SQLite stores no zone, so naive values read back are UTC by construction)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime stored; use timezone-aware UTC")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=16,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Article(Base):
+    """An article of the host site. Rows appear on the first write; a missing row reads as an
+    empty, open thread."""
+
+    __tablename__ = "articles"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    status: Mapped[ArticleStatus] = mapped_column(
+        _enum(ArticleStatus, "article_status"), default=ArticleStatus.OPEN,
+        server_default=ArticleStatus.OPEN.value,
+    )
+    # None: follow COMMENTS_PREMODERATION; True/False: this article's own switch.
+    premoderation: Mapped[Optional[bool]] = mapped_column(Boolean, nullable=True)
+    # Published comments that readers can see (not pending, hidden, shadowed or deleted).
+    comment_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reaction_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Bumped in the same transaction as every write that changes what the thread shows:
+    # the key of cached pages and ETags.
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    first_comment_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (
+        # Keyset indexes, one per sort of top-level comments (see domain/threads.py).
+        Index("ix_comments_thread_newest", "article_id", "depth", "pinned", "id"),
+        Index("ix_comments_thread_top", "article_id", "depth", "pinned", "score", "id"),
+        Index("ix_comments_thread_best", "article_id", "depth", "pinned", "best", "id"),
+        Index("ix_comments_thread_controversial", "article_id", "depth", "pinned",
+              "controversy", "id"),
+        Index("ix_comments_root_id_id", "root_id", "id"),
+        Index("ix_comments_author_id_created_at", "author_id", "created_at"),
+        Index("ix_comments_status_flag_weight", "status", "flag_weight"),
+        # Ids order comments in time and key the cursors: SQLite must never reuse one.
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    parent_id: Mapped[Optional[int]] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    # The top-level ancestor (None for a top-level comment) and the ancestors' ids as
+    # "/1/5/": one statement updates every ancestor's reply_count.
+    root_id: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    path: Mapped[str] = mapped_column(String(200), default="/", server_default="/")
+    depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    author_id: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    author_name: Mapped[Optional[str]] = mapped_column(String(200), nullable=True)
+    author_is_guest: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    author_is_moderator: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    edit_token_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+
+    body: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    body_html: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
+    # sha256 of the normalised body, to spot double submits; never leaves the database.
+    body_fingerprint: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+
+    status: Mapped[CommentStatus] = mapped_column(
+        _enum(CommentStatus, "comment_status"), default=CommentStatus.PUBLISHED,
+        server_default=CommentStatus.PUBLISHED.value,
+    )
+    # Why a comment is pending or hidden: "premoderation", "blocked_term", "links", "flags".
+    held_reason: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    # A shadow-banned author's comment: shown to that author alone.
+    shadowed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    edited_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    status_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+
+    # Published, unshadowed descendants.
+    reply_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    likes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    dislikes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    score: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    best: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    controversy: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    flag_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    flag_weight: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+
+
+class CommentReaction(Base):
+    __tablename__ = "comment_reactions"
+    __table_args__ = (UniqueConstraint("comment_id", "user_id", "kind"),
+                      Index("ix_comment_reactions_user_id", "user_id", "comment_id"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    # A shadow-banned user's reaction is kept but counts for nothing.
+    counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CommentReactionCount(Base):
+    __tablename__ = "comment_reaction_counts"
+
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ArticleReaction(Base):
+    __tablename__ = "article_reactions"
+    __table_args__ = (UniqueConstraint("article_id", "user_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ArticleReactionCount(Base):
+    __tablename__ = "article_reaction_counts"
+
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Flag(Base):
+    __tablename__ = "flags"
+    __table_args__ = (UniqueConstraint("comment_id", "user_id"),
+                      Index("ix_flags_user_id_state", "user_id", "state"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[FlagReason] = mapped_column(_enum(FlagReason, "flag_reason"))
+    note: Mapped[Optional[str]] = mapped_column(String(500), nullable=True)
+    weight: Mapped[float] = mapped_column(Float, default=1.0, server_default="1")
+    state: Mapped[FlagState] = mapped_column(
+        _enum(FlagState, "flag_state"), default=FlagState.OPEN, server_default=FlagState.OPEN.value
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Ban(Base):
+    __tablename__ = "bans"
+
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    reason: Mapped[Optional[str]] = mapped_column(String(500), nullable=True)
+    shadow: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    expires_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEntry(Base):
+    """Append-only record of every moderator action and automatic decision."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),
+                      {"sqlite_autoincrement": True})
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    actor_id: Mapped[str] = mapped_column(String(200), index=True)  # "system" for automatic
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target_type: Mapped[str] = mapped_column(String(16))            # comment | article | user
+    target_id: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[Optional[str]] = mapped_column(String(500), nullable=True)
+    before: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)
+    after: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+
+
+class IdempotencyKey(Base):
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("caller", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    caller: Mapped[str] = mapped_column(String(220))
+    key: Mapped[str] = mapped_column(String(200))
+    request_fingerprint: Mapped[str] = mapped_column(String(64))
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+__all__ = [
+    "Base", "Article", "Comment", "CommentReaction", "CommentReactionCount", "ArticleReaction",
+    "ArticleReactionCount", "Flag", "Ban", "AuditEntry", "ApiKey", "IdempotencyKey", "utcnow",
+]

@@ -1,0 +1,130 @@
+"""Shared fixtures: a database built by the migrations, a fresh app and client per test.
+
+TEST_DATABASE_URL selects PostgreSQL (CI runs the suite on SQLite and on PostgreSQL);
+without it every run gets its own SQLite file. The schema is built once per run by the
+Alembic migrations, never create_all, and each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from typing import Any, Callable, Iterator
+
+import jwt
+import pytest
+from sqlalchemy import create_engine, text
+
+from service import create_app
+from service.extensions import db
+from service.migrate import upgrade
+from service.models import Base
+
+JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+
+
+def _reset_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        _reset_postgres(url)
+    else:
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+    upgrade(url)
+    return url
+
+
+def _empty_tables(url: str) -> None:
+    engine = create_engine(url)
+    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in names:
+                conn.execute(text(f"DELETE FROM {name}"))
+            if conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first():
+                conn.execute(text("DELETE FROM sqlite_sequence"))
+    engine.dispose()
+
+
+@pytest.fixture
+def settings() -> dict[str, Any]:
+    """Per-test overrides; a test may change them before asking for ``app``."""
+    return {
+        "COMMENTS_JWT_SECRET": JWT_SECRET,
+        "COMMENTS_SECRET_KEY": "cursor-secret-for-tests",
+        "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "COMMENTS_ALLOW_GUESTS": True,
+    }
+
+
+@pytest.fixture
+def app(database_url: str, settings: dict[str, Any], tmp_path: Any) -> Iterator[Any]:
+    _empty_tables(database_url)
+    application = create_app({"DATABASE_URL": database_url, **settings})
+    application.config["TESTING"] = True
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+def make_token(
+    sub: str = "u-1", *, name: str | None = None, roles: list[str] | None = None,
+    expires_in: int = 3600, secret: str = JWT_SECRET, **claims: Any,
+) -> str:
+    now = int(time.time())
+    payload = {"sub": sub, "exp": now + expires_in, "iat": now, **claims}
+    if name is not None:
+        payload["name"] = name
+    if roles is not None:
+        payload["roles"] = roles
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def auth(sub: str = "u-1", **kwargs: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {make_token(sub, **kwargs)}"}
+
+
+MODERATOR = {"roles": ["moderator"], "name": "Mod"}
+
+
+@pytest.fixture
+def post(client: Any) -> Callable[..., Any]:
+    """post(article, body, user="u-1", parent_id=None) → response; user=None posts as a guest."""
+
+    def _post(article: str, body: str = "hello", user: str | None = "u-1",
+              parent_id: int | None = None, headers: dict[str, str] | None = None,
+              **extra: Any) -> Any:
+        payload: dict[str, Any] = {"body": body, **extra}
+        if parent_id is not None:
+            payload["parent_id"] = parent_id
+        all_headers = dict(headers or {})
+        if user is not None:
+            all_headers.update(auth(user, name=f"Name {user}"))
+        elif "author_name" not in payload:
+            payload["author_name"] = "Guest"
+        return client.post(f"/api/v1/articles/{article}/comments", json=payload,
+                           headers=all_headers)
+
+    return _post
+
+
+def utc(*args: int) -> dt.datetime:
+    return dt.datetime(*args, tzinfo=dt.timezone.utc)
