@@ -69,10 +69,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     app.extensions["comments_cursors"] = Cursors(settings["COMMENTS_SECRET_KEY"])
 
+    from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .ops import bp as ops_bp
 
     app.register_blueprint(api_bp)
+    app.register_blueprint(admin_bp)
     app.register_blueprint(ops_bp)
 
     from .cli import init_app as init_cli

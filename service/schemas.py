@@ -15,7 +15,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from .enums import TOMBSTONE_STATUSES, ArticleStatus, Sort
+from .enums import TOMBSTONE_STATUSES, ArticleStatus, FlagReason, Sort
 from .models import Article, Comment
 
 ARTICLE_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
@@ -137,3 +137,14 @@ def article_out(
         "reactions": reactions if visible else {},
         "my_reactions": mine if visible else [],
     }
+
+
+class FlagSchema(_Strict):
+    reason = fields.Enum(FlagReason, by_value=True, required=True)
+    note = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(max=500))
+
+    @validates("note")
+    def _note(self, value: str | None, **_: Any) -> None:
+        if value is not None and ("\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)):
+            raise ValidationError("The note contains characters that are not allowed.")

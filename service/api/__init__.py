@@ -10,6 +10,7 @@ from werkzeug.exceptions import BadRequest
 
 from ..auth import client_ip, current_caller
 from ..domain.comments import Rules
+from ..domain.moderation import AutoRules, TermsCache
 from ..domain.threads import Cursors, Viewer
 from ..errors import Problem
 from ..extensions import limiter
@@ -53,6 +54,14 @@ def rules() -> Rules:
     return rules_
 
 
+def auto_rules() -> AutoRules:
+    """The automatic holds (blocked terms, too many links); the terms file is re-read when
+    it changes."""
+    terms = current_app.extensions.setdefault("comments_terms", TermsCache())
+    return AutoRules(blocked=terms.pattern(current_app.config["COMMENTS_BLOCKED_TERMS_FILE"]),
+                     max_links=current_app.config["COMMENTS_MAX_LINKS"])
+
+
 def cursors() -> Cursors:
     return current_app.extensions["comments_cursors"]
 
@@ -87,4 +96,4 @@ def _http_caching(response: Response) -> Response:
     return response
 
 
-from . import articles, comments, counts, meta, reactions  # noqa: E402,F401  (routes)
+from . import articles, comments, counts, flags, meta, reactions  # noqa: E402,F401  (routes)

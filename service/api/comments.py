@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..auth import Caller, client_ip, current_caller, guest_token_matches
 from ..domain import comments as rules_
+from ..domain import moderation
 from ..domain.audit import record
 from ..domain.threads import (
     CursorError,
@@ -33,7 +34,10 @@ from ..schemas import (
     load_query,
     tree_out,
 )
-from . import MAX_ID, bp, checked_article_id, cursors, json_body, read_limit, rules, viewer, write_limit
+from . import (
+    MAX_ID, auto_rules, bp, checked_article_id, cursors, json_body, read_limit, rules, viewer,
+    write_limit,
+)
 
 COMMENT = f"/comments/<int(max={MAX_ID}):comment_id>"
 
@@ -132,10 +136,13 @@ def post_comment(article_id: str) -> Any:
                                  ttl=rules().idempotency_ttl)
         if previous is not None:
             return _created_response(rules_.Created(previous), replayed=True)
+    hold = None if author.is_moderator else auto_rules().hold_reason(data["body"])
     created = rules_.create_comment(
         db.session, article_id=article_id, author=author, body=data["body"],
-        parent_id=data["parent_id"], rules=rules(), now=now,
+        parent_id=data["parent_id"], rules=rules(), now=now, hold_reason=hold,
     )
+    if created.comment.status == CommentStatus.PENDING:
+        moderation.audit_hold(db.session, comment=created.comment, now=now)
     if key:
         rules_.remember(db.session, caller_key=caller_key, key=key,
                         request_fingerprint=fingerprint, comment_id=created.comment.id, now=now)
@@ -218,6 +225,9 @@ def edit_comment(comment_id: int) -> Any:
     comment, caller, token_ok = _comment_for_change(comment_id)
     rules_.edit_comment(db.session, comment=comment, body=data["body"], user_id=caller.user_id,
                         guest_token_ok=token_ok, rules=rules())
+    hold = None if caller.is_moderator else auto_rules().hold_reason(comment.body or "")
+    if hold is not None:
+        moderation.hold_edited(db.session, comment=comment, reason=hold)
     db.session.commit()
     counts, mine = threads.reactions_for(db.session, [comment.id], caller.user_id)
     return comment_out(comment, reactions=counts, mine=mine)

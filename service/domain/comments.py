@@ -43,6 +43,7 @@ class Rules:
     duplicate_window: dt.timedelta = dt.timedelta(seconds=300)
     idempotency_ttl: dt.timedelta = dt.timedelta(hours=24)
     replies_per_thread: int = 50
+    auto_close_days: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -55,6 +56,7 @@ class Rules:
             duplicate_window=dt.timedelta(seconds=config["COMMENTS_DUPLICATE_WINDOW_SECONDS"]),
             idempotency_ttl=dt.timedelta(seconds=config["COMMENTS_IDEMPOTENCY_TTL_SECONDS"]),
             replies_per_thread=config["COMMENTS_REPLIES_PER_THREAD"],
+            auto_close_days=config["COMMENTS_AUTO_CLOSE_DAYS"],
         )
 
 
@@ -163,6 +165,14 @@ def premoderation_applies(
 
 # --- posting ------------------------------------------------------------------------------
 
+def auto_closed(article: Article | None, *, days: int, now: dt.datetime) -> bool:
+    """COMMENTS_AUTO_CLOSE_DAYS: a thread whose first comment is older takes no new ones."""
+    return bool(
+        days > 0 and article is not None and article.first_comment_at is not None
+        and now - article.first_comment_at > dt.timedelta(days=days)
+    )
+
+
 def ensure_article(session: Session, article_id: str, now: dt.datetime) -> Article:
     """The article row, created on first write; concurrent first writers both succeed."""
     article = session.get(Article, article_id)
@@ -226,6 +236,9 @@ def create_comment(
     article = ensure_article(session, article_id, now)
     if article.status == ArticleStatus.CLOSED:
         raise RuleError(409, "Comments on this article are closed.", kind="article-closed")
+    if auto_closed(article, days=rules.auto_close_days, now=now):
+        raise RuleError(409, f"Comments on this article closed {rules.auto_close_days} days "
+                        "after the first one.", kind="article-closed")
     if article.status == ArticleStatus.HIDDEN and not author.is_moderator:
         raise RuleError(409, "Comments on this article are not available.", kind="article-hidden")
 

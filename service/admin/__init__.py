@@ -1,0 +1,84 @@
+"""The moderators' blueprint (/api/v1/admin): queue, actions, articles, bans, audit log,
+people and figures.
+
+Every route needs a moderator (the token's ``roles`` holds ``moderator`` or ``admin``, or an
+API key with one of those roles): anonymous callers get 401, everyone else 403. The check
+runs for the whole blueprint, so a route added later cannot forget it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from ..auth import require_moderator
+from ..domain.threads import CursorError
+from ..errors import Problem
+from ..models import Comment
+from ..schemas import comment_out, timestamp
+
+bp = Blueprint("admin", __name__, url_prefix="/api/v1/admin")
+
+USER_ID = "<string(minlength=1,maxlength=200):user_id>"
+
+
+@bp.before_request
+def _moderators_only() -> None:
+    if request.method == "OPTIONS":  # CORS preflights carry no credentials
+        return
+    require_moderator()
+
+
+@bp.after_request
+def _no_store(response: Response) -> Response:
+    # Moderation data is never cached by browsers or proxies.
+    response.headers["Cache-Control"] = "no-store"
+    response.vary.add("Authorization")
+    return response
+
+
+def bad_cursor(exc: CursorError) -> Problem:
+    return Problem(400, str(exc), type_="invalid-cursor", errors={"cursor": [str(exc)]})
+
+
+def decode_cursor(token: str | None, scope: str, checks: tuple[type | tuple[type, ...], ...]) -> list[Any] | None:
+    """A signed cursor for ``scope`` whose values have the expected types (None: page 1)."""
+    from ..api import cursors
+
+    if token is None:
+        return None
+    try:
+        values = cursors().decode(token, scope, len(checks))
+    except CursorError as exc:
+        raise bad_cursor(exc) from None
+    for value, kind in zip(values, checks):
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise bad_cursor(CursorError("The cursor is malformed."))
+    return values
+
+
+def admin_comment_out(
+    comment: Comment, *, reactions: dict[int, dict[str, int]] | None = None,
+    mine: dict[int, list[str]] | None = None,
+) -> dict[str, Any]:
+    """A Comment as moderators see it: the body even when hidden, pending or removed (an
+    author's own deletion wipes it for good), plus the moderation fields."""
+    out = comment_out(comment, reactions=reactions or {}, mine=mine or {})
+    if comment.body is not None:
+        out["body"], out["body_html"] = comment.body, comment.body_html
+    if out["author"] is None and (comment.author_id or comment.author_name):
+        out["author"] = {"id": comment.author_id, "name": comment.author_name,
+                         "is_guest": comment.author_is_guest,
+                         "is_moderator": comment.author_is_moderator}
+    out.update({
+        "held_reason": comment.held_reason,
+        "shadowed": comment.shadowed,
+        "flag_count": comment.flag_count,
+        "flag_weight": round(comment.flag_weight, 4),
+        "status_changed_at": timestamp(comment.status_changed_at),
+    })
+    return out
+
+
+from . import articles, audit, bans, comments, stats, users  # noqa: E402,F401  (routes)

@@ -1,0 +1,91 @@
+"""The moderation queue and moderators' actions on comments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, request
+from sqlalchemy import func, select
+
+from ..api import MAX_ID, cursors, json_body, write_limit
+from ..auth import current_caller
+from ..domain import moderation
+from ..domain.threads import reactions_for
+from ..enums import TOMBSTONE_STATUSES
+from ..errors import Problem
+from ..extensions import db
+from ..models import Comment
+from ..schemas import load_query
+from . import admin_comment_out, bp, decode_cursor
+from .schemas import ActionSchema, QueueQuerySchema
+
+EXCERPT = 160
+
+
+def excerpt(comment: Comment | None) -> dict[str, Any] | None:
+    if comment is None:
+        return None
+    text = None if comment.status in TOMBSTONE_STATUSES else comment.body
+    if text is not None and len(text) > EXCERPT:
+        text = text[: EXCERPT - 1].rstrip() + "…"
+    return {"id": comment.id, "status": comment.status.value, "excerpt": text}
+
+
+def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
+    """Queue entries for a page of comments, in a fixed number of queries."""
+    ids = [c.id for c in comments]
+    flags = moderation.flags_by_reason(db.session, ids)
+    records = moderation.author_records(
+        db.session, sorted({c.author_id for c in comments if c.author_id}))
+    parent_ids = sorted({c.parent_id for c in comments if c.parent_id})
+    parents = {p.id: p for p in db.session.scalars(
+        select(Comment).where(Comment.id.in_(parent_ids)))} if parent_ids else {}
+    counts, _ = reactions_for(db.session, ids, None)
+    items = []
+    for comment in comments:
+        item = admin_comment_out(comment, reactions=counts)
+        item["flags"] = flags.get(comment.id, {})
+        item["parent"] = excerpt(parents.get(comment.parent_id)) if comment.parent_id else None
+        item["author_record"] = records.get(comment.author_id) if comment.author_id else None
+        items.append(item)
+    return items
+
+
+@bp.get("/queue")
+@write_limit("COMMENTS_LIMIT_ADMIN")
+def queue() -> dict[str, Any]:
+    """Comments needing a decision, most-flagged first: flagged (open flags), pending (held
+    by premoderation or a rule), hidden (by flags), or all of them."""
+    args = load_query(QueueQuerySchema(), request.args)
+    scope = f"queue:{args['state']}:{args['article_id'] or ''}"
+    after = decode_cursor(args["cursor"], scope, ((int, float), int, int))
+    rows = moderation.queue_page(db.session, state=args["state"], article_id=args["article_id"],
+                                 limit=args["limit"], after=after)
+    next_cursor = None
+    if len(rows) > args["limit"]:
+        rows = rows[: args["limit"]]
+        next_cursor = cursors().encode(scope, moderation.queue_key(rows[-1]))
+    total_query = select(func.count()).select_from(Comment).where(
+        moderation.queue_condition(args["state"]))
+    if args["article_id"]:
+        total_query = total_query.where(Comment.article_id == args["article_id"])
+    return {"items": queue_items(rows), "next_cursor": next_cursor,
+            "total": db.session.scalar(total_query) or 0}
+
+
+@bp.post(f"/comments/<int(max={MAX_ID}):comment_id>/actions")
+@write_limit("COMMENTS_LIMIT_ADMIN")
+def act(comment_id: int) -> dict[str, Any]:
+    """approve | remove | restore | pin | unpin | dismiss_flags, audited with before → after;
+    answers with the comment after the action."""
+    data = json_body(ActionSchema())
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise Problem(404, "There is no such comment.", type_="not-found")
+    caller = current_caller()
+    moderation.apply_action(db.session, comment=comment, action=data["action"],
+                            actor_id=caller.user_id or "", reason=data["reason"],
+                            max_pinned=current_app.config["COMMENTS_MAX_PINNED"])
+    db.session.commit()
+    db.session.refresh(comment)
+    return queue_items([comment])[0]
