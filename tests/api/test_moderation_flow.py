@@ -1,0 +1,399 @@
+"""The moderation "done when": flags hide, the queue shows, decisions republish or remove,
+pins lead, bans and shadow bans, closed articles, premoderation, all in the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import auth
+
+MOD = auth("mod-1", roles=["moderator"], name="Mod")
+ADMIN = "/api/v1/admin"
+
+
+def flag(client: Any, comment_id: int, user: str, reason: str = "spam", **extra: Any) -> Any:
+    return client.post(f"/api/v1/comments/{comment_id}/flags",
+                       json={"reason": reason, **extra}, headers=auth(user))
+
+
+def act(client: Any, comment_id: int, action: str, **extra: Any) -> Any:
+    return client.post(f"{ADMIN}/comments/{comment_id}/actions",
+                       json={"action": action, **extra}, headers=MOD)
+
+
+def thread(client: Any, article: str, user: str | None = None) -> dict[str, Any]:
+    headers = auth(user) if user else {}
+    r = client.get(f"/api/v1/articles/{article}/comments", headers=headers)
+    assert r.status_code == 200
+    return r.get_json()
+
+
+def ids(page: dict[str, Any]) -> list[int]:
+    return [item["id"] for item in page["items"]]
+
+
+def audit(client: Any, **filters: str) -> list[dict[str, Any]]:
+    r = client.get(f"{ADMIN}/audit-log", query_string=filters, headers=MOD)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["items"]
+
+
+def test_three_flags_hide_and_approve_republishes(client, post):
+    c = post("art", "a dubious claim", user="author").get_json()
+    other = post("art", "a fine comment", user="author2").get_json()
+    assert thread(client, "art")["total"] == 2
+
+    assert flag(client, c["id"], "f1", "spam").status_code == 201
+    assert flag(client, c["id"], "f2", "spam").status_code == 201
+    assert client.get(f"/api/v1/comments/{c['id']}").status_code == 200  # 2 < 3: still up
+    r = flag(client, c["id"], "f3", "misinformation", note="contradicts the filing")
+    assert r.status_code == 201
+    assert r.get_json()["reason"] == "misinformation"
+
+    # Hidden: out of listings, counts and direct reads.
+    page = thread(client, "art")
+    assert ids(page) == [other["id"]] and page["total"] == 1
+    assert client.get("/api/v1/articles/art").get_json()["comment_count"] == 1
+    assert client.get(f"/api/v1/comments/{c['id']}").status_code == 404
+
+    # In the flagged queue, with counts per reason, body visible to moderators.
+    q = client.get(f"{ADMIN}/queue?state=flagged", headers=MOD).get_json()
+    assert [i["id"] for i in q["items"]] == [c["id"]]
+    item = q["items"][0]
+    assert item["status"] == "hidden" and item["held_reason"] == "flags"
+    assert item["flags"] == {"spam": 2, "misinformation": 1}
+    assert item["flag_count"] == 3
+    assert item["body"] == "a dubious claim"
+    assert item["author_record"] == {"comments": 1, "removed": 0}
+    hidden_q = client.get(f"{ADMIN}/queue?state=hidden", headers=MOD).get_json()
+    assert [i["id"] for i in hidden_q["items"]] == [c["id"]]
+
+    # The hide is audited by "system".
+    entries = audit(client, target_type="comment", target_id=str(c["id"]))
+    assert [(e["actor"], e["action"]) for e in entries] == [("system", "hide")]
+    assert entries[0]["before"]["status"] == "published"
+    assert entries[0]["after"]["status"] == "hidden"
+
+    # Approve: back in the thread and the counts; flags dismissed, queue empty.
+    r = act(client, c["id"], "approve", reason="sourced claim")
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["status"] == "published" and r.get_json()["flag_count"] == 0
+    page = thread(client, "art")
+    assert set(ids(page)) == {c["id"], other["id"]} and page["total"] == 2
+    assert client.get("/api/v1/articles/art").get_json()["comment_count"] == 2
+    assert client.get(f"{ADMIN}/queue?state=all", headers=MOD).get_json()["items"] == []
+    entries = audit(client, target_type="comment", target_id=str(c["id"]))
+    assert entries[0]["action"] == "approve" and entries[0]["actor"] == "mod-1"
+    assert entries[0]["reason"] == "sourced claim"
+    assert entries[0]["before"]["status"] == "hidden"
+    assert entries[0]["after"]["status"] == "published"
+
+
+def test_flag_is_once_per_user(client, post):
+    c = post("art", "text", user="author").get_json()
+    assert flag(client, c["id"], "f1", "spam").status_code == 201
+    again = flag(client, c["id"], "f1", "abuse")
+    assert again.status_code == 200
+    assert again.get_json()["reason"] == "spam"  # the first flag stands
+    for user in ("f1", "f1", "f1"):
+        flag(client, c["id"], user)
+    assert client.get(f"/api/v1/comments/{c['id']}").status_code == 200  # one user, one flag
+
+
+def test_flag_rules(client, post, settings):
+    c = post("art", "text", user="author").get_json()
+    url = f"/api/v1/comments/{c['id']}/flags"
+    assert client.post(url, json={"reason": "spam"}).status_code == 401  # guests
+    r = client.post(url, json={"reason": "rude"}, headers=auth("f1"))
+    assert r.status_code == 422 and "reason" in r.get_json()["errors"]
+    r = client.post(url, json={"reason": "spam", "note": "x" * 501}, headers=auth("f1"))
+    assert r.status_code == 422 and "note" in r.get_json()["errors"]
+    r = client.post(url, json={"reason": "spam", "weight": 10}, headers=auth("f1"))
+    assert r.status_code == 422
+    assert client.post(url, data="reason=spam", headers=auth("f1")).status_code == 415
+    assert client.post("/api/v1/comments/999999/flags", json={"reason": "spam"},
+                       headers=auth("f1")).status_code == 404
+    assert flag(client, c["id"], "author").status_code == 409  # one's own comment
+
+    # Tombstones: 409.
+    parent = post("art", "parent", user="p").get_json()
+    post("art", "child", user="q", parent_id=parent["id"])
+    assert client.delete(f"/api/v1/comments/{parent['id']}", headers=auth("p")).status_code == 204
+    r = flag(client, parent["id"], "f1")
+    assert r.status_code == 409 and r.headers["Content-Type"] == "application/problem+json"
+
+    # Invisible (someone else's pending comment): 404.
+    client.patch(f"{ADMIN}/articles/held", json={"premoderation": True}, headers=MOD)
+    pending = post("held", "waiting", user="author").get_json()
+    assert pending["status"] == "pending"
+    assert flag(client, pending["id"], "f1").status_code == 404
+
+
+@pytest.fixture
+def flag_limited(settings):
+    settings.update(RATELIMIT_ENABLED=True, COMMENTS_LIMIT_FLAG="2/hour")
+    return settings
+
+
+def test_flag_rate_limit(flag_limited, client, post):
+    comments = [post("art", f"text {i}", user="author").get_json()["id"] for i in range(3)]
+    assert flag(client, comments[0], "f1").status_code == 201
+    assert flag(client, comments[1], "f1").status_code == 201
+    r = flag(client, comments[2], "f1")
+    assert r.status_code == 429 and r.headers["Content-Type"] == "application/problem+json"
+    assert "Retry-After" in r.headers
+    assert flag(client, comments[2], "f2").status_code == 201  # counted per user
+
+
+def test_flagger_weights_follow_their_record(client, post):
+    # f1's flags are dismissed twice: weight (1+0)/(1+2) = 1/3.
+    for i in range(2):
+        c = post("art", f"fine {i}", user="author").get_json()
+        flag(client, c["id"], "f1")
+        assert act(client, c["id"], "dismiss_flags").status_code == 200
+    target = post("art", "target", user="author").get_json()
+    for user in ("f1", "f2", "f3"):
+        flag(client, target["id"], user)
+    # 1/3 + 1 + 1 < 3: still visible.
+    assert client.get(f"/api/v1/comments/{target['id']}").status_code == 200
+    assert flag(client, target["id"], "f4").status_code == 201
+    assert client.get(f"/api/v1/comments/{target['id']}").status_code == 404
+
+    # Upheld flags make a flagger count double: two of them hide a comment with a third.
+    for i, user in enumerate(("g1", "g2")):
+        c = post("art", f"bad {i}", user="author").get_json()
+        flag(client, c["id"], user)
+        assert act(client, c["id"], "remove").status_code == 200
+    target = post("art", "target two", user="author").get_json()
+    flag(client, target["id"], "g1")
+    flag(client, target["id"], "g2")
+    # 2 + 2 >= 3
+    assert client.get(f"/api/v1/comments/{target['id']}").status_code == 404
+    flags = client.get(f"{ADMIN}/users/g1/export", headers=MOD).get_json()["flags"]
+    assert [f["state"] for f in flags] == ["upheld", "open"]
+
+
+def test_pin_comes_first_and_is_limited(client, post, settings):
+    made = [post("art", f"comment {i}", user=f"u{i}").get_json()["id"] for i in range(5)]
+    assert ids(thread(client, "art"))[0] == made[-1]  # newest first
+    r = act(client, made[0], "pin")
+    assert r.status_code == 200 and r.get_json()["pinned"] is True
+    assert ids(thread(client, "art"))[0] == made[0]
+    assert act(client, made[0], "pin").status_code == 409  # already pinned
+    assert act(client, made[1], "pin").status_code == 200
+    assert act(client, made[2], "pin").status_code == 200
+    r = act(client, made[3], "pin")
+    assert r.status_code == 409 and "3" in r.get_json()["detail"]
+    assert act(client, made[0], "unpin").status_code == 200
+    assert act(client, made[0], "unpin").status_code == 409
+    assert act(client, made[3], "pin").status_code == 200
+    reply = post("art", "a reply", user="x", parent_id=made[4]).get_json()
+    assert act(client, reply["id"], "pin").status_code == 409  # only top level
+    assert [e["action"] for e in audit(client, target_type="comment")][:2] == ["pin", "unpin"]
+
+
+def test_remove_and_restore(client, post):
+    c = post("art", "to remove", user="author").get_json()
+    keep = post("art", "to keep", user="author2").get_json()
+    flag(client, c["id"], "f1", "abuse")
+    r = act(client, c["id"], "remove", reason="abusive")
+    assert r.status_code == 200
+    out = r.get_json()
+    assert out["status"] == "removed" and out["body"] == "to remove"  # moderators still see it
+    page = thread(client, "art")
+    assert ids(page) == [keep["id"]] and page["total"] == 1
+    assert client.get(f"/api/v1/comments/{c['id']}").status_code == 404
+    assert act(client, c["id"], "remove").status_code == 409
+    assert act(client, c["id"], "approve").status_code == 409
+    r = act(client, c["id"], "restore")
+    assert r.status_code == 200 and r.get_json()["status"] == "published"
+    assert thread(client, "art")["total"] == 2
+    assert act(client, c["id"], "restore").status_code == 409
+    actions = [e["action"] for e in audit(client, target_id=str(c["id"]))]
+    assert actions == ["restore", "remove"]
+
+
+def test_actions_validation(client, post):
+    c = post("art", "text", user="author").get_json()
+    r = act(client, c["id"], "explode")
+    assert r.status_code == 422 and "action" in r.get_json()["errors"]
+    assert act(client, c["id"], "approve").status_code == 409  # nothing to approve
+    assert act(client, c["id"], "dismiss_flags").status_code == 409
+    assert act(client, 987654, "remove").status_code == 404
+    r = client.post(f"{ADMIN}/comments/{c['id']}/actions", json={"action": "pin", "x": 1},
+                    headers=MOD)
+    assert r.status_code == 422
+
+
+def _write_as(client: Any, user: str, comment_id: int, own_id: int) -> dict[str, int]:
+    h = auth(user)
+    return {
+        "post": client.post("/api/v1/articles/art/comments", json={"body": f"new {user}"},
+                            headers=h).status_code,
+        "edit": client.patch(f"/api/v1/comments/{own_id}", json={"body": "edited"},
+                             headers=h).status_code,
+        "react": client.put(f"/api/v1/comments/{comment_id}/reactions/like",
+                            headers=h).status_code,
+        "flag": client.post(f"/api/v1/comments/{comment_id}/flags", json={"reason": "spam"},
+                            headers=h).status_code,
+    }
+
+
+def test_ban_makes_writes_403_and_lifting_restores_them(client, post):
+    target = post("art", "someone's comment", user="author").get_json()
+    own = post("art", "my comment", user="troll").get_json()
+    r = client.put(f"{ADMIN}/bans/troll", json={"reason": "repeated abuse"}, headers=MOD)
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["shadow"] is False
+    assert _write_as(client, "troll", target["id"], own["id"]) == {
+        "post": 403, "edit": 403, "react": 403, "flag": 403}
+    r = client.post("/api/v1/articles/art/comments", json={"body": "again"},
+                    headers=auth("troll"))
+    problem = r.get_json()
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert "banned" in problem["detail"] and problem["type"].endswith("banned")
+
+    bans = client.get(f"{ADMIN}/bans", headers=MOD).get_json()["items"]
+    assert [(b["user_id"], b["reason"]) for b in bans] == [("troll", "repeated abuse")]
+    assert client.put(f"{ADMIN}/bans/troll", json={"reason": "still"},
+                      headers=MOD).status_code == 200  # replaced
+    assert client.delete(f"{ADMIN}/bans/troll", headers=MOD).status_code == 204
+    assert client.delete(f"{ADMIN}/bans/troll", headers=MOD).status_code == 404
+    assert _write_as(client, "troll", target["id"], own["id"]) == {
+        "post": 201, "edit": 200, "react": 200, "flag": 201}
+    assert [e["action"] for e in audit(client, target_type="user", target_id="troll")] == [
+        "unban", "ban", "ban"]
+
+
+def test_expired_ban_no_longer_applies(client, post):
+    import datetime as dt
+
+    soon = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=2)).isoformat()
+    r = client.put(f"{ADMIN}/bans/u-9", json={"reason": "r", "expires_at": soon}, headers=MOD)
+    assert r.status_code == 201
+    past = "2020-01-01T00:00:00+00:00"
+    r = client.put(f"{ADMIN}/bans/u-9", json={"reason": "r", "expires_at": past}, headers=MOD)
+    assert r.status_code == 422
+    r = client.put(f"{ADMIN}/bans/u-9", json={"reason": "r", "expires_at": "2030-01-01T00:00:00"},
+                   headers=MOD)
+    assert r.status_code == 422  # a naive time is ambiguous
+    assert client.put(f"{ADMIN}/bans/u-9", json={}, headers=MOD).status_code == 422
+
+
+def test_shadow_ban(client, post):
+    liked = post("art", "popular", user="author").get_json()
+    r = client.put(f"{ADMIN}/bans/shade", json={"reason": "spam ring", "shadow": True},
+                   headers=MOD)
+    assert r.status_code == 201
+    r = post("art", "buy my course", user="shade")
+    assert r.status_code == 201
+    mine = r.get_json()
+    assert mine["status"] == "published"  # nothing tells them
+
+    assert mine["id"] in ids(thread(client, "art", user="shade"))
+    assert mine["id"] not in ids(thread(client, "art"))
+    assert mine["id"] not in ids(thread(client, "art", user="someone"))
+    assert thread(client, "art")["total"] == 1
+    assert client.get(f"/api/v1/comments/{mine['id']}", headers=auth("shade")).status_code == 200
+    assert client.get(f"/api/v1/comments/{mine['id']}").status_code == 404
+
+    # Reactions and flags: accepted, counting for nothing.
+    r = client.put(f"/api/v1/comments/{liked['id']}/reactions/like", headers=auth("shade"))
+    assert r.status_code == 200
+    assert client.get(f"/api/v1/comments/{liked['id']}").get_json()["reactions"] == {}
+    assert flag(client, liked["id"], "shade").status_code == 201
+    q = client.get(f"{ADMIN}/queue?state=flagged", headers=MOD).get_json()
+    assert q["items"] == []
+
+
+def test_closed_article_refuses_comments(client, post):
+    c = post("art", "before closing", user="u1").get_json()
+    r = client.patch(f"{ADMIN}/articles/art", json={"status": "closed"}, headers=MOD)
+    assert r.status_code == 200 and r.get_json()["status"] == "closed"
+    r = post("art", "after closing", user="u2")
+    assert r.status_code == 409 and r.headers["Content-Type"] == "application/problem+json"
+    assert post("art", "a reply", user="u2", parent_id=c["id"]).status_code == 409
+    assert client.get("/api/v1/articles/art").get_json()["status"] == "closed"
+    assert client.patch(f"{ADMIN}/articles/art", json={"status": "open"},
+                        headers=MOD).status_code == 200
+    assert post("art", "reopened", user="u2").status_code == 201
+    entries = audit(client, target_type="article", target_id="art")
+    assert [(e["before"]["status"], e["after"]["status"]) for e in entries] == [
+        ("closed", "open"), ("open", "closed")]
+
+
+def test_article_admin_validation(client):
+    assert client.patch(f"{ADMIN}/articles/a1", json={}, headers=MOD).status_code == 422
+    assert client.patch(f"{ADMIN}/articles/a1", json={"status": "gone"},
+                        headers=MOD).status_code == 422
+    assert client.patch(f"{ADMIN}/articles/bad%20id", json={"status": "open"},
+                        headers=MOD).status_code == 422
+    r = client.get(f"{ADMIN}/articles/never-seen", headers=MOD)
+    assert r.status_code == 200
+    assert r.get_json()["status"] == "open" and r.get_json()["premoderation"] is None
+
+
+def test_hidden_article_disappears_for_readers(client, post):
+    post("art", "hello", user="u1")
+    client.patch(f"{ADMIN}/articles/art", json={"status": "hidden"}, headers=MOD)
+    assert thread(client, "art")["items"] == []
+    assert client.get("/api/v1/counts?article_id=art").get_json()["counts"]["art"]["comments"] == 0
+
+
+def test_auto_close_days(client, post, app):
+    from service.extensions import db
+    from service.models import Article
+    import datetime as dt
+
+    app.config["COMMENTS_AUTO_CLOSE_DAYS"] = 7
+    app.extensions.pop("comments_rules", None)
+    assert post("old", "first", user="u1").status_code == 201
+    with app.app_context():
+        article = db.session.get(Article, "old")
+        article.first_comment_at = article.first_comment_at - dt.timedelta(days=8)
+        db.session.commit()
+    r = post("old", "too late", user="u2")
+    assert r.status_code == 409 and "closed" in r.get_json()["detail"]
+    status = client.get(f"{ADMIN}/articles/old", headers=MOD).get_json()
+    assert status["auto_closed"] is True and status["effective_status"] == "closed"
+    assert post("fresh", "fine", user="u2").status_code == 201
+
+
+@pytest.mark.parametrize("mode", ["all", "guests", "first_comment"])
+def test_premoderation_holds_until_approved(client, post, app, mode):
+    app.config["COMMENTS_PREMODERATION"] = mode
+    app.extensions.pop("comments_rules", None)
+    r = post("art", "held?", user=None if mode == "guests" else "u1")
+    assert r.status_code == 201
+    held = r.get_json()
+    assert held["status"] == "pending"
+    assert thread(client, "art")["total"] == 0
+    assert held["id"] not in ids(thread(client, "art"))
+    q = client.get(f"{ADMIN}/queue?state=pending", headers=MOD).get_json()
+    assert [(i["id"], i["held_reason"]) for i in q["items"]] == [(held["id"], "premoderation")]
+    r = act(client, held["id"], "approve")
+    assert r.status_code == 200 and r.get_json()["status"] == "published"
+    assert ids(thread(client, "art")) == [held["id"]]
+    assert [e["action"] for e in audit(client, target_id=str(held["id"]))] == ["approve", "hold"]
+    if mode == "first_comment":
+        assert post("art", "second one", user="u1").get_json()["status"] == "published"
+    if mode == "all":
+        assert post("art", "by a moderator", headers=MOD, user=None,
+                    author_name=None).get_json()["status"] == "published"
+
+
+def test_premoderation_article_switch(client, post):
+    client.patch(f"{ADMIN}/articles/art", json={"premoderation": True}, headers=MOD)
+    assert post("art", "held", user="u1").get_json()["status"] == "pending"
+    assert post("other", "free", user="u1").get_json()["status"] == "published"
+    client.patch(f"{ADMIN}/articles/art", json={"premoderation": None}, headers=MOD)
+    assert post("art", "free now", user="u1").get_json()["status"] == "published"
+
+
+def test_author_sees_own_pending_comment(client, post):
+    client.patch(f"{ADMIN}/articles/art", json={"premoderation": True}, headers=MOD)
+    held = post("art", "mine", user="u1").get_json()
+    assert held["id"] in ids(thread(client, "art", user="u1"))
+    assert held["id"] not in ids(thread(client, "art", user="u2"))
