@@ -1,0 +1,350 @@
+"""The moderators' API: who may call it, API keys, the audit log, the queue's pages, people
+(history, export, erasure), automatic holds and the figures."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from service.domain import ranking
+from service.enums import CommentStatus
+from service.extensions import db
+from service.models import (
+    Article,
+    ArticleReaction,
+    ArticleReactionCount,
+    Comment,
+    CommentReaction,
+    CommentReactionCount,
+    Flag,
+)
+from tests.conftest import auth
+
+MOD = auth("mod-1", roles=["moderator"], name="Mod")
+ADMIN = "/api/v1/admin"
+SAMPLE = {"article_id": "art-1", "comment_id": "1", "user_id": "u-1"}
+BODIES = {
+    ("POST", "/api/v1/admin/comments/<comment_id>/actions"): {"action": "approve"},
+    ("PATCH", "/api/v1/admin/articles/<article_id>"): {"status": "open"},
+    ("PUT", "/api/v1/admin/bans/<user_id>"): {"reason": "x"},
+}
+
+
+def admin_routes(app: Any) -> list[tuple[str, str, str]]:
+    """Every (method, rule, concrete url) of the admin blueprint, from the app's url map, so a
+    new route is covered without editing this test."""
+    out = []
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(ADMIN):
+            continue
+        plain = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"<\1>", rule.rule)
+        url = re.sub(r"<([^>]+)>", lambda m: SAMPLE[m.group(1)], plain)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            out.append((method, plain, url))
+    return out
+
+
+def call(client: Any, method: str, plain: str, url: str, headers: dict[str, str]) -> Any:
+    return client.open(url, method=method, json=BODIES.get((method, plain)), headers=headers)
+
+
+def test_every_admin_route_requires_a_moderator(app, client, post):
+    routes = admin_routes(app)
+    assert len(routes) >= 12
+    post("art-1", "a comment", user="u-1")
+    for method, plain, url in routes:
+        anon = call(client, method, plain, url, {})
+        assert anon.status_code == 401, (method, url)
+        assert anon.headers["Content-Type"] == "application/problem+json"
+        user = call(client, method, plain, url, auth("reader"))
+        assert user.status_code == 403, (method, url)
+        wrong_role = call(client, method, plain, url, auth("editor", roles=["editor"]))
+        assert wrong_role.status_code == 403, (method, url)
+        bad = call(client, method, plain, url, {"Authorization": "Bearer not-a-token"})
+        assert bad.status_code == 401, (method, url)
+
+
+def test_moderators_and_admins_get_in(app, client, post):
+    post("art-1", "a comment", user="u-1")
+    for roles in (["moderator"], ["admin"], ["reader", "admin"]):
+        for method, plain, url in admin_routes(app):
+            if method != "GET":
+                continue
+            r = call(client, method, plain, url, auth("boss", roles=roles))
+            assert r.status_code == 200, (roles, url, r.get_json())
+            assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_api_key_works_and_revoked_key_is_401(app, client):
+    runner = app.test_cli_runner()
+    with app.app_context():
+        result = runner.invoke(args=["create-api-key", "--role", "moderator", "--name", "bot"])
+    assert result.exit_code == 0, result.output
+    key = result.output.strip().splitlines()[-1]
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.get(f"{ADMIN}/queue", headers=headers).status_code == 200
+    r = client.put(f"{ADMIN}/bans/spammer", json={"reason": "bot test"}, headers=headers)
+    assert r.status_code == 201 and r.get_json()["created_by"] == "apikey:bot"
+    with app.app_context():
+        result = runner.invoke(args=["revoke-api-key", "--name", "bot"])
+    assert result.exit_code == 0, result.output
+    r = client.get(f"{ADMIN}/queue", headers=headers)
+    assert r.status_code == 401 and r.headers["Content-Type"] == "application/problem+json"
+
+
+def test_audit_log_is_append_only_filterable_and_paged(client, post):
+    for i in range(5):
+        client.put(f"{ADMIN}/bans/u{i}", json={"reason": f"r{i}"}, headers=MOD)
+    client.patch(f"{ADMIN}/articles/a1", json={"status": "closed"}, headers=MOD)
+    page = client.get(f"{ADMIN}/audit-log?limit=2", headers=MOD).get_json()
+    assert [e["action"] for e in page["items"]] == ["update_article", "ban"]
+    seen = [e["id"] for e in page["items"]]
+    while page["next_cursor"]:
+        page = client.get(f"{ADMIN}/audit-log", query_string={"limit": 2,
+                          "cursor": page["next_cursor"]}, headers=MOD).get_json()
+        seen += [e["id"] for e in page["items"]]
+    assert len(seen) == 6 and seen == sorted(seen, reverse=True)
+    only = client.get(f"{ADMIN}/audit-log?action=ban&target_id=u3", headers=MOD).get_json()
+    assert [(e["target_id"], e["reason"], e["actor"]) for e in only["items"]] == [
+        ("u3", "r3", "mod-1")]
+    assert client.get(f"{ADMIN}/audit-log?actor=nobody", headers=MOD).get_json()["items"] == []
+    assert client.get(f"{ADMIN}/audit-log?target_type=planet", headers=MOD).status_code == 422
+    # A cursor from another filter or a forged one: 400.
+    cursor = client.get(f"{ADMIN}/audit-log?limit=1", headers=MOD).get_json()["next_cursor"]
+    assert client.get(f"{ADMIN}/audit-log", query_string={"cursor": cursor, "action": "ban"},
+                      headers=MOD).status_code == 400
+    assert client.get(f"{ADMIN}/audit-log?cursor=forged", headers=MOD).status_code == 400
+    # Append-only: no way to change or delete entries.
+    entry = seen[0]
+    for method in ("PUT", "PATCH", "DELETE"):
+        assert client.open(f"{ADMIN}/audit-log", method=method, headers=MOD).status_code == 405
+        assert client.open(f"{ADMIN}/audit-log/{entry}", method=method,
+                           headers=MOD).status_code == 404
+
+
+def test_queue_orders_most_flagged_first_and_pages(client, post):
+    made = {}
+    for n in (1, 2, 0, 2):
+        c = post("art", f"flagged {n} {len(made)}", user=f"author{len(made)}").get_json()
+        made[c["id"]] = n
+        for j in range(n):
+            client.post(f"/api/v1/comments/{c['id']}/flags", json={"reason": "spam"},
+                        headers=auth(f"f{j}"))
+    client.patch(f"{ADMIN}/articles/other", json={"premoderation": True}, headers=MOD)
+    pending = post("other", "held", user="p").get_json()
+    q = client.get(f"{ADMIN}/queue?state=all&limit=2", headers=MOD).get_json()
+    order = [i["id"] for i in q["items"]]
+    while q["next_cursor"]:
+        q = client.get(f"{ADMIN}/queue", query_string={"state": "all", "limit": 2,
+                       "cursor": q["next_cursor"]}, headers=MOD).get_json()
+        order += [i["id"] for i in q["items"]]
+    two = sorted(i for i, n in made.items() if n == 2)
+    one = [i for i, n in made.items() if n == 1]
+    assert order == two + one + [pending["id"]]
+    assert q["total"] == 4
+    flagged = client.get(f"{ADMIN}/queue?state=flagged", headers=MOD).get_json()
+    assert len(flagged["items"]) == 3
+    by_article = client.get(f"{ADMIN}/queue?article_id=other", headers=MOD).get_json()
+    assert [i["id"] for i in by_article["items"]] == [pending["id"]]
+    assert client.get(f"{ADMIN}/queue?state=weird", headers=MOD).status_code == 422
+    assert client.get(f"{ADMIN}/queue?limit=0", headers=MOD).status_code == 422
+
+
+def test_queue_item_shows_the_parent_and_the_authors_record(client, post):
+    parent = post("art", "the parent comment " + "long " * 60, user="p").get_json()
+    reply = post("art", "a reply", user="r", parent_id=parent["id"]).get_json()
+    old = post("art", "older", user="r").get_json()
+    client.post(f"{ADMIN}/comments/{old['id']}/actions", json={"action": "remove"}, headers=MOD)
+    client.post(f"/api/v1/comments/{reply['id']}/flags", json={"reason": "abuse"},
+                headers=auth("f"))
+    item = client.get(f"{ADMIN}/queue?state=flagged", headers=MOD).get_json()["items"][0]
+    assert item["parent"]["id"] == parent["id"]
+    assert item["parent"]["excerpt"].startswith("the parent comment")
+    assert len(item["parent"]["excerpt"]) <= 160
+    assert item["author_record"] == {"comments": 2, "removed": 1}
+    assert item["flags"] == {"abuse": 1}
+
+
+def test_blocked_terms_and_links_hold_comments(client, post, app, tmp_path):
+    terms = tmp_path / "terms.txt"
+    terms.write_text("crypto pump\nscam\n")
+    app.config.update(COMMENTS_BLOCKED_TERMS_FILE=str(terms), COMMENTS_MAX_LINKS=2)
+    r = post("art", "This is a ＳＣＡＭ, trust me")
+    assert r.status_code == 201 and r.get_json()["status"] == "pending"
+    held = r.get_json()
+    r = post("art", "join the Crypto  Pump", user="u2")
+    assert r.get_json()["status"] == "pending"
+    assert post("art", "scammers are everywhere", user="u3").get_json()["status"] == "published"
+    links = "see https://a.example https://b.example [c](https://c.example)"
+    linked = post("art", links, user="u4").get_json()
+    assert linked["status"] == "pending"
+    q = client.get(f"{ADMIN}/queue?state=pending", headers=MOD).get_json()["items"]
+    reasons = {i["id"]: i["held_reason"] for i in q}
+    assert reasons[held["id"]] == "blocked_term" and reasons[linked["id"]] == "links"
+    entries = client.get(f"{ADMIN}/audit-log?action=hold", headers=MOD).get_json()["items"]
+    assert {(e["actor"], e["target_id"], e["reason"]) for e in entries} >= {
+        ("system", str(held["id"]), "blocked_term"), ("system", str(linked["id"]), "links")}
+    assert thread_total(client) == 1
+    # A moderator's own comment is not held.
+    r = client.post("/api/v1/articles/art/comments", json={"body": "warning: scam"}, headers=MOD)
+    assert r.get_json()["status"] == "published"
+
+    # An edit that adds a blocked term sends the comment back to the queue.
+    fine = post("art", "all good here", user="u5").get_json()
+    r = client.patch(f"/api/v1/comments/{fine['id']}", json={"body": "actually a scam"},
+                     headers=auth("u5"))
+    assert r.status_code == 200 and r.get_json()["status"] == "pending"
+    assert thread_total(client) == 2
+    assert client.get(f"{ADMIN}/audit-log?target_id={fine['id']}",
+                      headers=MOD).get_json()["items"][0]["action"] == "hold"
+
+
+def thread_total(client: Any) -> int:
+    return client.get("/api/v1/articles/art/comments").get_json()["total"]
+
+
+def test_user_history_and_export(client, post):
+    a = post("art", "first", user="subject").get_json()
+    b = post("art", "second", user="subject").get_json()
+    other = post("art", "someone else", user="x").get_json()
+    client.post(f"{ADMIN}/comments/{a['id']}/actions", json={"action": "remove"}, headers=MOD)
+    client.put(f"/api/v1/comments/{other['id']}/reactions/like", headers=auth("subject"))
+    client.put("/api/v1/articles/art/reactions/insightful", headers=auth("subject"))
+    client.post(f"/api/v1/comments/{other['id']}/flags", json={"reason": "spam", "note": "ads"},
+                headers=auth("subject"))
+    client.put(f"{ADMIN}/bans/subject", json={"reason": "testing", "shadow": True}, headers=MOD)
+
+    r = client.get(f"{ADMIN}/users/subject/comments?limit=1", headers=MOD)
+    page = r.get_json()
+    assert [i["id"] for i in page["items"]] == [b["id"]]
+    assert page["record"] == {"comments": 2, "removed": 1}
+    assert page["ban"]["shadow"] is True
+    page2 = client.get(f"{ADMIN}/users/subject/comments", query_string={
+        "cursor": page["next_cursor"]}, headers=MOD).get_json()
+    assert [(i["id"], i["status"], i["body"]) for i in page2["items"]] == [
+        (a["id"], "removed", "first")]
+
+    export = client.get(f"{ADMIN}/users/subject/export", headers=MOD).get_json()
+    assert [c["body"] for c in export["comments"]] == ["first", "second"]
+    assert export["comment_reactions"][0]["kind"] == "like"
+    assert export["article_reactions"][0]["article_id"] == "art"
+    assert export["flags"][0]["note"] == "ads"
+    assert export["bans"][0]["reason"] == "testing"
+    assert [e["action"] for e in export["audit_log"]] == ["ban"]
+    text = r.get_data(as_text=True) + str(export)
+    assert "fingerprint" not in text and "edit_token" not in text
+
+
+def recount(session: Any) -> None:
+    """Every denormalised counter equals a count of the rows it summarises."""
+    comments = list(session.scalars(select(Comment)))
+    counted = {c.id for c in comments if c.status == CommentStatus.PUBLISHED and not c.shadowed}
+    for article in session.scalars(select(Article)):
+        assert article.comment_count == sum(
+            1 for c in comments if c.article_id == article.id and c.id in counted), article.id
+        reactions = session.scalar(select(func.count()).select_from(ArticleReaction).where(
+            ArticleReaction.article_id == article.id, ArticleReaction.counted)) or 0
+        assert article.reaction_count == reactions
+    for c in comments:
+        descendants = [d for d in comments if f"/{c.id}/" in d.path]
+        assert c.reply_count == sum(1 for d in descendants if d.id in counted), c.id
+        kinds = dict(session.execute(
+            select(CommentReaction.kind, func.count()).where(
+                CommentReaction.comment_id == c.id, CommentReaction.counted)
+            .group_by(CommentReaction.kind)).all())
+        stored = dict(session.execute(
+            select(CommentReactionCount.kind, CommentReactionCount.count).where(
+                CommentReactionCount.comment_id == c.id, CommentReactionCount.count != 0)).all())
+        assert stored == kinds, c.id
+        likes, dislikes = kinds.get("like", 0), kinds.get("dislike", 0)
+        assert (c.likes, c.dislikes, c.score) == (likes, dislikes, likes - dislikes)
+        assert c.best == pytest.approx(ranking.wilson_lower_bound(likes, dislikes))
+        assert c.controversy == pytest.approx(ranking.controversy(likes, dislikes))
+        open_flags = session.execute(
+            select(func.count(), func.coalesce(func.sum(Flag.weight), 0.0)).where(
+                Flag.comment_id == c.id, Flag.state == "open", Flag.weight > 0)).one()
+        assert c.flag_count == open_flags[0]
+        assert c.flag_weight == pytest.approx(open_flags[1])
+    for row in session.scalars(select(ArticleReactionCount)):
+        assert row.count == (session.scalar(select(func.count()).select_from(ArticleReaction)
+                             .where(ArticleReaction.article_id == row.article_id,
+                                    ArticleReaction.kind == row.kind,
+                                    ArticleReaction.counted)) or 0)
+
+
+def test_erasure_leaves_counters_equal_to_a_recount(app, client, post):
+    root = post("a1", "root by someone", user="keeper").get_json()
+    gone = post("a1", "erased, alone", user="subject").get_json()
+    parent = post("a1", "erased, replied to", user="subject").get_json()
+    child = post("a1", "reply to subject", user="keeper", parent_id=parent["id"]).get_json()
+    own_chain = post("a2", "subject's top", user="subject").get_json()
+    post("a2", "subject's own reply", user="subject", parent_id=own_chain["id"])
+    sub_reply = post("a1", "subject replies", user="subject", parent_id=root["id"]).get_json()
+    for kind in ("like", "dislike", "insightful"):
+        for user in ("subject", "keeper", "third"):
+            if (kind, user) == ("dislike", "keeper"):
+                continue
+            client.put(f"/api/v1/comments/{root['id']}/reactions/{kind}", headers=auth(user))
+    client.put(f"/api/v1/comments/{child['id']}/reactions/dislike", headers=auth("subject"))
+    client.put(f"/api/v1/comments/{parent['id']}/reactions/like", headers=auth("keeper"))
+    for article in ("a1", "a2"):
+        client.put(f"/api/v1/articles/{article}/reactions/like", headers=auth("subject"))
+        client.put(f"/api/v1/articles/{article}/reactions/like", headers=auth("keeper"))
+    client.post(f"/api/v1/comments/{child['id']}/flags", json={"reason": "spam"},
+                headers=auth("subject"))
+    client.post(f"/api/v1/comments/{root['id']}/flags", json={"reason": "spam"},
+                headers=auth("subject"))
+    client.put(f"{ADMIN}/bans/subject", json={"reason": "r"}, headers=MOD)
+    with app.app_context():
+        recount(db.session)
+
+    r = client.delete(f"{ADMIN}/users/subject", headers=MOD)
+    assert r.status_code == 200, r.get_json()
+    erased = r.get_json()["erased"]
+    assert erased["comments_tombstoned"] == 1 and erased["comments_deleted"] == 4
+    with app.app_context():
+        recount(db.session)
+        assert db.session.scalar(select(func.count()).select_from(Comment).where(
+            Comment.author_id == "subject")) == 0
+        tomb = db.session.get(Comment, parent["id"])
+        assert (tomb.body, tomb.author_name, tomb.status) == (None, None, CommentStatus.DELETED)
+        assert db.session.get(Comment, gone["id"]) is None
+        assert db.session.get(Comment, sub_reply["id"]) is None
+        assert db.session.scalar(select(func.count()).select_from(Flag)) == 0
+
+    page = client.get("/api/v1/articles/a1/comments").get_json()
+    assert page["total"] == 2
+    tombstone = next(i for i in page["items"] if i["id"] == parent["id"])
+    assert tombstone["author"] is None and tombstone["body"] is None
+    assert tombstone["replies"][0]["id"] == child["id"]
+    assert client.get("/api/v1/articles/a2").get_json()["comment_count"] == 0
+    assert client.get(f"{ADMIN}/bans", headers=MOD).get_json()["items"] == []
+    export = client.get(f"{ADMIN}/users/subject/export", headers=MOD).get_json()
+    assert export["comments"] == export["comment_reactions"] == export["flags"] == []
+    entry = client.get(f"{ADMIN}/audit-log?action=erase_user", headers=MOD).get_json()["items"]
+    assert entry[0]["target_id"] == "subject" and entry[0]["after"] == erased
+
+
+def test_stats(client, post):
+    a = post("busy", "one", user="u1").get_json()
+    post("busy", "two", user="u2")
+    post("quiet", "three", user="u3")
+    client.put(f"/api/v1/comments/{a['id']}/reactions/like", headers=auth("u2"))
+    client.put("/api/v1/articles/busy/reactions/like", headers=auth("u2"))
+    for user in ("f1", "f2", "f3"):
+        client.post(f"/api/v1/comments/{a['id']}/flags", json={"reason": "hate"},
+                    headers=auth(user))
+    client.post(f"{ADMIN}/comments/{a['id']}/actions", json={"action": "remove"}, headers=MOD)
+    s = client.get(f"{ADMIN}/stats", headers=MOD).get_json()
+    assert len(s["per_day"]) == 30
+    assert s["per_day"][-1]["comments"] == 3 and s["per_day"][-1]["reactions"] == 2
+    assert sum(d["comments"] for d in s["per_day"]) == s["totals"]["comments"] == 3
+    assert s["most_discussed"][0] == {"article_id": "busy", "comments": 2}
+    assert s["flags_by_reason"]["hate"] == 3 and s["flags_by_reason"]["spam"] == 0
+    assert s["queue"] == {"flagged": 0, "pending": 0, "hidden": 0, "all": 0}
+    assert s["decisions"] == 1 and s["median_seconds_to_decision"] >= 0
+    assert client.get(f"{ADMIN}/stats?days=7", headers=MOD).get_json()["per_day"].__len__() == 7
+    assert client.get(f"{ADMIN}/stats?days=0", headers=MOD).status_code == 422
