@@ -200,11 +200,12 @@ def add_flag(
         .values(comment_id=comment.id, user_id=user_id, reason=reason, note=note,
                 weight=weight, state=FlagState.OPEN, created_at=now)
         .on_conflict_do_nothing(index_elements=["comment_id", "user_id"])
-    ).rowcount
+        .returning(Flag.id)  # rowcount is unreliable for ORM inserts on PostgreSQL
+    ).scalar_one_or_none()
     flag = session.execute(
         select(Flag).where(Flag.comment_id == comment.id, Flag.user_id == user_id)
     ).scalar_one()
-    if inserted != 1:
+    if inserted is None:
         return FlagResult(flag, created=False)
     if weight <= 0:
         return FlagResult(flag, created=True)
