@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..auth import Caller, client_ip, current_caller, guest_token_matches
 from ..domain import comments as rules_
-from ..domain import moderation
+from ..domain import bodies, moderation
 from ..domain.audit import record
 from ..domain.threads import (
     CursorError,
@@ -112,6 +112,16 @@ def _created_response(created: rules_.Created, *, replayed: bool) -> tuple[dict[
     return body, 201, headers
 
 
+def _hold_reason(body: str) -> str | None:
+    """The automatic rule (blocked term, too many links) that holds this body, if any; a
+    body the rules refuse anyway is left for create_comment to answer with 422."""
+    try:
+        clean = bodies.clean_body(body, max_length=rules().max_body)
+    except bodies.BodyError:
+        return None
+    return auto_rules().hold_reason(clean)
+
+
 @bp.post("/articles/<article_id>/comments")
 @write_limit("COMMENTS_LIMIT_COMMENT")
 def post_comment(article_id: str) -> Any:
@@ -136,7 +146,7 @@ def post_comment(article_id: str) -> Any:
                                  ttl=rules().idempotency_ttl)
         if previous is not None:
             return _created_response(rules_.Created(previous), replayed=True)
-    hold = None if author.is_moderator else auto_rules().hold_reason(data["body"])
+    hold = None if author.is_moderator else _hold_reason(data["body"])
     created = rules_.create_comment(
         db.session, article_id=article_id, author=author, body=data["body"],
         parent_id=data["parent_id"], rules=rules(), now=now, hold_reason=hold,
