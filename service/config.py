@@ -91,7 +91,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COMMENTS_MAX_PINNED", 3, _int, "Pinned comments per article."),
     Setting("COMMENTS_MAX_LINKS", 3, _int, "More links than this holds a comment for review."),
     Setting("COMMENTS_BLOCKED_TERMS_FILE", None, _str,
-            "A file of blocked terms, one per line; a match holds the comment for review."),
+            "A UTF-8 file of blocked terms or phrases, one per line (`#` starts a comment line); "
+            "a whole-word match (case-insensitive, after NFKC) holds the comment for review. "
+            "Re-read when it changes."),
     Setting("COMMENTS_AUTO_CLOSE_DAYS", 0, _int,
             "Close threads whose first comment is older than this many days (0: never)."),
     Setting("COMMENTS_TRUSTED_PROXIES", 0, _int,
@@ -174,6 +176,13 @@ def validate(config: dict[str, Any]) -> None:
             parse_many(config[name])
         except ValueError:
             problems.append(f"{name}: not a rate limit like '5/minute;100/day': {config[name]!r}")
+    terms = config["COMMENTS_BLOCKED_TERMS_FILE"]
+    if terms and not os.path.isfile(terms):
+        problems.append(f"COMMENTS_BLOCKED_TERMS_FILE: no such file: {terms!r}")
+    if config["COMMENTS_FLAG_HIDE_THRESHOLD"] <= 0:
+        problems.append("COMMENTS_FLAG_HIDE_THRESHOLD: more than 0")
+    if config["COMMENTS_MAX_PINNED"] < 0 or config["COMMENTS_AUTO_CLOSE_DAYS"] < 0:
+        problems.append("COMMENTS_MAX_PINNED and COMMENTS_AUTO_CLOSE_DAYS: 0 or more")
     if config["COMMENTS_ENV"] not in ("development", "production"):
         problems.append("COMMENTS_ENV: development or production")
     if config["COMMENTS_ENV"] == "production":

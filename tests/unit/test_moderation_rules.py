@@ -113,3 +113,18 @@ def test_terms_cache_rereads_a_changed_file(tmp_path):
     path.unlink()
     assert cache.pattern(str(path)) is second  # the last good list stays in force
     assert cache.pattern(None) is None
+
+
+def test_config_refuses_a_missing_terms_file_and_bad_thresholds(tmp_path):
+    from service.config import ConfigError, load_config
+
+    base = {"COMMENTS_SECRET_KEY": "k", "DATABASE_URL": "sqlite://"}
+    with pytest.raises(ConfigError, match="COMMENTS_BLOCKED_TERMS_FILE"):
+        load_config({**base, "COMMENTS_BLOCKED_TERMS_FILE": str(tmp_path / "nope.txt")},
+                    environ={})
+    with pytest.raises(ConfigError, match="COMMENTS_FLAG_HIDE_THRESHOLD"):
+        load_config({**base, "COMMENTS_FLAG_HIDE_THRESHOLD": 0}, environ={})
+    terms = tmp_path / "terms.txt"
+    terms.write_text("scam\n")
+    config = load_config({**base, "COMMENTS_BLOCKED_TERMS_FILE": str(terms)}, environ={})
+    assert config["COMMENTS_BLOCKED_TERMS_FILE"] == str(terms)
