@@ -28,6 +28,11 @@ def _moderators_only() -> None:
     if request.method == "OPTIONS":  # CORS preflights carry no credentials
         return
     require_moderator()
+    user_id = (request.view_args or {}).get("user_id")
+    if user_id is not None and any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in user_id):
+        raise Problem(422, "user_id must not contain control characters.",
+                      type_="validation-error", title="Invalid request",
+                      errors={"user_id": ["Control characters are not allowed."]})
 
 
 @bp.after_request

@@ -15,7 +15,7 @@ from ..extensions import db
 from ..models import Ban, utcnow
 from ..schemas import load_query, timestamp
 from . import USER_ID, bp, decode_cursor
-from .schemas import PageQuerySchema
+from .schemas import BanSchema, PageQuerySchema
 
 
 def ban_admin_out(ban: Ban) -> dict[str, Any]:
@@ -46,8 +46,6 @@ def list_bans() -> dict[str, Any]:
 @write_limit("COMMENTS_LIMIT_ADMIN")
 def put_ban(user_id: str) -> Any:
     """Ban a user, or change their ban: 201 when new, 200 when replaced. Audited."""
-    from .schemas import BanSchema
-
     data = json_body(BanSchema())
     ban, created = moderation.put_ban(
         db.session, user_id=user_id, reason=data["reason"].strip(), shadow=data["shadow"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
@@ -16,6 +17,18 @@ TARGET_TYPES = ("comment", "article", "user")
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
+
+
+def _no_nul(value: str | None) -> None:
+    """Free text may hold newlines, but not NUL or lone surrogates."""
+    if value is not None and any(c == "\x00" or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ValidationError("The text contains characters that are not allowed.")
+
+
+def printable(value: str | None) -> None:
+    """No NUL, control characters or lone surrogates (PostgreSQL refuses NUL in text)."""
+    if value is not None and any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in value):
+        raise ValidationError("Control characters are not allowed.")
 
 
 def _text(max_length: int, required: bool = False) -> fields.String:
@@ -44,11 +57,19 @@ class ActionSchema(_Strict):
     action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
     reason = _text(500)
 
+    @validates("reason")
+    def _reason(self, value: str | None, **_: Any) -> None:
+        _no_nul(value)
+
 
 class ArticlePatchSchema(_Strict):
     status = fields.Enum(ArticleStatus, by_value=True)
     premoderation = fields.Boolean(allow_none=True)
     reason = _text(500)
+
+    @validates("reason")
+    def _reason(self, value: str | None, **_: Any) -> None:
+        _no_nul(value)
 
     @validates_schema
     def _something(self, data: dict[str, Any], **_: Any) -> None:
@@ -65,13 +86,21 @@ class BanSchema(_Strict):
     def _reason(self, value: str, **_: Any) -> None:
         if not value.strip():
             raise ValidationError("Say why.")
+        _no_nul(value)
+
+    @validates("expires_at")
+    def _expires(self, value: dt.datetime | None, **_: Any) -> None:
+        if value is not None and not 2000 <= value.year <= 9000:
+            raise ValidationError("Give a date between the years 2000 and 9000.")
 
 
 class AuditQuerySchema(_Page):
-    actor = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
-    action = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    actor = fields.String(load_default=None,
+                          validate=[validate.Length(min=1, max=200), printable])
+    action = fields.String(load_default=None, validate=[validate.Length(min=1, max=64), printable])
     target_type = fields.String(load_default=None, validate=validate.OneOf(TARGET_TYPES))
-    target_id = fields.String(load_default=None, validate=validate.Length(min=1, max=200))
+    target_id = fields.String(load_default=None,
+                              validate=[validate.Length(min=1, max=200), printable])
 
 
 class PageQuerySchema(_Page):

@@ -348,3 +348,25 @@ def test_stats(client, post):
     assert s["decisions"] == 1 and s["median_seconds_to_decision"] >= 0
     assert client.get(f"{ADMIN}/stats?days=7", headers=MOD).get_json()["per_day"].__len__() == 7
     assert client.get(f"{ADMIN}/stats?days=0", headers=MOD).status_code == 422
+
+
+@pytest.mark.parametrize(("method", "url", "body"), [
+    ("PUT", f"{ADMIN}/bans/u%00x", {"reason": "r"}),
+    ("GET", f"{ADMIN}/users/u%00x/export", None),
+    ("DELETE", f"{ADMIN}/users/u%01x", None),
+    ("GET", f"{ADMIN}/audit-log?actor=a%00b", None),
+    ("GET", f"{ADMIN}/audit-log?target_id=%00", None),
+    ("PUT", f"{ADMIN}/bans/u1", {"reason": "r\x00"}),
+    ("PUT", f"{ADMIN}/bans/u1", {"reason": "r", "expires_at": "9999-12-31T23:00:00-05:00"}),
+    ("PUT", f"{ADMIN}/bans/u1", {"reason": "r", "shadow": "yes please"}),
+    ("POST", f"{ADMIN}/comments/1/actions", {"action": "remove", "reason": "\ud800"}),
+    ("PATCH", f"{ADMIN}/articles/a1", {"status": "closed", "reason": "x\x00"}),
+    ("PATCH", f"{ADMIN}/articles/a1", {"premoderation": "sometimes"}),
+])
+def test_hostile_admin_input_is_422_and_stores_nothing(client, post, method, url, body):
+    post("a1", "a comment", user="u-1")
+    before = client.get(f"{ADMIN}/audit-log", headers=MOD).get_json()["items"]
+    r = client.open(url, method=method, json=body, headers=MOD)
+    assert r.status_code == 422, r.get_json()
+    assert r.headers["Content-Type"] == "application/problem+json"
+    assert client.get(f"{ADMIN}/audit-log", headers=MOD).get_json()["items"] == before
