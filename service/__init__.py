@@ -57,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if settings["COMMENTS_TRUSTED_PROXIES"] > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["COMMENTS_TRUSTED_PROXIES"])  # type: ignore[method-assign]
 
-    from . import errors
+    from . import cors, errors, observability
     from .domain.threads import Cursors
     from .extensions import db, limiter
 
@@ -67,6 +67,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             event.listen(db.engine, "connect", _sqlite_pragmas)
     limiter.init_app(app)
     errors.init_app(app)
+    observability.init_app(app)
+    cors.init_app(app)
     app.extensions["comments_cursors"] = Cursors(settings["COMMENTS_SECRET_KEY"])
 
     from .api import bp as api_bp
