@@ -25,15 +25,21 @@ from typing import Any, Callable, Iterable
 
 from flask import Flask, Response, g, has_request_context, request
 from gunicorn import glogging
-from prometheus_client import (
+
+# prometheus_client opens its per-process files on the first metric; a named directory that
+# does not exist yet (a CLI command run before gunicorn made it) must not crash the import.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from prometheus_client import (  # noqa: E402  (after the directory exists)
     CollectorRegistry,
     Counter,
     Histogram,
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.core import GaugeMetricFamily  # noqa: E402
+from prometheus_client.multiprocess import MultiProcessCollector  # noqa: E402
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
