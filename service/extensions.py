@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import request
 from flask_limiter import Limiter
 from flask_sqlalchemy import SQLAlchemy
 
@@ -19,10 +18,3 @@ def _rate_limit_key() -> str:
 
 
 limiter = Limiter(key_func=_rate_limit_key, headers_enabled=True)
-
-
-@limiter.request_filter
-def _preflight_exempt() -> bool:
-    # A CORS preflight carries no credentials, so it would be keyed by client IP and spend
-    # the write limits of everyone behind one NAT; it does no work worth limiting.
-    return request.method == "OPTIONS"
