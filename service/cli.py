@@ -8,6 +8,7 @@ from typing import IO, Any, Iterator
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from .config import masked
@@ -60,6 +61,7 @@ def check_config() -> None:
 
 
 @click.command("export")
+@with_appcontext
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of standard output.")
 @click.option("--article", "article_id", help="Only this article's thread.")
@@ -94,6 +96,7 @@ def _records(handle: IO[str]) -> Iterator[tuple[int, Any]]:
 
 
 @click.command("import")
+@with_appcontext
 @click.argument("source", type=click.File("r", encoding="utf-8"))
 def import_command(source: IO[str]) -> None:
     """Import an export file (`-` for standard input). Ids are kept; rows already present
@@ -112,6 +115,7 @@ def import_command(source: IO[str]) -> None:
 
 
 @click.command("recount")
+@with_appcontext
 @click.option("--check", is_flag=True,
               help="Only report drift; exit with status 1 if any counter is wrong.")
 @click.option("--article", "article_id", help="Only this article's counters.")
