@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, func, select, text, update
+from sqlalchemy import update
 
 from service import create_app
 from service.domain.data import COUNTERS
