@@ -115,6 +115,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("HOST", "127.0.0.1", _str, "Address gunicorn binds (`0.0.0.0` in the container)."),
     Setting("PORT", 8000, _int, "Port gunicorn binds."),
     Setting("WEB_CONCURRENCY", 2, _int, "gunicorn worker processes."),
+    Setting("GUNICORN_TIMEOUT", 30, _int, "Seconds before gunicorn replaces a stuck worker."),
+    Setting("ACCESS_LOG", None, _str,
+            "gunicorn's own access log (`-`: stdout), as JSON; off by default because the app "
+            "logs one line per request already."),
     Setting("PROMETHEUS_MULTIPROC_DIR", None, _str,
             "Where gunicorn workers share metrics. Default: a fresh temporary directory made "
             "by gunicorn.conf.py at start-up (stale files in a given directory are removed)."),
