@@ -57,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if settings["COMMENTS_TRUSTED_PROXIES"] > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["COMMENTS_TRUSTED_PROXIES"])  # type: ignore[method-assign]
 
-    from . import errors, ratelimit
+    from . import cors, errors, observability, ratelimit
     from .domain.threads import Cursors
     from .extensions import db, limiter
 
@@ -68,6 +68,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     ratelimit.init_app(app)
     errors.init_app(app)
+    observability.init_app(app)
+    cors.init_app(app)
     app.extensions["comments_cursors"] = Cursors(settings["COMMENTS_SECRET_KEY"])
 
     from .admin import bp as admin_bp

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from typing import IO, Any, Iterator
 
 import click
 from flask import Flask, current_app
@@ -62,6 +64,82 @@ def check_config() -> None:
     click.echo(json.dumps(masked(current_app.config), indent=2, default=str))
 
 
+@click.command("export")
+@with_appcontext
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of standard output.")
+@click.option("--article", "article_id", help="Only this article's thread.")
+def export_command(output: str | None, article_id: str | None) -> None:
+    """Export articles, comments, reactions and flags as JSON Lines (a backup)."""
+    from .domain.data import export_records
+
+    handle: IO[str] = open(output, "w", encoding="utf-8") if output else sys.stdout
+    lines = 0
+    try:
+        for record in export_records(db.session, article_id=article_id):
+            handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+            lines += 1
+    finally:
+        if output:
+            handle.close()
+        db.session.rollback()
+    if output:
+        click.echo(f"exported {lines - 1} records to {output}", err=True)
+
+
+def _records(handle: IO[str]) -> Iterator[tuple[int, Any]]:
+    from .domain.data import DataError
+
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"line {number}: not JSON ({exc.msg})") from None
+
+
+@click.command("import")
+@with_appcontext
+@click.argument("source", type=click.File("r", encoding="utf-8"))
+def import_command(source: IO[str]) -> None:
+    """Import an export file (`-` for standard input). Ids are kept; rows already present
+    are skipped, so importing twice changes nothing. Counters are rebuilt afterwards."""
+    from .domain.data import DataError, import_records, recount
+
+    try:
+        report = import_records(db.session, _records(source))
+        recount(db.session, article_ids=report.articles, fix=True)
+        db.session.commit()
+    except DataError as exc:
+        db.session.rollback()
+        raise click.ClickException(f"nothing imported: {exc}") from None
+    for name in sorted(set(report.added) | set(report.skipped)):
+        click.echo(f"{name}: {report.added[name]} added, {report.skipped[name]} already present")
+
+
+@click.command("recount")
+@with_appcontext
+@click.option("--check", is_flag=True,
+              help="Only report drift; exit with status 1 if any counter is wrong.")
+@click.option("--article", "article_id", help="Only this article's counters.")
+def recount_command(check: bool, article_id: str | None) -> None:
+    """Rebuild every denormalised counter from the rows it summarises; report drift."""
+    from .domain.data import recount
+
+    drift = recount(db.session, article_ids=[article_id] if article_id else None, fix=not check)
+    for name, rows in drift.items():
+        note = "" if not rows else (" (not fixed: --check)" if check else " (fixed)")
+        click.echo(f"{name}: {rows} wrong{note}")
+    if check:
+        db.session.rollback()
+        if any(drift.values()):
+            raise click.exceptions.Exit(1)
+    else:
+        db.session.commit()
+
+
 def init_app(app: Flask) -> None:
-    for command in (migrate_command, create_api_key, revoke_api_key, check_config):
+    for command in (migrate_command, create_api_key, revoke_api_key, check_config,
+                    export_command, import_command, recount_command):
         app.cli.add_command(command)

@@ -8,6 +8,7 @@ The README's configuration table lists every name below; keep the two in step.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +99,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Close threads whose first comment is older than this many days (0: never)."),
     Setting("COMMENTS_TRUSTED_PROXIES", 0, _int,
             "Proxies in front of the service whose `X-Forwarded-For` entry is trusted."),
-    Setting("COMMENTS_CORS_ORIGINS", [], _list, "Origins allowed to call the API from a browser."),
+    Setting("COMMENTS_CORS_ORIGINS", [], _list,
+            "Comma-separated exact origins (`https://www.example.com`) allowed to call the API "
+            "from a browser; no wildcards. Empty: no CORS headers."),
     Setting("COMMENTS_DEMO", False, _bool, "Serve /demo and its token minting (never in production)."),
     Setting("COMMENTS_LIMIT_COMMENT", "5/minute;100/day", _str, "Posting comments, per user or guest IP."),
     Setting("COMMENTS_LIMIT_EDIT", "30/minute", _str, "Editing and deleting, per user or guest IP."),
@@ -110,6 +113,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_STORAGE_URI", "memory://", _str,
             "flask-limiter storage; `redis://host:6379/0` shares limits between instances."),
     Setting("COMMENTS_LOG_LEVEL", "INFO", _str, "Log level of the JSON logs."),
+    # Read by gunicorn.conf.py (and checked here, so a bad combination fails at start-up).
+    Setting("HOST", "127.0.0.1", _str, "Address gunicorn binds (`0.0.0.0` in the container)."),
+    Setting("PORT", 8000, _int, "Port gunicorn binds."),
+    Setting("WEB_CONCURRENCY", 2, _int, "gunicorn worker processes."),
+    Setting("GUNICORN_TIMEOUT", 30, _int, "Seconds before gunicorn replaces a stuck worker."),
+    Setting("ACCESS_LOG", None, _str,
+            "gunicorn's own access log (`-`: stdout), as JSON; off by default because the app "
+            "logs one line per request already."),
+    Setting("PROMETHEUS_MULTIPROC_DIR", None, _str,
+            "Where gunicorn workers share metrics. Default: a fresh temporary directory made "
+            "by gunicorn.conf.py at start-up (stale files in a given directory are removed)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -140,7 +154,9 @@ def load_config(
     config.update(overrides or {})
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = default_database_url(instance_path)
-    if not config["COMMENTS_SECRET_KEY"]:
+    if not config["COMMENTS_SECRET_KEY"] and config["COMMENTS_ENV"] != "production":
+        # Production must give one key shared by every instance (validate says so); a
+        # generated per-container key would make one instance's cursors 400 on the next.
         config["COMMENTS_SECRET_KEY"] = _instance_secret(instance_path)
     validate(config)
     return config
@@ -159,8 +175,17 @@ def _instance_secret(instance_path: str) -> str:
     return path.read_text().strip()
 
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
 def validate(config: dict[str, Any]) -> None:
     problems: list[str] = []
+    bad_origins = [o for o in config["COMMENTS_CORS_ORIGINS"] if not _ORIGIN.fullmatch(o)]
+    if bad_origins:
+        problems.append("COMMENTS_CORS_ORIGINS: give exact origins like https://www.example.com "
+                        "(scheme and host, no path or wildcard): " + ", ".join(bad_origins))
+    if config["WEB_CONCURRENCY"] < 1:
+        problems.append("WEB_CONCURRENCY: 1 or more")
     kinds = config["COMMENTS_REACTION_KINDS"]
     if not kinds or any(not k.isidentifier() or len(k) > 32 for k in kinds):
         problems.append("COMMENTS_REACTION_KINDS: give comma-separated names like like,insightful")
@@ -190,10 +215,24 @@ def validate(config: dict[str, Any]) -> None:
         if not config["COMMENTS_JWT_PUBLIC_KEY"] and (not secret or len(secret) < 32):
             problems.append("COMMENTS_JWT_SECRET: production needs at least 32 characters "
                             "(or COMMENTS_JWT_PUBLIC_KEY)")
+        key = config["COMMENTS_SECRET_KEY"]
+        if not key or len(key) < 32:
+            problems.append("COMMENTS_SECRET_KEY: production needs at least 32 characters, the "
+                            "same on every instance (it signs pagination cursors)")
         if config["COMMENTS_DEMO"]:
             problems.append("COMMENTS_DEMO: demo mode mints tokens and is never allowed in production")
+        storage = str(config["RATELIMIT_STORAGE_URI"])
+        if (config["RATELIMIT_ENABLED"] and storage.startswith("memory://")
+                and config["WEB_CONCURRENCY"] > 1):
+            problems.append(
+                f"RATELIMIT_STORAGE_URI: memory:// keeps separate limits in each of the "
+                f"{config['WEB_CONCURRENCY']} workers (WEB_CONCURRENCY), so every limit is "
+                "multiplied; use redis://host:6379/0 in production")
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+URL_SETTINGS = ("DATABASE_URL", "RATELIMIT_STORAGE_URI")  # may carry a password
 
 
 def masked(config: dict[str, Any]) -> dict[str, Any]:
@@ -203,7 +242,7 @@ def masked(config: dict[str, Any]) -> dict[str, Any]:
         value = config.get(setting.name)
         if setting.secret and value:
             value = "***"
-        elif setting.name == "DATABASE_URL" and value and "@" in str(value):
+        elif setting.name in URL_SETTINGS and value and "@" in str(value):
             scheme, _, rest = str(value).partition("://")
             creds, _, host = rest.rpartition("@")
             user = creds.split(":", 1)[0]

@@ -1,18 +1,27 @@
-"""Operational endpoints outside /api/v1: liveness, readiness, the OpenAPI document."""
+"""Operational endpoints outside /api/v1: liveness, readiness, metrics, the OpenAPI document."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, Callable
 
-from flask import Blueprint, Response, current_app
-from sqlalchemy import text
+import redis
+from flask import Blueprint, Flask, Response, current_app
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import case, create_engine, func, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import NullPool
 
+from .enums import CommentStatus
 from .errors import problem_response
 from .extensions import db
+from .models import Comment
+from .observability import metrics_text
 
 bp = Blueprint("ops", __name__)
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
+CHECK_TIMEOUT_SECONDS = 1  # a readiness probe must answer before the balancer gives up
 
 
 @bp.get("/healthz")
@@ -21,18 +30,90 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+def _probe_engine(app: Flask) -> Engine:
+    """A separate, pool-less engine with 1 s timeouts: the app's pool waits longer (and would
+    hide a dead database behind a healthy pooled connection)."""
+    engine = app.extensions.get("comments_probe_engine")
+    if engine is None:
+        url = app.config["SQLALCHEMY_DATABASE_URI"]
+        if url.startswith("sqlite"):
+            connect_args: dict[str, Any] = {"timeout": CHECK_TIMEOUT_SECONDS}
+        else:
+            connect_args = {"connect_timeout": CHECK_TIMEOUT_SECONDS,
+                            "options": f"-c statement_timeout={CHECK_TIMEOUT_SECONDS * 1000}"}
+        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
+        app.extensions["comments_probe_engine"] = engine
+    return engine
+
+
+def _database_ok() -> bool:
+    with _probe_engine(current_app._get_current_object()).connect() as conn:  # type: ignore[attr-defined]
+        conn.execute(text("SELECT 1"))
+    return True
+
+
+def _redis_ok() -> bool:
+    client = redis.Redis.from_url(
+        current_app.config["RATELIMIT_STORAGE_URI"],
+        socket_connect_timeout=CHECK_TIMEOUT_SECONDS, socket_timeout=CHECK_TIMEOUT_SECONDS,
+    )
+    try:
+        return bool(client.ping())
+    finally:
+        client.close()
+
+
+def readiness_checks() -> dict[str, Callable[[], bool]]:
+    checks: dict[str, Callable[[], bool]] = {"database": _database_ok}
+    if str(current_app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+        checks["redis"] = _redis_ok
+    return checks
+
+
 @bp.get("/readyz")
 def readyz() -> Response | dict[str, str]:
-    """Ready to serve: the database answers. 503 problem+json otherwise."""
+    """Ready to serve: the database answers and, when limits live in Redis, Redis does.
+    503 problem+json naming what is down otherwise."""
+    results: dict[str, str] = {}
+    for name, check in readiness_checks().items():
+        try:
+            results[name] = "ok" if check() else "down"
+        except Exception as exc:  # any driver error means "not ready"
+            current_app.logger.warning("readiness check %s failed: %s", name,
+                                       exc.__class__.__name__)
+            results[name] = "down"
+    down = [name for name, state in results.items() if state != "ok"]
+    if down:
+        return problem_response(
+            503, f"Not ready: {' and '.join(down)} not reachable.", type_="not-ready",
+            headers={"Retry-After": "5"}, checks=results,
+        )
+    return {"status": "ready", **results}
+
+
+def moderation_queue_sizes() -> dict[str, int]:
+    """pending, hidden, and published-but-flagged comments, in one query."""
+    state = case(
+        (Comment.status == CommentStatus.PENDING, "pending"),
+        (Comment.status == CommentStatus.HIDDEN, "hidden"),
+        else_="flagged",
+    )
+    waiting = (Comment.status.in_((CommentStatus.PENDING, CommentStatus.HIDDEN))
+               | ((Comment.status == CommentStatus.PUBLISHED) & (Comment.flag_count > 0)))
+    sizes = {"pending": 0, "hidden": 0, "flagged": 0}
     try:
-        db.session.execute(text("SELECT 1"))
+        rows = db.session.execute(select(state, func.count()).where(waiting).group_by(state))
+        sizes.update({name: n for name, n in rows})
+    finally:
         db.session.rollback()
-    except Exception as exc:  # any driver error means "not ready"
-        current_app.logger.warning("readiness check failed: %s", exc.__class__.__name__)
-        db.session.rollback()
-        return problem_response(503, "The database is not reachable.", type_="not-ready",
-                                headers={"Retry-After": "5"})
-    return {"status": "ready", "database": "ok"}
+    return sizes
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text format, summed over every gunicorn worker."""
+    return current_app.response_class(metrics_text(moderation_queue_sizes),
+                                      content_type=CONTENT_TYPE_LATEST)
 
 
 @bp.get("/openapi.yaml")

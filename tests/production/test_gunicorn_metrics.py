@@ -1,0 +1,78 @@
+"""gunicorn with two workers: /metrics adds up what every worker counted."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.migrate import upgrade
+
+from .processes import ROOT, STRONG, base_env, free_port, get, stop, wait_until_ready
+
+
+def _healthz_pids(log: Path) -> set[int]:
+    pids = set()
+    for line in log.read_text().splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if entry.get("message") == "request" and entry.get("route") == "/healthz":
+            pids.add(entry["pid"])
+    return pids
+
+
+def _counter(text: str, name: str, **labels: str) -> float:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return sample.value
+    return 0.0
+
+
+@pytest.mark.slow
+def test_metrics_sum_counters_across_two_workers(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'metrics.db'}"
+    upgrade(url)
+    port = free_port()
+    metrics_dir = tmp_path / "prom"
+    env = base_env(DATABASE_URL=url, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="2",
+                   COMMENTS_SECRET_KEY=STRONG, COMMENTS_JWT_SECRET=STRONG,
+                   PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    log_path = tmp_path / "gunicorn.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "service.wsgi:app"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(process, base + "/readyz")
+        sent = 0
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            # Concurrent requests until both workers have answered some (each logs its pid).
+            for _ in range(25):
+                statuses = list(pool.map(lambda _: get(base + "/healthz")[0], range(16)))
+                assert statuses == [200] * 16
+                sent += 16
+                if len(_healthz_pids(log_path)) == 2:
+                    break
+        assert len(_healthz_pids(log_path)) == 2, "one worker answered every request"
+        status, body = get(base + "/metrics")
+        assert status == 200
+        text = body.decode()
+        assert _counter(text, "comments_http_requests_total", method="GET", route="/healthz",
+                        status="200") == sent
+        assert _counter(text, "comments_http_request_duration_seconds_count", method="GET",
+                        route="/healthz", status="200") == sent
+        # Each worker keeps its own file; the scrape read both.
+        assert len(list(metrics_dir.glob("counter_*.db"))) >= 2
+    finally:
+        assert stop(process) == 0, log_path.read_text()[-3000:]
+        log.close()
