@@ -14,6 +14,7 @@ from flask import Blueprint, Response, request
 
 from ..auth import require_moderator
 from ..domain.threads import CursorError
+from ..enums import TOMBSTONE_STATUSES
 from ..errors import Problem
 from ..models import Comment
 from ..schemas import comment_out, timestamp
@@ -67,15 +68,21 @@ def admin_comment_out(
     comment: Comment, *, reactions: dict[int, dict[str, int]] | None = None,
     mine: dict[int, list[str]] | None = None,
 ) -> dict[str, Any]:
-    """A Comment as moderators see it: the body even when hidden, pending or removed (an
-    author's own deletion wipes it for good), plus the moderation fields."""
+    """A Comment as moderators see it: the public shape (a tombstone's author and body are
+    null there too), plus the moderation fields and, for deleted or removed comments,
+    ``retained``: the author and text the service still keeps (an author's own deletion
+    wipes the text for good)."""
     out = comment_out(comment, reactions=reactions or {}, mine=mine or {})
-    if comment.body is not None:
-        out["body"], out["body_html"] = comment.body, comment.body_html
-    if out["author"] is None and (comment.author_id or comment.author_name):
-        out["author"] = {"id": comment.author_id, "name": comment.author_name,
-                         "is_guest": comment.author_is_guest,
-                         "is_moderator": comment.author_is_moderator}
+    retained = None
+    if comment.status in TOMBSTONE_STATUSES and (comment.author_id or comment.author_name
+                                                 or comment.body is not None):
+        retained = {
+            "author": {"id": comment.author_id, "name": comment.author_name,
+                       "is_guest": comment.author_is_guest,
+                       "is_moderator": comment.author_is_moderator},
+            "body": comment.body, "body_html": comment.body_html,
+        }
+    out["retained"] = retained
     out.update({
         "held_reason": comment.held_reason,
         "shadowed": comment.shadowed,

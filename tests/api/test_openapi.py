@@ -36,6 +36,12 @@ REPLIES = "/api/v1/comments/{comment_id}/replies"
 COMMENT_REACTION = "/api/v1/comments/{comment_id}/reactions/{kind}"
 COUNTS = "/api/v1/counts"
 CONFIG = "/api/v1/config"
+FLAGS = "/api/v1/comments/{comment_id}/flags"
+ADMIN = "/api/v1/admin"
+ACTIONS = ADMIN + "/comments/{comment_id}/actions"
+ADMIN_ARTICLE = ADMIN + "/articles/{article_id}"
+BAN = ADMIN + "/bans/{user_id}"
+USER = ADMIN + "/users/{user_id}"
 
 
 # --- the document ---------------------------------------------------------------------------
@@ -173,7 +179,8 @@ class Walk:
 
     def __call__(self, method: str, template: str, expect: int, *, query: Any = None,
                  **kwargs: Any) -> tuple[Any, Any]:
-        params = {k: kwargs.pop(k) for k in ("article_id", "comment_id", "kind") if k in kwargs}
+        params = {k: kwargs.pop(k) for k in ("article_id", "comment_id", "kind", "user_id")
+                  if k in kwargs}
         path = template.format(**params)
         r = self.client.open(path, method=method, query_string=query, **kwargs)
         assert r.status_code == expect, (method, path, query, r.status_code,
@@ -425,6 +432,54 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", COUNTS, 422, query={"article_id": "a1", "ids": "a2"})
     w("GET", COUNTS, 401, query={"article_id": "a1"}, headers=bad)
     w("POST", COUNTS, 405)
+
+    # Moderation: flags, the queue, actions, articles, bans, audit log, people, figures.
+    _, target = w("POST", THREAD, 201, article_id="m1", json={"body": "flag me"}, headers=ann)
+    for i in range(3):
+        w("POST", FLAGS, 201, comment_id=target["id"], json={"reason": "spam", "note": "ads"},
+          headers=auth(f"flagger-{i}"))
+    w("POST", FLAGS, 404, comment_id=target["id"], json={"reason": "spam"}, headers=bob)
+    w("POST", FLAGS, 401, comment_id=target["id"], json={"reason": "spam"})
+    w("POST", FLAGS, 403, comment_id=reply["id"], json={"reason": "spam"}, headers=banned)
+    w("POST", FLAGS, 409, comment_id=first["id"], json={"reason": "spam"}, headers=bob)
+    w("POST", FLAGS, 422, comment_id=reply["id"], json={"reason": "boring"}, headers=ann)
+    _, other = w("POST", THREAD, 201, article_id="m1", json={"body": "fine"}, headers=bob)
+    w("POST", FLAGS, 201, comment_id=other["id"], json={"reason": "other"}, headers=ann)
+    w("POST", FLAGS, 200, comment_id=other["id"], json={"reason": "hate"}, headers=ann)
+    _, queue = w("GET", ADMIN + "/queue", 200, query={"state": "flagged", "limit": 1},
+                 headers=mod)
+    assert queue["items"][0]["id"] == target["id"] and queue["next_cursor"]
+    w("GET", ADMIN + "/queue", 200, query={"state": "flagged", "cursor": queue["next_cursor"]},
+      headers=mod)
+    w("GET", ADMIN + "/queue", 401)
+    w("GET", ADMIN + "/queue", 403, headers=ann)
+    w("GET", ADMIN + "/queue", 422, query={"state": "odd"}, headers=mod)
+    w("GET", ADMIN + "/queue", 400, query={"cursor": "forged"}, headers=mod)
+    _, acted = w("POST", ACTIONS, 200, comment_id=target["id"], json={"action": "approve"},
+                 headers=mod)
+    assert acted["status"] == "published"
+    w("POST", ACTIONS, 409, comment_id=target["id"], json={"action": "approve"}, headers=mod)
+    w("POST", ACTIONS, 422, comment_id=target["id"], json={"action": "nuke"}, headers=mod)
+    w("POST", ACTIONS, 404, comment_id=999999, json={"action": "remove"}, headers=mod)
+    w("POST", ACTIONS, 200, comment_id=target["id"], json={"action": "pin"}, headers=mod)
+    w("GET", ADMIN_ARTICLE, 200, article_id="m1", headers=mod)
+    w("PATCH", ADMIN_ARTICLE, 200, article_id="m1", json={"premoderation": True}, headers=mod)
+    w("PATCH", ADMIN_ARTICLE, 422, article_id="m1", json={}, headers=mod)
+    w("PUT", BAN, 201, user_id="u-9", json={"reason": "spam", "shadow": True}, headers=mod)
+    w("PUT", BAN, 200, user_id="u-9", json={"reason": "spam", "expires_at":
+      "2099-01-01T00:00:00Z"}, headers=mod)
+    w("PUT", BAN, 422, user_id="u-9", json={"shadow": True}, headers=mod)
+    w("GET", ADMIN + "/bans", 200, headers=mod)
+    w("DELETE", BAN, 204, user_id="u-9", headers=mod)
+    w("DELETE", BAN, 404, user_id="u-9", headers=mod)
+    _, log = w("GET", ADMIN + "/audit-log", 200, query={"limit": 2}, headers=mod)
+    assert log["items"][0]["action"] == "unban"
+    w("GET", ADMIN + "/audit-log", 200, query={"cursor": log["next_cursor"], "limit": 2},
+      headers=mod)
+    w("GET", USER + "/comments", 200, user_id="u-1", headers=mod)
+    w("GET", USER + "/export", 200, user_id="u-2", headers=mod)
+    w("GET", ADMIN + "/stats", 200, headers=mod)
+    w("DELETE", USER, 200, user_id="u-2", headers=mod)
 
     # A path that matches no route.
     r = client.get("/api/v1/nothing-here")
