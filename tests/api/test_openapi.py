@@ -213,6 +213,7 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     # Operational endpoints.
     w("GET", "/healthz", 200)
     w("GET", "/readyz", 200)
+    w("GET", "/metrics", 200)
     w("GET", "/openapi.yaml", 200)
     w("POST", "/healthz", 405)
 
