@@ -37,7 +37,7 @@
   var widgets = [];
   var counter = 0;
 
-  // --- small helpers ----------------------------------------------------------------------
+  // --- small helpers
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -142,7 +142,7 @@
     return err.message;
   }
 
-  // --- one widget per host element ---------------------------------------------------------
+  // --- one widget per host element
 
   function Widget(host) {
     this.host = host;
@@ -157,7 +157,9 @@
     this.load();
   }
 
-  Widget.prototype.token = function () {
+  var P = Widget.prototype;
+
+  P.token = function () {
     var fixed = this.host.getAttribute("data-token") || (SCRIPT && SCRIPT.getAttribute("data-token"));
     if (fixed) return Promise.resolve(fixed);
     var auth = window.CommentsAuth;
@@ -167,7 +169,7 @@
   };
 
   /** One API call: resolves {status, data}; rejects with an ApiError carrying the detail. */
-  Widget.prototype.call = function (method, path, body, headers) {
+  P.call = function (method, path, body, headers) {
     var self = this;
     return this.token().then(function (token) {
       var h = Object.assign({ Accept: "application/json" }, headers || {});
@@ -191,7 +193,7 @@
     });
   };
 
-  Widget.prototype.getConfig = function () {
+  P.getConfig = function () {
     if (!configs[this.api]) {
       var self = this;
       configs[this.api] = this.call("GET", "/config").then(function (r) { return r.data; }, function (err) {
@@ -202,7 +204,7 @@
     return configs[this.api];
   };
 
-  Widget.prototype.build = function () {
+  P.build = function () {
     var id = "cw" + this.n;
     var self = this;
     this.countEl = el("span", { class: "cw-count" });
@@ -231,12 +233,12 @@
     this.host.setAttribute("data-comments-mounted", "");
   };
 
-  Widget.prototype.say = function (text, isError) {
+  P.say = function (text, isError) {
     this.status.textContent = isError ? "" : text;
     this.alert.textContent = isError ? text : "";
   };
 
-  Widget.prototype.load = function () {
+  P.load = function () {
     var self = this;
     this.list.setAttribute("aria-busy", "true");
     var article = this.call("GET", "/articles/" + enc(this.articleId));
@@ -253,18 +255,18 @@
       .then(function () { self.list.removeAttribute("aria-busy"); });
   };
 
-  Widget.prototype.fetchPage = function (cursor) {
+  P.fetchPage = function (cursor) {
     var q = "?sort=" + enc(this.sort) + "&limit=" + this.pageSize + (cursor ? "&cursor=" + enc(cursor) : "");
     return this.call("GET", "/articles/" + enc(this.articleId) + "/comments" + q);
   };
 
-  Widget.prototype.reset = function () {
+  P.reset = function () {
     this.nodes.clear();
     this.list.replaceChildren();
     this.say("");
   };
 
-  Widget.prototype.setCount = function (total) {
+  P.setCount = function (total) {
     this.total = Math.max(0, total);
     this.countEl.textContent = this.total ? "(" + this.total + ")" : "";
     var empty = this.nodes.size === 0;
@@ -277,15 +279,15 @@
     }
   };
 
-  Widget.prototype.closed = function () {
+  P.closed = function () {
     return this.article && this.article.status !== "open";
   };
 
-  Widget.prototype.canPost = function () {
+  P.canPost = function () {
     return !this.closed() && (!!this.me || !!(this.config && this.config.allow_guests));
   };
 
-  Widget.prototype.appendPage = function (page) {
+  P.appendPage = function (page) {
     var self = this;
     var first = null;
     page.items.forEach(function (item) {
@@ -299,7 +301,7 @@
     return first;
   };
 
-  Widget.prototype.setSort = function (sort) {
+  P.setSort = function (sort) {
     if (sort === this.sort) return;
     this.sort = sort;
     Array.prototype.forEach.call(this.sortBar.children, function (b) {
@@ -314,7 +316,7 @@
       .then(function () { self.list.removeAttribute("aria-busy"); });
   };
 
-  Widget.prototype.loadMore = function () {
+  P.loadMore = function () {
     var self = this;
     this.moreBtn.disabled = true;
     this.fetchPage(this.cursor).then(function (r) {
@@ -324,11 +326,11 @@
       .then(function () { self.moreBtn.disabled = false; });
   };
 
-  // --- the thread --------------------------------------------------------------------------
+  // --- the thread
 
   /** Render a comment (and its nested replies) and place it under its parent, or at the top
    *  level; a reply whose parent is not on the page goes under ``fallback``. */
-  Widget.prototype.attach = function (c, opts) {
+  P.attach = function (c, opts) {
     opts = opts || {};
     if (this.nodes.has(c.id)) return this.nodes.get(c.id);
     var parent = c.parent_id !== null && c.parent_id !== undefined
@@ -355,13 +357,13 @@
     return node;
   };
 
-  Widget.prototype.mine = function (c) {
+  P.mine = function (c) {
     if (!c.author) return false;
     if (c.author.is_guest) return !!editToken(c.id);
     return !!(this.me && this.me.id && c.author.id === this.me.id);
   };
 
-  Widget.prototype.fill = function (node) {
+  P.fill = function (node) {
     var c = node.data;
     var art = node.art;
     var self = this;
@@ -410,7 +412,7 @@
     art.append(actions);
   };
 
-  Widget.prototype.reactionBar = function (node) {
+  P.reactionBar = function (node) {
     var c = node.data;
     var self = this;
     var bar = el("div", { class: "cw-reactions", role: "group", "aria-label": "Reactions" });
@@ -426,7 +428,7 @@
     return bar;
   };
 
-  Widget.prototype.showReactions = function (c, bar) {
+  P.showReactions = function (c, bar) {
     var mine = c.my_reactions || [];
     Array.prototype.forEach.call(bar.children, function (b) {
       var kind = b.getAttribute("data-kind");
@@ -440,7 +442,7 @@
     });
   };
 
-  Widget.prototype.toggleReaction = function (node, kind, button) {
+  P.toggleReaction = function (node, kind, button) {
     if (!this.me) {
       this.say("Sign in to react to comments.", true);
       return;
@@ -458,7 +460,7 @@
       .then(function () { button.disabled = false; });
   };
 
-  Widget.prototype.updateMoreReplies = function (root) {
+  P.updateMoreReplies = function (root) {
     var shown = 0;
     var self = this;
     root.replies.querySelectorAll(".cw-item").forEach(function (li) {
@@ -480,7 +482,7 @@
     root.moreReplies.textContent = "Show " + remaining + " more " + (remaining === 1 ? "reply" : "replies");
   };
 
-  Widget.prototype.loadReplies = function (root) {
+  P.loadReplies = function (root) {
     var self = this;
     var first = null;
     var button = root.moreReplies;
@@ -506,9 +508,9 @@
       .then(function () { button.disabled = false; });
   };
 
-  // --- writing -----------------------------------------------------------------------------
+  // --- writing
 
-  Widget.prototype.renderComposer = function () {
+  P.renderComposer = function () {
     var self = this;
     this.composer.replaceChildren();
     if (this.closed()) {
@@ -530,7 +532,7 @@
   };
 
   /** A comment form: textarea (and a guest's name), an error line, submit and cancel. */
-  Widget.prototype.form = function (opts) {
+  P.form = function (opts) {
     var id = "cw" + this.n + "-f" + (++counter);
     var self = this;
     var guest = !this.me;
@@ -584,7 +586,7 @@
     return form;
   };
 
-  Widget.prototype.post = function (payload, parent) {
+  P.post = function (payload, parent) {
     var self = this;
     var body = { body: payload.body };
     if (parent) body.parent_id = parent.data.id;
@@ -608,7 +610,7 @@
       });
   };
 
-  Widget.prototype.openReply = function (node) {
+  P.openReply = function (node) {
     if (node.replyForm) { node.replyForm.text.focus(); return; }
     var self = this;
     node.replyForm = this.form({
@@ -621,7 +623,7 @@
     node.replyForm.text.focus();
   };
 
-  Widget.prototype.closeReply = function (node, refocus) {
+  P.closeReply = function (node, refocus) {
     if (!node.replyForm) return;
     node.replyForm.remove();
     node.replyForm = null;
@@ -629,12 +631,12 @@
     if (refocus && reply) reply.focus();
   };
 
-  Widget.prototype.headersFor = function (c) {
+  P.headersFor = function (c) {
     var token = c.author && c.author.is_guest ? editToken(c.id) : null;
     return token ? { "X-Edit-Token": token } : {};
   };
 
-  Widget.prototype.openEdit = function (node) {
+  P.openEdit = function (node) {
     if (node.editForm) { node.editForm.text.focus(); return; }
     var self = this;
     var close = function () {
@@ -667,7 +669,7 @@
     node.editForm.text.focus();
   };
 
-  Widget.prototype.confirmDelete = function (node, button) {
+  P.confirmDelete = function (node, button) {
     var self = this;
     var actions = button.parentNode;
     var own = this.mine(node.data);
@@ -697,7 +699,7 @@
     yes.focus();
   };
 
-  Widget.prototype.removed = function (node, status) {
+  P.removed = function (node, status) {
     var counted = node.data.status === "published";
     var parent = node.data.parent_id ? this.nodes.get(node.data.parent_id) : null;
     if (node.replies.children.length) {
@@ -714,9 +716,9 @@
     this.say(status === "deleted" ? "Your comment was deleted." : "The comment was removed.");
   };
 
-  // --- reporting ---------------------------------------------------------------------------
+  // --- reporting
 
-  Widget.prototype.flagDialog = function () {
+  P.flagDialog = function () {
     if (this.dialog) return this.dialog;
     var self = this;
     var id = "cw" + this.n + "-flag";
@@ -769,7 +771,7 @@
     return dialog;
   };
 
-  Widget.prototype.openFlag = function (node, button) {
+  P.openFlag = function (node, button) {
     if (!this.me) {
       this.say("Sign in to report a comment.", true);
       return;
@@ -783,13 +785,13 @@
     dialog.querySelector("input[name=reason]").focus();
   };
 
-  Widget.prototype.tick = function () {
+  P.tick = function () {
     this.root.querySelectorAll("time.cw-time").forEach(function (t) {
       t.textContent = ago(t.getAttribute("datetime"));
     });
   };
 
-  // --- mounting ----------------------------------------------------------------------------
+  // --- mounting
 
   function mountAll() {
     document.querySelectorAll("[data-comments-article]:not([data-comments-mounted])").forEach(function (host) {
