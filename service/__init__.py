@@ -57,7 +57,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if settings["COMMENTS_TRUSTED_PROXIES"] > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["COMMENTS_TRUSTED_PROXIES"])  # type: ignore[method-assign]
 
-    from . import errors
+    from . import errors, ratelimit
     from .domain.threads import Cursors
     from .extensions import db, limiter
 
@@ -66,6 +66,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     limiter.init_app(app)
+    ratelimit.init_app(app)
     errors.init_app(app)
     app.extensions["comments_cursors"] = Cursors(settings["COMMENTS_SECRET_KEY"])
 

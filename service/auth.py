@@ -94,6 +94,8 @@ def decode_jwt(token: str, config: dict[str, Any], public_key: str | None) -> Ca
         raise _unauthorized("The bearer token was issued by someone else.") from None
     except jwt.InvalidAudienceError:
         raise _unauthorized("The bearer token is meant for another audience.") from None
+    except jwt.exceptions.InvalidSubjectError:
+        raise _unauthorized("The token's 'sub' must be a string of 1 to 200 characters.") from None
     except jwt.MissingRequiredClaimError as exc:
         raise _unauthorized(f"The bearer token lacks the {exc.claim!r} claim.") from None
     except jwt.InvalidTokenError:

@@ -6,6 +6,7 @@ import json
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from .config import masked
@@ -17,6 +18,7 @@ ROLES = ("moderator", "admin")
 
 
 @click.command("migrate")
+@with_appcontext
 def migrate_command() -> None:
     """Upgrade the database to the newest schema."""
     from .migrate import upgrade
@@ -26,6 +28,7 @@ def migrate_command() -> None:
 
 
 @click.command("create-api-key")
+@with_appcontext
 @click.option("--name", required=True, help="Who or what uses the key (unique).")
 @click.option("--role", type=click.Choice(ROLES), default="moderator", show_default=True)
 def create_api_key(name: str, role: str) -> None:
@@ -39,6 +42,7 @@ def create_api_key(name: str, role: str) -> None:
 
 
 @click.command("revoke-api-key")
+@with_appcontext
 @click.option("--name", required=True)
 def revoke_api_key(name: str) -> None:
     """Revoke a service account key by name; requests with it get 401 from then on."""
@@ -52,6 +56,7 @@ def revoke_api_key(name: str) -> None:
 
 
 @click.command("check-config")
+@with_appcontext
 def check_config() -> None:
     """Print the effective configuration, secrets masked."""
     click.echo(json.dumps(masked(current_app.config), indent=2, default=str))

@@ -205,3 +205,22 @@ def masked(config: dict[str, Any]) -> dict[str, Any]:
             value = f"{scheme}://{user}:***@{host}" if ":" in creds else value
         out[setting.name] = value
     return out
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(unset)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(value) if value else "(empty)"
+    return str(value)
+
+
+def markdown_table() -> str:
+    """The README's configuration table (tests/unit/test_config.py keeps the README in step)."""
+    lines = ["| name | default | meaning |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        lines.append(f"| `{s.name}` | `{_shown(s.default)}` | {s.meaning} |")
+    return "\n".join(lines)
+

@@ -118,15 +118,16 @@ def _handle_http(exc: HTTPException) -> Response:
     headers = {}
     if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-    response = problem_response(status, detail, headers=headers)
     if status == 429:
-        # flask-limiter sets Retry-After and the X-RateLimit-* headers on the original
-        # response; keep them.
-        original = exc.get_response()
-        for name, value in original.headers.items():
-            if name.lower().startswith(("retry-after", "x-ratelimit", "ratelimit")):
-                response.headers[name] = value
-    return response
+        # flask-limiter adds Retry-After and X-RateLimit-* to this response after the
+        # handler; the body says the same in words a widget can show as they are.
+        from .ratelimit import retry_after
+
+        seconds = retry_after()
+        wait = f" Try again in {seconds} s." if seconds else " Try again later."
+        return problem_response(429, f"Too many requests (limit: {exc.description}).{wait}",
+                                type_="rate-limited", retry_after=seconds)
+    return problem_response(status, detail, headers=headers)
 
 
 def _handle_unexpected(exc: Exception) -> Response:

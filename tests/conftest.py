@@ -58,15 +58,18 @@ def _empty_tables(url: str) -> None:
 
 
 @pytest.fixture
-def settings() -> dict[str, Any]:
-    """Per-test overrides; a test may change them before asking for ``app``."""
-    return {
+def settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """The app's settings: test defaults, then ``@pytest.mark.settings(NAME=value)``."""
+    values: dict[str, Any] = {
         "COMMENTS_JWT_SECRET": JWT_SECRET,
         "COMMENTS_SECRET_KEY": "cursor-secret-for-tests",
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "COMMENTS_ALLOW_GUESTS": True,
     }
+    for marker in reversed(list(request.node.iter_markers("settings"))):
+        values.update(marker.kwargs)
+    return values
 
 
 @pytest.fixture
@@ -128,3 +131,37 @@ def post(client: Any) -> Callable[..., Any]:
 
 def utc(*args: int) -> dt.datetime:
     return dt.datetime(*args, tzinfo=dt.timezone.utc)
+
+
+class QueryCounter:
+    def __init__(self) -> None:
+        self.statements: list[str] = []
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app: Any) -> Callable[[], Any]:
+    """with count_queries() as q: ...; q.count is the SQL statements the block ran."""
+    from contextlib import contextmanager
+
+    from sqlalchemy import event
+
+    @contextmanager
+    def _counting() -> Iterator[QueryCounter]:
+        counter = QueryCounter()
+        with app.app_context():
+            engine = db.engine
+
+        def _before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            counter.statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", _before)
+        try:
+            yield counter
+        finally:
+            event.remove(engine, "before_cursor_execute", _before)
+
+    return _counting

@@ -71,6 +71,12 @@ def read_limit() -> Any:
     return limiter.limit(_limit_from("COMMENTS_LIMIT_READ"), key_func=lambda: f"ip:{client_ip()}")
 
 
+@bp.before_request
+def _identify_caller() -> None:
+    """Resolve the caller up front: a bad token is a 401 on every route, reads included."""
+    current_caller()
+
+
 @bp.after_request
 def _http_caching(response: Response) -> Response:
     """Public GETs carry an ETag and answer If-None-Match with 304. What a signed-in caller

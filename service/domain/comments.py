@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -311,11 +311,6 @@ def remember(
     session.add(IdempotencyKey(caller=caller_key, key=key, request_fingerprint=request_fingerprint,
                                comment_id=comment_id, created_at=now))
     session.flush()
-
-
-def purge_idempotency(session: Session, *, before: dt.datetime) -> int:
-    result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < before))
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # --- editing and deleting -----------------------------------------------------------------

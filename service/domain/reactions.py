@@ -96,8 +96,9 @@ def react_to_comment(
             .values(comment_id=comment.id, user_id=user_id, kind=kind, counted=counted,
                     created_at=now)
             .on_conflict_do_nothing(index_elements=["comment_id", "user_id", "kind"])
-        ).rowcount
-        changed = inserted == 1 and counted
+            .returning(CommentReaction.id)
+        ).scalar_one_or_none()
+        changed = inserted is not None and counted
         if changed:
             stmt = _insert(session, CommentReactionCount).values(
                 comment_id=comment.id, kind=kind, count=1)
@@ -141,8 +142,9 @@ def react_to_article(
             .values(article_id=article_id, user_id=user_id, kind=kind, counted=counted,
                     created_at=now)
             .on_conflict_do_nothing(index_elements=["article_id", "user_id", "kind"])
-        ).rowcount
-        changed = inserted == 1 and counted
+            .returning(ArticleReaction.id)
+        ).scalar_one_or_none()
+        changed = inserted is not None and counted
         if changed:
             stmt = _insert(session, ArticleReactionCount).values(
                 article_id=article_id, kind=kind, count=1)

@@ -1,0 +1,77 @@
+"""Bodies: checked, rendered once, sanitised."""
+
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+
+from service.domain.bodies import ALLOWED_TAGS, BodyError, clean_body, count_links, fingerprint, render
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "empty"),
+        ("   \n\t ", "empty"),
+        ("a\x00b", "NUL"),
+        ("bad \ud800 surrogate", "surrogate"),
+        ("x" * 11, "at most 10"),
+    ],
+)
+def test_clean_body_refuses(raw, message):
+    with pytest.raises(BodyError, match=message):
+        clean_body(raw, max_length=10)
+
+
+def test_clean_body_trims_and_counts_after_trimming():
+    assert clean_body("  " + "x" * 10 + "\n", max_length=10) == "x" * 10
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(1)>",
+        "[click](javascript:alert(1))",
+        "[click](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        "[click](vbscript:msgbox(1))",
+        '<a href="http://x" onclick="alert(1)">x</a>',
+        "![x](http://tracker.example/pixel.png)",
+    ],
+)
+def test_render_leaves_nothing_executable(payload):
+    tags = parse(render(payload))
+    for tag, attrs in tags:
+        assert tag in ALLOWED_TAGS, tag
+        for name, value in attrs:
+            assert not name.startswith("on") and name != "style", (tag, name)
+            if name == "href":
+                assert urlsplit(value or "").scheme in {"http", "https", "mailto"}, value
+
+
+class _Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, attrs))
+
+
+def parse(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    parser = _Collect()
+    parser.feed(html)
+    return parser.tags
+
+
+def test_render_markdown_and_safe_links():
+    html = render("**bold** and [a link](https://example.com/x?a=1&b=2)")
+    assert "<strong>bold</strong>" in html
+    assert 'href="https://example.com/x?a=1&amp;b=2"' in html
+    assert 'rel="nofollow ugc noopener noreferrer"' in html
+    assert count_links(html) == 1
+
+
+def test_fingerprint_folds_case_and_spacing_only():
+    assert fingerprint("Hello   World") == fingerprint("hello world\n")
+    assert fingerprint("hello world") != fingerprint("hello there")
