@@ -158,13 +158,17 @@ def load_config(
         # Production must give one key shared by every instance (validate says so); a
         # generated per-container key would make one instance's cursors 400 on the next.
         config["COMMENTS_SECRET_KEY"] = _instance_secret(instance_path)
+    if config["COMMENTS_DEMO"] and not config["COMMENTS_JWT_SECRET"] \
+            and config["COMMENTS_ENV"] != "production":
+        # The demo mints HS256 tokens; every gunicorn worker must verify what another signed.
+        config["COMMENTS_JWT_SECRET"] = _instance_secret(instance_path, "demo_jwt_secret")
     validate(config)
     return config
 
 
-def _instance_secret(instance_path: str) -> str:
+def _instance_secret(instance_path: str, name: str = "secret_key") -> str:
     """A per-installation secret, generated once, so every worker signs cursors alike."""
-    path = Path(instance_path) / "secret_key"
+    path = Path(instance_path) / name
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

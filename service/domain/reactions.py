@@ -26,7 +26,7 @@ from ..models import (
 )
 from . import ranking
 from .comments import RuleError, active_ban, bump_version, ensure_article
-from .threads import Viewer, comment_visible, reactions_for
+from .threads import Viewer, article_visible, comment_visible, reactions_for
 
 SCORE_KINDS = {"like": "likes", "dislike": "dislikes"}
 
@@ -84,7 +84,10 @@ def react_to_comment(
 ) -> None:
     now = now or utcnow()
     check_kind(kind, kinds)
-    if not comment_visible(comment, Viewer(user_id=user_id)):
+    viewer = Viewer(user_id=user_id)
+    if not comment_visible(comment, viewer) or not article_visible(
+        session.get(Article, comment.article_id), viewer
+    ):
         raise RuleError(404, "There is no such comment.", kind="not-found")
     if comment.status in TOMBSTONE_STATUSES:
         raise RuleError(409, "This comment was deleted; it takes no reactions.",
@@ -135,6 +138,10 @@ def react_to_article(
     now = now or utcnow()
     check_kind(kind, kinds)
     counted = _check_reactor(session, user_id, now)
+    article = session.get(Article, article_id)
+    if article is not None and article.status == ArticleStatus.HIDDEN:
+        raise RuleError(409, "This article's conversation is not available.",
+                        kind="article-hidden")
     if add:
         ensure_article(session, article_id, now)
         inserted = session.execute(

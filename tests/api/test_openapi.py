@@ -186,6 +186,7 @@ class Walk:
         assert r.status_code == expect, (method, path, query, r.status_code,
                                          r.get_data(as_text=True)[:500])
         body = assert_matches_spec(method, template, r)
+        r.close()  # file responses (the widget's script) hold their file open until closed
         self.seen.add((method, template, r.status_code))
         return r, body
 
@@ -220,6 +221,12 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     # Operational endpoints.
     w("GET", "/healthz", 200)
     w("GET", "/readyz", 200)
+    w("GET", "/metrics", 200)
+    w("GET", "/embed/comments.js", 200)
+    w("GET", "/embed/comments.css", 200)
+    w("GET", "/", 404)  # demo mode is off here; see test_demo_pages_match_the_spec
+    w("GET", "/demo", 404)
+    w("POST", "/demo/token", 404, json={"persona": "reader-a"})
     w("GET", "/openapi.yaml", 200)
     w("POST", "/healthz", 405)
 
@@ -540,3 +547,15 @@ def test_unexpected_failure_matches_the_spec(client: Any, monkeypatch: pytest.Mo
     r = client.get("/api/v1/articles/a1/comments")
     assert r.status_code == 500
     assert_matches_spec("GET", THREAD, r)
+
+
+@pytest.mark.settings(COMMENTS_DEMO=True)
+def test_demo_pages_match_the_spec(client: Any) -> None:
+    with client.get("/") as r:
+        assert_matches_spec("GET", "/", r)
+    with client.get("/demo") as r:
+        assert_matches_spec("GET", "/demo", r)
+    r = client.post("/demo/token", json={"persona": "reader-a"})
+    assert r.status_code == 200
+    assert_matches_spec("POST", "/demo/token", r)
+    assert_matches_spec("POST", "/demo/token", client.post("/demo/token", json={"persona": "x"}))

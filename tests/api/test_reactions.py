@@ -215,3 +215,17 @@ def test_concurrent_article_reactions(app, client):
     assert statuses == [200] * 30
     assert client.get(f"{API}/articles/hot").get_json()["reactions"] == {"like": 30}
     assert client.get(f"{API}/counts?article_id=hot").get_json()["counts"]["hot"]["reactions"] == 30
+
+
+def test_no_reactions_inside_a_hidden_thread(app, client, post):
+    from service.enums import ArticleStatus
+    from service.models import Article
+
+    c = post("a1", "soon hidden").get_json()
+    with app.app_context():
+        db.session.get(Article, "a1").status = ArticleStatus.HIDDEN
+        db.session.commit()
+    assert react(client, c["id"], "like", "u-2").status_code == 404
+    r = client.put(f"{API}/articles/a1/reactions/like", headers=auth("u-2"))
+    assert r.status_code == 409
+    assert client.get(f"{API}/articles/a1").get_json()["reactions"] == {}

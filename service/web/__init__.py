@@ -1,0 +1,93 @@
+"""Pages outside the JSON API: the embeddable widget's files and, in demo mode, a demo article.
+
+/embed/comments.js and /embed/comments.css are always served (host pages load them).
+/demo, /demo/token and the redirect from / exist only with COMMENTS_DEMO=true; otherwise
+they are the same 404 problem+json as any unknown address.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import (
+    Blueprint, Response, abort, current_app, redirect, render_template, send_from_directory, url_for,
+)
+from marshmallow import RAISE, Schema, fields, validate
+
+from ..api import json_body
+from ..extensions import db
+from . import demo
+
+STATIC = Path(__file__).resolve().parent / "static"
+ASSET_MAX_AGE = 300  # host pages pick up a new widget within five minutes
+
+bp = Blueprint("web", __name__, template_folder="templates", cli_group=None)
+
+
+def _asset(name: str, mimetype: str) -> Response:
+    response = send_from_directory(STATIC, name, mimetype=mimetype, max_age=ASSET_MAX_AGE)
+    # Host pages on other origins load these; let pages with COEP embed them too.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@bp.get("/embed/comments.js")
+def embed_js() -> Response:
+    """The widget script."""
+    return _asset("comments.js", "text/javascript")
+
+
+@bp.get("/embed/comments.css")
+def embed_css() -> Response:
+    """The widget's stylesheet."""
+    return _asset("comments.css", "text/css")
+
+
+def _require_demo() -> None:
+    if not current_app.config["COMMENTS_DEMO"]:
+        abort(404)
+
+
+@bp.get("/")
+def index() -> Any:
+    """In demo mode the service's front page is the demo article."""
+    _require_demo()
+    return redirect(url_for("web.demo_page"))
+
+
+@bp.get("/demo")
+def demo_page() -> str:
+    """A financial news article with the widget at its end and a switch of demo identities."""
+    _require_demo()
+    return render_template("demo.html", article=demo.ARTICLE, personas=demo.PERSONAS)
+
+
+class DemoTokenSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    persona = fields.String(required=True, validate=validate.OneOf(list(demo.PERSONAS)))
+
+
+@bp.post("/demo/token")
+def demo_token() -> dict[str, Any]:
+    """Mint a short-lived HS256 token for one demo identity (none for the guest)."""
+    _require_demo()
+    data = json_body(DemoTokenSchema())
+    return demo.mint(data["persona"], current_app.config)
+
+
+@bp.cli.command("seed-demo")
+def seed_demo() -> None:
+    """Seed the demo article's conversation once (does nothing when it already has one)."""
+    if not current_app.config["COMMENTS_DEMO"]:
+        click.echo("demo mode is off (COMMENTS_DEMO); nothing seeded")
+        return
+    created = demo.seed(db.session, current_app.config)
+    db.session.commit()
+    if created:
+        click.echo(f"seeded {created} comments on {demo.ARTICLE['id']}")
+    else:
+        click.echo(f"{demo.ARTICLE['id']} already has comments; nothing seeded")

@@ -1,0 +1,197 @@
+"""The widget's files, demo mode's pages and token minting, and the seed-demo command."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from typing import Any
+
+import jwt
+import pytest
+
+from service.config import ConfigError, load_config
+from service.web import demo
+from tests.conftest import JWT_SECRET
+
+WIDGET_BUDGET = 40 * 1024
+
+
+def fetch(client: Any, path: str) -> tuple[Any, bytes]:
+    """GET a file response and close it (send_file streams from an open file)."""
+    response = client.get(path)
+    try:
+        return response, response.get_data()
+    finally:
+        response.close()
+
+
+def assert_not_found(response: Any) -> None:
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.get_json()["status"] == 404
+
+
+@pytest.mark.parametrize("path, mimetype", [
+    ("/embed/comments.js", "text/javascript"), ("/embed/comments.css", "text/css"),
+])
+def test_widget_files_are_served_cacheable(client, path, mimetype):
+    r, _ = fetch(client, path)
+    assert r.status_code == 200
+    assert r.mimetype == mimetype
+    assert r.headers["Cache-Control"] == "public, max-age=300"
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+
+
+def test_widget_stays_small(client):
+    js = fetch(client, "/embed/comments.js")[1]
+    css = fetch(client, "/embed/comments.css")[1]
+    assert len(js) + len(css) < WIDGET_BUDGET, f"{len(js)} + {len(css)} bytes"
+
+
+def test_widget_inserts_html_only_from_body_html(client):
+    """innerHTML appears once, fed by the server-sanitised body_html."""
+    js = fetch(client, "/embed/comments.js")[1].decode()
+    assignments = [line.strip() for line in js.splitlines() if "innerHTML" in line]
+    assert assignments == [line for line in assignments if "c.body_html" in line]
+    assert len(assignments) == 1
+    assert "insertAdjacentHTML" not in js and "outerHTML" not in js and "document.write" not in js
+
+
+@pytest.fixture
+def demo_on(settings: dict[str, Any]) -> dict[str, Any]:
+    settings["COMMENTS_DEMO"] = True
+    return settings
+
+
+@pytest.fixture
+def demo_off(settings: dict[str, Any]) -> dict[str, Any]:
+    settings["COMMENTS_DEMO"] = False
+    return settings
+
+
+def test_demo_routes_are_404_problems_when_demo_mode_is_off(demo_off, client):
+    assert_not_found(client.get("/demo"))
+    assert_not_found(client.get("/"))
+    assert_not_found(client.post("/demo/token", json={"persona": "reader-a"}))
+
+
+def test_front_page_redirects_to_the_demo(demo_on, client):
+    r = client.get("/")
+    assert r.status_code == 302
+    assert r.headers["Location"] == "/demo"
+
+
+def test_demo_page_embeds_the_widget_on_the_article(demo_on, client):
+    r = client.get("/demo")
+    assert r.status_code == 200 and r.mimetype == "text/html"
+    page = r.get_data(as_text=True)
+    assert f'data-comments-article="{demo.ARTICLE["id"]}"' in page
+    assert 'src="/embed/comments.js"' in page and 'href="/embed/comments.css"' in page
+    assert demo.ARTICLE["title"] in page
+    for persona in demo.PERSONAS:
+        assert f'value="{persona}"' in page
+
+
+@pytest.mark.parametrize("persona", ["reader-a", "reader-b", "moderator"])
+def test_demo_token_is_short_lived_and_verifies(demo_on, client, persona):
+    before = int(time.time())
+    r = client.post("/demo/token", json={"persona": persona})
+    assert r.status_code == 200
+    body = r.get_json()
+    claims = jwt.decode(body["token"], JWT_SECRET, algorithms=["HS256"])
+    who = demo.PERSONAS[persona]
+    assert claims["sub"] == who["sub"] and claims["name"] == who["name"]
+    assert claims["roles"] == who["roles"]
+    assert before + 3600 <= claims["exp"] <= int(time.time()) + 3600
+    assert body["expires_in"] == 3600
+    assert body["user"] == {"id": who["sub"], "name": who["name"], "roles": who["roles"]}
+    # ...and the API takes it.
+    r = client.post(f"/api/v1/articles/{demo.ARTICLE['id']}/comments", json={"body": "hi"},
+                    headers={"Authorization": f"Bearer {body['token']}"})
+    assert r.status_code == 201
+    assert r.get_json()["author"]["is_moderator"] is (persona == "moderator")
+
+
+def test_demo_guest_gets_no_token(demo_on, client):
+    r = client.post("/demo/token", json={"persona": "guest"})
+    assert r.status_code == 200
+    assert r.get_json()["token"] is None
+
+
+def test_demo_token_honours_issuer_and_audience(demo_on, settings, client):
+    settings.update(COMMENTS_JWT_ISSUER="https://news.example", COMMENTS_JWT_AUDIENCE="comments")
+    token = client.post("/demo/token", json={"persona": "reader-a"}).get_json()["token"]
+    r = client.get(f"/api/v1/articles/{demo.ARTICLE['id']}/comments",
+                   headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200
+
+
+@pytest.mark.parametrize("kwargs, status", [
+    ({"json": {"persona": "admin"}}, 422),
+    ({"json": {"persona": "reader-a", "roles": ["admin"]}}, 422),
+    ({"json": {}}, 422),
+    ({"data": "persona=reader-a"}, 415),
+])
+def test_demo_token_refuses_what_it_does_not_know(demo_on, client, kwargs, status):
+    r = client.post("/demo/token", **kwargs)
+    assert r.status_code == status
+    assert r.mimetype == "application/problem+json"
+
+
+def test_demo_is_refused_in_production(tmp_path):
+    with pytest.raises(ConfigError, match="COMMENTS_DEMO"):
+        load_config({"COMMENTS_ENV": "production", "COMMENTS_DEMO": True,
+                     "COMMENTS_JWT_SECRET": "x" * 40}, environ={}, instance_path=str(tmp_path))
+    with pytest.raises(ConfigError, match="COMMENTS_DEMO"):
+        load_config(environ={"COMMENTS_ENV": "production", "COMMENTS_DEMO": "true",
+                             "COMMENTS_JWT_SECRET": "x" * 40}, instance_path=str(tmp_path))
+    assert not (tmp_path / "demo_jwt_secret").exists()
+
+
+def test_demo_generates_one_jwt_secret_per_instance(tmp_path):
+    first = load_config({"COMMENTS_DEMO": True}, environ={}, instance_path=str(tmp_path))
+    again = load_config({"COMMENTS_DEMO": True}, environ={}, instance_path=str(tmp_path))
+    secret = first["COMMENTS_JWT_SECRET"]
+    assert secret and len(secret) >= 32
+    assert again["COMMENTS_JWT_SECRET"] == secret  # every worker verifies every token
+    path = tmp_path / "demo_jwt_secret"
+    assert path.read_text().strip() == secret
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+def test_configured_jwt_secret_wins_and_no_demo_means_no_generated_secret(tmp_path):
+    given = load_config({"COMMENTS_DEMO": True, "COMMENTS_JWT_SECRET": "s" * 40}, environ={},
+                        instance_path=str(tmp_path))
+    assert given["COMMENTS_JWT_SECRET"] == "s" * 40
+    off = load_config(environ={}, instance_path=str(tmp_path))
+    assert off["COMMENTS_JWT_SECRET"] is None
+    assert not (tmp_path / "demo_jwt_secret").exists()
+
+
+def test_seed_demo_seeds_once(demo_on, app, client):
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0, first.output
+    assert f"seeded {len(demo.CONVERSATION)} comments" in first.output
+    thread = client.get(f"/api/v1/articles/{demo.ARTICLE['id']}/comments?sort=oldest").get_json()
+    total = thread["total"]
+    assert total == len(demo.CONVERSATION) - len(demo.DELETED)
+    statuses = {c["status"] for c in thread["items"]}
+    assert statuses == {"published", "deleted"}  # the deleted comment with a reply stays
+    assert any(c["replies"] and c["replies"][0]["replies"] for c in thread["items"])  # threaded
+    capex = thread["items"][0]
+    assert capex["reactions"]["like"] == 5 and capex["score"] == 5
+
+    again = runner.invoke(args=["seed-demo"])
+    assert again.exit_code == 0
+    assert "nothing seeded" in again.output
+    assert client.get(f"/api/v1/articles/{demo.ARTICLE['id']}").get_json()["comment_count"] == total
+
+
+def test_seed_demo_does_nothing_outside_demo_mode(demo_off, app, client):
+    result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code == 0
+    assert "demo mode is off" in result.output
+    assert client.get(f"/api/v1/articles/{demo.ARTICLE['id']}").get_json()["comment_count"] == 0
