@@ -39,7 +39,7 @@ from .comments import (  # noqa: F401  (auto_closed is part of this module's API
     RuleError, active_ban, auto_closed, bump_version, ensure_article, set_status,
 )
 from .reactions import SCORE_KINDS, _insert, _rescore
-from .threads import Viewer, comment_visible
+from .threads import Viewer, article_visible, comment_visible
 
 log = logging.getLogger(__name__)
 
@@ -179,10 +179,13 @@ def add_flag(
     decides races). When the open flags' weight reaches ``threshold`` a published comment is
     hidden until a moderator decides, with a ``system`` audit entry."""
     now = now or utcnow()
+    viewer = Viewer(user_id=user_id)
+    if not article_visible(session.get(Article, comment.article_id), viewer):
+        raise RuleError(404, "There is no such comment.", kind="not-found")
     if comment.status in TOMBSTONE_STATUSES:
         raise RuleError(409, "This comment was deleted; there is nothing left to flag.",
                         kind="comment-deleted")
-    if not comment_visible(comment, Viewer(user_id=user_id)):
+    if not comment_visible(comment, viewer):
         raise RuleError(404, "There is no such comment.", kind="not-found")
     if comment.author_id is not None and comment.author_id == user_id:
         raise RuleError(409, "You cannot flag your own comment; edit or delete it instead.",

@@ -337,8 +337,9 @@ def test_article_admin_validation(client):
 
 
 def test_hidden_article_disappears_for_readers(client, post):
-    post("art", "hello", user="u1")
+    c = post("art", "hello", user="u1").get_json()
     client.patch(f"{ADMIN}/articles/art", json={"status": "hidden"}, headers=MOD)
+    assert flag(client, c["id"], "f1").status_code == 404
     assert thread(client, "art")["items"] == []
     assert client.get("/api/v1/counts?article_id=art").get_json()["counts"]["art"]["comments"] == 0
 
