@@ -165,3 +165,27 @@ def count_queries(app: Any) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", _before)
 
     return _counting
+
+
+def at_once(app: Any, calls: list[Callable[[Any], int]]) -> list[int]:
+    """Run the calls on real threads released together, each with its own test client;
+    returns their results (HTTP statuses) in completion order."""
+    import threading
+
+    barrier = threading.Barrier(len(calls))
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def run(call: Callable[[Any], int]) -> None:
+        local = app.test_client()
+        barrier.wait()
+        status = call(local)
+        with lock:
+            results.append(status)
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results

@@ -78,6 +78,45 @@ def _rescore(session: Session, comment_id: int, column: str, delta: int) -> None
     )
 
 
+def _toggle(
+    session: Session, *, row: Any, counts: Any, target: str, target_id: Any, user_id: str,
+    kind: str, counted: bool, add: bool, now: dt.datetime,
+) -> bool:
+    """Add or remove one (target, user, kind) row and move its kind's counter with it.
+
+    ``row``/``counts`` are the reaction and count models, ``target`` their shared column.
+    Returns whether a counted reaction appeared or disappeared.
+    """
+    target_col = getattr(row, target)
+    if add:
+        inserted = session.execute(
+            _insert(session, row)
+            .values({target: target_id, "user_id": user_id, "kind": kind, "counted": counted,
+                     "created_at": now})
+            .on_conflict_do_nothing(index_elements=[target, "user_id", "kind"])
+            .returning(row.id)
+        ).scalar_one_or_none()
+        changed = inserted is not None and counted
+        if changed:
+            session.execute(
+                _insert(session, counts).values({target: target_id, "kind": kind, "count": 1})
+                .on_conflict_do_update(index_elements=[target, "kind"],
+                                       set_={"count": counts.count + 1})
+            )
+        return changed
+    removed = session.execute(
+        delete(row).where(target_col == target_id, row.user_id == user_id, row.kind == kind)
+        .returning(row.counted)
+    ).scalars().all()
+    changed = any(removed)
+    if changed:
+        session.execute(
+            update(counts).where(getattr(counts, target) == target_id, counts.kind == kind)
+            .values(count=counts.count - 1)
+        )
+    return changed
+
+
 def react_to_comment(
     session: Session, *, comment: Comment, user_id: str, kind: str, kinds: list[str], add: bool,
     now: dt.datetime | None = None,
@@ -93,38 +132,9 @@ def react_to_comment(
         raise RuleError(409, "This comment was deleted; it takes no reactions.",
                         kind="comment-deleted")
     counted = _check_reactor(session, user_id, now)
-    if add:
-        inserted = session.execute(
-            _insert(session, CommentReaction)
-            .values(comment_id=comment.id, user_id=user_id, kind=kind, counted=counted,
-                    created_at=now)
-            .on_conflict_do_nothing(index_elements=["comment_id", "user_id", "kind"])
-            .returning(CommentReaction.id)
-        ).scalar_one_or_none()
-        changed = inserted is not None and counted
-        if changed:
-            stmt = _insert(session, CommentReactionCount).values(
-                comment_id=comment.id, kind=kind, count=1)
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=["comment_id", "kind"],
-                set_={"count": CommentReactionCount.count + 1},
-            ))
-    else:
-        removed = session.execute(
-            delete(CommentReaction)
-            .where(CommentReaction.comment_id == comment.id, CommentReaction.user_id == user_id,
-                   CommentReaction.kind == kind)
-            .returning(CommentReaction.counted)
-        ).scalars().all()
-        changed = any(removed)
-        if changed:
-            session.execute(
-                update(CommentReactionCount)
-                .where(CommentReactionCount.comment_id == comment.id,
-                       CommentReactionCount.kind == kind)
-                .values(count=CommentReactionCount.count - 1)
-            )
-    if changed:
+    if _toggle(session, row=CommentReaction, counts=CommentReactionCount, target="comment_id",
+               target_id=comment.id, user_id=user_id, kind=kind, counted=counted, add=add,
+               now=now):
         if kind in SCORE_KINDS:
             _rescore(session, comment.id, SCORE_KINDS[kind], 1 if add else -1)
             session.expire(comment)
@@ -144,41 +154,13 @@ def react_to_article(
                         kind="article-hidden")
     if add:
         ensure_article(session, article_id, now)
-        inserted = session.execute(
-            _insert(session, ArticleReaction)
-            .values(article_id=article_id, user_id=user_id, kind=kind, counted=counted,
-                    created_at=now)
-            .on_conflict_do_nothing(index_elements=["article_id", "user_id", "kind"])
-            .returning(ArticleReaction.id)
-        ).scalar_one_or_none()
-        changed = inserted is not None and counted
-        if changed:
-            stmt = _insert(session, ArticleReactionCount).values(
-                article_id=article_id, kind=kind, count=1)
-            session.execute(stmt.on_conflict_do_update(
-                index_elements=["article_id", "kind"],
-                set_={"count": ArticleReactionCount.count + 1},
-            ))
-    else:
-        removed = session.execute(
-            delete(ArticleReaction)
-            .where(ArticleReaction.article_id == article_id, ArticleReaction.user_id == user_id,
-                   ArticleReaction.kind == kind)
-            .returning(ArticleReaction.counted)
-        ).scalars().all()
-        changed = any(removed)
-        if changed:
-            session.execute(
-                update(ArticleReactionCount)
-                .where(ArticleReactionCount.article_id == article_id,
-                       ArticleReactionCount.kind == kind)
-                .values(count=ArticleReactionCount.count - 1)
-            )
-    if changed:
-        delta = 1 if add else -1
+    if _toggle(session, row=ArticleReaction, counts=ArticleReactionCount, target="article_id",
+               target_id=article_id, user_id=user_id, kind=kind, counted=counted, add=add,
+               now=now):
         session.execute(
             update(Article).where(Article.id == article_id)
-            .values(reaction_count=Article.reaction_count + delta, version=Article.version + 1)
+            .values(reaction_count=Article.reaction_count + (1 if add else -1),
+                    version=Article.version + 1)
         )
 
 

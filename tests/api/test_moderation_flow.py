@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import auth
+from tests.conftest import auth, at_once
 
 MOD = auth("mod-1", roles=["moderator"], name="Mod")
 ADMIN = "/api/v1/admin"
@@ -401,32 +401,9 @@ def test_author_sees_own_pending_comment(client, post):
     assert held["id"] not in ids(thread(client, "art", user="u2"))
 
 
-def _at_once(app: Any, calls: list[Any]) -> list[int]:
-    """Run the calls on real threads together, each with its own test client."""
-    import threading
-
-    barrier = threading.Barrier(len(calls))
-    results: list[int] = []
-    lock = threading.Lock()
-
-    def run(call: Any) -> None:
-        local = app.test_client()
-        barrier.wait()
-        status = call(local)
-        with lock:
-            results.append(status)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 def test_one_user_flagging_at_once_stores_one_flag(app, client, post):
     c = post("art", "contested", user="author").get_json()
-    statuses = _at_once(app, [lambda cl: flag(cl, c["id"], "eager").status_code] * 12)
+    statuses = at_once(app, [lambda cl: flag(cl, c["id"], "eager").status_code] * 12)
     assert sorted(statuses) == [200] * 11 + [201]
     export = client.get(f"{ADMIN}/users/eager/export", headers=MOD).get_json()
     assert len(export["flags"]) == 1
@@ -435,7 +412,7 @@ def test_one_user_flagging_at_once_stores_one_flag(app, client, post):
 def test_many_flags_at_once_hide_once(app, client, post):
     c = post("art", "contested", user="author").get_json()
     post("art", "another", user="author2")
-    statuses = _at_once(app, [
+    statuses = at_once(app, [
         (lambda cl, i=i: flag(cl, c["id"], f"reader-{i}").status_code) for i in range(12)])
     # Readers whose flag arrived after the hide no longer see the comment: 404.
     assert statuses.count(201) >= 3 and set(statuses) <= {201, 404}

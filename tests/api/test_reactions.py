@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import select
 
 from service.extensions import db
 from service.models import Comment, CommentReactionCount
-from tests.conftest import auth
+from tests.conftest import at_once, auth
 
 API = "/api/v1"
 
@@ -163,32 +161,11 @@ def test_counters_match_the_rows(app, client, post):
         assert counts == {"like": 4, "dislike": 5}
 
 
-def _hammer(app, calls):
-    """Run the calls on real threads at once, each with its own test client."""
-    barrier = threading.Barrier(len(calls))
-    results: list[int] = []
-    lock = threading.Lock()
-
-    def run(call):
-        client = app.test_client()
-        barrier.wait()
-        status = call(client)
-        with lock:
-            results.append(status)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results
-
-
 @pytest.mark.parametrize("users", [50, 40])
 def test_concurrent_readers_are_each_counted_once(app, client, post, users):
     c = post("a1", "popular").get_json()
     url = f"{API}/comments/{c['id']}/reactions/like"
-    statuses = _hammer(app, [
+    statuses = at_once(app, [
         (lambda client, i=i: client.put(url, headers=auth(f"reader-{i}")).status_code)
         for i in range(users)
     ])
@@ -200,7 +177,7 @@ def test_concurrent_readers_are_each_counted_once(app, client, post, users):
 def test_one_user_reacting_twenty_times_at_once_counts_once(app, client, post):
     c = post("a1", "double click").get_json()
     url = f"{API}/comments/{c['id']}/reactions/like"
-    statuses = _hammer(app, [lambda client: client.put(url, headers=auth("eager")).status_code] * 20)
+    statuses = at_once(app, [lambda client: client.put(url, headers=auth("eager")).status_code] * 20)
     assert statuses == [200] * 20
     item = client.get(f"{API}/comments/{c['id']}").get_json()
     assert item["reactions"] == {"like": 1} and item["score"] == 1
@@ -208,7 +185,7 @@ def test_one_user_reacting_twenty_times_at_once_counts_once(app, client, post):
 
 def test_concurrent_article_reactions(app, client):
     url = f"{API}/articles/hot/reactions/like"
-    statuses = _hammer(app, [
+    statuses = at_once(app, [
         (lambda client, i=i: client.put(url, headers=auth(f"r-{i}")).status_code)
         for i in range(30)
     ])
