@@ -25,11 +25,20 @@ class BodyError(ValueError):
     """A body the service refuses, with a message for the reader."""
 
 
-@lru_cache(maxsize=1)
-def _markdown() -> MarkdownIt:
+# markdown-it's link rule rescans the rest of the paragraph for every "[" that opens no
+# link, so a body of 10,000 "[" costs over a second of CPU. Beyond this many brackets a body
+# is rendered without link syntax (its brackets stay text); ordinary comments have a few.
+MAX_LINK_BRACKETS = 100
+
+
+@lru_cache(maxsize=2)
+def _markdown(links: bool = True) -> MarkdownIt:
     # js-default: CommonMark plus tables and strikethrough, raw HTML off, linkify off.
     # Images would let a comment load third-party pixels: the syntax stays a plain link.
-    return MarkdownIt("js-default").disable("image")
+    md = MarkdownIt("js-default").disable("image")
+    if not links:
+        md.disable(["link", "reference"])
+    return md
 
 
 def clean_body(raw: str, *, max_length: int) -> str:
@@ -50,7 +59,7 @@ def clean_body(raw: str, *, max_length: int) -> str:
 
 def render(body: str) -> str:
     """Markdown source → sanitised HTML, the only HTML clients ever insert."""
-    html = _markdown().render(body)
+    html = _markdown(body.count("[") <= MAX_LINK_BRACKETS).render(body)
     return nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),

@@ -84,6 +84,8 @@ PATHOLOGICAL = [
     "|a" * 2000 + "\n" + "|-" * 2000,
     "\\" * 5000,
     "    " * 2000 + "x",
+    "[" * 100 + "x" * 9900,  # just under the bracket cap: each "[" scans to the end
+    "[" * 10_000,
     ("a" * 80 + "\n") * 110,
 ]
 

@@ -75,3 +75,15 @@ def test_render_markdown_and_safe_links():
 def test_fingerprint_folds_case_and_spacing_only():
     assert fingerprint("Hello   World") == fingerprint("hello world\n")
     assert fingerprint("hello world") != fingerprint("hello there")
+
+
+def test_bracket_floods_render_without_link_syntax():
+    """Past MAX_LINK_BRACKETS, brackets stay text (markdown-it's link rule is quadratic on
+    them); below it, links work as usual."""
+    from service.domain.bodies import MAX_LINK_BRACKETS
+
+    linked = "[a](https://x.example) " + "[" * (MAX_LINK_BRACKETS - 1)
+    assert "<a " in render(linked)
+    flooded = "[a](https://x.example) " + "[" * MAX_LINK_BRACKETS
+    html = render(flooded)
+    assert "<a " not in html and "[a](https://x.example)" in html
