@@ -250,6 +250,8 @@ def token(sub: str, **claims: Any) -> str:
 
 LUA_POST = """
 local tokens = {%(tokens)s}
+-- unique per run, so a second round does not repeat the first one's bodies (409 duplicate)
+local nonce = os.time() .. string.sub(tostring({}), 8)
 local counter = 0
 tid = 0
 local nthreads = 0
@@ -260,7 +262,7 @@ end
 request = function()
   counter = counter + 1
   local t = tokens[((counter * %(threads)d + tid) %% #tokens) + 1]
-  local body = '{"body":"Bench comment ' .. tid .. '-' .. counter .. ': revenue grew **26%%** year on year."}'
+  local body = '{"body":"Bench comment ' .. nonce .. '-' .. tid .. '-' .. counter .. ': revenue grew **26%%** year on year."}'
   return wrk.format("POST", "%(path)s",
     {["Authorization"] = "Bearer " .. t, ["Content-Type"] = "application/json"}, body)
 end

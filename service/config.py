@@ -108,6 +108,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_STORAGE_URI", "memory://", _str,
             "flask-limiter storage; `redis://host:6379/0` shares limits between instances."),
     Setting("COMMENTS_LOG_LEVEL", "INFO", _str, "Log level of the JSON logs."),
+    Setting("COMMENTS_CACHE_URL", None, _str,
+            "Public thread pages, keyed by the article's version: unset or `memory://` caches "
+            "in each worker, `redis://host:6379/1` shares between instances, `off` disables."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -174,6 +177,10 @@ def validate(config: dict[str, Any]) -> None:
             parse_many(config[name])
         except ValueError:
             problems.append(f"{name}: not a rate limit like '5/minute;100/day': {config[name]!r}")
+    cache_url = config.get("COMMENTS_CACHE_URL")
+    if cache_url and cache_url not in ("memory://", "off") and not cache_url.startswith(
+            ("redis://", "rediss://", "unix://")):
+        problems.append("COMMENTS_CACHE_URL: memory://, redis://host:6379/1 or off")
     if config["COMMENTS_ENV"] not in ("development", "production"):
         problems.append("COMMENTS_ENV: development or production")
     if config["COMMENTS_ENV"] == "production":
