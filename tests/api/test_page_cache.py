@@ -219,3 +219,19 @@ def test_redis_pages_are_shared_and_invalidated(database_url, settings, post, cl
     for application in (one, two):
         with application.app_context():
             db.engine.dispose()
+
+
+def test_json_provider_writes_what_flask_would(app):
+    import datetime as dt
+    import json
+
+    from flask.json.provider import DefaultJSONProvider
+
+    value = {"b": 1, "a": [1.5, None, True, "é", "lone \ud800"], 3: "int key",
+             "when": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)}
+    plain = DefaultJSONProvider(app)
+    plain.sort_keys = False
+    assert json.loads(app.json.dumps(value)) == json.loads(plain.dumps(value))
+    with app.test_request_context():
+        assert json.loads(app.json.response(value).get_data()) == json.loads(plain.dumps(value))
+        assert app.json.response({"x": 1}).get_data() == b'{"x":1}\n'
