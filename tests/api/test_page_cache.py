@@ -64,7 +64,8 @@ def test_cached_and_uncached_pages_are_identical(app, client, post, settings):
     client.put(f"{API}/comments/1/reactions/like", headers=auth("r"))
     from service import create_app
 
-    plain = create_app({**app.config, "COMMENTS_CACHE_URL": "off"}).test_client()
+    plain_app = create_app({**app.config, "COMMENTS_CACHE_URL": "off"})
+    plain = plain_app.test_client()
     for query in ("", "?sort=oldest&limit=3", "?sort=top", "?sort=best&limit=2"):
         client.get(THREAD + query)  # fill
         for headers in ({}, auth("r"), auth("u-1")):
@@ -72,6 +73,9 @@ def test_cached_and_uncached_pages_are_identical(app, client, post, settings):
                 THREAD + query, headers=headers)
             assert cached.get_json() == uncached.get_json()
             assert cached.headers["ETag"] == uncached.headers["ETag"]
+    with plain_app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_post_shows_at_once(client, post):
