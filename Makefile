@@ -32,5 +32,12 @@ migrate: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## make bench: load test with wrk on SQLite (and PostgreSQL when BENCH_DATABASE_URL or the
+## default comments_perf database answers); prints the table and rewrites docs/performance.md
+bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y wrk >/dev/null 2>&1 || { \
+	  echo "make bench needs wrk and could not install it: run 'apt-get install -y wrk' as root"; exit 1; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache

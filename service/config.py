@@ -124,6 +124,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PROMETHEUS_MULTIPROC_DIR", None, _str,
             "Where gunicorn workers share metrics. Default: a fresh temporary directory made "
             "by gunicorn.conf.py at start-up (stale files in a given directory are removed)."),
+    Setting("COMMENTS_CACHE_URL", None, _str,
+            "Public thread pages, keyed by the article's version: unset or `memory://` caches "
+            "in each worker, `redis://host:6379/1` shares between instances, `off` disables."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -212,6 +215,10 @@ def validate(config: dict[str, Any]) -> None:
         problems.append("COMMENTS_FLAG_HIDE_THRESHOLD: more than 0")
     if config["COMMENTS_MAX_PINNED"] < 0 or config["COMMENTS_AUTO_CLOSE_DAYS"] < 0:
         problems.append("COMMENTS_MAX_PINNED and COMMENTS_AUTO_CLOSE_DAYS: 0 or more")
+    cache_url = config.get("COMMENTS_CACHE_URL")
+    if cache_url and cache_url not in ("memory://", "off") and not cache_url.startswith(
+            ("redis://", "rediss://", "unix://")):
+        problems.append("COMMENTS_CACHE_URL: memory://, redis://host:6379/1 or off")
     if config["COMMENTS_ENV"] not in ("development", "production"):
         problems.append("COMMENTS_ENV: development or production")
     if config["COMMENTS_ENV"] == "production":

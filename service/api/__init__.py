@@ -9,6 +9,8 @@ from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import BadRequest
 
 from ..auth import client_ip, current_caller
+from ..cache import PageCache
+from ..cache import from_url as cache_from_url
 from ..domain.comments import Rules
 from ..domain.moderation import AutoRules, TermsCache
 from ..domain.threads import Cursors, Viewer
@@ -64,6 +66,14 @@ def auto_rules() -> AutoRules:
 
 def cursors() -> Cursors:
     return current_app.extensions["comments_cursors"]
+
+
+def page_cache() -> PageCache | None:
+    """The public page cache (COMMENTS_CACHE_URL), built on first use in each worker."""
+    ext = current_app.extensions
+    if "comments_page_cache" not in ext:
+        ext["comments_page_cache"] = cache_from_url(current_app.config["COMMENTS_CACHE_URL"])
+    return ext["comments_page_cache"]
 
 
 def _limit_from(setting: str) -> Callable[[], str]:

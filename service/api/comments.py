@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Any
+from typing import Any, Iterator
 
 from flask import current_app, request, url_for
 from sqlalchemy.exc import IntegrityError
 
 from ..auth import Caller, client_ip, current_caller, guest_token_matches
+from ..cache import PageCache, pack, unpack
 from ..domain import comments as rules_
 from ..domain import bodies, moderation
 from ..domain.audit import record
@@ -35,11 +36,15 @@ from ..schemas import (
     tree_out,
 )
 from . import (
-    MAX_ID, auto_rules, bp, checked_article_id, cursors, json_body, read_limit, rules, viewer,
+    MAX_ID, auto_rules, bp, checked_article_id, cursors, json_body, page_cache, read_limit,
+    rules, viewer,
     write_limit,
 )
 
 COMMENT = f"/comments/<int(max={MAX_ID}):comment_id>"
+# Part of every cached page's key: change it when the shape of a thread page changes, so
+# instances of two releases sharing one Redis never serve each other's pages.
+PAGE_SHAPE = "p1"
 
 
 def _bad_cursor(exc: CursorError) -> Problem:
@@ -59,24 +64,84 @@ def _visible_comment(comment_id: int) -> Comment:
 
 @bp.get("/articles/<article_id>/comments")
 @read_limit()
-def list_thread(article_id: str) -> dict[str, Any]:
+def list_thread(article_id: str) -> Any:
     """One page of an article's thread: top-level comments with their first replies nested."""
     checked_article_id(article_id)
     args = load_query(ThreadQuerySchema(), request.args)
+    v = viewer()
+    cache = page_cache()
+    if cache is not None and not v.is_moderator:
+        article, private = threads.article_for_listing(db.session, article_id, v)
+        if article is not None and article_visible(article, v) and not private:
+            return _public_page(cache, article, args, v.user_id)
+    return _thread_payload(_page(article_id, args, v), v, mine=None)
+
+
+def _page(article_id: str, args: dict[str, Any], v: threads.Viewer,
+          reactions_of: str | None = None) -> threads.ThreadPage:
     try:
-        page = threads.list_thread(
-            db.session, article_id=article_id, viewer=viewer(), sort=args["sort"],
+        return threads.list_thread(
+            db.session, article_id=article_id, viewer=v, sort=args["sort"],
             limit=args["limit"], cursor=args["cursor"], cursors=cursors(),
-            replies_per_thread=rules().replies_per_thread,
+            replies_per_thread=rules().replies_per_thread, reactions_of=reactions_of,
         )
     except CursorError as exc:
         raise _bad_cursor(exc) from None
-    visible = page.article is not None and article_visible(page.article, viewer())
+
+
+def _thread_payload(page: threads.ThreadPage, v: threads.Viewer,
+                    mine: dict[int, list[str]] | None) -> dict[str, Any]:
+    visible = page.article is not None and article_visible(page.article, v)
     return {
-        "items": [tree_out(node, page.reactions, page.mine) for node in page.nodes],
+        "items": [tree_out(node, page.reactions, page.mine if mine is None else mine)
+                  for node in page.nodes],
         "next_cursor": page.next_cursor,
         "total": page.article.comment_count if visible and page.article else 0,
     }
+
+
+def _public_page(cache: PageCache, article: Article, args: dict[str, Any],
+                 user_id: str | None) -> Any:
+    """The public page from the cache, or built and stored. A signed-in reader without
+    private comments in this thread sees the same comments: their own reactions are
+    filled in afterwards (one query), so their page is never stored."""
+    # created_at: an article deleted and created again starts its versions from 0 again
+    key = ":".join(("thread", PAGE_SHAPE, article.id, str(article.version),
+                    str(article.created_at.timestamp()), article.status.value,
+                    args["sort"].value, str(args["limit"]), str(rules().replies_per_thread),
+                    args["cursor"] or ""))
+    hit = cache.get(key)
+    if hit is not None:
+        etag, body = unpack(hit)
+        if user_id is None:
+            response = current_app.response_class(body, mimetype="application/json")
+            response.set_etag(etag)
+            return response
+        payload = json.loads(body)
+        mine = threads.own_reactions(db.session, list(_ids(payload["items"])), user_id)
+        if mine:
+            _fill_mine(payload["items"], mine)
+        return payload
+    page = _page(article.id, args, threads.Viewer(), reactions_of=user_id)
+    response = current_app.json.response(_thread_payload(page, threads.Viewer(), mine={}))
+    response.add_etag()
+    cache.set(key, pack(response.get_etag()[0] or "", response.get_data()))
+    if user_id is None:
+        return response
+    return _thread_payload(page, threads.Viewer(user_id=user_id), mine=None)
+
+
+def _ids(items: list[dict[str, Any]]) -> Iterator[int]:
+    for item in items:
+        yield item["id"]
+        yield from _ids(item["replies"])
+
+
+def _fill_mine(items: list[dict[str, Any]], mine: dict[int, list[str]]) -> None:
+    for item in items:
+        if item["id"] in mine:
+            item["my_reactions"] = mine[item["id"]]
+        _fill_mine(item["replies"], mine)
 
 
 def _caller_key(caller: Caller) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true
 from sqlalchemy.orm import Session
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, Sort
@@ -260,6 +260,55 @@ def reactions_for(
     return counts, mine
 
 
+def own_reactions(
+    session: Session, comment_ids: Sequence[int], user_id: str
+) -> dict[int, list[str]]:
+    """The viewer's own reaction kinds on many comments, in one query (sorted per comment)."""
+    mine: dict[int, list[str]] = {}
+    if not comment_ids:
+        return mine
+    rows = session.execute(
+        select(CommentReaction.comment_id, CommentReaction.kind)
+        .where(CommentReaction.comment_id.in_(comment_ids), CommentReaction.user_id == user_id)
+    )
+    for comment_id, kind in rows:
+        mine.setdefault(comment_id, []).append(kind)
+    for kinds in mine.values():
+        kinds.sort()
+    return mine
+
+
+def has_private_view(user_id: str) -> ColumnElement[bool]:
+    """SQL: does ``user_id`` author a comment of the article that only they can see (pending,
+    or shadowed)? Without one, ``visible_to`` gives them exactly the public set of comments."""
+    return (
+        select(Comment.id)
+        .where(
+            Comment.author_id == user_id,
+            or_(Comment.status == CommentStatus.PENDING,
+                and_(Comment.status == CommentStatus.PUBLISHED, Comment.shadowed == true())),
+        )
+        .correlate(Article)
+        .where(Comment.article_id == Article.id)
+        .exists()
+    )
+
+
+def article_for_listing(
+    session: Session, article_id: str, viewer: Viewer
+) -> tuple[Article | None, bool]:
+    """The article row (query 1 of a listing) and whether ``viewer`` sees more of its thread
+    than the public does. The row lands in the session, so ``list_thread`` reuses it."""
+    if viewer.user_id is None:
+        return session.get(Article, article_id), False
+    row = session.execute(
+        select(Article, has_private_view(viewer.user_id)).where(Article.id == article_id)
+    ).first()
+    if row is None:
+        return None, False
+    return row[0], bool(row[1])
+
+
 def build_tree(roots: Sequence[Comment], replies: Sequence[Comment]) -> list[Node]:
     nodes = {c.id: Node(c) for c in roots}
     out = [nodes[c.id] for c in roots]
@@ -275,7 +324,10 @@ def build_tree(roots: Sequence[Comment], replies: Sequence[Comment]) -> list[Nod
 def list_thread(
     session: Session, *, article_id: str, viewer: Viewer, sort: Sort, limit: int,
     cursor: str | None, cursors: Cursors, replies_per_thread: int,
+    reactions_of: str | None = None,
 ) -> ThreadPage:
+    """One page. ``reactions_of``: whose own reactions to fetch, when not the viewer's (a
+    signed-in reader served the public page, see api/comments.py)."""
     scope = f"thread:{article_id}:{sort.value}"
     after = cursors.decode(cursor, scope, len(SORT_KEYS[sort])) if cursor else None
     article = session.get(Article, article_id)
@@ -290,7 +342,7 @@ def list_thread(
     replies = first_replies(session, root_ids=[c.id for c in roots], viewer=viewer,
                             per_root=replies_per_thread)
     ids = [c.id for c in roots] + [c.id for c in replies]
-    counts, mine = reactions_for(session, ids, viewer.user_id)
+    counts, mine = reactions_for(session, ids, reactions_of or viewer.user_id)
     return ThreadPage(article, build_tree(roots, replies), next_cursor, counts, mine)
 
 
@@ -308,5 +360,5 @@ def subtree(
 __all__ = [
     "Cursors", "CursorError", "Viewer", "Node", "ThreadPage", "place_reply", "ancestor_ids",
     "is_counted", "visible_to", "comment_visible", "list_thread", "subtree", "replies_after",
-    "reactions_for", "build_tree",
+    "reactions_for", "build_tree", "own_reactions", "has_private_view", "article_for_listing",
 ]

@@ -1,0 +1,1 @@
+"""make bench: load tests of the comments API (see bench/run.py)."""
