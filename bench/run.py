@@ -373,7 +373,7 @@ class Bench:
         seeded = time.monotonic() - started
         env = {
             "DATABASE_URL": url, "COMMENTS_JWT_SECRET": JWT_SECRET,
-            "COMMENTS_SECRET_KEY": "bench-cursor-secret", "RATELIMIT_ENABLED": "false",
+            "COMMENTS_SECRET_KEY": "bench-cursor-secret-0123456789abcdefghij", "RATELIMIT_ENABLED": "false",
             "COMMENTS_ENV": "production",
         }
         env.update(dict(kv.split("=", 1) for kv in self.args.env))
