@@ -394,7 +394,7 @@ def test_without_demo_mode_there_is_no_demo_sign_in(no_demo, pages, expect):
     expect(page.get_by_role("button", name="Sign in as the demo moderator")).to_have_count(0)
 
 
-def test_fits_a_tablet_and_takes_a_screenshot(open_console, expect, say, flag, app):
+def test_fits_a_tablet_and_takes_a_screenshot(open_console, expect, say, flag, app, client):
     from service.extensions import db
 
     with app.app_context():
@@ -403,8 +403,12 @@ def test_fits_a_tablet_and_takes_a_screenshot(open_console, expect, say, flag, a
     held = say("Honestly the **capex** numbers look like a scam. Sell everything, "
                "I've got a [better tip](https://example.com) for you.", who=READER_B)
     flag(held, "spam", "spam", "misinformation")
-    doubtful = say("Export controls will finish them within a year.", who=READER_A)
-    flag(doubtful, "misinformation")
+    chips = client.get(f"/api/v1/articles/{ARTICLE}/comments", query_string={"sort": "oldest"}).get_json()
+    parent = next(c for c in chips["items"] if c["body"].startswith("Nobody has mentioned export"))
+    r = client.post(f"/api/v1/articles/{ARTICLE}/comments", headers=as_reader(READER_A),
+                    json={"body": "Export controls will finish them within a year.", "parent_id": parent["id"]})
+    assert r.status_code == 201
+    flag(r.get_json(), "misinformation")
 
     tablet = open_console(viewport={"width": 768, "height": 1024})
     expect(tablet.locator(".qi")).to_have_count(2)
@@ -415,5 +419,9 @@ def test_fits_a_tablet_and_takes_a_screenshot(open_console, expect, say, flag, a
 
     page = open_console(viewport={"width": 1280, "height": 900})
     expect(page.locator(".qi")).to_have_count(2)
+    expect(page.locator(".qi .parent")).to_contain_text("Nobody has mentioned export controls")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "console.png"), full_page=False)
+    page.get_by_role("tab", name="Stats").click()
+    expect(page.locator("svg.chart")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "console-stats.png"), full_page=False)

@@ -393,11 +393,12 @@
             })) : null,
           ])]),
           why.length ? el("div", null, [el("dt", { text: "Why here" }), el("dd", { class: "why", text: why.join(" · ") })]) : null,
-          item.parent ? el("div", null, [el("dt", { text: "In reply to" }), el("dd", { class: "parent" }, [
-            item.parent.excerpt === null ? el("em", { text: "a " + item.parent.status + " comment" })
-                                         : "“" + item.parent.excerpt + "”",
-          ])]) : null,
         ]),
+        item.parent ? el("p", { class: "parent" }, [
+          el("span", { class: "label", text: "In reply to #" + item.parent.id + ": " }),
+          item.parent.excerpt === null ? el("em", { text: "a " + item.parent.status + " comment" })
+                                       : "“" + item.parent.excerpt + "”",
+        ]) : null,
         bodyNode,
         el("div", { class: "decide" }, [
           el("div", { class: "field" }, [
