@@ -224,6 +224,11 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", "/metrics", 200)
     w("GET", "/embed/comments.js", 200)
     w("GET", "/embed/comments.css", 200)
+    r, _ = w("GET", "/admin", 200)  # the moderator console: served whatever the mode
+    assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+    r, _ = w("GET", "/admin/console.js", 200)
+    w("GET", "/admin/console.js", 304, headers={"If-None-Match": r.headers["ETag"]})
+    w("GET", "/admin/console.css", 200)
     w("GET", "/", 404)  # demo mode is off here; see test_demo_pages_match_the_spec
     w("GET", "/demo", 404)
     w("POST", "/demo/token", 404, json={"persona": "reader-a"})

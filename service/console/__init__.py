@@ -1,0 +1,52 @@
+"""The moderator console: one public HTML page at /admin with its script and stylesheet.
+
+The page holds no data and needs no session: its script signs the moderator in with a bearer
+token (from the host's window.CommentsAuth.getToken(), a pasted token, or in demo mode the
+demo moderator's) and talks only to the /api/v1/admin JSON API. See docs/moderation.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, make_response, render_template, send_from_directory
+
+STATIC = Path(__file__).resolve().parent / "static"
+ASSET_MAX_AGE = 300
+
+# The console shows reader-written HTML (sanitised by the server) to people with power over
+# it, so the page allows nothing but its own script and stylesheet and cannot be framed.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+bp = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates")
+
+
+def _locked_down(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("")
+def page() -> Response:
+    """The console page (static HTML; demo mode adds the demo moderator's sign-in button)."""
+    html = render_template("console.html", demo=bool(current_app.config["COMMENTS_DEMO"]))
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-cache"
+    return _locked_down(response)
+
+
+@bp.get("/console.js")
+def script() -> Response:
+    """The console's script."""
+    return _locked_down(send_from_directory(STATIC, "console.js", mimetype="text/javascript",
+                                            max_age=ASSET_MAX_AGE))
+
+
+@bp.get("/console.css")
+def stylesheet() -> Response:
+    """The console's stylesheet."""
+    return _locked_down(send_from_directory(STATIC, "console.css", mimetype="text/css",
+                                            max_age=ASSET_MAX_AGE))
