@@ -109,6 +109,26 @@ _DETAILS = {
 }
 
 
+def _methods_that_route(methods: list[str]) -> list[str]:
+    """Werkzeug answers 405 when a rule for another method matched the path's shape, even
+    if that rule's converter then refused the value (``/comments/99999999999``: too large
+    for ``int(max=...)``). Only methods whose rule accepts this very path count; none means
+    there is nothing at this address: 404."""
+    from flask import request
+
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in methods:
+        try:
+            adapter.match(method=method)
+        except HTTPException as exc:
+            if exc.code not in (404, 405):  # a redirect: the path does exist
+                allowed.append(method)
+            continue
+        allowed.append(method)
+    return allowed
+
+
 def _handle_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     if status >= 500:
@@ -117,7 +137,10 @@ def _handle_http(exc: HTTPException) -> Response:
         status, exc.description or "")
     headers = {}
     if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-        headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        allowed = _methods_that_route(exc.valid_methods)  # type: ignore[attr-defined]
+        if not allowed:
+            return problem_response(404, _DETAILS[404])
+        headers["Allow"] = ", ".join(allowed)
     if status == 429:
         # flask-limiter adds Retry-After and X-RateLimit-* to this response after the
         # handler; the body says the same in words a widget can show as they are.
