@@ -53,3 +53,21 @@ def test_erasure_keeps_a_reason_of_500_characters(client: Any, post: Any) -> Non
     assert r.status_code == 200
     log = client.get("/api/v1/admin/audit-log?action=erase_user", headers=auth("m", **MODERATOR))
     assert log.json["items"][0]["reason"] == "r" * 500
+
+
+def test_recount_agrees_that_a_shadow_banned_users_flag_counts_for_nothing(
+        app: Any, client: Any, post: Any) -> None:
+    # Found by the state machine: the service stores such a flag with weight 0 and leaves
+    # flag_count alone, but recount counted it, so a check reported drift and a repair
+    # would have raised flag_count.
+    from service.domain.data import recount
+    from service.extensions import db
+
+    mod = auth("m", **MODERATOR)
+    assert client.put("/api/v1/admin/bans/u-shadow", json={"reason": "x", "shadow": True},
+                      headers=mod).status_code == 201
+    comment = post("a-1", "target", user="u-2").json["id"]
+    assert client.post(f"/api/v1/comments/{comment}/flags", json={"reason": "spam"},
+                       headers=auth("u-shadow")).status_code == 201
+    with app.app_context():
+        assert recount(db.session, fix=False)["comments.flag_count"] == 0
