@@ -109,6 +109,26 @@ _DETAILS = {
 }
 
 
+def _methods_that_route(methods: list[str]) -> list[str]:
+    """Werkzeug answers 405 when a rule for another method matched the path's shape, even
+    if that rule's converter then refused the value (``/comments/99999999999``: too large
+    for ``int(max=...)``). Only methods whose rule accepts this very path count; none means
+    there is nothing at this address: 404."""
+    from flask import request
+
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in methods:
+        try:
+            adapter.match(method=method)
+        except HTTPException as exc:
+            if exc.code not in (404, 405):  # a redirect: the path does exist
+                allowed.append(method)
+            continue
+        allowed.append(method)
+    return allowed
+
+
 def _handle_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     if status >= 500:
@@ -117,7 +137,10 @@ def _handle_http(exc: HTTPException) -> Response:
         status, exc.description or "")
     headers = {}
     if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-        headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        allowed = _methods_that_route(exc.valid_methods)  # type: ignore[attr-defined]
+        if not allowed:
+            return problem_response(404, _DETAILS[404])
+        headers["Allow"] = ", ".join(allowed)
     if status == 429:
         # flask-limiter adds Retry-After and X-RateLimit-* to this response after the
         # handler; the body says the same in words a widget can show as they are.
@@ -145,6 +168,48 @@ def _handle_unexpected(exc: Exception) -> Response:
     )
 
 
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def _handle_database_unavailable(exc: Exception) -> Response:
+    """The database cannot be reached (connection refused or cut, pool exhausted, server
+    shutting down): 503 with Retry-After, nothing saved. Other database errors stay 500."""
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+
+    if not isinstance(exc, PoolTimeout) and not (
+        isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_connection_error(exc))
+    ):
+        return _handle_unexpected(exc)
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    from .extensions import db
+
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone; the pool discards it
+        log.debug("rollback after a lost connection failed", exc_info=True)
+    return problem_response(
+        503, "The service cannot reach its database just now; nothing was saved. "
+        "Try again shortly.", type_="database-unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        retry_after=DATABASE_RETRY_AFTER_SECONDS,
+    )
+
+
+def _is_connection_error(exc: Any) -> bool:
+    """psycopg's OperationalError covers lost and refused connections (SQLSTATE class 08,
+    admin shutdown 57P01-57P03, or none at all when the socket died); SQLite's
+    OperationalError is a locked or unreadable file, which a retry may also cure."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return False
+    if type(exc.orig).__module__.startswith("sqlite3"):
+        message = str(exc.orig)
+        return "locked" in message or "unable to open" in message
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03"}
+
+
 def _handle_rule(exc: Any) -> Response:
     errors = {exc.field: [exc.detail]} if exc.field else None
     title = "Invalid request" if exc.status == 422 else None
@@ -160,4 +225,8 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(ValidationError, _handle_validation)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(InternalServerError, _handle_unexpected)
+    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
+
+    app.register_error_handler(DBAPIError, _handle_database_unavailable)
+    app.register_error_handler(PoolTimeout, _handle_database_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)

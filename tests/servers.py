@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -45,12 +46,26 @@ def gunicorn(env: dict[str, str], workers: int = 1) -> Iterator[str]:
         cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+    # Drain stderr while the server runs: gunicorn logs every request there, and once the
+    # pipe's buffer (64 KiB) is full every worker blocks on its next log line.
+    tail: list[bytes] = []
+
+    def drain() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            tail.append(line)
+            del tail[:-50]
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
     try:
         try:
             wait_until_ready(base)
         except RuntimeError:
             proc.terminate()
-            raise RuntimeError(proc.communicate(timeout=10)[1].decode()[-3000:]) from None
+            proc.wait(timeout=10)
+            reader.join(timeout=5)
+            raise RuntimeError(b"".join(tail).decode()[-3000:]) from None
         yield base
     finally:
         if proc.poll() is None:
@@ -60,5 +75,6 @@ def gunicorn(env: dict[str, str], workers: int = 1) -> Iterator[str]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        reader.join(timeout=5)
         if proc.stderr:
             proc.stderr.close()

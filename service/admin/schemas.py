@@ -109,3 +109,9 @@ class PageQuerySchema(_Page):
 
 class StatsQuerySchema(_Strict):
     days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+
+
+class EraseQuerySchema(_Strict):
+    """``DELETE /admin/users/{user_id}?reason=``: the reason goes into the audit entry."""
+
+    reason = fields.String(load_default=None, validate=[validate.Length(max=500), _no_nul])

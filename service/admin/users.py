@@ -17,7 +17,7 @@ from ..schemas import load_query, timestamp
 from . import USER_ID, admin_comment_out, bp, decode_cursor
 from .audit import entry_out
 from .comments import queue_items
-from .schemas import PageQuerySchema
+from .schemas import EraseQuerySchema, PageQuerySchema
 
 
 @bp.get(f"/users/{USER_ID}/comments")
@@ -97,9 +97,9 @@ def erase_user(user_id: str) -> dict[str, Any]:
     """Erase this person: comments become anonymous tombstones (when others replied) or
     disappear, reactions and flags go with every counter corrected. Audited; 200 with what
     was erased."""
-    reason = request.args.get("reason")
+    reason = load_query(EraseQuerySchema(), request.args)["reason"]
     summary = moderation.erase_user(db.session, user_id=user_id,
                                     actor_id=current_caller().user_id or "",
-                                    reason=reason[:500] if reason else None)
+                                    reason=reason or None)
     db.session.commit()
     return {"user_id": user_id, "erased": summary}

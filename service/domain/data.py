@@ -283,7 +283,9 @@ def _recount_chunk(session: Session, article_ids: Sequence[str], fix: bool,
     flags = {
         cid: (n, float(w or 0.0)) for cid, n, w in session.execute(
             select(Flag.comment_id, func.count(), func.sum(Flag.weight))
-            .where(Flag.comment_id.in_(comment_ids), Flag.state.in_(PENDING_FLAG_STATES))
+            # A shadow-banned user's flag is stored with weight 0 and counts for nothing.
+            .where(Flag.comment_id.in_(comment_ids), Flag.state.in_(PENDING_FLAG_STATES),
+                   Flag.weight > 0)
             .group_by(Flag.comment_id))
     }
 
