@@ -35,9 +35,62 @@ def _engine_options(url: str) -> dict[str, Any]:
             "connect_args": {"connect_timeout": 3}}
 
 
+# PostgreSQL aborts one of two transactions that wait on each other (deadlock, 40P01) or
+# that cannot be serialised (40001), and the transaction is then safe to run again.
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+ATTEMPTS = 3
+
+
+def is_retryable(exc: BaseException) -> bool:
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+class CommentsApp(Flask):
+    """Flask, plus: a request whose transaction lost a deadlock is run again from the start
+    (the loser's work was rolled back, so nothing is done twice)."""
+
+    def dispatch_request(self) -> Any:  # type: ignore[override]
+        from .extensions import db
+
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return super().dispatch_request()
+            except Exception as exc:
+                if attempt == ATTEMPTS or not is_retryable(exc):
+                    raise
+                log.warning("transaction retried after %s (attempt %d)",
+                            getattr(getattr(exc, "orig", None), "sqlstate", "?"), attempt)
+                db.session.rollback()
+        raise AssertionError("unreachable")
+
+
+def _release_sessions_safely(app: Flask, db: Any) -> None:
+    """End each request's session without letting a dead connection escape.
+
+    Registered after flask-sqlalchemy's own teardown, so it runs first: when the database
+    vanished mid-request, the rollback inside ``remove()`` raises outside every error
+    handler and gunicorn would answer with its own HTML 500. Here the session's connections
+    are invalidated instead (the pool drops them) and the next request starts clean."""
+
+    @app.teardown_appcontext
+    def _release(_exc: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except Exception as exc:
+            log.warning("discarding a session whose connection failed: %s",
+                        exc.__class__.__name__)
+            try:
+                db.session.invalidate()
+            except Exception:
+                log.debug("invalidating the failed session raised", exc_info=True)
+            db.session.registry.clear()
+
+
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides settings (tests); the environment supplies the rest."""
-    app = Flask(__name__, instance_path=str(Path.cwd() / "instance"))
+    app = CommentsApp(__name__, instance_path=str(Path.cwd() / "instance"))
     settings = load_config(config, instance_path=app.instance_path)
     app.config.update(settings)
     url = settings["DATABASE_URL"]
@@ -68,6 +121,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+    _release_sessions_safely(app, db)
     limiter.init_app(app)
     ratelimit.init_app(app)
     errors.init_app(app)

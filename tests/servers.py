@@ -50,11 +50,20 @@ def gunicorn(env: dict[str, str], workers: int = 1) -> Iterator[str]:
     # pipe's buffer (64 KiB) is full every worker blocks on its next log line.
     tail: list[bytes] = []
 
+    keep = os.environ.get("TEST_SERVER_LOG")  # a file to keep every server log line in
+
     def drain() -> None:
         assert proc.stderr is not None
-        for line in proc.stderr:
-            tail.append(line)
-            del tail[:-50]
+        sink = open(keep, "ab") if keep else None
+        try:
+            for line in proc.stderr:
+                tail.append(line)
+                del tail[:-50]
+                if sink:
+                    sink.write(line)
+        finally:
+            if sink:
+                sink.close()
 
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()

@@ -92,6 +92,16 @@ def bump_version(session: Session, article_id: str) -> None:
     )
 
 
+def lock_thread(session: Session, article_id: str) -> None:
+    """Take the article row's lock first (by bumping its version), before any comment row.
+
+    Writes that change a thread lock the article before comments, so two writers rarely
+    hold one each and wait for the other (a deadlock PostgreSQL aborts; the app then runs
+    the request again). Call it before changing any attribute of a loaded comment:
+    autoflush would otherwise write the comment first."""
+    bump_version(session, article_id)
+
+
 def shift_counts(session: Session, comment: Comment, delta: int) -> None:
     """Add ``delta`` to the article's comment_count and every ancestor's reply_count, in two
     atomic UPDATEs (never read-modify-write), and bump the article's version."""
@@ -352,12 +362,12 @@ def edit_comment(
                         kind="edit-window-closed")
     body = _checked_body(body, rules)
     if body != comment.body:
+        lock_thread(session, comment.article_id)
         comment.body = body
         comment.body_html = bodies.render(body)
         comment.body_fingerprint = bodies.fingerprint(body)
         comment.edited_at = now
         session.flush()
-        bump_version(session, comment.article_id)
     return comment
 
 
@@ -374,6 +384,7 @@ def delete_comment(
     if not is_author and not is_moderator:
         raise RuleError(403, "Only the author or a moderator can delete this comment.",
                         kind="forbidden")
+    lock_thread(session, comment.article_id)
     if is_author:
         status = CommentStatus.DELETED
         # The author's words go with the author's decision.

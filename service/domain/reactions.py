@@ -25,7 +25,7 @@ from ..models import (
     utcnow,
 )
 from . import ranking
-from .comments import RuleError, active_ban, bump_version, ensure_article
+from .comments import RuleError, active_ban, ensure_article, lock_thread
 from .threads import Viewer, article_visible, comment_visible, reactions_for
 
 SCORE_KINDS = {"like": "likes", "dislike": "dislikes"}
@@ -132,13 +132,13 @@ def react_to_comment(
         raise RuleError(409, "This comment was deleted; it takes no reactions.",
                         kind="comment-deleted")
     counted = _check_reactor(session, user_id, now)
+    lock_thread(session, comment.article_id)
     if _toggle(session, row=CommentReaction, counts=CommentReactionCount, target="comment_id",
                target_id=comment.id, user_id=user_id, kind=kind, counted=counted, add=add,
                now=now):
         if kind in SCORE_KINDS:
             _rescore(session, comment.id, SCORE_KINDS[kind], 1 if add else -1)
             session.expire(comment)
-        bump_version(session, comment.article_id)
 
 
 def react_to_article(

@@ -68,9 +68,6 @@ def fresh_db(app: Any, database_url: str) -> str:
 
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open finding (docs/reliability.md): under concurrent load on PostgreSQL an occasional "
-    "request is answered 500; cause not yet traced"))
 @needs_postgres
 def test_two_instances_on_postgres_and_redis_under_load(fresh_db: str) -> None:
     extra = {"RATELIMIT_STORAGE_URI": REDIS_URL} if REDIS_URL else {}
@@ -115,9 +112,6 @@ def pg_proxy() -> Iterator[TcpProxy]:
     proxy.close()
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open finding (docs/reliability.md): under concurrent load on PostgreSQL an occasional "
-    "request is answered 500; cause not yet traced"))
 @needs_postgres
 def test_postgres_outage_is_a_fast_503_and_the_service_recovers_by_itself(
         fresh_db: str, pg_proxy: TcpProxy) -> None:
