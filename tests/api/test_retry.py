@@ -58,7 +58,10 @@ def test_a_connection_lost_at_teardown_is_not_an_escaped_500(app: Any, client: A
     with app.app_context():
         session_class = type(db.session())
 
+    real_close = session_class.close
+
     def broken_close(self: Any) -> None:
+        real_close(self)  # release the connection, then fail as a dead socket would
         raise _error("08006")
 
     monkeypatch.setattr(session_class, "close", broken_close)
