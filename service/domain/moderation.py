@@ -23,13 +23,9 @@ from sqlalchemy.orm import Session
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, FlagReason, FlagState
 from ..models import (
     Article,
-    ArticleReaction,
-    ArticleReactionCount,
     AuditEntry,
     Ban,
     Comment,
-    CommentReaction,
-    CommentReactionCount,
     Flag,
     utcnow,
 )
@@ -38,7 +34,7 @@ from .audit import SYSTEM, record
 from .comments import (  # noqa: F401  (auto_closed is part of this module's API)
     RuleError, active_ban, auto_closed, bump_version, ensure_article, set_status,
 )
-from .reactions import SCORE_KINDS, _insert, _rescore
+from .reactions import _insert, withdraw_all
 from .threads import Viewer, article_visible, comment_visible
 
 log = logging.getLogger(__name__)
@@ -444,44 +440,8 @@ def erase_user(
     now = now or utcnow()
     touched_articles: set[str] = set()
 
-    # Reactions on comments: undo each counted one exactly as removing it would.
-    reactions = session.execute(
-        select(CommentReaction.comment_id, CommentReaction.kind, CommentReaction.counted,
-               Comment.article_id)
-        .join(Comment, Comment.id == CommentReaction.comment_id)
-        .where(CommentReaction.user_id == user_id)
-    ).all()
-    for comment_id, kind, counted, article_id in reactions:
-        if not counted:
-            continue
-        session.execute(
-            update(CommentReactionCount)
-            .where(CommentReactionCount.comment_id == comment_id, CommentReactionCount.kind == kind)
-            .values(count=CommentReactionCount.count - 1)
-        )
-        if kind in SCORE_KINDS:
-            _rescore(session, comment_id, SCORE_KINDS[kind], -1)
-        touched_articles.add(article_id)
-    session.execute(delete(CommentReaction).where(CommentReaction.user_id == user_id))
-
-    article_reactions = session.execute(
-        select(ArticleReaction.article_id, ArticleReaction.kind, ArticleReaction.counted)
-        .where(ArticleReaction.user_id == user_id)
-    ).all()
-    for article_id, kind, counted in article_reactions:
-        if not counted:
-            continue
-        session.execute(
-            update(ArticleReactionCount)
-            .where(ArticleReactionCount.article_id == article_id, ArticleReactionCount.kind == kind)
-            .values(count=ArticleReactionCount.count - 1)
-        )
-        session.execute(
-            update(Article).where(Article.id == article_id)
-            .values(reaction_count=Article.reaction_count - 1)
-        )
-        touched_articles.add(article_id)
-    session.execute(delete(ArticleReaction).where(ArticleReaction.user_id == user_id))
+    withdrawn, comment_reactions, article_reactions = withdraw_all(session, user_id=user_id)
+    touched_articles.update(withdrawn)
 
     # Flags they raised: open ones stop weighing on the comment.
     flags = session.execute(
@@ -527,7 +487,7 @@ def erase_user(
     for article_id in touched_articles:
         bump_version(session, article_id)
     summary = {"comments_deleted": removed_rows, "comments_tombstoned": tombstones,
-               "comment_reactions": len(reactions), "article_reactions": len(article_reactions),
+               "comment_reactions": comment_reactions, "article_reactions": article_reactions,
                "flags": len(flags), "bans": int(had_ban is not None)}
     session.flush()
     record(session, actor_id=actor_id, action="erase_user", target_type="user",

@@ -164,6 +164,37 @@ def react_to_article(
         )
 
 
+def withdraw_all(session: Session, *, user_id: str) -> tuple[set[str], int, int]:
+    """Remove every reaction of one person (erasure), each exactly as un-reacting would:
+    rows deleted, counters, scores and article totals moved back. Returns the articles
+    touched and how many reactions on comments and on articles went."""
+    touched: set[str] = set()
+    on_comments = session.execute(
+        select(CommentReaction.comment_id, CommentReaction.kind, Comment.article_id)
+        .join(Comment, Comment.id == CommentReaction.comment_id)
+        .where(CommentReaction.user_id == user_id)
+    ).all()
+    now = utcnow()
+    for comment_id, kind, article_id in on_comments:
+        if _toggle(session, row=CommentReaction, counts=CommentReactionCount,
+                   target="comment_id", target_id=comment_id, user_id=user_id, kind=kind,
+                   counted=True, add=False, now=now) and kind in SCORE_KINDS:
+            _rescore(session, comment_id, SCORE_KINDS[kind], -1)
+        touched.add(article_id)
+    on_articles = session.execute(
+        select(ArticleReaction.article_id, ArticleReaction.kind)
+        .where(ArticleReaction.user_id == user_id)
+    ).all()
+    for article_id, kind in on_articles:
+        if _toggle(session, row=ArticleReaction, counts=ArticleReactionCount,
+                   target="article_id", target_id=article_id, user_id=user_id, kind=kind,
+                   counted=True, add=False, now=now):
+            session.execute(update(Article).where(Article.id == article_id)
+                            .values(reaction_count=Article.reaction_count - 1))
+        touched.add(article_id)
+    return touched, len(on_comments), len(on_articles)
+
+
 def comment_reactions(
     session: Session, comment_id: int, user_id: str | None
 ) -> tuple[dict[str, int], list[str]]:
