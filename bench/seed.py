@@ -224,3 +224,27 @@ def finish(engine: Engine) -> None:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"))
         conn.execute(text("ANALYZE"))
+
+
+def flag_comments(engine: Engine, comment_ids: Sequence[int], rng: random.Random) -> int:
+    """Open flags on ``comment_ids`` (one or two each, from distinct readers, below the
+    auto-hide threshold of 3), with each comment's ``flag_count`` and ``flag_weight`` as
+    ``domain/moderation`` keeps them for first-time flaggers (weight 1). The moderators'
+    queue then has something to show. Returns the number of flags."""
+    from service.enums import FlagReason, FlagState
+    from service.models import Flag
+
+    now = dt.datetime(2026, 11, 28, 12, tzinfo=dt.timezone.utc)
+    flags: list[dict[str, Any]] = []
+    counters: list[dict[str, Any]] = []
+    for comment_id in comment_ids:
+        n = rng.randint(1, 2)
+        flags += [{"comment_id": comment_id, "user_id": f"flagger-{k}",
+                   "reason": rng.choice(list(FlagReason)), "weight": 1.0,
+                   "state": FlagState.OPEN, "created_at": now} for k in range(n)]
+        counters.append({"cid": comment_id, "n": n})
+    with engine.begin() as conn:
+        conn.execute(Flag.__table__.insert(), flags)
+        conn.execute(text("UPDATE comments SET flag_count = :n, flag_weight = :n WHERE id = :cid"),
+                     counters)
+    return len(flags)
