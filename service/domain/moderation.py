@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy import Select, and_, case, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, FlagReason, FlagState
@@ -545,6 +545,13 @@ def queue_page(
 ) -> list[Comment]:
     """One page of comments needing a decision (``limit + 1`` rows: the extra one says there
     is a next page)."""
+    return list(session.scalars(queue_query(state=state, article_id=article_id, limit=limit,
+                                            after=after)))
+
+
+def queue_query(*, state: str, article_id: str | None, limit: int,
+                after: list[Any] | None) -> Select[Any]:
+    """The SELECT behind ``queue_page`` (the "flagged" state reads ix_comments_flagged)."""
     from .threads import after_key, order_by
 
     query = select(Comment).where(queue_condition(state))
@@ -552,7 +559,7 @@ def queue_page(
         query = query.where(Comment.article_id == article_id)
     if after is not None:
         query = query.where(after_key(QUEUE_KEYS, after))
-    return list(session.scalars(query.order_by(*order_by(QUEUE_KEYS)).limit(limit + 1)))
+    return query.order_by(*order_by(QUEUE_KEYS)).limit(limit + 1)
 
 
 def queue_key(comment: Comment) -> list[Any]:
