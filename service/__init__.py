@@ -96,8 +96,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     url = settings["DATABASE_URL"]
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    # No SECRET_KEY: nothing uses Flask's cookie session, and without a key Flask skips
+    # building its signing serializer on every request (measured: docs/performance.md).
+    # COMMENTS_SECRET_KEY signs cursors and hashes guest IPs, where it is passed explicitly.
     app.config.update(
-        SECRET_KEY=settings["COMMENTS_SECRET_KEY"],
         SQLALCHEMY_DATABASE_URI=url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(url),
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,

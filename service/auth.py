@@ -5,6 +5,9 @@ A token that is present but bad is always a 401, never a silent downgrade to ano
 
 from __future__ import annotations
 
+import functools
+import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,17 +57,47 @@ def _public_key() -> str | None:
         return None
     if "-----BEGIN" in raw:
         return raw.replace("\\n", "\n")
-    return Path(raw).read_text()
+    return _read_key(raw, os.stat(raw).st_mtime_ns)  # a replaced key file is read again
+
+
+@functools.lru_cache(maxsize=8)
+def _read_key(path: str, _mtime_ns: int) -> str:
+    return Path(path).read_text()
+
+
+# A reader sends the same token with every request of a page view and for as long as it is
+# valid; verifying it (a signature and a dozen claim checks) cost more than the rest of a
+# cached thread page. A token verified once is remembered, keyed by the token and every
+# setting that decided its verification, until it expires: what a later request re-checks
+# is the clock. Failures are never remembered (lru_cache does not store exceptions).
+VERIFIED_TOKENS = 1024  # x at most MAX_TOKEN_BYTES: a bounded few MB per worker
+
+
+def _now() -> float:
+    return time.time()
 
 
 def decode_jwt(token: str, config: dict[str, Any], public_key: str | None) -> Caller:
     """Verify a host-site token and turn its claims into a Caller (raises Problem 401)."""
+    leeway = config.get("COMMENTS_JWT_LEEWAY_SECONDS", 60)
+    caller, expires = _verified(
+        token, config.get("COMMENTS_JWT_SECRET"), public_key, config.get("COMMENTS_JWT_ISSUER"),
+        config.get("COMMENTS_JWT_AUDIENCE"), leeway,
+    )
+    if _now() >= expires + leeway:  # as PyJWT: expired once exp <= now - leeway
+        raise _unauthorized("The bearer token has expired; sign in again.")
+    return caller
+
+
+@functools.lru_cache(maxsize=VERIFIED_TOKENS)
+def _verified(token: str, secret: str | None, public_key: str | None, issuer: str | None,
+              audience: str | None, leeway: int) -> tuple[Caller, float]:
+    """(the Caller, its token's ``exp``) for a token that verifies now; raises Problem 401."""
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError:
         raise _unauthorized("The bearer token is malformed.") from None
     alg = header.get("alg")
-    secret = config.get("COMMENTS_JWT_SECRET")
     # The key follows from the algorithm, and each algorithm only from its own allow-list,
     # so an HS256 token "signed" with the public key, or alg=none, never verifies.
     if alg == "HS256" and secret:
@@ -75,17 +108,15 @@ def decode_jwt(token: str, config: dict[str, Any], public_key: str | None) -> Ca
         raise _unauthorized(f"Tokens signed with {alg!r} are not accepted here.")
     options = {"require": ["exp", "sub"]}
     kwargs: dict[str, Any] = {}
-    if config.get("COMMENTS_JWT_ISSUER"):
-        kwargs["issuer"] = config["COMMENTS_JWT_ISSUER"]
+    if issuer:
+        kwargs["issuer"] = issuer
         options["require"].append("iss")
-    if config.get("COMMENTS_JWT_AUDIENCE"):
-        kwargs["audience"] = config["COMMENTS_JWT_AUDIENCE"]
+    if audience:
+        kwargs["audience"] = audience
         options["require"].append("aud")
     try:
-        claims = jwt.decode(
-            token, key, algorithms=[alg], options=options,
-            leeway=config.get("COMMENTS_JWT_LEEWAY_SECONDS", 60), **kwargs,
-        )
+        claims = jwt.decode(token, key, algorithms=[alg], options=options, leeway=leeway,
+                            **kwargs)
     except jwt.ExpiredSignatureError:
         raise _unauthorized("The bearer token has expired; sign in again.") from None
     except jwt.ImmatureSignatureError:
@@ -111,8 +142,9 @@ def decode_jwt(token: str, config: dict[str, Any], public_key: str | None) -> Ca
         roles = [roles]
     if not isinstance(roles, list):
         raise _unauthorized("The token's 'roles' claim must be a list.")
-    return Caller(user_id=sub, name=name.strip()[:80],
-                  roles=frozenset(r for r in roles if isinstance(r, str)))
+    caller = Caller(user_id=sub, name=name.strip()[:80],
+                    roles=frozenset(r for r in roles if isinstance(r, str)))
+    return caller, float(claims["exp"])
 
 
 def _api_key_caller(token: str) -> Caller:

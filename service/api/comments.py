@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
-from typing import Any, Iterator
+from types import MappingProxyType
+from typing import Any, Iterator, Mapping
 
 from flask import current_app, request, url_for
 from sqlalchemy.exc import IntegrityError
@@ -45,6 +47,9 @@ COMMENT = f"/comments/<int(max={MAX_ID}):comment_id>"
 # Part of every cached page's key: change it when the shape of a thread page changes, so
 # instances of two releases sharing one Redis never serve each other's pages.
 PAGE_SHAPE = "p1"
+# Schemas hold no per-request state: one instance each, not one per request.
+THREAD_QUERY, PAGE_QUERY = ThreadQuerySchema(), PageQuerySchema()
+NEW_COMMENT, EDIT_COMMENT = NewCommentSchema(), EditCommentSchema()
 
 
 def _bad_cursor(exc: CursorError) -> Problem:
@@ -67,23 +72,32 @@ def _visible_comment(comment_id: int) -> Comment:
 def list_thread(article_id: str) -> Any:
     """One page of an article's thread: top-level comments with their first replies nested."""
     checked_article_id(article_id)
-    args = load_query(ThreadQuerySchema(), request.args)
+    args = _thread_args(request.query_string)
     v = viewer()
     cache = page_cache()
-    if cache is not None and not v.is_moderator:
-        article, private = threads.article_for_listing(db.session, article_id, v)
-        if article is not None and article_visible(article, v) and not private:
-            return _public_page(cache, article, args, v.user_id)
-    return _thread_payload(_page(article_id, args, v), v, mine=None)
+    if cache is None or v.is_moderator:
+        return _thread_payload(_page(article_id, args, v), v, mine=None)
+    article, private = threads.article_for_listing(db.session, article_id, v)
+    if article is not None and article_visible(article, v) and not private:
+        return _public_page(cache, article, args, v.user_id)
+    return _thread_payload(_page(article_id, args, v, article=article), v, mine=None)
 
 
-def _page(article_id: str, args: dict[str, Any], v: threads.Viewer,
-          reactions_of: str | None = None) -> threads.ThreadPage:
+@functools.lru_cache(maxsize=256)
+def _thread_args(query_string: bytes) -> Mapping[str, Any]:
+    """The validated query of a thread page, remembered by its query string (which alone
+    decides it): readers of one article ask for the same few pages, and validating their
+    parameters cost as much as serving a cached page. Refusals raise, so are never kept."""
+    return MappingProxyType(load_query(THREAD_QUERY, request.args))
+
+
+def _page(article_id: str, args: Mapping[str, Any], v: threads.Viewer,
+          reactions_of: str | None = None, **article: Any) -> threads.ThreadPage:
     try:
         return threads.list_thread(
             db.session, article_id=article_id, viewer=v, sort=args["sort"],
             limit=args["limit"], cursor=args["cursor"], cursors=cursors(),
-            replies_per_thread=rules().replies_per_thread, reactions_of=reactions_of,
+            replies_per_thread=rules().replies_per_thread, reactions_of=reactions_of, **article,
         )
     except CursorError as exc:
         raise _bad_cursor(exc) from None
@@ -100,7 +114,7 @@ def _thread_payload(page: threads.ThreadPage, v: threads.Viewer,
     }
 
 
-def _public_page(cache: PageCache, article: Article, args: dict[str, Any],
+def _public_page(cache: PageCache, article: threads.ArticleHead, args: Mapping[str, Any],
                  user_id: str | None) -> Any:
     """The public page from the cache, or built and stored. A signed-in reader without
     private comments in this thread sees the same comments: their own reactions are
@@ -122,7 +136,7 @@ def _public_page(cache: PageCache, article: Article, args: dict[str, Any],
         if mine:
             _fill_mine(payload["items"], mine)
         return payload
-    page = _page(article.id, args, threads.Viewer(), reactions_of=user_id)
+    page = _page(article.id, args, threads.Viewer(), reactions_of=user_id, article=article)
     response = current_app.json.response(_thread_payload(page, threads.Viewer(), mine={}))
     response.add_etag()
     cache.set(key, pack(response.get_etag()[0] or "", response.get_data()))
@@ -193,7 +207,7 @@ def post_comment(article_id: str) -> Any:
     """Post a comment or a reply; 201 with the comment (and a guest's edit_token, once)."""
     checked_article_id(article_id)
     caller = current_caller()
-    data = json_body(NewCommentSchema())
+    data = json_body(NEW_COMMENT)
     author = _author(caller, data["author_name"])
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
@@ -251,7 +265,7 @@ def list_replies(comment_id: int) -> dict[str, Any]:
     """The replies under a comment, at any depth, oldest first, as a flat page: each carries
     parent_id and depth so a client can attach it where it belongs."""
     comment = _visible_comment(comment_id)
-    args = load_query(PageQuerySchema(), request.args)
+    args = load_query(PAGE_QUERY, request.args)
     scope = f"replies:{comment.id}"
     after_id = None
     if args["cursor"]:
@@ -296,7 +310,7 @@ def _comment_for_change(comment_id: int) -> tuple[Comment, Caller, bool]:
 @write_limit("COMMENTS_LIMIT_EDIT")
 def edit_comment(comment_id: int) -> Any:
     """The author edits the body within the edit window; sets edited_at."""
-    data = json_body(EditCommentSchema())
+    data = json_body(EDIT_COMMENT)
     comment, caller, token_ok = _comment_for_change(comment_id)
     rules_.edit_comment(db.session, comment=comment, body=data["body"], user_id=caller.user_id,
                         guest_token_ok=token_ok, rules=rules())

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import ColumnElement, Select, and_, false, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement, Select, and_, bindparam, exists, false, func, literal, or_, select, true,
+)
 from sqlalchemy.orm import Session
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, Sort
@@ -91,7 +93,19 @@ def comment_visible(comment: Comment, viewer: Viewer) -> bool:
     )
 
 
-def article_visible(article: Article | None, viewer: Viewer) -> bool:
+@dataclass(frozen=True)
+class ArticleHead:
+    """What a listing needs of the article row, read without the ORM (the hot path of a
+    cached page: building an ORM entity costs more than the query)."""
+
+    id: str
+    status: ArticleStatus
+    version: int
+    created_at: Any
+    comment_count: int
+
+
+def article_visible(article: Article | ArticleHead | None, viewer: Viewer) -> bool:
     return article is None or article.status != ArticleStatus.HIDDEN or viewer.is_moderator
 
 
@@ -169,7 +183,7 @@ class Node:
 
 @dataclass
 class ThreadPage:
-    article: Article | None
+    article: Article | ArticleHead | None
     nodes: list[Node]
     next_cursor: str | None
     reactions: dict[int, dict[str, int]]
@@ -260,6 +274,31 @@ def reactions_for(
     return counts, mine
 
 
+# Hot-path statements, built once with bind parameters: SQLAlchemy then reuses their
+# compiled form, and a request pays only for executing them (building the expressions per
+# request showed up in profiles of the cached page). Core tables, not ORM entities: rows
+# come back as tuples.
+_A, _C, _R = Article.__table__, Comment.__table__, CommentReaction.__table__
+_HEAD_COLUMNS = (_A.c.id, _A.c.status, _A.c.version, _A.c.created_at, _A.c.comment_count)
+# Does the user author a comment of the article that only they can see (pending, or
+# shadowed)? Without one, ``visible_to`` gives them exactly the public set of comments.
+_PRIVATE_VIEW = (
+    exists()
+    .where(
+        _C.c.article_id == _A.c.id,
+        _C.c.author_id == bindparam("user_id"),
+        or_(_C.c.status == CommentStatus.PENDING,
+            and_(_C.c.status == CommentStatus.PUBLISHED, _C.c.shadowed == true())),
+    )
+    .correlate(_A)
+)
+_HEAD = select(*_HEAD_COLUMNS).where(_A.c.id == bindparam("article_id"))
+_HEAD_AND_PRIVATE = select(*_HEAD_COLUMNS, _PRIVATE_VIEW).where(_A.c.id == bindparam("article_id"))
+_OWN_REACTIONS = select(_R.c.comment_id, _R.c.kind).where(
+    _R.c.comment_id.in_(bindparam("ids", expanding=True)), _R.c.user_id == bindparam("user_id")
+)
+
+
 def own_reactions(
     session: Session, comment_ids: Sequence[int], user_id: str
 ) -> dict[int, list[str]]:
@@ -267,46 +306,33 @@ def own_reactions(
     mine: dict[int, list[str]] = {}
     if not comment_ids:
         return mine
-    rows = session.execute(
-        select(CommentReaction.comment_id, CommentReaction.kind)
-        .where(CommentReaction.comment_id.in_(comment_ids), CommentReaction.user_id == user_id)
-    )
-    for comment_id, kind in rows:
+    for comment_id, kind in session.execute(_OWN_REACTIONS,
+                                            {"ids": list(comment_ids), "user_id": user_id}):
         mine.setdefault(comment_id, []).append(kind)
     for kinds in mine.values():
         kinds.sort()
     return mine
 
 
-def has_private_view(user_id: str) -> ColumnElement[bool]:
-    """SQL: does ``user_id`` author a comment of the article that only they can see (pending,
-    or shadowed)? Without one, ``visible_to`` gives them exactly the public set of comments."""
-    return (
-        select(Comment.id)
-        .where(
-            Comment.author_id == user_id,
-            or_(Comment.status == CommentStatus.PENDING,
-                and_(Comment.status == CommentStatus.PUBLISHED, Comment.shadowed == true())),
-        )
-        .correlate(Article)
-        .where(Comment.article_id == Article.id)
-        .exists()
-    )
-
-
 def article_for_listing(
     session: Session, article_id: str, viewer: Viewer
-) -> tuple[Article | None, bool]:
-    """The article row (query 1 of a listing) and whether ``viewer`` sees more of its thread
-    than the public does. The row lands in the session, so ``list_thread`` reuses it."""
+) -> tuple[ArticleHead | None, bool]:
+    """The article row (query 1 of a listing; pass it on to ``list_thread``) and whether
+    ``viewer`` sees more of its thread than the public does (``_PRIVATE_VIEW``)."""
+    row: Any
     if viewer.user_id is None:
-        return session.get(Article, article_id), False
-    row = session.execute(
-        select(Article, has_private_view(viewer.user_id)).where(Article.id == article_id)
-    ).first()
+        row = session.execute(_HEAD, {"article_id": article_id}).first()
+        private = False
+    else:
+        row = session.execute(_HEAD_AND_PRIVATE,
+                              {"article_id": article_id, "user_id": viewer.user_id}).first()
+        private = bool(row is not None and row[5])
     if row is None:
         return None, False
-    return row[0], bool(row[1])
+    return ArticleHead(row[0], row[1], row[2], row[3], row[4]), private
+
+
+_LOAD = object()
 
 
 def build_tree(roots: Sequence[Comment], replies: Sequence[Comment]) -> list[Node]:
@@ -324,13 +350,15 @@ def build_tree(roots: Sequence[Comment], replies: Sequence[Comment]) -> list[Nod
 def list_thread(
     session: Session, *, article_id: str, viewer: Viewer, sort: Sort, limit: int,
     cursor: str | None, cursors: Cursors, replies_per_thread: int,
-    reactions_of: str | None = None,
+    reactions_of: str | None = None, article: Any = _LOAD,
 ) -> ThreadPage:
     """One page. ``reactions_of``: whose own reactions to fetch, when not the viewer's (a
-    signed-in reader served the public page, see api/comments.py)."""
+    signed-in reader served the public page, see api/comments.py); ``article``: the row
+    from ``article_for_listing``, when the caller already has it (None: there is none)."""
     scope = f"thread:{article_id}:{sort.value}"
     after = cursors.decode(cursor, scope, len(SORT_KEYS[sort])) if cursor else None
-    article = session.get(Article, article_id)
+    if article is _LOAD:
+        article = session.get(Article, article_id)
     if not article_visible(article, viewer) or article is None:
         return ThreadPage(article, [], None, {}, {})
     roots = top_level_page(session, article_id=article_id, viewer=viewer, sort=sort,
@@ -360,5 +388,6 @@ def subtree(
 __all__ = [
     "Cursors", "CursorError", "Viewer", "Node", "ThreadPage", "place_reply", "ancestor_ids",
     "is_counted", "visible_to", "comment_visible", "list_thread", "subtree", "replies_after",
-    "reactions_for", "build_tree", "own_reactions", "has_private_view", "article_for_listing",
+    "reactions_for", "build_tree", "own_reactions", "article_for_listing",
+    "ArticleHead",
 ]

@@ -99,6 +99,31 @@ def test_expired_within_leeway_still_works(client):
     assert _post(client, make_token(expires_in=-30)).status_code == 201
 
 
+def test_a_token_is_verified_once_and_still_expires_on_time(app, client, monkeypatch):
+    """Verified tokens are remembered (service/auth.py), and what they lose is the signature
+    check, never the expiry check or the settings that decided them."""
+    from service import auth as auth_module
+
+    calls = []
+    real_decode = jwt.decode
+    monkeypatch.setattr(auth_module.jwt, "decode",
+                        lambda *a, **k: calls.append(1) or real_decode(*a, **k))
+    token = make_token("u-cached", expires_in=120)
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(3):
+        assert client.get(f"{API}/config", headers=headers).status_code == 200
+    assert len(calls) == 1
+    # 61 s after exp (the leeway is 60 s), the remembered token is expired like any other
+    monkeypatch.setattr(auth_module, "_now", lambda: time.time() + 120 + 61)
+    r = client.get(f"{API}/config", headers=headers)
+    assert r.status_code == 401 and "expired" in r.get_json()["detail"]
+    monkeypatch.undo()
+    # a rotated secret: the token remembered under the old one no longer passes
+    app.config["COMMENTS_JWT_SECRET"] = "a-rotated-secret-that-is-long-enough-0123456"
+    r = client.get(f"{API}/config", headers=headers)
+    assert r.status_code == 401 and "signature" in r.get_json()["detail"]
+
+
 def test_non_bearer_scheme_is_401(client):
     r = client.get(f"{API}/config", headers={"Authorization": "Basic dTpw"})
     assert r.status_code == 401
