@@ -127,6 +127,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("COMMENTS_CACHE_URL", None, _str,
             "Public thread pages, keyed by the article's version: unset or `memory://` caches "
             "in each worker, `redis://host:6379/1` shares between instances, `off` disables."),
+    Setting("COMMENTS_COUNTS_CACHE_SECONDS", 1, _int,
+            "`/counts` answers are kept this long in the same cache (a listing page asks for "
+            "the same ids for every reader; they are sent with `max-age=30` anyway); 0: "
+            "always read the database."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -213,6 +217,8 @@ def validate(config: dict[str, Any]) -> None:
         problems.append(f"COMMENTS_BLOCKED_TERMS_FILE: no such file: {terms!r}")
     if config["COMMENTS_FLAG_HIDE_THRESHOLD"] <= 0:
         problems.append("COMMENTS_FLAG_HIDE_THRESHOLD: more than 0")
+    if config["COMMENTS_COUNTS_CACHE_SECONDS"] < 0:
+        problems.append("COMMENTS_COUNTS_CACHE_SECONDS: 0 or more")
     if config["COMMENTS_MAX_PINNED"] < 0 or config["COMMENTS_AUTO_CLOSE_DAYS"] < 0:
         problems.append("COMMENTS_MAX_PINNED and COMMENTS_AUTO_CLOSE_DAYS: 0 or more")
     cache_url = config.get("COMMENTS_CACHE_URL")

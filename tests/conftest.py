@@ -66,6 +66,9 @@ def settings(request: pytest.FixtureRequest) -> dict[str, Any]:
         "RATELIMIT_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "COMMENTS_ALLOW_GUESTS": True,
+        # /counts answers are kept 1 s by default; tests read them right after writes.
+        # tests/api/test_page_cache.py covers the default behaviour.
+        "COMMENTS_COUNTS_CACHE_SECONDS": 0,
     }
     for marker in reversed(list(request.node.iter_markers("settings"))):
         values.update(marker.kwargs)

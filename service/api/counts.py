@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+import hashlib
+import time
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 
+from ..cache import pack, unpack
 from ..domain.reactions import counts_for
 from ..errors import Problem
 from ..extensions import db
 from ..schemas import ARTICLE_ID_RULE, valid_article_id
-from . import bp, read_limit
+from . import bp, page_cache, read_limit
 
 MAX_IDS = 100
 
 
+def _now() -> float:
+    return time.time()
+
+
 @bp.get("/counts")
 @read_limit()
-def counts() -> dict[str, Any]:
-    """{"counts": {id: {"comments", "reactions"}}} for up to 100 article_id parameters."""
+def counts() -> Any:
+    """{"counts": {id: {"comments", "reactions"}}} for up to 100 article_id parameters.
+
+    A listing page asks for the same ids for every reader, so answers are kept for
+    COMMENTS_COUNTS_CACHE_SECONDS (default 1 s) in the page cache, keyed by the query string
+    and the current time slot: a count can lag a write by that long (browsers and CDNs keep
+    it 30 s anyway). Only valid requests are stored, so a hit needs no checking."""
+    cache, ttl = page_cache(), current_app.config["COMMENTS_COUNTS_CACHE_SECONDS"]
+    key = None
+    if cache is not None and ttl > 0:
+        key = ":".join(("counts", str(ttl), str(int(_now() // ttl)),
+                        hashlib.sha256(request.query_string).hexdigest()))
+        hit = cache.get(key)
+        if hit is not None:
+            etag, body = unpack(hit)
+            stored = current_app.response_class(body, mimetype="application/json")
+            stored.set_etag(etag)
+            return stored
+    response: Any = current_app.json.response({"counts": _counts()})
+    if cache is not None and key is not None:
+        response.add_etag()
+        cache.set(key, pack(response.get_etag()[0] or "", response.get_data()))
+    return response
+
+
+def _counts() -> dict[str, Any]:
     unknown = sorted(set(request.args) - {"article_id"})
     if unknown:
         raise Problem(422, f"Unknown query parameter(s): {', '.join(unknown)}.",
@@ -36,4 +67,4 @@ def counts() -> dict[str, Any]:
     if bad:
         raise Problem(422, f"article_id must be {ARTICLE_ID_RULE}.", type_="validation-error",
                       title="Invalid request", errors={"article_id": [ARTICLE_ID_RULE]})
-    return {"counts": counts_for(db.session, ids)}
+    return counts_for(db.session, ids)

@@ -239,3 +239,38 @@ def test_json_provider_writes_what_flask_would(app):
     with app.test_request_context():
         assert json.loads(app.json.response(value).get_data()) == json.loads(plain.dumps(value))
         assert app.json.response({"x": 1}).get_data() == b'{"x":1}\n'
+
+
+@pytest.mark.settings(COMMENTS_COUNTS_CACHE_SECONDS=1)
+def test_counts_are_kept_for_one_time_slot_then_read_again(app, client, post, monkeypatch):
+    """The default: /counts answers live in the page cache for COMMENTS_COUNTS_CACHE_SECONDS,
+    keyed by the query string and the time slot."""
+    from service.api import counts as counts_view
+
+    now = [5000.2]
+    monkeypatch.setattr(counts_view, "_now", lambda: now[0])
+    post("a1", "first")
+    url = f"{API}/counts?article_id=a1&article_id=a2"
+    first = client.get(url)
+    assert first.get_json()["counts"]["a1"] == {"comments": 1, "reactions": 0}
+    post("a1", "second")
+    now[0] = 5000.9  # same one-second slot: the stored answer, byte for byte
+    kept = client.get(url)
+    assert kept.get_data() == first.get_data() and kept.headers["ETag"] == first.headers["ETag"]
+    assert client.get(url, headers={"If-None-Match": first.headers["ETag"]}).status_code == 304
+    now[0] = 5001.0  # the next slot reads the database
+    fresh = client.get(url)
+    assert fresh.get_json()["counts"]["a1"] == {"comments": 2, "reactions": 0}
+    assert fresh.headers["ETag"] != first.headers["ETag"]
+    # refusals are never stored: the same bad query is checked (and refused) every time
+    for _ in range(2):
+        assert client.get(f"{API}/counts?article_id=a1&bogus=1").status_code == 422
+
+
+@pytest.mark.settings(COMMENTS_COUNTS_CACHE_SECONDS=0)
+def test_counts_cache_can_be_switched_off(client, post):
+    url = f"{API}/counts?article_id=a1"
+    post("a1", "first")
+    assert client.get(url).get_json()["counts"]["a1"]["comments"] == 1
+    post("a1", "second")
+    assert client.get(url).get_json()["counts"]["a1"]["comments"] == 2
