@@ -57,8 +57,11 @@ def clean_body(raw: str, *, max_length: int) -> str:
     return body
 
 
+@lru_cache(maxsize=64)
 def render(body: str) -> str:
-    """Markdown source → sanitised HTML, the only HTML clients ever insert."""
+    """Markdown source → sanitised HTML, the only HTML clients ever insert. A pure function
+    of the body, remembered for the last few: posting renders a body twice (the link-count
+    rule that may hold it, then the stored HTML)."""
     html = _markdown(body.count("[") <= MAX_LINK_BRACKETS).render(body)
     return nh3.clean(
         html,

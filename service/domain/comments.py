@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus
 from ..models import Article, Ban, Comment, IdempotencyKey, utcnow
@@ -86,10 +87,26 @@ class Created:
 
 # --- counters -----------------------------------------------------------------------------
 
+_ARTICLES = cast(Table, Article.__table__)
+# Counters move in the database, never read-modify-write. Built once with bind parameters
+# (every write runs one of these); being Core statements, they neither autoflush nor touch
+# loaded objects, so _expire_counters() refreshes a loaded article afterwards.
+_BUMP = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article_id"))
+         .values(version=_ARTICLES.c.version + 1))
+_SHIFT = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article_id"))
+          .values(version=_ARTICLES.c.version + 1,
+                  comment_count=_ARTICLES.c.comment_count + bindparam("delta")))
+
+
+def _expire_counters(session: Session, article_id: str) -> None:
+    loaded = session.identity_map.get(identity_key(Article, article_id))
+    if loaded is not None:
+        session.expire(loaded, ["version", "comment_count"])
+
+
 def bump_version(session: Session, article_id: str) -> None:
-    session.execute(
-        update(Article).where(Article.id == article_id).values(version=Article.version + 1)
-    )
+    session.execute(_BUMP, {"article_id": article_id})
+    _expire_counters(session, article_id)
 
 
 def lock_thread(session: Session, article_id: str) -> None:
@@ -105,10 +122,8 @@ def lock_thread(session: Session, article_id: str) -> None:
 def shift_counts(session: Session, comment: Comment, delta: int) -> None:
     """Add ``delta`` to the article's comment_count and every ancestor's reply_count, in two
     atomic UPDATEs (never read-modify-write), and bump the article's version."""
-    values: dict[str, Any] = {"version": Article.version + 1}
-    if delta:
-        values["comment_count"] = Article.comment_count + delta
-    session.execute(update(Article).where(Article.id == comment.article_id).values(**values))
+    session.execute(_SHIFT, {"article_id": comment.article_id, "delta": delta})
+    _expire_counters(session, comment.article_id)
     ancestors = ancestor_ids(comment.path)
     if delta and ancestors:
         session.execute(
@@ -140,13 +155,36 @@ def set_status(
 
 # --- bans and holds -----------------------------------------------------------------------
 
-def active_ban(session: Session, user_id: str | None, now: dt.datetime) -> Ban | None:
+@dataclass(frozen=True)
+class ActiveBan:
+    shadow: bool
+    expires_at: dt.datetime | None
+
+
+# Every write asks these; built once with bind parameters and read as plain rows (an ORM
+# entity costs more to build than the query takes: docs/performance.md).
+_BANS, _COMMENTS = Ban.__table__, Comment.__table__
+_BAN = select(_BANS.c.shadow, _BANS.c.expires_at).where(_BANS.c.user_id == bindparam("user_id"))
+_DUPLICATE = (
+    select(_COMMENTS.c.id)
+    .where(
+        _COMMENTS.c.article_id == bindparam("article_id"),
+        _COMMENTS.c.author_id == bindparam("author_id"),
+        _COMMENTS.c.body_fingerprint == bindparam("fingerprint"),
+        _COMMENTS.c.created_at >= bindparam("since", type_=_COMMENTS.c.created_at.type),
+        _COMMENTS.c.status.not_in(TOMBSTONE_STATUSES),
+    )
+    .order_by(_COMMENTS.c.id.desc()).limit(1)
+)
+
+
+def active_ban(session: Session, user_id: str | None, now: dt.datetime) -> ActiveBan | None:
     if user_id is None:
         return None
-    ban = session.get(Ban, user_id)
-    if ban is None or (ban.expires_at is not None and ban.expires_at <= now):
+    row = session.execute(_BAN, {"user_id": user_id}).first()
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
         return None
-    return ban
+    return ActiveBan(bool(row.shadow), row.expires_at)
 
 
 def premoderation_applies(
@@ -217,18 +255,14 @@ def _parent_for(
 def find_duplicate(
     session: Session, *, article_id: str, author: Author, fingerprint: str, now: dt.datetime,
     window: dt.timedelta,
-) -> Comment | None:
+) -> int | None:
+    """The id of the author's live comment with the same text posted within ``window``."""
     if author.user_id is None or window.total_seconds() <= 0:
         return None
-    return session.execute(
-        select(Comment).where(
-            Comment.article_id == article_id,
-            Comment.author_id == author.user_id,
-            Comment.body_fingerprint == fingerprint,
-            Comment.created_at >= now - window,
-            Comment.status.not_in(TOMBSTONE_STATUSES),
-        ).order_by(Comment.id.desc()).limit(1)
-    ).scalar_one_or_none()
+    return session.execute(_DUPLICATE, {
+        "article_id": article_id, "author_id": author.user_id, "fingerprint": fingerprint,
+        "since": now - window,
+    }).scalar()
 
 
 def create_comment(
@@ -257,7 +291,7 @@ def create_comment(
                                fingerprint=fingerprint, now=now, window=rules.duplicate_window)
     if duplicate is not None:
         raise RuleError(409, "You already posted this comment here.", kind="duplicate-comment",
-                        comment_id=duplicate.id)
+                        comment_id=duplicate)
 
     depth, path, root_id, effective_parent = 0, "/", None, None
     if parent_id is not None:
