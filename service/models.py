@@ -105,6 +105,10 @@ class Article(Base):
     first_comment_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
 
 
+# Comments that can be in the moderators' queue (flagged, pending or hidden).
+QUEUE_PREDICATE = "flag_count > 0 OR status IN ('pending', 'hidden')"
+
+
 class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
@@ -117,10 +121,11 @@ class Comment(Base):
         Index("ix_comments_root_id_id", "root_id", "id"),
         Index("ix_comments_author_id_created_at", "author_id", "created_at"),
         Index("ix_comments_status_flag_weight", "status", "flag_weight"),
-        # The moderators' "flagged" queue and its total: only flagged comments are indexed,
-        # so neither scans the whole table (measured: docs/performance.md).
-        Index("ix_comments_flagged", "flag_weight", "flag_count", "id",
-              sqlite_where=text("flag_count > 0"), postgresql_where=text("flag_count > 0")),
+        # The moderators' queue and its totals: only comments that can be in the queue are
+        # indexed, so no state of it scans the whole table (domain/moderation.py repeats
+        # QUEUE_PREDICATE in every queue query, which is how planners match the index).
+        Index("ix_comments_queue", "flag_weight", "flag_count", "id",
+              sqlite_where=text(QUEUE_PREDICATE), postgresql_where=text(QUEUE_PREDICATE)),
         # Ids order comments in time and key the cursors: SQLite must never reuse one.
         {"sqlite_autoincrement": True},
     )

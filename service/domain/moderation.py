@@ -17,7 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from sqlalchemy import Select, and_, case, delete, func, or_, select, update
+from sqlalchemy import Select, and_, case, delete, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, FlagReason, FlagState
@@ -27,6 +27,7 @@ from ..models import (
     Ban,
     Comment,
     Flag,
+    QUEUE_PREDICATE,
     utcnow,
 )
 from . import bodies
@@ -532,11 +533,15 @@ QUEUE_KEYS = ((Comment.flag_weight, True), (Comment.flag_count, True), (Comment.
 
 
 def queue_condition(state: str) -> Any:
+    """The comments of one queue state. Every state starts with the partial index's own
+    predicate, as literal SQL: planners use ix_comments_queue only when the query visibly
+    implies it (a bound ``flag_count > ?`` does not)."""
     flagged = and_(Comment.flag_count > 0, Comment.status.not_in(TOMBSTONE_STATUSES))
     pending = Comment.status == CommentStatus.PENDING
     hidden = Comment.status == CommentStatus.HIDDEN
-    return {"flagged": flagged, "pending": pending, "hidden": hidden,
-            "all": or_(flagged, pending, hidden)}[state]
+    state_condition = {"flagged": flagged, "pending": pending, "hidden": hidden,
+                       "all": or_(flagged, pending, hidden)}[state]
+    return and_(text(f"({QUEUE_PREDICATE})"), state_condition)
 
 
 def queue_page(
@@ -551,7 +556,7 @@ def queue_page(
 
 def queue_query(*, state: str, article_id: str | None, limit: int,
                 after: list[Any] | None) -> Select[Any]:
-    """The SELECT behind ``queue_page`` (the "flagged" state reads ix_comments_flagged)."""
+    """The SELECT behind ``queue_page`` (every state reads ix_comments_queue)."""
     from .threads import after_key, order_by
 
     query = select(Comment).where(queue_condition(state))
