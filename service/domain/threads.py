@@ -16,6 +16,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
     ColumnElement, Select, and_, bindparam, exists, false, func, literal, or_, select, true,
 )
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, Sort
@@ -300,7 +301,7 @@ _OWN_REACTIONS = select(_R.c.comment_id, _R.c.kind).where(
 
 
 def own_reactions(
-    session: Session, comment_ids: Sequence[int], user_id: str
+    session: Session | Connection, comment_ids: Sequence[int], user_id: str
 ) -> dict[int, list[str]]:
     """The viewer's own reaction kinds on many comments, in one query (sorted per comment)."""
     mine: dict[int, list[str]] = {}
@@ -315,7 +316,7 @@ def own_reactions(
 
 
 def article_for_listing(
-    session: Session, article_id: str, viewer: Viewer
+    session: Session | Connection, article_id: str, viewer: Viewer
 ) -> tuple[ArticleHead | None, bool]:
     """The article row (query 1 of a listing; pass it on to ``list_thread``) and whether
     ``viewer`` sees more of its thread than the public does (``_PRIVATE_VIEW``)."""
