@@ -108,8 +108,15 @@ def _http_caching(response: Response) -> Response:
             response.headers["Cache-Control"] = f"public, max-age={max_age}"
         response.vary.add("Authorization")
         response.add_etag()
-        response.make_conditional(request)
+        # Without a conditional header there is nothing to decide (and werkzeug's parsing
+        # of none cost as much as the rest of this hook)
+        if any(name in request.environ for name in _CONDITIONAL_HEADERS):
+            response.make_conditional(request)
     return response
+
+
+_CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
+                        "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE")
 
 
 from . import articles, comments, counts, flags, meta, reactions  # noqa: E402,F401  (routes)
