@@ -153,7 +153,7 @@ def _new_public_page(cache: PageCache, key: str, article: threads.ArticleHead,
     """Build the public page, store it, and answer with it (plus the reader's own
     reactions, read in the same query as the page's counts)."""
     page = _page(article.id, args, threads.Viewer(), reactions_of=user_id, article=article)
-    response = current_app.json.response(_thread_payload(page, threads.Viewer(), mine={}))
+    response: Any = current_app.json.response(_thread_payload(page, threads.Viewer(), mine={}))
     response.add_etag()
     cache.set(key, pack(response.get_etag()[0] or "", response.get_data()))
     if user_id is None:

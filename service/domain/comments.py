@@ -10,9 +10,10 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus
@@ -96,12 +97,19 @@ _BUMP = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article_id"))
 _SHIFT = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article_id"))
           .values(version=_ARTICLES.c.version + 1,
                   comment_count=_ARTICLES.c.comment_count + bindparam("delta")))
+# A new comment: the same, and the thread's first comment time if it has none yet.
+_POSTED = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article_id"))
+           .values(version=_ARTICLES.c.version + 1,
+                   comment_count=_ARTICLES.c.comment_count + bindparam("delta"),
+                   first_comment_at=func.coalesce(
+                       _ARTICLES.c.first_comment_at,
+                       bindparam("now", type_=_ARTICLES.c.first_comment_at.type))))
 
 
 def _expire_counters(session: Session, article_id: str) -> None:
     loaded = session.identity_map.get(identity_key(Article, article_id))
     if loaded is not None:
-        session.expire(loaded, ["version", "comment_count"])
+        session.expire(loaded, ["version", "comment_count", "first_comment_at"])
 
 
 def bump_version(session: Session, article_id: str) -> None:
@@ -119,10 +127,16 @@ def lock_thread(session: Session, article_id: str) -> None:
     bump_version(session, article_id)
 
 
-def shift_counts(session: Session, comment: Comment, delta: int) -> None:
+def shift_counts(session: Session, comment: Comment, delta: int,
+                 posted_at: dt.datetime | None = None) -> None:
     """Add ``delta`` to the article's comment_count and every ancestor's reply_count, in two
-    atomic UPDATEs (never read-modify-write), and bump the article's version."""
-    session.execute(_SHIFT, {"article_id": comment.article_id, "delta": delta})
+    atomic UPDATEs (never read-modify-write), and bump the article's version. ``posted_at``:
+    ``comment`` is new, and the thread's first comment if it has none before it."""
+    if posted_at is None:
+        session.execute(_SHIFT, {"article_id": comment.article_id, "delta": delta})
+    else:
+        session.execute(_POSTED, {"article_id": comment.article_id, "delta": delta,
+                                  "now": posted_at})
     _expire_counters(session, comment.article_id)
     ancestors = ancestor_ids(comment.path)
     if delta and ancestors:
@@ -163,7 +177,7 @@ class ActiveBan:
 
 # Every write asks these; built once with bind parameters and read as plain rows (an ORM
 # entity costs more to build than the query takes: docs/performance.md).
-_BANS, _COMMENTS = Ban.__table__, Comment.__table__
+_BANS, _COMMENTS = Ban.__table__, cast(Table, Comment.__table__)
 _BAN = select(_BANS.c.shadow, _BANS.c.expires_at).where(_BANS.c.user_id == bindparam("user_id"))
 _DUPLICATE = (
     select(_COMMENTS.c.id)
@@ -188,7 +202,7 @@ def active_ban(session: Session, user_id: str | None, now: dt.datetime) -> Activ
 
 
 def premoderation_applies(
-    session: Session, *, mode: str, article: Article, author: Author
+    session: Session, *, mode: str, article: Article | ArticleForPost, author: Author
 ) -> bool:
     """Does this new comment wait for a moderator, by configuration or the article's switch?"""
     if author.is_moderator:
@@ -213,7 +227,8 @@ def premoderation_applies(
 
 # --- posting ------------------------------------------------------------------------------
 
-def auto_closed(article: Article | None, *, days: int, now: dt.datetime) -> bool:
+def auto_closed(article: Article | ArticleForPost | None, *, days: int,
+                now: dt.datetime) -> bool:
     """COMMENTS_AUTO_CLOSE_DAYS: a thread whose first comment is older takes no new ones."""
     return bool(
         days > 0 and article is not None and article.first_comment_at is not None
@@ -265,6 +280,31 @@ def find_duplicate(
     }).scalar()
 
 
+@dataclass(frozen=True)
+class ArticleForPost:
+    """What posting needs of the article row."""
+
+    status: ArticleStatus
+    premoderation: bool | None
+    first_comment_at: dt.datetime | None
+
+
+_ARTICLE_FOR_POST = select(
+    _ARTICLES.c.status, _ARTICLES.c.premoderation, _ARTICLES.c.first_comment_at,
+).where(_ARTICLES.c.id == bindparam("article_id"))
+_INSERT_COMMENT = insert(_COMMENTS).returning(_COMMENTS.c.id)
+
+
+def article_for_post(session: Session, article_id: str, now: dt.datetime) -> ArticleForPost:
+    """The article's status, moderation switch and first comment time, creating the row on
+    the first write (``ensure_article``) and otherwise read as a plain row."""
+    row = session.execute(_ARTICLE_FOR_POST, {"article_id": article_id}).first()
+    if row is None:
+        article = ensure_article(session, article_id, now)
+        return ArticleForPost(article.status, article.premoderation, article.first_comment_at)
+    return ArticleForPost(row.status, row.premoderation, row.first_comment_at)
+
+
 def create_comment(
     session: Session, *, article_id: str, author: Author, body: str, parent_id: int | None,
     rules: Rules, now: dt.datetime | None = None, hold_reason: str | None = None,
@@ -277,7 +317,7 @@ def create_comment(
         raise RuleError(403, "You are banned from commenting"
                         + (f" until {ban.expires_at:%Y-%m-%d %H:%M} UTC." if ban.expires_at
                            else "."), kind="banned")
-    article = ensure_article(session, article_id, now)
+    article = article_for_post(session, article_id, now)
     if article.status == ArticleStatus.CLOSED:
         raise RuleError(409, "Comments on this article are closed.", kind="article-closed")
     if auto_closed(article, days=rules.auto_close_days, now=now):
@@ -314,21 +354,24 @@ def create_comment(
         status, held = CommentStatus.PENDING, "premoderation"
 
     edit_token = new_edit_token() if author.is_guest else None
-    comment = Comment(
+    values: dict[str, Any] = dict(
         article_id=article_id, parent_id=effective_parent, root_id=root_id, path=path,
         depth=depth, author_id=author.user_id, author_name=author.name,
         author_is_guest=author.is_guest, author_is_moderator=author.is_moderator,
         edit_token_hash=hash_secret(edit_token) if edit_token else None,
         body=body, body_html=bodies.render(body), body_fingerprint=fingerprint,
         status=status, held_reason=held, shadowed=bool(ban and ban.shadow),
-        created_at=now, reply_count=0, likes=0, dislikes=0, score=0, best=0.0,
-        controversy=0.0, flag_count=0, flag_weight=0.0, pinned=False,
+        created_at=now, edited_at=None, status_changed_at=None, reply_count=0, likes=0,
+        dislikes=0, score=0, best=0.0, controversy=0.0, flag_count=0, flag_weight=0.0,
+        pinned=False,
     )
+    # One INSERT ... RETURNING id, then the object joins the session as loaded from it:
+    # the unit of work's flush cost more than the rest of posting (docs/performance.md).
+    comment = Comment(id=session.execute(_INSERT_COMMENT, values).scalar_one(), **values)
+    make_transient_to_detached(comment)
     session.add(comment)
-    session.flush()
-    shift_counts(session, comment, int(is_counted(comment.status, comment.shadowed)))
-    if article.first_comment_at is None:
-        article.first_comment_at = now
+    shift_counts(session, comment, int(is_counted(comment.status, comment.shadowed)),
+                 posted_at=now)
     return Created(comment, edit_token)
 
 
