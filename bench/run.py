@@ -415,6 +415,8 @@ class Bench:
             print(f"== {label}: {sizes.small}, {sizes.big:,} and {sizes.listing}x20 comments "
                   f"(seeded in {seeded:.1f} s)", flush=True)
             for scenario in scenarios:
+                if self.args.only and scenario.key not in self.args.only.split(","):
+                    continue
                 results.append(self.measure(service, ceiling, scenario))
             if not self.args.no_scale:
                 service.stop()
@@ -582,6 +584,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--databases", default=None, help="sqlite,postgres (default: both "
                         "when PostgreSQL answers; smoke: sqlite)")
     parser.add_argument("--no-scale", action="store_true", help="skip the 1M-comment stage")
+    parser.add_argument("--only", default="",
+                        help="comma-separated scenario keys (anon-small, signed-small, anon-big, "
+                        "signed-big, counts, queue, post, react); a quick look, not a report")
     parser.add_argument("--env", action="append", default=[],
                         help="NAME=value for the service (repeatable)")
     parser.add_argument("--output", default=None,
