@@ -449,6 +449,19 @@ def probe(url: str, headers: dict[str, str]) -> int:
 
 
 def postgres_reachable(url: str) -> bool:
+    """Does the server answer? A missing benchmark database is created (a fresh machine
+    has the server but not comments_perf)."""
+    server, _, name = url.rpartition("/")
+    try:
+        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT",
+                              connect_args={"connect_timeout": 3})
+        with admin.connect() as conn:
+            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                {"name": name}).first():
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+    except Exception as exc:  # noqa: BLE001 - reported by the check below
+        print(f"Could not create the benchmark database {name!r} ({type(exc).__name__}).")
     try:
         engine = create_engine(url, connect_args={"connect_timeout": 3})
         with engine.connect() as conn:
