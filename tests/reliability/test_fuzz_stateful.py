@@ -73,14 +73,30 @@ def test_linked_sequences(app: Any, caller: str, monkeypatch: pytest.MonkeyPatch
                 assert orphans(db.session) == {}
                 db.session.remove()
 
-    Machine.run(settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS,
-                                  deadline=None, database=None,
-                                  suppress_health_check=list(HealthCheck)))
+    acted_on = {"GET /api/v1/comments/{comment_id}",
+                "PUT /api/v1/comments/{comment_id}/reactions/{kind}",
+                "POST /api/v1/comments/{comment_id}/flags"}
+    moderated = "POST /api/v1/admin/comments/{comment_id}/actions"
+
+    def links_followed() -> bool:
+        followed = {label for label, status in seen if status < 300}
+        return (("POST /api/v1/articles/{article_id}/comments", 201) in seen
+                and bool(followed & acted_on)
+                and (caller != "moderator" or moderated in followed))
+
+    # Exploration is random: about one run in five of 40 scenarios (seen before and after
+    # the 2026-11-29 changes alike) never reached a successful moderator action or acted
+    # on a comment by id. Every run checks the invariants after every step; the coverage
+    # below is what the runs add up to, for up to three runs.
+    for _ in range(3):
+        Machine.run(settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS,
+                                      deadline=None, database=None,
+                                      suppress_health_check=list(HealthCheck)))
+        if links_followed():
+            break
     # The links were followed: comments were created, then acted on by id.
     assert ("POST /api/v1/articles/{article_id}/comments", 201) in seen
     followed = {label for label, status in seen if status < 300}
-    assert followed & {"GET /api/v1/comments/{comment_id}",
-                       "PUT /api/v1/comments/{comment_id}/reactions/{kind}",
-                       "POST /api/v1/comments/{comment_id}/flags"}, sorted(seen)
+    assert followed & acted_on, sorted(seen)
     if caller == "moderator":
-        assert "POST /api/v1/admin/comments/{comment_id}/actions" in followed, sorted(seen)
+        assert moderated in followed, sorted(seen)
