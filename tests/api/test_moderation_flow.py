@@ -363,6 +363,22 @@ def test_auto_close_days(client, post, app):
     assert post("fresh", "fine", user="u2").status_code == 201
 
 
+def test_later_comments_keep_the_threads_first_comment_time(client, post, app):
+    """Auto-close counts from the first comment: later posts must not move that time."""
+    from service.extensions import db
+    from service.models import Article
+    import datetime as dt
+
+    assert post("kept", "first", user="u1").status_code == 201
+    with app.app_context():
+        article = db.session.get(Article, "kept")
+        first = article.first_comment_at = article.first_comment_at - dt.timedelta(days=2)
+        db.session.commit()
+    assert post("kept", "second", user="u2").status_code == 201
+    with app.app_context():
+        assert db.session.get(Article, "kept").first_comment_at == first
+
+
 @pytest.mark.parametrize("mode", ["all", "guests", "first_comment"])
 def test_premoderation_holds_until_approved(client, post, app, mode):
     app.config["COMMENTS_PREMODERATION"] = mode
