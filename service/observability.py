@@ -178,14 +178,20 @@ class _LimiterStorageErrors(logging.Handler):
 
 # --- request ids --------------------------------------------------------------------------
 
+# Request ids: 128 random bits, as uuid4().hex, without a getrandom() system call per
+# request (an id must be unique, not secret). A generator of our own, so the service never
+# moves the global `random` state that other code (and test tools) may have seeded; the
+# gunicorn master imports this module, so each forked worker reseeds it.
+_IDS = random.Random()
+os.register_at_fork(after_in_child=_IDS.seed)
+
+
 def request_id() -> str:
     """This request's id: the caller's X-Request-ID if sane (≤128 of [A-Za-z0-9._-]), else new."""
     rid = g.get("request_id")
     if rid is None:
         given = request.headers.get(REQUEST_ID_HEADER, "")
-        # 128 random bits, as uuid4().hex, without a getrandom() system call per request: a
-        # request id must be unique, not secret (random reseeds itself in every forked worker)
-        rid = given if _SANE_REQUEST_ID.fullmatch(given) else f"{random.getrandbits(128):032x}"
+        rid = given if _SANE_REQUEST_ID.fullmatch(given) else f"{_IDS.getrandbits(128):032x}"
         g.request_id = rid
     return rid
 

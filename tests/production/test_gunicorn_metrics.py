@@ -16,16 +16,20 @@ from service.migrate import upgrade
 from .processes import ROOT, STRONG, base_env, free_port, get, stop, wait_until_ready
 
 
-def _healthz_pids(log: Path) -> set[int]:
-    pids = set()
+def _request_lines(log: Path) -> list[dict]:
+    lines = []
     for line in log.read_text().splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
             continue
-        if entry.get("message") == "request" and entry.get("route") == "/healthz":
-            pids.add(entry["pid"])
-    return pids
+        if entry.get("message") == "request":
+            lines.append(entry)
+    return lines
+
+
+def _healthz_pids(log: Path) -> set[int]:
+    return {entry["pid"] for entry in _request_lines(log) if entry.get("route") == "/healthz"}
 
 
 def _counter(text: str, name: str, **labels: str) -> float:
@@ -73,6 +77,9 @@ def test_metrics_sum_counters_across_two_workers(tmp_path: Path) -> None:
                         route="/healthz", status="200") == sent
         # Each worker keeps its own file; the scrape read both.
         assert len(list(metrics_dir.glob("counter_*.db"))) >= 2
+        # Request ids are unique across workers (each forked worker reseeds its generator)
+        ids = [entry["request_id"] for entry in _request_lines(log_path)]
+        assert len(ids) >= sent and len(set(ids)) == len(ids)
     finally:
         assert stop(process) == 0, log_path.read_text()[-3000:]
         log.close()
