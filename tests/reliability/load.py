@@ -3,6 +3,7 @@ flag and delete against live servers while recording every acknowledged write.""
 
 from __future__ import annotations
 
+import http.client
 import json
 import random
 import socket
@@ -182,7 +183,9 @@ def client_thread(bases: list[str], seconds: float, seed: int, articles: tuple[s
                     seen.extend(item["id"] for item in body["items"][:5])
                     del seen[:-200]
             elapsed = time.monotonic() - started
-        except (OSError, ValueError) as exc:  # connection refused/reset: not acknowledged
+        # connection refused or reset, or cut between the headers and the body (a worker
+        # killed mid-response: IncompleteRead): never seen whole, so not acknowledged
+        except (OSError, ValueError, http.client.HTTPException) as exc:
             out.transport_errors += 1
             out.transport_kinds[type(exc).__name__] += 1
             time.sleep(0.05)
