@@ -345,3 +345,28 @@ def test_config_describes_what_a_client_renders(client):
                                         "disagree"]
     assert config["edit_window_seconds"] == 900 and config["max_depth"] == 5
     assert config["allow_guests"] is True and config["max_body_length"] == 10_000
+
+
+def test_counter_updates_refresh_an_article_already_loaded(app, post):
+    """The counter UPDATEs are Core statements (domain/comments.py): an Article already in
+    the session must show their effect before commit, not its stale loaded values."""
+    import datetime as dt
+
+    from service.domain import comments as rules_
+    from service.extensions import db
+    from service.models import Article, utcnow
+
+    assert post("loaded", "first").status_code == 201
+    with app.app_context():
+        article = db.session.get(Article, "loaded")
+        version, count, first = article.version, article.comment_count, article.first_comment_at
+        rules_.bump_version(db.session, "loaded")
+        assert article.version == version + 1
+        created = rules_.create_comment(
+            db.session, article_id="loaded", author=rules_.Author(user_id="u-9", name="Nine"),
+            body="second", parent_id=None, rules=rules_.Rules(),
+            now=utcnow() + dt.timedelta(seconds=1))
+        assert created.comment.id is not None
+        assert (article.version, article.comment_count) == (version + 2, count + 1)
+        assert article.first_comment_at == first
+        db.session.rollback()
