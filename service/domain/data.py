@@ -254,6 +254,25 @@ def _fix_count_table(
     return len(drifted)
 
 
+def _recount_kind_table(
+    session: Session, rows: Any, table: Any, owner: str, owners: Any, fix: bool,
+) -> tuple[dict[tuple[Any, str], int], int]:
+    """Counted reaction ``rows`` per (owner, kind) against the per-kind count ``table``:
+    (the true counts, how many entries drifted), fixing the table when ``fix``."""
+    expected: dict[tuple[Any, str], int] = {
+        (oid, kind): n for oid, kind, n in session.execute(
+            select(getattr(rows, owner), rows.kind, func.count())
+            .where(getattr(rows, owner).in_(owners), rows.counted.is_(True))
+            .group_by(getattr(rows, owner), rows.kind))
+    }
+    stored = {
+        (oid, kind): n for oid, kind, n in session.execute(
+            select(getattr(table, owner), table.kind, table.count)
+            .where(getattr(table, owner).in_(owners)))
+    }
+    return expected, _fix_count_table(session, table, owner, expected, stored, fix)
+
+
 def _recount_chunk(session: Session, article_ids: Sequence[str], fix: bool,
                    drift: Counter[str]) -> None:
     comments = session.execute(
@@ -325,21 +344,9 @@ def _recount_chunk(session: Session, article_ids: Sequence[str], fix: bool,
         )
 
     # Articles: visible comments, counted reactions and the per-kind table.
-    article_reactions: dict[tuple[Any, str], int] = {
-        (aid, kind): n for aid, kind, n in session.execute(
-            select(ArticleReaction.article_id, ArticleReaction.kind, func.count())
-            .where(ArticleReaction.article_id.in_(article_ids),
-                   ArticleReaction.counted.is_(True))
-            .group_by(ArticleReaction.article_id, ArticleReaction.kind))
-    }
-    stored_article_counts = {
-        (aid, kind): n for aid, kind, n in session.execute(
-            select(ArticleReactionCount.article_id, ArticleReactionCount.kind,
-                   ArticleReactionCount.count)
-            .where(ArticleReactionCount.article_id.in_(article_ids)))
-    }
-    drift["article_reaction_counts.count"] += _fix_count_table(
-        session, ArticleReactionCount, "article_id", article_reactions, stored_article_counts, fix)
+    article_reactions, drifted = _recount_kind_table(
+        session, ArticleReaction, ArticleReactionCount, "article_id", article_ids, fix)
+    drift["article_reaction_counts.count"] += drifted
     reactions_per_article: Counter[str] = Counter()
     for (aid, _kind), n in article_reactions.items():
         reactions_per_article[aid] += n
