@@ -56,12 +56,13 @@ API = "/api/v1"
 
 # --- data ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Sizes:
-    small: int = 200            # the popular article
-    reactors: int = 50          # distinct users reacting in it
-    big: int = 20_000           # a very long thread
-    listing: int = 50           # articles on a listing page (/counts)
+    small: int = 200  # the popular article
+    reactors: int = 50  # distinct users reacting in it
+    big: int = 20_000  # a very long thread
+    listing: int = 50  # articles on a listing page (/counts)
     scale_comments: int = 1_000_000
     scale_articles: int = 10_000
 
@@ -89,24 +90,47 @@ def seed_base(url: str, sizes: Sizes) -> dict[str, Any]:
     rng = random.Random(42)
     next_id = 1
     plans = [
-        seed.plan_articles(article_ids=["bench-200"], comments=sizes.small, first_id=next_id,
-                           rng=rng, reactors=sizes.reactors, reactions_per_comment=3.0),
+        seed.plan_articles(
+            article_ids=["bench-200"],
+            comments=sizes.small,
+            first_id=next_id,
+            rng=rng,
+            reactors=sizes.reactors,
+            reactions_per_comment=3.0,
+        ),
     ]
     next_id += sizes.small
-    plans.append(seed.plan_articles(article_ids=["bench-20k"], comments=sizes.big,
-                                    first_id=next_id, rng=rng, reactors=500,
-                                    reactions_per_comment=0.5))
+    plans.append(
+        seed.plan_articles(
+            article_ids=["bench-20k"],
+            comments=sizes.big,
+            first_id=next_id,
+            rng=rng,
+            reactors=500,
+            reactions_per_comment=0.5,
+        )
+    )
     next_id += sizes.big
     listing = [f"bench-list-{i:02d}" for i in range(sizes.listing)]
-    plans.append(seed.plan_articles(article_ids=listing, comments=20 * sizes.listing,
-                                    first_id=next_id, rng=rng, reactors=20,
-                                    reactions_per_comment=0.5))
+    plans.append(
+        seed.plan_articles(
+            article_ids=listing,
+            comments=20 * sizes.listing,
+            first_id=next_id,
+            rng=rng,
+            reactors=20,
+            reactions_per_comment=0.5,
+        )
+    )
     for plan in plans:
         seed.insert_plan(engine, plan)
     seed.finish(engine)
     with engine.connect() as conn:
-        big_ids = list(conn.execute(text(
-            "SELECT id FROM comments WHERE article_id = 'bench-20k' ORDER BY id")).scalars())
+        big_ids = list(
+            conn.execute(
+                text("SELECT id FROM comments WHERE article_id = 'bench-20k' ORDER BY id")
+            ).scalars()
+        )
     # the moderators' queue: one comment in 500 of the long thread is flagged
     seed.flag_comments(engine, big_ids[::500], rng)
     engine.dispose()
@@ -125,9 +149,16 @@ def seed_scale(url: str, sizes: Sizes) -> float:
     offset = 0
     while done < sizes.scale_comments:
         n = min(chunk, sizes.scale_comments - done)
-        group = articles[offset:offset + per_chunk] or articles[-1:]
-        plan = seed.plan_articles(article_ids=group, comments=n, first_id=first + done, rng=rng,
-                                  reactors=100, reactions_per_comment=0.3, unique_bodies=False)
+        group = articles[offset : offset + per_chunk] or articles[-1:]
+        plan = seed.plan_articles(
+            article_ids=group,
+            comments=n,
+            first_id=first + done,
+            rng=rng,
+            reactors=100,
+            reactions_per_comment=0.3,
+            unique_bodies=False,
+        )
         seed.insert_plan(engine, plan)
         done += n
         offset += per_chunk
@@ -137,6 +168,7 @@ def seed_scale(url: str, sizes: Sizes) -> float:
 
 
 # --- servers ------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -154,7 +186,10 @@ class Server:
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", app],
-            cwd=ROOT, env=full_env, stdout=self.log, stderr=self.log,
+            cwd=ROOT,
+            env=full_env,
+            stdout=self.log,
+            stderr=self.log,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -196,6 +231,7 @@ class Server:
 
 # --- load ---------------------------------------------------------------------------------
 
+
 @dataclass
 class Run:
     rps: float
@@ -224,18 +260,33 @@ def parse_wrk(output: str) -> Run:
     match = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     if match:
         errors += int(match.group(1))
-    match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)",
-                      output)
+    match = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     if match:
         errors += sum(int(g) for g in match.groups())
     return Run(rps, p50, p99, errors, requests)
 
 
-def wrk(url: str, *, seconds: float, connections: int, threads: int,
-        headers: dict[str, str] | None = None, script: Path | None = None) -> Run:
+def wrk(
+    url: str,
+    *,
+    seconds: float,
+    connections: int,
+    threads: int,
+    headers: dict[str, str] | None = None,
+    script: Path | None = None,
+) -> Run:
     # wrk takes whole seconds ("-d3.0s" is a usage error)
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency",
-           "--timeout", "10s"]
+    cmd = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
     for name, value in (headers or {}).items():
         cmd += ["-H", f"{name}: {value}"]
     if script is not None:
@@ -247,8 +298,11 @@ def wrk(url: str, *, seconds: float, connections: int, threads: int,
 
 def token(sub: str, **claims: Any) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": sub, "name": f"Bench {sub}", "iat": now, "exp": now + 7200,
-                       **claims}, JWT_SECRET, algorithm="HS256")
+    return jwt.encode(
+        {"sub": sub, "name": f"Bench {sub}", "iat": now, "exp": now + 7200, **claims},
+        JWT_SECRET,
+        algorithm="HS256",
+    )
 
 
 LUA_POST = """
@@ -349,16 +403,31 @@ class Bench:
                 raise SystemExit(f"{scenario.name}: GET {scenario.path} answered {status}")
         runs, ceilings = [], []
         for _ in range(self.args.rounds):  # alternate, so drift hits both alike
-            ceilings.append(wrk(ceiling.base + "/ceiling", seconds=self.args.duration,
-                                connections=self.connections, threads=self.threads))
-            runs.append(wrk(service.base + scenario.path, seconds=self.args.duration,
-                            connections=self.connections, threads=self.threads,
-                            headers=scenario.headers, script=scenario.script))
+            ceilings.append(
+                wrk(
+                    ceiling.base + "/ceiling",
+                    seconds=self.args.duration,
+                    connections=self.connections,
+                    threads=self.threads,
+                )
+            )
+            runs.append(
+                wrk(
+                    service.base + scenario.path,
+                    seconds=self.args.duration,
+                    connections=self.connections,
+                    threads=self.threads,
+                    headers=scenario.headers,
+                    script=scenario.script,
+                )
+            )
         result = Result(scenario, runs, ceilings)
-        print(f"  {scenario.name:<44} {result.rps:>8.0f} req/s  p50 {result.p50:6.1f} ms  "
-              f"p99 {result.p99:6.1f} ms  {result.ratio:5.0%} of ceiling "
-              f"({result.ceiling_rps:.0f})" + (f"  ERRORS {result.errors}" if result.errors else ""),
-              flush=True)
+        print(
+            f"  {scenario.name:<44} {result.rps:>8.0f} req/s  p50 {result.p50:6.1f} ms  "
+            f"p99 {result.p99:6.1f} ms  {result.ratio:5.0%} of ceiling "
+            f"({result.ceiling_rps:.0f})" + (f"  ERRORS {result.errors}" if result.errors else ""),
+            flush=True,
+        )
         return result
 
     def lua(self, name: str, template: str, **values: Any) -> Path:
@@ -374,8 +443,10 @@ class Bench:
         data = seed_base(url, sizes)
         seeded = time.monotonic() - started
         env = {
-            "DATABASE_URL": url, "COMMENTS_JWT_SECRET": JWT_SECRET,
-            "COMMENTS_SECRET_KEY": "bench-cursor-secret-0123456789abcdefghij", "RATELIMIT_ENABLED": "false",
+            "DATABASE_URL": url,
+            "COMMENTS_JWT_SECRET": JWT_SECRET,
+            "COMMENTS_SECRET_KEY": "bench-cursor-secret-0123456789abcdefghij",
+            "RATELIMIT_ENABLED": "false",
             "COMMENTS_ENV": "production",
         }
         env.update(dict(kv.split("=", 1) for kv in self.args.env))
@@ -391,52 +462,86 @@ class Bench:
         thread = f"{API}/articles/bench-200/comments?limit=20"
         scenarios = [
             Scenario("anon-small", f"thread page, anonymous ({sizes.small} comments)", thread),
-            Scenario("signed-small", f"thread page, signed in ({sizes.small} comments)", thread,
-                     reader),
-            Scenario("anon-big", f"thread page 1, anonymous ({sizes.big:,} comments)",
-                     f"{API}/articles/bench-20k/comments?limit=20"),
-            Scenario("signed-big", f"thread page 1, signed in ({sizes.big:,} comments)",
-                     f"{API}/articles/bench-20k/comments?limit=20", reader),
-            Scenario("counts", f"counts for {len(data['listing'])} articles",
-                     f"{API}/counts?{counts_qs}"),
+            Scenario(
+                "signed-small", f"thread page, signed in ({sizes.small} comments)", thread, reader
+            ),
+            Scenario(
+                "anon-big",
+                f"thread page 1, anonymous ({sizes.big:,} comments)",
+                f"{API}/articles/bench-20k/comments?limit=20",
+            ),
+            Scenario(
+                "signed-big",
+                f"thread page 1, signed in ({sizes.big:,} comments)",
+                f"{API}/articles/bench-20k/comments?limit=20",
+                reader,
+            ),
+            Scenario(
+                "counts", f"counts for {len(data['listing'])} articles", f"{API}/counts?{counts_qs}"
+            ),
             Scenario("queue", "moderator queue", f"{API}/admin/queue", moderator),
-            Scenario("post", "post a comment (500 users)", f"{API}/articles/bench-post/comments",
-                     script=self.lua("post.lua", LUA_POST, tokens=posters,
-                                     path=f"{API}/articles/bench-post/comments")),
-            Scenario("react", "react to a comment (500 users)",
-                     f"{API}/comments/1/reactions/insightful",
-                     script=self.lua("react.lua", LUA_REACT, tokens=reactors, ids=ids)),
+            Scenario(
+                "post",
+                "post a comment (500 users)",
+                f"{API}/articles/bench-post/comments",
+                script=self.lua(
+                    "post.lua", LUA_POST, tokens=posters, path=f"{API}/articles/bench-post/comments"
+                ),
+            ),
+            Scenario(
+                "react",
+                "react to a comment (500 users)",
+                f"{API}/comments/1/reactions/insightful",
+                script=self.lua("react.lua", LUA_REACT, tokens=reactors, ids=ids),
+            ),
         ]
         results: list[Result] = []
         scale: list[Result] = []
         scale_seconds = 0.0
         rss: list[float] = []
         try:
-            print(f"== {label}: {sizes.small}, {sizes.big:,} and {sizes.listing}x20 comments "
-                  f"(seeded in {seeded:.1f} s)", flush=True)
+            print(
+                f"== {label}: {sizes.small}, {sizes.big:,} and {sizes.listing}x20 comments "
+                f"(seeded in {seeded:.1f} s)",
+                flush=True,
+            )
             for scenario in scenarios:
                 if self.args.only and scenario.key not in self.args.only.split(","):
                     continue
                 results.append(self.measure(service, ceiling, scenario))
             if not self.args.no_scale:
                 service.stop()
-                print(f"== {label}: adding {sizes.scale_comments:,} comments over "
-                      f"{sizes.scale_articles:,} articles", flush=True)
+                print(
+                    f"== {label}: adding {sizes.scale_comments:,} comments over "
+                    f"{sizes.scale_articles:,} articles",
+                    flush=True,
+                )
                 scale_seconds = seed_scale(url, sizes)
                 print(f"   seeded in {scale_seconds:.0f} s", flush=True)
                 service = Server("service.wsgi:app", env, log)
                 for scenario in scenarios[:2]:
-                    big = Scenario(scenario.key.replace("small", "scale"),
-                                   scenario.name.replace(" comments)", " comments, "
-                                                         f"{sizes.scale_comments:,} in the database)"),
-                                   scenario.path, scenario.headers)
+                    big = Scenario(
+                        scenario.key.replace("small", "scale"),
+                        scenario.name.replace(
+                            " comments)", f" comments, {sizes.scale_comments:,} in the database)"
+                        ),
+                        scenario.path,
+                        scenario.headers,
+                    )
                     scale.append(self.measure(service, ceiling, big))
             rss = service.worker_rss_mb()
         finally:
             service.stop()
             ceiling.stop()
-        return {"label": label, "url": url, "results": results, "scale": scale,
-                "rss": rss, "sizes": sizes, "scale_seconds": scale_seconds}
+        return {
+            "label": label,
+            "url": url,
+            "results": results,
+            "scale": scale,
+            "rss": rss,
+            "sizes": sizes,
+            "scale_seconds": scale_seconds,
+        }
 
 
 def probe(url: str, headers: dict[str, str]) -> int:
@@ -453,11 +558,13 @@ def postgres_reachable(url: str) -> bool:
     has the server but not comments_perf)."""
     server, _, name = url.rpartition("/")
     try:
-        admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT",
-                              connect_args={"connect_timeout": 3})
+        admin = create_engine(
+            f"{server}/postgres", isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+        )
         with admin.connect() as conn:
-            if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                {"name": name}).first():
+            if not conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first():
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
     except Exception as exc:  # noqa: BLE001 - reported by the check below
@@ -475,6 +582,7 @@ def postgres_reachable(url: str) -> bool:
 
 # --- report -------------------------------------------------------------------------------
 
+
 def machine() -> dict[str, str]:
     cpu = "unknown"
     try:
@@ -490,21 +598,32 @@ def machine() -> dict[str, str]:
         memory = f"{kb / 1024 / 1024:.1f} GiB"
     except (OSError, AttributeError):
         pass
-    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[0]
-    return {"cores": str(os.cpu_count()), "cpu": cpu, "memory": memory,
-            "python": platform.python_version(), "wrk": wrk_version.strip()}
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split("\n")[
+        0
+    ]
+    return {
+        "cores": str(os.cpu_count()),
+        "cpu": cpu,
+        "memory": memory,
+        "python": platform.python_version(),
+        "wrk": wrk_version.strip(),
+    }
 
 
 def table(db: dict[str, Any]) -> str:
-    lines = ["| scenario | req/s | p50 ms | p99 ms | ceiling req/s | of ceiling |",
-             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| scenario | req/s | p50 ms | p99 ms | ceiling req/s | of ceiling |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for result in db["results"] + db["scale"]:
         if result.skipped:
             lines.append(f"| {result.scenario.name} | skipped: {result.skipped} | | | | |")
             continue
         errors = f" ({result.errors} errors)" if result.errors else ""
-        lines.append(f"| {result.scenario.name}{errors} | {result.rps:,.0f} | {result.p50:.1f} | "
-                     f"{result.p99:.1f} | {result.ceiling_rps:,.0f} | {result.ratio:.0%} |")
+        lines.append(
+            f"| {result.scenario.name}{errors} | {result.rps:,.0f} | {result.p50:.1f} | "
+            f"{result.p99:.1f} | {result.ceiling_rps:,.0f} | {result.ratio:.0%} |"
+        )
     return "\n".join(lines)
 
 
@@ -529,24 +648,38 @@ def targets(db: dict[str, Any]) -> list[tuple[str, str, bool]]:
     ratio("counts", 0.40, "counts for 50 articles ≥ 40% of ceiling")
     post = by_key(db, "post")
     if post and db["label"] == "SQLite":
-        out.append(("posting ≥ 1,000 comments/s on SQLite", f"{post.rps:,.0f}/s",
-                    post.rps >= 1000))
+        out.append(("posting ≥ 1,000 comments/s on SQLite", f"{post.rps:,.0f}/s", post.rps >= 1000))
     for who, prefix in (("anonymous", "anon"), ("signed in", "signed")):
         small = by_key(db, f"{prefix}-small")
         big = by_key(db, f"{prefix}-big")
         if small and big:
             slow = small.rps / big.rps
-            out.append((f"20,000-comment page 1 ≤ 1.3x the 200-comment page ({who})",
-                        f"{slow:.2f}x (p50 {big.p50:.1f} vs {small.p50:.1f} ms)", slow <= 1.3))
+            out.append(
+                (
+                    f"20,000-comment page 1 ≤ 1.3x the 200-comment page ({who})",
+                    f"{slow:.2f}x (p50 {big.p50:.1f} vs {small.p50:.1f} ms)",
+                    slow <= 1.3,
+                )
+            )
         scaled = by_key(db, f"{prefix}-scale")
         if small and scaled:
             slow = small.rps / scaled.rps
-            out.append((f"200-comment page with 1M comments ≤ 1.3x small database ({who})",
-                        f"{slow:.2f}x (p50 {scaled.p50:.1f} vs {small.p50:.1f} ms)", slow <= 1.3))
+            out.append(
+                (
+                    f"200-comment page with 1M comments ≤ 1.3x small database ({who})",
+                    f"{slow:.2f}x (p50 {scaled.p50:.1f} vs {small.p50:.1f} ms)",
+                    slow <= 1.3,
+                )
+            )
     if db["rss"]:
         top = max(db["rss"])
-        out.append(("< 120 MB RSS per worker after the run",
-                    ", ".join(f"{v:.0f} MB" for v in db["rss"]), top < 120))
+        out.append(
+            (
+                "< 120 MB RSS per worker after the run",
+                ", ".join(f"{v:.0f} MB" for v in db["rss"]),
+                top < 120,
+            )
+        )
     return out
 
 
@@ -567,9 +700,11 @@ def report(dbs: list[dict[str, Any]], command: str, args: argparse.Namespace) ->
             parts.append("\n| target | measured | met |\n| --- | --- | --- |")
             parts.extend(f"| {t} | {v} | {'yes' if ok else '**no**'} |" for t, v, ok in rows)
         if db["scale_seconds"]:
-            parts.append(f"\nScale data ({db['sizes'].scale_comments:,} comments over "
-                         f"{db['sizes'].scale_articles:,} articles) bulk-inserted in "
-                         f"{db['scale_seconds']:.0f} s.")
+            parts.append(
+                f"\nScale data ({db['sizes'].scale_comments:,} comments over "
+                f"{db['sizes'].scale_articles:,} articles) bulk-inserted in "
+                f"{db['scale_seconds']:.0f} s."
+            )
     return "\n".join(parts) + "\n"
 
 
@@ -588,27 +723,41 @@ def write_doc(path: Path, body: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--smoke", action="store_true",
-                        help="tiny data, a second per run, PostgreSQL only if asked")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny data, a second per run, PostgreSQL only if asked"
+    )
     parser.add_argument("--duration", type=float, default=None, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=None, help="alternating rounds")
-    parser.add_argument("--connections", type=int, default=0,
-                        help="wrk connections (at least two per core)")
-    parser.add_argument("--databases", default=None, help="sqlite,postgres (default: both "
-                        "when PostgreSQL answers; smoke: sqlite)")
+    parser.add_argument(
+        "--connections", type=int, default=0, help="wrk connections (at least two per core)"
+    )
+    parser.add_argument(
+        "--databases",
+        default=None,
+        help="sqlite,postgres (default: both when PostgreSQL answers; smoke: sqlite)",
+    )
     parser.add_argument("--no-scale", action="store_true", help="skip the 1M-comment stage")
-    parser.add_argument("--only", default="",
-                        help="comma-separated scenario keys (anon-small, signed-small, anon-big, "
-                        "signed-big, counts, queue, post, react); a quick look, not a report")
-    parser.add_argument("--env", action="append", default=[],
-                        help="NAME=value for the service (repeatable)")
-    parser.add_argument("--output", default=None,
-                        help="markdown file whose bench section is rewritten "
-                        "(default docs/performance.md; smoke: none)")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated scenario keys (anon-small, signed-small, anon-big, "
+        "signed-big, counts, queue, post, react); a quick look, not a report",
+    )
+    parser.add_argument(
+        "--env", action="append", default=[], help="NAME=value for the service (repeatable)"
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="markdown file whose bench section is rewritten "
+        "(default docs/performance.md; smoke: none)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
-        print("wrk is not installed: `apt-get install -y wrk` (make bench does it when it can).",
-              file=sys.stderr)
+        print(
+            "wrk is not installed: `apt-get install -y wrk` (make bench does it when it can).",
+            file=sys.stderr,
+        )
         return 2
     args.duration = args.duration or (1 if args.smoke else 5)
     args.rounds = args.rounds or (1 if args.smoke else 2)

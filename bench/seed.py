@@ -27,16 +27,48 @@ KINDS = ("like", "dislike", "insightful", "funny", "agree", "disagree")
 MAX_DEPTH = 5
 
 COMMENT_COLUMNS = (
-    "id", "article_id", "parent_id", "root_id", "path", "depth", "author_id", "author_name",
-    "author_is_guest", "author_is_moderator", "edit_token_hash", "body", "body_html",
-    "body_fingerprint", "status", "held_reason", "shadowed", "pinned", "created_at",
-    "edited_at", "status_changed_at", "reply_count", "likes", "dislikes", "score", "best",
-    "controversy", "flag_count", "flag_weight",
+    "id",
+    "article_id",
+    "parent_id",
+    "root_id",
+    "path",
+    "depth",
+    "author_id",
+    "author_name",
+    "author_is_guest",
+    "author_is_moderator",
+    "edit_token_hash",
+    "body",
+    "body_html",
+    "body_fingerprint",
+    "status",
+    "held_reason",
+    "shadowed",
+    "pinned",
+    "created_at",
+    "edited_at",
+    "status_changed_at",
+    "reply_count",
+    "likes",
+    "dislikes",
+    "score",
+    "best",
+    "controversy",
+    "flag_count",
+    "flag_weight",
 )
 REACTION_COLUMNS = ("comment_id", "user_id", "kind", "counted", "created_at")
 COUNT_COLUMNS = ("comment_id", "kind", "count")
-ARTICLE_COLUMNS = ("id", "status", "premoderation", "comment_count", "reaction_count",
-                   "version", "created_at", "first_comment_at")
+ARTICLE_COLUMNS = (
+    "id",
+    "status",
+    "premoderation",
+    "comment_count",
+    "reaction_count",
+    "version",
+    "created_at",
+    "first_comment_at",
+)
 
 SENTENCES = (
     "Cloud revenue grew faster than the market expected, but margins tell another story.",
@@ -80,9 +112,16 @@ class BodyPool:
 
 
 def plan_articles(
-    *, article_ids: Sequence[str], comments: int, first_id: int, rng: random.Random,
-    reply_share: float = 1 / 3, reactors: int = 0, reactions_per_comment: float = 0.0,
-    unique_bodies: bool = True, now: dt.datetime | None = None,
+    *,
+    article_ids: Sequence[str],
+    comments: int,
+    first_id: int,
+    rng: random.Random,
+    reply_share: float = 1 / 3,
+    reactors: int = 0,
+    reactions_per_comment: float = 0.0,
+    unique_bodies: bool = True,
+    now: dt.datetime | None = None,
 ) -> Plan:
     """``comments`` comments spread at random over ``article_ids`` (one article: all of them),
     a ``reply_share`` of them replies to an earlier comment of the same article, and on
@@ -106,8 +145,9 @@ def plan_articles(
         if siblings and rng.random() < reply_share:
             parent = rows[rng.choice(siblings)]
             pid = parent[8]
-            parent_id, depth = place_reply(parent_id=pid, parent_depth=parent[4],
-                                           grandparent_id=parent[1], max_depth=MAX_DEPTH)
+            parent_id, depth = place_reply(
+                parent_id=pid, parent_depth=parent[4], grandparent_id=parent[1], max_depth=MAX_DEPTH
+            )
             if parent_id == pid:
                 path = f"{parent[3]}{pid}/"
             elif parent_id is not None:
@@ -131,8 +171,9 @@ def plan_articles(
             users = rng.sample(range(reactors), k=min(k, reactors))
             for user in users:
                 kind = rng.choice(KINDS)
-                plan.reactions.append((cid, f"reader-{user}", kind, True,
-                                       row[6] + dt.timedelta(seconds=30)))
+                plan.reactions.append(
+                    (cid, f"reader-{user}", kind, True, row[6] + dt.timedelta(seconds=30))
+                )
                 per_kind[(cid, kind)] = per_kind.get((cid, kind), 0) + 1
                 version[row[0]] += 1
                 if kind == "like":
@@ -141,22 +182,70 @@ def plan_articles(
                     dislikes[cid] = dislikes.get(cid, 0) + 1
         plan.counts = [(cid, kind, n) for (cid, kind), n in sorted(per_kind.items())]
 
-    for cid, (article, parent_id, root_id, path, depth, author, created, replies, _) in rows.items():
+    for cid, (
+        article,
+        parent_id,
+        root_id,
+        path,
+        depth,
+        author,
+        created,
+        replies,
+        _,
+    ) in rows.items():
         body, html, fingerprint = pool.unique(cid) if unique_bodies else pool.reuse()
         up, down = likes.get(cid, 0), dislikes.get(cid, 0)
-        plan.comments.append((
-            cid, article, parent_id, root_id, path, depth, f"user-{author}", f"Reader {author}",
-            False, False, None, body, html, fingerprint, "published", None, False, False,
-            created, None, None, replies, up, down, ranking.net_score(up, down),
-            ranking.wilson_lower_bound(up, down), ranking.controversy(up, down), 0, 0.0,
-        ))
+        plan.comments.append(
+            (
+                cid,
+                article,
+                parent_id,
+                root_id,
+                path,
+                depth,
+                f"user-{author}",
+                f"Reader {author}",
+                False,
+                False,
+                None,
+                body,
+                html,
+                fingerprint,
+                "published",
+                None,
+                False,
+                False,
+                created,
+                None,
+                None,
+                replies,
+                up,
+                down,
+                ranking.net_score(up, down),
+                ranking.wilson_lower_bound(up, down),
+                ranking.controversy(up, down),
+                0,
+                0.0,
+            )
+        )
     for article in article_ids:
-        plan.articles.append((article, "open", None, len(per_article[article]), 0,
-                              version[article], start, first_at.get(article)))
+        plan.articles.append(
+            (
+                article,
+                "open",
+                None,
+                len(per_article[article]),
+                0,
+                version[article],
+                start,
+                first_at.get(article),
+            )
+        )
     return plan
 
 
 # --- bulk insertion ---------------------------------------------------------------------------
+
 
 def _copy_value(value: Any) -> str:
     if value is None:
@@ -165,12 +254,22 @@ def _copy_value(value: Any) -> str:
         return "t" if value else "f"
     if isinstance(value, dt.datetime):
         return value.isoformat()
-    return str(value).replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace(
-        "\r", "\\r")
+    return (
+        str(value)
+        .replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
 
 
-def _insert(engine: Engine, table: str, columns: Sequence[str], rows: Iterable[tuple[Any, ...]],
-            chunk: int = 50_000) -> None:
+def _insert(
+    engine: Engine,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+    chunk: int = 50_000,
+) -> None:
     rows = list(rows)
     if not rows:
         return
@@ -188,14 +287,18 @@ def _insert(engine: Engine, table: str, columns: Sequence[str], rows: Iterable[t
                 copy.write(buffer.getvalue())
         else:
             sqlite_rows = [
-                tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, dt.datetime) else v
-                      for v in row)
+                tuple(
+                    v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, dt.datetime) else v
+                    for v in row
+                )
                 for row in rows
             ]
             marks = ", ".join("?" for _ in columns)
             for i in range(0, len(sqlite_rows), chunk):
-                cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
-                                   sqlite_rows[i:i + chunk])
+                cursor.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                    sqlite_rows[i : i + chunk],
+                )
         raw.commit()
     finally:
         raw.close()
@@ -220,9 +323,12 @@ def finish(engine: Engine) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
             for table in ("comments", "comment_reactions"):
-                conn.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                    f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"))
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)"
+                    )
+                )
         conn.execute(text("ANALYZE"))
 
 
@@ -239,12 +345,21 @@ def flag_comments(engine: Engine, comment_ids: Sequence[int], rng: random.Random
     counters: list[dict[str, Any]] = []
     for comment_id in comment_ids:
         n = rng.randint(1, 2)
-        flags += [{"comment_id": comment_id, "user_id": f"flagger-{k}",
-                   "reason": rng.choice(list(FlagReason)), "weight": 1.0,
-                   "state": FlagState.OPEN, "created_at": now} for k in range(n)]
+        flags += [
+            {
+                "comment_id": comment_id,
+                "user_id": f"flagger-{k}",
+                "reason": rng.choice(list(FlagReason)),
+                "weight": 1.0,
+                "state": FlagState.OPEN,
+                "created_at": now,
+            }
+            for k in range(n)
+        ]
         counters.append({"cid": comment_id, "n": n})
     with engine.begin() as conn:
         conn.execute(Flag.__table__.insert(), flags)
-        conn.execute(text("UPDATE comments SET flag_count = :n, flag_weight = :n WHERE id = :cid"),
-                     counters)
+        conn.execute(
+            text("UPDATE comments SET flag_count = :n, flag_weight = :n WHERE id = :cid"), counters
+        )
     return len(flags)

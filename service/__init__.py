@@ -31,8 +31,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 10}}
-    return {"pool_pre_ping": True, "pool_size": 5, "max_overflow": 5, "pool_timeout": 5,
-            "connect_args": {"connect_timeout": 3}}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": 5,
+        "max_overflow": 5,
+        "pool_timeout": 5,
+        "connect_args": {"connect_timeout": 3},
+    }
 
 
 # PostgreSQL aborts one of two transactions that wait on each other (deadlock, 40P01) or
@@ -44,7 +49,9 @@ ATTEMPTS = 3
 def is_retryable(exc: BaseException) -> bool:
     from sqlalchemy.exc import DBAPIError
 
-    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    return (
+        isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    )
 
 
 class CommentsApp(Flask):
@@ -60,8 +67,11 @@ class CommentsApp(Flask):
             except Exception as exc:
                 if attempt == ATTEMPTS or not is_retryable(exc):
                     raise
-                log.warning("transaction retried after %s (attempt %d)",
-                            getattr(getattr(exc, "orig", None), "sqlstate", "?"), attempt)
+                log.warning(
+                    "transaction retried after %s (attempt %d)",
+                    getattr(getattr(exc, "orig", None), "sqlstate", "?"),
+                    attempt,
+                )
                 db.session.rollback()
         raise AssertionError("unreachable")
 
@@ -79,8 +89,7 @@ def _release_sessions_safely(app: Flask, db: Any) -> None:
         try:
             db.session.remove()
         except Exception as exc:
-            log.warning("discarding a session whose connection failed: %s",
-                        exc.__class__.__name__)
+            log.warning("discarding a session whose connection failed: %s", exc.__class__.__name__)
             try:
                 db.session.invalidate()
             except Exception:

@@ -81,8 +81,12 @@ def decode_jwt(token: str, config: dict[str, Any], public_key: str | None) -> Ca
     """Verify a host-site token and turn its claims into a Caller (raises Problem 401)."""
     leeway = config.get("COMMENTS_JWT_LEEWAY_SECONDS", 60)
     caller, expires = _verified(
-        token, config.get("COMMENTS_JWT_SECRET"), public_key, config.get("COMMENTS_JWT_ISSUER"),
-        config.get("COMMENTS_JWT_AUDIENCE"), leeway,
+        token,
+        config.get("COMMENTS_JWT_SECRET"),
+        public_key,
+        config.get("COMMENTS_JWT_ISSUER"),
+        config.get("COMMENTS_JWT_AUDIENCE"),
+        leeway,
     )
     if _now() >= expires + leeway:  # as PyJWT: expired once exp <= now - leeway
         raise _unauthorized("The bearer token has expired; sign in again.")
@@ -90,8 +94,14 @@ def decode_jwt(token: str, config: dict[str, Any], public_key: str | None) -> Ca
 
 
 @functools.lru_cache(maxsize=VERIFIED_TOKENS)
-def _verified(token: str, secret: str | None, public_key: str | None, issuer: str | None,
-              audience: str | None, leeway: int) -> tuple[Caller, float]:
+def _verified(
+    token: str,
+    secret: str | None,
+    public_key: str | None,
+    issuer: str | None,
+    audience: str | None,
+    leeway: int,
+) -> tuple[Caller, float]:
     """(the Caller, its token's ``exp``) for a token that verifies now; raises Problem 401."""
     try:
         header = jwt.get_unverified_header(token)
@@ -115,8 +125,7 @@ def _verified(token: str, secret: str | None, public_key: str | None, issuer: st
         kwargs["audience"] = audience
         options["require"].append("aud")
     try:
-        claims = jwt.decode(token, key, algorithms=[alg], options=options, leeway=leeway,
-                            **kwargs)
+        claims = jwt.decode(token, key, algorithms=[alg], options=options, leeway=leeway, **kwargs)
     except jwt.ExpiredSignatureError:
         raise _unauthorized("The bearer token has expired; sign in again.") from None
     except jwt.ImmatureSignatureError:
@@ -142,8 +151,9 @@ def _verified(token: str, secret: str | None, public_key: str | None, issuer: st
         roles = [roles]
     if not isinstance(roles, list):
         raise _unauthorized("The token's 'roles' claim must be a list.")
-    caller = Caller(user_id=sub, name=name.strip()[:80],
-                    roles=frozenset(r for r in roles if isinstance(r, str)))
+    caller = Caller(
+        user_id=sub, name=name.strip()[:80], roles=frozenset(r for r in roles if isinstance(r, str))
+    )
     return caller, float(claims["exp"])
 
 
@@ -153,8 +163,9 @@ def _api_key_caller(token: str) -> Caller:
     ).scalar_one_or_none()
     if row is None:
         raise _unauthorized("The API key is unknown or revoked.")
-    return Caller(user_id=f"apikey:{row.name}", name=row.name, roles=frozenset({row.role}),
-                  via_api_key=True)
+    return Caller(
+        user_id=f"apikey:{row.name}", name=row.name, roles=frozenset({row.role}), via_api_key=True
+    )
 
 
 def resolve_caller() -> Caller:

@@ -66,8 +66,12 @@ def check_config() -> None:
 
 @click.command("export")
 @with_appcontext
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
-              help="Write to this file instead of standard output.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write to this file instead of standard output.",
+)
 @click.option("--article", "article_id", help="Only this article's thread.")
 def export_command(output: str | None, article_id: str | None) -> None:
     """Export articles, comments, reactions and flags as JSON Lines (a backup)."""
@@ -120,8 +124,9 @@ def import_command(source: IO[str]) -> None:
 
 @click.command("recount")
 @with_appcontext
-@click.option("--check", is_flag=True,
-              help="Only report drift; exit with status 1 if any counter is wrong.")
+@click.option(
+    "--check", is_flag=True, help="Only report drift; exit with status 1 if any counter is wrong."
+)
 @click.option("--article", "article_id", help="Only this article's counters.")
 def recount_command(check: bool, article_id: str | None) -> None:
     """Rebuild every denormalised counter from the rows it summarises; report drift."""
@@ -140,6 +145,13 @@ def recount_command(check: bool, article_id: str | None) -> None:
 
 
 def init_app(app: Flask) -> None:
-    for command in (migrate_command, create_api_key, revoke_api_key, check_config,
-                    export_command, import_command, recount_command):
+    for command in (
+        migrate_command,
+        create_api_key,
+        revoke_api_key,
+        check_config,
+        export_command,
+        import_command,
+        recount_command,
+    ):
         app.cli.add_command(command)

@@ -56,81 +56,177 @@ class Setting:
 
 # One row per setting: the README's configuration table is generated from the same facts.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", None, _str,
-            "SQLAlchemy URL. Default: a SQLite file `instance/comments.db`. "
-            "PostgreSQL: `postgresql+psycopg://user@host/db`."),
-    Setting("COMMENTS_ENV", "development", _str,
-            "`development` or `production`; production refuses unsafe settings at start-up."),
-    Setting("COMMENTS_SECRET_KEY", None, _str,
-            "Signs pagination cursors. Default: generated once into `instance/secret_key`.",
-            secret=True),
-    Setting("COMMENTS_JWT_SECRET", None, _str, "HS256 shared secret for readers' tokens.",
-            secret=True),
-    Setting("COMMENTS_JWT_PUBLIC_KEY", None, _str,
-            "PEM public key (or a path to one) for RS256/ES256 tokens."),
+    Setting(
+        "DATABASE_URL",
+        None,
+        _str,
+        "SQLAlchemy URL. Default: a SQLite file `instance/comments.db`. "
+        "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+    ),
+    Setting(
+        "COMMENTS_ENV",
+        "development",
+        _str,
+        "`development` or `production`; production refuses unsafe settings at start-up.",
+    ),
+    Setting(
+        "COMMENTS_SECRET_KEY",
+        None,
+        _str,
+        "Signs pagination cursors. Default: generated once into `instance/secret_key`.",
+        secret=True,
+    ),
+    Setting(
+        "COMMENTS_JWT_SECRET", None, _str, "HS256 shared secret for readers' tokens.", secret=True
+    ),
+    Setting(
+        "COMMENTS_JWT_PUBLIC_KEY",
+        None,
+        _str,
+        "PEM public key (or a path to one) for RS256/ES256 tokens.",
+    ),
     Setting("COMMENTS_JWT_ISSUER", None, _str, "When set, tokens must carry this `iss`."),
     Setting("COMMENTS_JWT_AUDIENCE", None, _str, "When set, tokens must carry this `aud`."),
     Setting("COMMENTS_JWT_LEEWAY_SECONDS", 60, _int, "Clock skew allowed on `exp`/`nbf`/`iat`."),
-    Setting("COMMENTS_ALLOW_GUESTS", False, _bool,
-            "Let callers without a token post with `author_name`."),
-    Setting("COMMENTS_MAX_DEPTH", 5, _int,
-            "Deepest reply level (top level is 0); deeper replies attach to the parent's parent."),
-    Setting("COMMENTS_REPLIES_PER_THREAD", 50, _int,
-            "Replies nested under each top-level comment in a listing; the rest via /replies."),
+    Setting(
+        "COMMENTS_ALLOW_GUESTS",
+        False,
+        _bool,
+        "Let callers without a token post with `author_name`.",
+    ),
+    Setting(
+        "COMMENTS_MAX_DEPTH",
+        5,
+        _int,
+        "Deepest reply level (top level is 0); deeper replies attach to the parent's parent.",
+    ),
+    Setting(
+        "COMMENTS_REPLIES_PER_THREAD",
+        50,
+        _int,
+        "Replies nested under each top-level comment in a listing; the rest via /replies.",
+    ),
     Setting("COMMENTS_EDIT_WINDOW_SECONDS", 900, _int, "How long an author may edit a comment."),
     Setting("COMMENTS_MAX_BODY", 10_000, _int, "Longest comment body, in characters."),
-    Setting("COMMENTS_REACTION_KINDS", list(DEFAULT_REACTION_KINDS), _list,
-            "Comma-separated reaction kinds; `like`/`dislike` drive the score."),
-    Setting("COMMENTS_IDEMPOTENCY_TTL_SECONDS", 86_400, _int,
-            "How long an `Idempotency-Key` is remembered."),
-    Setting("COMMENTS_DUPLICATE_WINDOW_SECONDS", 300, _int,
-            "The same body from the same author on the same article within this window is 409."),
-    Setting("COMMENTS_PREMODERATION", "off", _str,
-            "`off`, `all`, `guests` or `first_comment`: which new comments wait for a moderator."),
-    Setting("COMMENTS_FLAG_HIDE_THRESHOLD", 3.0, float,
-            "Weighted flags that hide a comment until a moderator decides."),
+    Setting(
+        "COMMENTS_REACTION_KINDS",
+        list(DEFAULT_REACTION_KINDS),
+        _list,
+        "Comma-separated reaction kinds; `like`/`dislike` drive the score.",
+    ),
+    Setting(
+        "COMMENTS_IDEMPOTENCY_TTL_SECONDS",
+        86_400,
+        _int,
+        "How long an `Idempotency-Key` is remembered.",
+    ),
+    Setting(
+        "COMMENTS_DUPLICATE_WINDOW_SECONDS",
+        300,
+        _int,
+        "The same body from the same author on the same article within this window is 409.",
+    ),
+    Setting(
+        "COMMENTS_PREMODERATION",
+        "off",
+        _str,
+        "`off`, `all`, `guests` or `first_comment`: which new comments wait for a moderator.",
+    ),
+    Setting(
+        "COMMENTS_FLAG_HIDE_THRESHOLD",
+        3.0,
+        float,
+        "Weighted flags that hide a comment until a moderator decides.",
+    ),
     Setting("COMMENTS_MAX_PINNED", 3, _int, "Pinned comments per article."),
     Setting("COMMENTS_MAX_LINKS", 3, _int, "More links than this holds a comment for review."),
-    Setting("COMMENTS_BLOCKED_TERMS_FILE", None, _str,
-            "A UTF-8 file of blocked terms or phrases, one per line (`#` starts a comment line); "
-            "a whole-word match (case-insensitive, after NFKC) holds the comment for review. "
-            "Re-read when it changes."),
-    Setting("COMMENTS_AUTO_CLOSE_DAYS", 0, _int,
-            "Close threads whose first comment is older than this many days (0: never)."),
-    Setting("COMMENTS_TRUSTED_PROXIES", 0, _int,
-            "Proxies in front of the service whose `X-Forwarded-For` entry is trusted."),
-    Setting("COMMENTS_CORS_ORIGINS", [], _list,
-            "Comma-separated exact origins (`https://www.example.com`) allowed to call the API "
-            "from a browser; no wildcards. Empty: no CORS headers."),
-    Setting("COMMENTS_DEMO", False, _bool, "Serve /demo and its token minting (never in production)."),
-    Setting("COMMENTS_LIMIT_COMMENT", "5/minute;100/day", _str, "Posting comments, per user or guest IP."),
-    Setting("COMMENTS_LIMIT_EDIT", "30/minute", _str, "Editing and deleting, per user or guest IP."),
-    Setting("COMMENTS_LIMIT_REACTION", "60/minute", _str, "Adding and removing reactions, per user."),
+    Setting(
+        "COMMENTS_BLOCKED_TERMS_FILE",
+        None,
+        _str,
+        "A UTF-8 file of blocked terms or phrases, one per line (`#` starts a comment line); "
+        "a whole-word match (case-insensitive, after NFKC) holds the comment for review. "
+        "Re-read when it changes.",
+    ),
+    Setting(
+        "COMMENTS_AUTO_CLOSE_DAYS",
+        0,
+        _int,
+        "Close threads whose first comment is older than this many days (0: never).",
+    ),
+    Setting(
+        "COMMENTS_TRUSTED_PROXIES",
+        0,
+        _int,
+        "Proxies in front of the service whose `X-Forwarded-For` entry is trusted.",
+    ),
+    Setting(
+        "COMMENTS_CORS_ORIGINS",
+        [],
+        _list,
+        "Comma-separated exact origins (`https://www.example.com`) allowed to call the API "
+        "from a browser; no wildcards. Empty: no CORS headers.",
+    ),
+    Setting(
+        "COMMENTS_DEMO", False, _bool, "Serve /demo and its token minting (never in production)."
+    ),
+    Setting(
+        "COMMENTS_LIMIT_COMMENT",
+        "5/minute;100/day",
+        _str,
+        "Posting comments, per user or guest IP.",
+    ),
+    Setting(
+        "COMMENTS_LIMIT_EDIT", "30/minute", _str, "Editing and deleting, per user or guest IP."
+    ),
+    Setting(
+        "COMMENTS_LIMIT_REACTION", "60/minute", _str, "Adding and removing reactions, per user."
+    ),
     Setting("COMMENTS_LIMIT_FLAG", "20/hour", _str, "Flagging, per user."),
     Setting("COMMENTS_LIMIT_READ", "600/minute", _str, "Reads, per client IP."),
     Setting("COMMENTS_LIMIT_ADMIN", "1200/minute", _str, "Moderator endpoints, per moderator."),
     Setting("RATELIMIT_ENABLED", True, _bool, "Switch rate limiting off (tests of other things)."),
-    Setting("RATELIMIT_STORAGE_URI", "memory://", _str,
-            "flask-limiter storage; `redis://host:6379/0` shares limits between instances."),
+    Setting(
+        "RATELIMIT_STORAGE_URI",
+        "memory://",
+        _str,
+        "flask-limiter storage; `redis://host:6379/0` shares limits between instances.",
+    ),
     Setting("COMMENTS_LOG_LEVEL", "INFO", _str, "Log level of the JSON logs."),
     # Read by gunicorn.conf.py (and checked here, so a bad combination fails at start-up).
     Setting("HOST", "127.0.0.1", _str, "Address gunicorn binds (`0.0.0.0` in the container)."),
     Setting("PORT", 8000, _int, "Port gunicorn binds."),
     Setting("WEB_CONCURRENCY", 2, _int, "gunicorn worker processes."),
     Setting("GUNICORN_TIMEOUT", 30, _int, "Seconds before gunicorn replaces a stuck worker."),
-    Setting("ACCESS_LOG", None, _str,
-            "gunicorn's own access log (`-`: stdout), as JSON; off by default because the app "
-            "logs one line per request already."),
-    Setting("PROMETHEUS_MULTIPROC_DIR", None, _str,
-            "Where gunicorn workers share metrics. Default: a fresh temporary directory made "
-            "by gunicorn.conf.py at start-up (stale files in a given directory are removed)."),
-    Setting("COMMENTS_CACHE_URL", None, _str,
-            "Public thread pages, keyed by the article's version: unset or `memory://` caches "
-            "in each worker, `redis://host:6379/1` shares between instances, `off` disables."),
-    Setting("COMMENTS_COUNTS_CACHE_SECONDS", 1, _int,
-            "`/counts` answers are kept this long in the same cache (a listing page asks for "
-            "the same ids for every reader; they are sent with `max-age=30` anyway); 0: "
-            "always read the database."),
+    Setting(
+        "ACCESS_LOG",
+        None,
+        _str,
+        "gunicorn's own access log (`-`: stdout), as JSON; off by default because the app "
+        "logs one line per request already.",
+    ),
+    Setting(
+        "PROMETHEUS_MULTIPROC_DIR",
+        None,
+        _str,
+        "Where gunicorn workers share metrics. Default: a fresh temporary directory made "
+        "by gunicorn.conf.py at start-up (stale files in a given directory are removed).",
+    ),
+    Setting(
+        "COMMENTS_CACHE_URL",
+        None,
+        _str,
+        "Public thread pages, keyed by the article's version: unset or `memory://` caches "
+        "in each worker, `redis://host:6379/1` shares between instances, `off` disables.",
+    ),
+    Setting(
+        "COMMENTS_COUNTS_CACHE_SECONDS",
+        1,
+        _int,
+        "`/counts` answers are kept this long in the same cache (a listing page asks for "
+        "the same ids for every reader; they are sent with `max-age=30` anyway); 0: "
+        "always read the database.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -165,8 +261,11 @@ def load_config(
         # Production must give one key shared by every instance (validate says so); a
         # generated per-container key would make one instance's cursors 400 on the next.
         config["COMMENTS_SECRET_KEY"] = _instance_secret(instance_path)
-    if config["COMMENTS_DEMO"] and not config["COMMENTS_JWT_SECRET"] \
-            and config["COMMENTS_ENV"] != "production":
+    if (
+        config["COMMENTS_DEMO"]
+        and not config["COMMENTS_JWT_SECRET"]
+        and config["COMMENTS_ENV"] != "production"
+    ):
         # The demo mints HS256 tokens; every gunicorn worker must verify what another signed.
         config["COMMENTS_JWT_SECRET"] = _instance_secret(instance_path, "demo_jwt_secret")
     validate(config)
@@ -193,8 +292,10 @@ def validate(config: dict[str, Any]) -> None:
     problems: list[str] = []
     bad_origins = [o for o in config["COMMENTS_CORS_ORIGINS"] if not _ORIGIN.fullmatch(o)]
     if bad_origins:
-        problems.append("COMMENTS_CORS_ORIGINS: give exact origins like https://www.example.com "
-                        "(scheme and host, no path or wildcard): " + ", ".join(bad_origins))
+        problems.append(
+            "COMMENTS_CORS_ORIGINS: give exact origins like https://www.example.com "
+            "(scheme and host, no path or wildcard): " + ", ".join(bad_origins)
+        )
     if config["WEB_CONCURRENCY"] < 1:
         problems.append("WEB_CONCURRENCY: 1 or more")
     kinds = config["COMMENTS_REACTION_KINDS"]
@@ -222,29 +323,42 @@ def validate(config: dict[str, Any]) -> None:
     if config["COMMENTS_MAX_PINNED"] < 0 or config["COMMENTS_AUTO_CLOSE_DAYS"] < 0:
         problems.append("COMMENTS_MAX_PINNED and COMMENTS_AUTO_CLOSE_DAYS: 0 or more")
     cache_url = config.get("COMMENTS_CACHE_URL")
-    if cache_url and cache_url not in ("memory://", "off") and not cache_url.startswith(
-            ("redis://", "rediss://", "unix://")):
+    if (
+        cache_url
+        and cache_url not in ("memory://", "off")
+        and not cache_url.startswith(("redis://", "rediss://", "unix://"))
+    ):
         problems.append("COMMENTS_CACHE_URL: memory://, redis://host:6379/1 or off")
     if config["COMMENTS_ENV"] not in ("development", "production"):
         problems.append("COMMENTS_ENV: development or production")
     if config["COMMENTS_ENV"] == "production":
         secret = config["COMMENTS_JWT_SECRET"]
         if not config["COMMENTS_JWT_PUBLIC_KEY"] and (not secret or len(secret) < 32):
-            problems.append("COMMENTS_JWT_SECRET: production needs at least 32 characters "
-                            "(or COMMENTS_JWT_PUBLIC_KEY)")
+            problems.append(
+                "COMMENTS_JWT_SECRET: production needs at least 32 characters "
+                "(or COMMENTS_JWT_PUBLIC_KEY)"
+            )
         key = config["COMMENTS_SECRET_KEY"]
         if not key or len(key) < 32:
-            problems.append("COMMENTS_SECRET_KEY: production needs at least 32 characters, the "
-                            "same on every instance (it signs pagination cursors)")
+            problems.append(
+                "COMMENTS_SECRET_KEY: production needs at least 32 characters, the "
+                "same on every instance (it signs pagination cursors)"
+            )
         if config["COMMENTS_DEMO"]:
-            problems.append("COMMENTS_DEMO: demo mode mints tokens and is never allowed in production")
+            problems.append(
+                "COMMENTS_DEMO: demo mode mints tokens and is never allowed in production"
+            )
         storage = str(config["RATELIMIT_STORAGE_URI"])
-        if (config["RATELIMIT_ENABLED"] and storage.startswith("memory://")
-                and config["WEB_CONCURRENCY"] > 1):
+        if (
+            config["RATELIMIT_ENABLED"]
+            and storage.startswith("memory://")
+            and config["WEB_CONCURRENCY"] > 1
+        ):
             problems.append(
                 f"RATELIMIT_STORAGE_URI: memory:// keeps separate limits in each of the "
                 f"{config['WEB_CONCURRENCY']} workers (WEB_CONCURRENCY), so every limit is "
-                "multiplied; use redis://host:6379/0 in production")
+                "multiplied; use redis://host:6379/0 in production"
+            )
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
@@ -284,4 +398,3 @@ def markdown_table() -> str:
     for s in SETTINGS:
         lines.append(f"| `{s.name}` | `{_shown(s.default)}` | {s.meaning} |")
     return "\n".join(lines)
-

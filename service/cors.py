@@ -8,11 +8,23 @@ from flask_cors import CORS
 # What a browser script may read from our responses: where a new comment lives, the rate
 # limit it is under, the cache validator and the id to quote in a support request.
 EXPOSE_HEADERS = [
-    "Location", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-    "RateLimit", "RateLimit-Policy", "ETag", "X-Request-ID",
+    "Location",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "RateLimit",
+    "RateLimit-Policy",
+    "ETag",
+    "X-Request-ID",
 ]
-ALLOW_HEADERS = ["Authorization", "Content-Type", "Idempotency-Key", "X-Edit-Token",
-                 "If-None-Match"]
+ALLOW_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Idempotency-Key",
+    "X-Edit-Token",
+    "If-None-Match",
+]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 

@@ -7,16 +7,16 @@ import enum
 
 class CommentStatus(str, enum.Enum):
     PUBLISHED = "published"
-    PENDING = "pending"      # held for a moderator (premoderation or an automatic rule)
-    HIDDEN = "hidden"        # hidden by readers' flags until a moderator decides
-    REMOVED = "removed"      # removed by a moderator
-    DELETED = "deleted"      # deleted by its author
+    PENDING = "pending"  # held for a moderator (premoderation or an automatic rule)
+    HIDDEN = "hidden"  # hidden by readers' flags until a moderator decides
+    REMOVED = "removed"  # removed by a moderator
+    DELETED = "deleted"  # deleted by its author
 
 
 class ArticleStatus(str, enum.Enum):
     OPEN = "open"
-    CLOSED = "closed"        # readable, no new comments
-    HIDDEN = "hidden"        # the whole thread is invisible to readers
+    CLOSED = "closed"  # readable, no new comments
+    HIDDEN = "hidden"  # the whole thread is invisible to readers
 
 
 class FlagReason(str, enum.Enum):
@@ -31,7 +31,7 @@ class FlagReason(str, enum.Enum):
 
 class FlagState(str, enum.Enum):
     OPEN = "open"
-    UPHELD = "upheld"        # a moderator removed the comment
+    UPHELD = "upheld"  # a moderator removed the comment
     DISMISSED = "dismissed"  # a moderator kept it
 
 

@@ -62,9 +62,7 @@ def problem_response(
     if errors:
         body["errors"] = errors
     body.update(extra)
-    response = current_app.response_class(
-        json.dumps(body), status=status, mimetype=PROBLEM_JSON
-    )
+    response = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -86,8 +84,13 @@ def _flatten(messages: Any) -> dict[str, list[str]]:
 
 def _handle_problem(exc: Problem) -> Response:
     return problem_response(
-        exc.status, exc.detail, type_=exc.type_, title=exc.title, errors=exc.errors,
-        headers=exc.headers, **exc.extra,
+        exc.status,
+        exc.detail,
+        type_=exc.type_,
+        title=exc.title,
+        errors=exc.errors,
+        headers=exc.headers,
+        **exc.extra,
     )
 
 
@@ -95,8 +98,11 @@ def _handle_validation(exc: ValidationError) -> Response:
     errors = _flatten(exc.messages)
     fields = ", ".join(sorted(errors))
     return problem_response(
-        422, f"The request has invalid fields: {fields}.", type_="validation-error",
-        title="Invalid request", errors=errors,
+        422,
+        f"The request has invalid fields: {fields}.",
+        type_="validation-error",
+        title="Invalid request",
+        errors=errors,
     )
 
 
@@ -133,8 +139,11 @@ def _handle_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     if status >= 500:
         return _handle_unexpected(exc)
-    detail = exc.description if exc.description and status not in _DETAILS else _DETAILS.get(
-        status, exc.description or "")
+    detail = (
+        exc.description
+        if exc.description and status not in _DETAILS
+        else _DETAILS.get(status, exc.description or "")
+    )
     headers = {}
     if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
         allowed = _methods_that_route(exc.valid_methods)  # type: ignore[attr-defined]
@@ -148,8 +157,12 @@ def _handle_http(exc: HTTPException) -> Response:
 
         seconds = retry_after()
         wait = f" Try again in {seconds} s." if seconds else " Try again later."
-        return problem_response(429, f"Too many requests (limit: {exc.description}).{wait}",
-                                type_="rate-limited", retry_after=seconds)
+        return problem_response(
+            429,
+            f"Too many requests (limit: {exc.description}).{wait}",
+            type_="rate-limited",
+            retry_after=seconds,
+        )
     return problem_response(status, detail, headers=headers)
 
 
@@ -163,7 +176,8 @@ def _handle_unexpected(exc: Exception) -> Response:
     except Exception:  # pragma: no cover - the session may be unusable; nothing more to do
         log.exception("rollback after an unhandled error failed")
     return problem_response(
-        500, "Something went wrong on our side; nothing was saved. Try again shortly.",
+        500,
+        "Something went wrong on our side; nothing was saved. Try again shortly.",
         type_="internal-error",
     )
 
@@ -188,8 +202,9 @@ def _handle_database_unavailable(exc: Exception) -> Response:
     except Exception:  # the connection is gone; the pool discards it
         log.debug("rollback after a lost connection failed", exc_info=True)
     return problem_response(
-        503, "The service cannot reach its database just now; nothing was saved. "
-        "Try again shortly.", type_="database-unavailable",
+        503,
+        "The service cannot reach its database just now; nothing was saved. Try again shortly.",
+        type_="database-unavailable",
         headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         retry_after=DATABASE_RETRY_AFTER_SECONDS,
     )
@@ -213,8 +228,9 @@ def _is_connection_error(exc: Any) -> bool:
 def _handle_rule(exc: Any) -> Response:
     errors = {exc.field: [exc.detail]} if exc.field else None
     title = "Invalid request" if exc.status == 422 else None
-    return problem_response(exc.status, exc.detail, type_=exc.kind, title=title, errors=errors,
-                            **exc.extra)
+    return problem_response(
+        exc.status, exc.detail, type_=exc.kind, title=title, errors=errors, **exc.extra
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -90,7 +90,8 @@ class Article(Base):
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     status: Mapped[ArticleStatus] = mapped_column(
-        _enum(ArticleStatus, "article_status"), default=ArticleStatus.OPEN,
+        _enum(ArticleStatus, "article_status"),
+        default=ArticleStatus.OPEN,
         server_default=ArticleStatus.OPEN.value,
     )
     # None: follow COMMENTS_PREMODERATION; True/False: this article's own switch.
@@ -116,16 +117,23 @@ class Comment(Base):
         Index("ix_comments_thread_newest", "article_id", "depth", "pinned", "id"),
         Index("ix_comments_thread_top", "article_id", "depth", "pinned", "score", "id"),
         Index("ix_comments_thread_best", "article_id", "depth", "pinned", "best", "id"),
-        Index("ix_comments_thread_controversial", "article_id", "depth", "pinned",
-              "controversy", "id"),
+        Index(
+            "ix_comments_thread_controversial", "article_id", "depth", "pinned", "controversy", "id"
+        ),
         Index("ix_comments_root_id_id", "root_id", "id"),
         Index("ix_comments_author_id_created_at", "author_id", "created_at"),
         Index("ix_comments_status_flag_weight", "status", "flag_weight"),
         # The moderators' queue and its totals: only comments that can be in the queue are
         # indexed, so no state of it scans the whole table (domain/moderation.py repeats
         # QUEUE_PREDICATE in every queue query, which is how planners match the index).
-        Index("ix_comments_queue", "flag_weight", "flag_count", "id",
-              sqlite_where=text(QUEUE_PREDICATE), postgresql_where=text(QUEUE_PREDICATE)),
+        Index(
+            "ix_comments_queue",
+            "flag_weight",
+            "flag_count",
+            "id",
+            sqlite_where=text(QUEUE_PREDICATE),
+            postgresql_where=text(QUEUE_PREDICATE),
+        ),
         # Ids order comments in time and key the cursors: SQLite must never reuse one.
         {"sqlite_autoincrement": True},
     )
@@ -153,7 +161,8 @@ class Comment(Base):
     body_fingerprint: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
 
     status: Mapped[CommentStatus] = mapped_column(
-        _enum(CommentStatus, "comment_status"), default=CommentStatus.PUBLISHED,
+        _enum(CommentStatus, "comment_status"),
+        default=CommentStatus.PUBLISHED,
         server_default=CommentStatus.PUBLISHED.value,
     )
     # Why a comment is pending or hidden: "premoderation", "blocked_term", "links", "flags".
@@ -179,8 +188,10 @@ class Comment(Base):
 
 class CommentReaction(Base):
     __tablename__ = "comment_reactions"
-    __table_args__ = (UniqueConstraint("comment_id", "user_id", "kind"),
-                      Index("ix_comment_reactions_user_id", "user_id", "comment_id"))
+    __table_args__ = (
+        UniqueConstraint("comment_id", "user_id", "kind"),
+        Index("ix_comment_reactions_user_id", "user_id", "comment_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
@@ -225,8 +236,10 @@ class ArticleReactionCount(Base):
 
 class Flag(Base):
     __tablename__ = "flags"
-    __table_args__ = (UniqueConstraint("comment_id", "user_id"),
-                      Index("ix_flags_user_id_state", "user_id", "state"))
+    __table_args__ = (
+        UniqueConstraint("comment_id", "user_id"),
+        Index("ix_flags_user_id_state", "user_id", "state"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
@@ -256,13 +269,15 @@ class AuditEntry(Base):
     """Append-only record of every moderator action and automatic decision."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),
-                      {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_audit_log_target", "target_type", "target_id"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     actor_id: Mapped[str] = mapped_column(String(200), index=True)  # "system" for automatic
     action: Mapped[str] = mapped_column(String(64), index=True)
-    target_type: Mapped[str] = mapped_column(String(16))            # comment | article | user
+    target_type: Mapped[str] = mapped_column(String(16))  # comment | article | user
     target_id: Mapped[str] = mapped_column(String(200))
     reason: Mapped[Optional[str]] = mapped_column(String(500), nullable=True)
     before: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, nullable=True)
@@ -294,6 +309,17 @@ class IdempotencyKey(Base):
 
 
 __all__ = [
-    "Base", "Article", "Comment", "CommentReaction", "CommentReactionCount", "ArticleReaction",
-    "ArticleReactionCount", "Flag", "Ban", "AuditEntry", "ApiKey", "IdempotencyKey", "utcnow",
+    "Base",
+    "Article",
+    "Comment",
+    "CommentReaction",
+    "CommentReactionCount",
+    "ArticleReaction",
+    "ArticleReactionCount",
+    "Flag",
+    "Ban",
+    "AuditEntry",
+    "ApiKey",
+    "IdempotencyKey",
+    "utcnow",
 ]

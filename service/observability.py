@@ -54,30 +54,40 @@ disable_created_metrics()
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 HTTP_REQUESTS = Counter(
-    "comments_http_requests", "HTTP requests answered, by route (the URL rule) and status.",
-    ["method", "route", "status"], registry=REGISTRY,
+    "comments_http_requests",
+    "HTTP requests answered, by route (the URL rule) and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
 )
 HTTP_LATENCY = Histogram(
-    "comments_http_request_duration_seconds", "Time to answer an HTTP request.",
-    ["method", "route", "status"], registry=REGISTRY,
+    "comments_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 COMMENTS_CREATED = Counter(
-    "comments_created", "New comments accepted (Idempotency-Key replays excluded), by status.",
-    ["status"], registry=REGISTRY,
+    "comments_created",
+    "New comments accepted (Idempotency-Key replays excluded), by status.",
+    ["status"],
+    registry=REGISTRY,
 )
 REACTIONS = Counter(
     "comments_reaction_requests",
     "Successful reaction requests (idempotent repeats included), by target and action.",
-    ["target", "action"], registry=REGISTRY,
+    ["target", "action"],
+    registry=REGISTRY,
 )
 FLAGS = Counter(
-    "comments_flags", "New flags (a repeated flag by the same user is not counted).",
+    "comments_flags",
+    "New flags (a repeated flag by the same user is not counted).",
     registry=REGISTRY,
 )
 RATE_LIMITED = Counter(
-    "comments_rate_limited_requests", "Requests refused with 429, by route.",
-    ["route"], registry=REGISTRY,
+    "comments_rate_limited_requests",
+    "Requests refused with 429, by route.",
+    ["route"],
+    registry=REGISTRY,
 )
 RATELIMIT_STORAGE_ERRORS = Counter(
     "comments_ratelimit_storage_errors",
@@ -137,8 +147,9 @@ class _QueueCollector:
         try:
             sizes = self._count()
         except Exception as exc:  # the database is down: serve the other metrics anyway
-            logging.getLogger(__name__).warning("moderation queue size unavailable: %s",
-                                                exc.__class__.__name__)
+            logging.getLogger(__name__).warning(
+                "moderation queue size unavailable: %s", exc.__class__.__name__
+            )
             return
         for state, n in sorted(sizes.items()):
             family.add_metric([state], n)
@@ -207,7 +218,8 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
             "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
-            .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -293,14 +305,21 @@ class GunicornJsonLogger(glogging.Logger):
             status: Any = int(str(atoms.get("s", "0")))
         except ValueError:
             status = atoms.get("s")
-        self.access_log.info("access", extra={
-            "request_id": rid if rid != "-" else None, "method": atoms.get("m"),
-            "path": atoms.get("U"), "status": status, "bytes": atoms.get("B"),
-            "duration_ms": round(request_time.total_seconds() * 1000, 2),
-        })
+        self.access_log.info(
+            "access",
+            extra={
+                "request_id": rid if rid != "-" else None,
+                "method": atoms.get("m"),
+                "path": atoms.get("U"),
+                "status": status,
+                "bytes": atoms.get("B"),
+                "duration_ms": round(request_time.total_seconds() * 1000, 2),
+            },
+        )
 
 
 # --- wiring -------------------------------------------------------------------------------
+
 
 class _StartClock:
     """WSGI middleware noting when a request arrived, before any before_request hook (the

@@ -39,8 +39,10 @@ def _probe_engine(app: Flask) -> Engine:
         if url.startswith("sqlite"):
             connect_args: dict[str, Any] = {"timeout": CHECK_TIMEOUT_SECONDS}
         else:
-            connect_args = {"connect_timeout": CHECK_TIMEOUT_SECONDS,
-                            "options": f"-c statement_timeout={CHECK_TIMEOUT_SECONDS * 1000}"}
+            connect_args = {
+                "connect_timeout": CHECK_TIMEOUT_SECONDS,
+                "options": f"-c statement_timeout={CHECK_TIMEOUT_SECONDS * 1000}",
+            }
         engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
         app.extensions["comments_probe_engine"] = engine
     return engine
@@ -55,7 +57,8 @@ def _database_ok() -> bool:
 def _redis_ok() -> bool:
     client = redis.Redis.from_url(
         current_app.config["RATELIMIT_STORAGE_URI"],
-        socket_connect_timeout=CHECK_TIMEOUT_SECONDS, socket_timeout=CHECK_TIMEOUT_SECONDS,
+        socket_connect_timeout=CHECK_TIMEOUT_SECONDS,
+        socket_timeout=CHECK_TIMEOUT_SECONDS,
     )
     try:
         return bool(client.ping())
@@ -79,14 +82,18 @@ def readyz() -> Response | dict[str, str]:
         try:
             results[name] = "ok" if check() else "down"
         except Exception as exc:  # any driver error means "not ready"
-            current_app.logger.warning("readiness check %s failed: %s", name,
-                                       exc.__class__.__name__)
+            current_app.logger.warning(
+                "readiness check %s failed: %s", name, exc.__class__.__name__
+            )
             results[name] = "down"
     down = [name for name, state in results.items() if state != "ok"]
     if down:
         return problem_response(
-            503, f"Not ready: {' and '.join(down)} not reachable.", type_="not-ready",
-            headers={"Retry-After": "5"}, checks=results,
+            503,
+            f"Not ready: {' and '.join(down)} not reachable.",
+            type_="not-ready",
+            headers={"Retry-After": "5"},
+            checks=results,
         )
     return {"status": "ready", **results}
 
@@ -98,8 +105,9 @@ def moderation_queue_sizes() -> dict[str, int]:
         (Comment.status == CommentStatus.HIDDEN, "hidden"),
         else_="flagged",
     )
-    waiting = (Comment.status.in_((CommentStatus.PENDING, CommentStatus.HIDDEN))
-               | ((Comment.status == CommentStatus.PUBLISHED) & (Comment.flag_count > 0)))
+    waiting = Comment.status.in_((CommentStatus.PENDING, CommentStatus.HIDDEN)) | (
+        (Comment.status == CommentStatus.PUBLISHED) & (Comment.flag_count > 0)
+    )
     sizes = {"pending": 0, "hidden": 0, "flagged": 0}
     try:
         rows = db.session.execute(select(state, func.count()).where(waiting).group_by(state))
@@ -112,8 +120,9 @@ def moderation_queue_sizes() -> dict[str, int]:
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus text format, summed over every gunicorn worker."""
-    return current_app.response_class(metrics_text(moderation_queue_sizes),
-                                      content_type=CONTENT_TYPE_LATEST)
+    return current_app.response_class(
+        metrics_text(moderation_queue_sizes), content_type=CONTENT_TYPE_LATEST
+    )
 
 
 @bp.get("/openapi.yaml")

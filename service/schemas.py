@@ -33,15 +33,21 @@ class _Strict(Schema):
 
 class NewCommentSchema(_Strict):
     body = fields.String(required=True)
-    parent_id = fields.Integer(strict=True, allow_none=True, load_default=None,
-                               validate=validate.Range(min=1, max=2**31 - 1))
+    parent_id = fields.Integer(
+        strict=True,
+        allow_none=True,
+        load_default=None,
+        validate=validate.Range(min=1, max=2**31 - 1),
+    )
     author_name = fields.String(load_default=None, allow_none=True)
 
     @validates("author_name")
     def _author_name(self, value: str | None, **_: Any) -> None:
         if value is not None and not 1 <= len(value.strip()) <= 80:
             raise ValidationError("Give a name of 1 to 80 characters.")
-        if value is not None and ("\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)):
+        if value is not None and (
+            "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+        ):
             raise ValidationError("The name contains characters that are not allowed.")
 
 
@@ -76,6 +82,7 @@ def load_query(schema: Schema, args: Any) -> dict[str, Any]:
 
 # --- out ----------------------------------------------------------------------------------
 
+
 def timestamp(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
@@ -94,7 +101,10 @@ def author_out(comment: Comment) -> dict[str, Any] | None:
 
 
 def comment_out(
-    comment: Comment, *, reactions: dict[int, dict[str, int]], mine: dict[int, list[str]],
+    comment: Comment,
+    *,
+    reactions: dict[int, dict[str, int]],
+    mine: dict[int, list[str]],
     replies: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     tombstone = comment.status in TOMBSTONE_STATUSES
@@ -118,15 +128,23 @@ def comment_out(
     }
 
 
-def tree_out(node: Any, reactions: dict[int, dict[str, int]], mine: dict[int, list[str]]) -> dict[str, Any]:
+def tree_out(
+    node: Any, reactions: dict[int, dict[str, int]], mine: dict[int, list[str]]
+) -> dict[str, Any]:
     return comment_out(
-        node.comment, reactions=reactions, mine=mine,
+        node.comment,
+        reactions=reactions,
+        mine=mine,
         replies=[tree_out(child, reactions, mine) for child in node.replies],
     )
 
 
 def article_out(
-    article_id: str, article: Article | None, *, reactions: dict[str, int], mine: list[str],
+    article_id: str,
+    article: Article | None,
+    *,
+    reactions: dict[str, int],
+    mine: list[str],
     visible: bool,
 ) -> dict[str, Any]:
     status = article.status if article is not None else ArticleStatus.OPEN
@@ -141,10 +159,11 @@ def article_out(
 
 class FlagSchema(_Strict):
     reason = fields.Enum(FlagReason, by_value=True, required=True)
-    note = fields.String(load_default=None, allow_none=True,
-                         validate=validate.Length(max=500))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
     @validates("note")
     def _note(self, value: str | None, **_: Any) -> None:
-        if value is not None and ("\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)):
+        if value is not None and (
+            "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)
+        ):
             raise ValidationError("The note contains characters that are not allowed.")

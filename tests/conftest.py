@@ -52,7 +52,9 @@ def _empty_tables(url: str) -> None:
         else:
             for name in names:
                 conn.execute(text(f"DELETE FROM {name}"))
-            if conn.execute(text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first():
+            if conn.execute(
+                text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
+            ).first():
                 conn.execute(text("DELETE FROM sqlite_sequence"))
     engine.dispose()
 
@@ -92,8 +94,13 @@ def client(app: Any) -> Any:
 
 
 def make_token(
-    sub: str = "u-1", *, name: str | None = None, roles: list[str] | None = None,
-    expires_in: int = 3600, secret: str = JWT_SECRET, **claims: Any,
+    sub: str = "u-1",
+    *,
+    name: str | None = None,
+    roles: list[str] | None = None,
+    expires_in: int = 3600,
+    secret: str = JWT_SECRET,
+    **claims: Any,
 ) -> str:
     now = int(time.time())
     payload = {"sub": sub, "exp": now + expires_in, "iat": now, **claims}
@@ -115,9 +122,14 @@ MODERATOR = {"roles": ["moderator"], "name": "Mod"}
 def post(client: Any) -> Callable[..., Any]:
     """post(article, body, user="u-1", parent_id=None) → response; user=None posts as a guest."""
 
-    def _post(article: str, body: str = "hello", user: str | None = "u-1",
-              parent_id: int | None = None, headers: dict[str, str] | None = None,
-              **extra: Any) -> Any:
+    def _post(
+        article: str,
+        body: str = "hello",
+        user: str | None = "u-1",
+        parent_id: int | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> Any:
         payload: dict[str, Any] = {"body": body, **extra}
         if parent_id is not None:
             payload["parent_id"] = parent_id
@@ -126,8 +138,9 @@ def post(client: Any) -> Callable[..., Any]:
             all_headers.update(auth(user, name=f"Name {user}"))
         elif "author_name" not in payload:
             payload["author_name"] = "Guest"
-        return client.post(f"/api/v1/articles/{article}/comments", json=payload,
-                           headers=all_headers)
+        return client.post(
+            f"/api/v1/articles/{article}/comments", json=payload, headers=all_headers
+        )
 
     return _post
 

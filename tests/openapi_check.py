@@ -104,8 +104,9 @@ def _header_value(schema: dict[str, Any], raw: str) -> Any:
     return raw
 
 
-def _check_headers(where: str, documented: dict[str, Any], parts: tuple[str, ...],
-                   response: Any) -> None:
+def _check_headers(
+    where: str, documented: dict[str, Any], parts: tuple[str, ...], response: Any
+) -> None:
     for name, header in documented.items():
         header, header_parts = _follow(header, (*parts, "headers", name))
         if name not in response.headers:
@@ -130,8 +131,9 @@ def _method_not_allowed(where: str, item: dict[str, Any], response: Any) -> Any:
         documented.add("HEAD")
     documented.add("OPTIONS")
     assert allowed == documented, f"{where}: Allow {sorted(allowed)} != spec {sorted(documented)}"
-    return _check_body(where, "application/problem+json",
-                       _pointer("components", "schemas", "Problem"), response)
+    return _check_body(
+        where, "application/problem+json", _pointer("components", "schemas", "Problem"), response
+    )
 
 
 def _check_body(where: str, media_type: str, schema_pointer: str, response: Any) -> Any:
@@ -147,8 +149,10 @@ def _check_body(where: str, media_type: str, schema_pointer: str, response: Any)
     else:
         body = text
     problems = _errors(validator_at(schema_pointer), body)
-    assert not problems, f"{where}: body does not match the spec:\n  " + "\n  ".join(problems) + (
-        f"\nbody: {text[:1000]}"
+    assert not problems, (
+        f"{where}: body does not match the spec:\n  "
+        + "\n  ".join(problems)
+        + (f"\nbody: {text[:1000]}")
     )
     return body
 
@@ -174,8 +178,9 @@ def assert_matches_spec(method: str, path_template: str, response: Any) -> Any:
         f"{where}: status not documented (documented: {sorted(responses)}); "
         f"body: {response.get_data(as_text=True)[:500]}"
     )
-    documented, parts = _follow(responses[status],
-                                ("paths", path_template, method, "responses", status))
+    documented, parts = _follow(
+        responses[status], ("paths", path_template, method, "responses", status)
+    )
     _check_headers(where, documented.get("headers", {}), parts, response)
     content = documented.get("content")
     if not content:
@@ -184,5 +189,6 @@ def assert_matches_spec(method: str, path_template: str, response: Any) -> Any:
     assert response.mimetype in content, (
         f"{where}: content type {response.mimetype!r} not documented ({sorted(content)})"
     )
-    return _check_body(where, response.mimetype,
-                       _pointer(*parts, "content", response.mimetype, "schema"), response)
+    return _check_body(
+        where, response.mimetype, _pointer(*parts, "content", response.mimetype, "schema"), response
+    )

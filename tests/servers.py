@@ -38,12 +38,28 @@ def wait_until_ready(base: str, timeout: float = 20.0) -> None:
 def gunicorn(env: dict[str, str], workers: int = 1) -> Iterator[str]:
     """Serve the app with the project's gunicorn config; yields the base URL."""
     port = free_port()
-    full_env = {**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port),
-                "WEB_CONCURRENCY": str(workers)}
+    full_env = {
+        **os.environ,
+        **env,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "WEB_CONCURRENCY": str(workers),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-         "--access-logfile", "/dev/null", "service.wsgi:app"],
-        cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "gunicorn.conf.py",
+            "--access-logfile",
+            "/dev/null",
+            "service.wsgi:app",
+        ],
+        cwd=ROOT,
+        env=full_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     # Drain stderr while the server runs: gunicorn logs every request there, and once the

@@ -9,14 +9,15 @@ table: 20-40 ms a request with 21,000 comments, growing with every comment. Only
 that can be in the queue enter this index, and every queue query repeats its predicate
 (service/models.py QUEUE_PREDICATE), so each reads a few rows however large the table is.
 """
+
 from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002'
-down_revision = '0001'
+revision = "0002"
+down_revision = "0001"
 branch_labels = None
 depends_on = None
 
@@ -25,10 +26,15 @@ QUEUE_PREDICATE = "flag_count > 0 OR status IN ('pending', 'hidden')"
 
 
 def upgrade() -> None:
-    op.create_index('ix_comments_queue', 'comments', ['flag_weight', 'flag_count', 'id'],
-                    unique=False, sqlite_where=sa.text(QUEUE_PREDICATE),
-                    postgresql_where=sa.text(QUEUE_PREDICATE))
+    op.create_index(
+        "ix_comments_queue",
+        "comments",
+        ["flag_weight", "flag_count", "id"],
+        unique=False,
+        sqlite_where=sa.text(QUEUE_PREDICATE),
+        postgresql_where=sa.text(QUEUE_PREDICATE),
+    )
 
 
 def downgrade() -> None:
-    op.drop_index('ix_comments_queue', table_name='comments')
+    op.drop_index("ix_comments_queue", table_name="comments")

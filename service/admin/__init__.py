@@ -31,9 +31,13 @@ def _moderators_only() -> None:
     require_moderator()
     user_id = (request.view_args or {}).get("user_id")
     if user_id is not None and any(ord(c) < 32 or 0xD800 <= ord(c) <= 0xDFFF for c in user_id):
-        raise Problem(422, "user_id must not contain control characters.",
-                      type_="validation-error", title="Invalid request",
-                      errors={"user_id": ["Control characters are not allowed."]})
+        raise Problem(
+            422,
+            "user_id must not contain control characters.",
+            type_="validation-error",
+            title="Invalid request",
+            errors={"user_id": ["Control characters are not allowed."]},
+        )
 
 
 @bp.after_request
@@ -48,7 +52,9 @@ def bad_cursor(exc: CursorError) -> Problem:
     return Problem(400, str(exc), type_="invalid-cursor", errors={"cursor": [str(exc)]})
 
 
-def decode_cursor(token: str | None, scope: str, checks: tuple[type | tuple[type, ...], ...]) -> list[Any] | None:
+def decode_cursor(
+    token: str | None, scope: str, checks: tuple[type | tuple[type, ...], ...]
+) -> list[Any] | None:
     """A signed cursor for ``scope`` whose values have the expected types (None: page 1)."""
     from ..api import cursors
 
@@ -65,7 +71,9 @@ def decode_cursor(token: str | None, scope: str, checks: tuple[type | tuple[type
 
 
 def admin_comment_out(
-    comment: Comment, *, reactions: dict[int, dict[str, int]] | None = None,
+    comment: Comment,
+    *,
+    reactions: dict[int, dict[str, int]] | None = None,
     mine: dict[int, list[str]] | None = None,
 ) -> dict[str, Any]:
     """A Comment as moderators see it: the public shape (a tombstone's author and body are
@@ -74,22 +82,29 @@ def admin_comment_out(
     wipes the text for good)."""
     out = comment_out(comment, reactions=reactions or {}, mine=mine or {})
     retained = None
-    if comment.status in TOMBSTONE_STATUSES and (comment.author_id or comment.author_name
-                                                 or comment.body is not None):
+    if comment.status in TOMBSTONE_STATUSES and (
+        comment.author_id or comment.author_name or comment.body is not None
+    ):
         retained = {
-            "author": {"id": comment.author_id, "name": comment.author_name,
-                       "is_guest": comment.author_is_guest,
-                       "is_moderator": comment.author_is_moderator},
-            "body": comment.body, "body_html": comment.body_html,
+            "author": {
+                "id": comment.author_id,
+                "name": comment.author_name,
+                "is_guest": comment.author_is_guest,
+                "is_moderator": comment.author_is_moderator,
+            },
+            "body": comment.body,
+            "body_html": comment.body_html,
         }
     out["retained"] = retained
-    out.update({
-        "held_reason": comment.held_reason,
-        "shadowed": comment.shadowed,
-        "flag_count": comment.flag_count,
-        "flag_weight": round(comment.flag_weight, 4),
-        "status_changed_at": timestamp(comment.status_changed_at),
-    })
+    out.update(
+        {
+            "held_reason": comment.held_reason,
+            "shadowed": comment.shadowed,
+            "flag_count": comment.flag_count,
+            "flag_weight": round(comment.flag_weight, 4),
+            "status_changed_at": timestamp(comment.status_changed_at),
+        }
+    )
     return out
 
 

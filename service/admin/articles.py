@@ -17,14 +17,17 @@ from .schemas import ArticlePatchSchema
 
 
 def article_admin_out(article_id: str, article: Article | None) -> dict[str, Any]:
-    auto = moderation.auto_closed(article, days=current_app.config["COMMENTS_AUTO_CLOSE_DAYS"],
-                                  now=utcnow())
+    auto = moderation.auto_closed(
+        article, days=current_app.config["COMMENTS_AUTO_CLOSE_DAYS"], now=utcnow()
+    )
     settings = moderation.article_settings(article_id, article)
     return {
         "id": article_id,
         **settings,
         # What readers get: "closed" also when COMMENTS_AUTO_CLOSE_DAYS has run out.
-        "effective_status": "closed" if auto and settings["status"] == "open" else settings["status"],
+        "effective_status": "closed"
+        if auto and settings["status"] == "open"
+        else settings["status"],
         "auto_closed": auto,
         "comment_count": article.comment_count if article else 0,
         "reaction_count": article.reaction_count if article else 0,
@@ -49,7 +52,12 @@ def patch_article(article_id: str) -> dict[str, Any]:
     checked_article_id(article_id)
     data = json_body(ArticlePatchSchema())
     reason = data.pop("reason", None)
-    article = moderation.update_article(db.session, article_id=article_id, changes=data,
-                                        actor_id=current_caller().user_id or "", reason=reason)
+    article = moderation.update_article(
+        db.session,
+        article_id=article_id,
+        changes=data,
+        actor_id=current_caller().user_id or "",
+        reason=reason,
+    )
     db.session.commit()
     return article_admin_out(article_id, article)

@@ -16,10 +16,17 @@ from .schemas import AuditQuerySchema
 
 
 def entry_out(entry: AuditEntry) -> dict[str, Any]:
-    return {"id": entry.id, "actor": entry.actor_id, "action": entry.action,
-            "target_type": entry.target_type, "target_id": entry.target_id,
-            "reason": entry.reason, "before": entry.before, "after": entry.after,
-            "created_at": timestamp(entry.created_at)}
+    return {
+        "id": entry.id,
+        "actor": entry.actor_id,
+        "action": entry.action,
+        "target_type": entry.target_type,
+        "target_id": entry.target_id,
+        "reason": entry.reason,
+        "before": entry.before,
+        "after": entry.after,
+        "created_at": timestamp(entry.created_at),
+    }
 
 
 @bp.get("/audit-log")
@@ -32,8 +39,12 @@ def audit_log() -> dict[str, Any]:
     scope = "audit:" + "|".join(f"{k}={v or ''}" for k, v in filters.items())
     after = decode_cursor(args["cursor"], scope, (int,))
     query = select(AuditEntry)
-    columns = {"actor": AuditEntry.actor_id, "action": AuditEntry.action,
-               "target_type": AuditEntry.target_type, "target_id": AuditEntry.target_id}
+    columns = {
+        "actor": AuditEntry.actor_id,
+        "action": AuditEntry.action,
+        "target_type": AuditEntry.target_type,
+        "target_id": AuditEntry.target_id,
+    }
     for name, value in filters.items():
         if value is not None:
             query = query.where(columns[name] == value)

@@ -19,9 +19,14 @@ from .schemas import BanSchema, PageQuerySchema
 
 
 def ban_admin_out(ban: Ban) -> dict[str, Any]:
-    return {"user_id": ban.user_id, "reason": ban.reason, "shadow": ban.shadow,
-            "expires_at": timestamp(ban.expires_at), "created_by": ban.created_by,
-            "created_at": timestamp(ban.created_at)}
+    return {
+        "user_id": ban.user_id,
+        "reason": ban.reason,
+        "shadow": ban.shadow,
+        "expires_at": timestamp(ban.expires_at),
+        "created_by": ban.created_by,
+        "created_at": timestamp(ban.created_at),
+    }
 
 
 @bp.get("/bans")
@@ -48,8 +53,13 @@ def put_ban(user_id: str) -> Any:
     """Ban a user, or change their ban: 201 when new, 200 when replaced. Audited."""
     data = json_body(BanSchema())
     ban, created = moderation.put_ban(
-        db.session, user_id=user_id, reason=data["reason"].strip(), shadow=data["shadow"],
-        expires_at=data["expires_at"], actor_id=current_caller().user_id or "")
+        db.session,
+        user_id=user_id,
+        reason=data["reason"].strip(),
+        shadow=data["shadow"],
+        expires_at=data["expires_at"],
+        actor_id=current_caller().user_id or "",
+    )
     db.session.commit()
     return ban_admin_out(ban), 201 if created else 200
 

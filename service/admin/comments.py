@@ -36,10 +36,14 @@ def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
     ids = [c.id for c in comments]
     flags = moderation.flags_by_reason(db.session, ids)
     records = moderation.author_records(
-        db.session, sorted({c.author_id for c in comments if c.author_id}))
+        db.session, sorted({c.author_id for c in comments if c.author_id})
+    )
     parent_ids = sorted({c.parent_id for c in comments if c.parent_id})
-    parents = {p.id: p for p in db.session.scalars(
-        select(Comment).where(Comment.id.in_(parent_ids)))} if parent_ids else {}
+    parents = (
+        {p.id: p for p in db.session.scalars(select(Comment).where(Comment.id.in_(parent_ids)))}
+        if parent_ids
+        else {}
+    )
     counts, _ = reactions_for(db.session, ids, None)
     items = []
     for comment in comments:
@@ -59,18 +63,27 @@ def queue() -> dict[str, Any]:
     args = load_query(QueueQuerySchema(), request.args)
     scope = f"queue:{args['state']}:{args['article_id'] or ''}"
     after = decode_cursor(args["cursor"], scope, ((int, float), int, int))
-    rows = moderation.queue_page(db.session, state=args["state"], article_id=args["article_id"],
-                                 limit=args["limit"], after=after)
+    rows = moderation.queue_page(
+        db.session,
+        state=args["state"],
+        article_id=args["article_id"],
+        limit=args["limit"],
+        after=after,
+    )
     next_cursor = None
     if len(rows) > args["limit"]:
         rows = rows[: args["limit"]]
         next_cursor = cursors().encode(scope, moderation.queue_key(rows[-1]))
-    total_query = select(func.count()).select_from(Comment).where(
-        moderation.queue_condition(args["state"]))
+    total_query = (
+        select(func.count()).select_from(Comment).where(moderation.queue_condition(args["state"]))
+    )
     if args["article_id"]:
         total_query = total_query.where(Comment.article_id == args["article_id"])
-    return {"items": queue_items(rows), "next_cursor": next_cursor,
-            "total": db.session.scalar(total_query) or 0}
+    return {
+        "items": queue_items(rows),
+        "next_cursor": next_cursor,
+        "total": db.session.scalar(total_query) or 0,
+    }
 
 
 @bp.post(f"/comments/<int(max={MAX_ID}):comment_id>/actions")
@@ -83,9 +96,14 @@ def act(comment_id: int) -> dict[str, Any]:
     if comment is None:
         raise Problem(404, "There is no such comment.", type_="not-found")
     caller = current_caller()
-    moderation.apply_action(db.session, comment=comment, action=data["action"],
-                            actor_id=caller.user_id or "", reason=data["reason"],
-                            max_pinned=current_app.config["COMMENTS_MAX_PINNED"])
+    moderation.apply_action(
+        db.session,
+        comment=comment,
+        action=data["action"],
+        actor_id=caller.user_id or "",
+        reason=data["reason"],
+        max_pinned=current_app.config["COMMENTS_MAX_PINNED"],
+    )
     db.session.commit()
     db.session.refresh(comment)
     return queue_items([comment])[0]

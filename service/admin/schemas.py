@@ -5,7 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from ..domain.moderation import ACTIONS, QUEUE_STATES
 from ..enums import ArticleStatus
@@ -34,8 +42,9 @@ def printable(value: str | None) -> None:
 def _text(max_length: int, required: bool = False) -> fields.String:
     if required:
         return fields.String(required=True, validate=validate.Length(min=1, max=max_length))
-    return fields.String(load_default=None, allow_none=True,
-                         validate=validate.Length(max=max_length))
+    return fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=max_length)
+    )
 
 
 class _Page(_Strict):
@@ -95,12 +104,12 @@ class BanSchema(_Strict):
 
 
 class AuditQuerySchema(_Page):
-    actor = fields.String(load_default=None,
-                          validate=[validate.Length(min=1, max=200), printable])
+    actor = fields.String(load_default=None, validate=[validate.Length(min=1, max=200), printable])
     action = fields.String(load_default=None, validate=[validate.Length(min=1, max=64), printable])
     target_type = fields.String(load_default=None, validate=validate.OneOf(TARGET_TYPES))
-    target_id = fields.String(load_default=None,
-                              validate=[validate.Length(min=1, max=200), printable])
+    target_id = fields.String(
+        load_default=None, validate=[validate.Length(min=1, max=200), printable]
+    )
 
 
 class PageQuerySchema(_Page):

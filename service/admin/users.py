@@ -36,11 +36,16 @@ def user_comments(user_id: str) -> dict[str, Any]:
         rows = rows[: args["limit"]]
         next_cursor = cursors().encode(scope, [rows[-1].id])
     record = moderation.author_records(db.session, [user_id]).get(
-        user_id, {"comments": 0, "removed": 0})
+        user_id, {"comments": 0, "removed": 0}
+    )
     ban = db.session.get(Ban, user_id)
-    return {"user_id": user_id, "record": record,
-            "ban": moderation.ban_out(ban) if ban else None,
-            "items": queue_items(rows), "next_cursor": next_cursor}
+    return {
+        "user_id": user_id,
+        "record": record,
+        "ban": moderation.ban_out(ban) if ban else None,
+        "items": queue_items(rows),
+        "next_cursor": next_cursor,
+    }
 
 
 def _comment_export(c: Comment) -> dict[str, Any]:
@@ -56,37 +61,65 @@ def _comment_export(c: Comment) -> dict[str, Any]:
 def export_user(user_id: str) -> dict[str, Any]:
     """Everything stored about this person, as JSON (a data-subject access request)."""
     comments = db.session.scalars(
-        select(Comment).where(Comment.author_id == user_id).order_by(Comment.id))
+        select(Comment).where(Comment.author_id == user_id).order_by(Comment.id)
+    )
     reactions = db.session.scalars(
-        select(CommentReaction).where(CommentReaction.user_id == user_id)
-        .order_by(CommentReaction.id))
+        select(CommentReaction)
+        .where(CommentReaction.user_id == user_id)
+        .order_by(CommentReaction.id)
+    )
     article_reactions = db.session.scalars(
-        select(ArticleReaction).where(ArticleReaction.user_id == user_id)
-        .order_by(ArticleReaction.id))
+        select(ArticleReaction)
+        .where(ArticleReaction.user_id == user_id)
+        .order_by(ArticleReaction.id)
+    )
     flags = db.session.scalars(select(Flag).where(Flag.user_id == user_id).order_by(Flag.id))
     ban = db.session.get(Ban, user_id)
     audit = db.session.scalars(
-        select(AuditEntry).where(or_(
-            (AuditEntry.target_type == "user") & (AuditEntry.target_id == user_id),
-            AuditEntry.actor_id == user_id,
-        )).order_by(AuditEntry.id))
+        select(AuditEntry)
+        .where(
+            or_(
+                (AuditEntry.target_type == "user") & (AuditEntry.target_id == user_id),
+                AuditEntry.actor_id == user_id,
+            )
+        )
+        .order_by(AuditEntry.id)
+    )
     return {
         "user_id": user_id,
         "exported_at": timestamp(utcnow()),
         "comments": [_comment_export(c) for c in comments],
         "comment_reactions": [
             {"comment_id": r.comment_id, "kind": r.kind, "created_at": timestamp(r.created_at)}
-            for r in reactions],
+            for r in reactions
+        ],
         "article_reactions": [
             {"article_id": r.article_id, "kind": r.kind, "created_at": timestamp(r.created_at)}
-            for r in article_reactions],
+            for r in article_reactions
+        ],
         "flags": [
-            {"comment_id": f.comment_id, "reason": f.reason.value, "note": f.note,
-             "state": f.state.value, "created_at": timestamp(f.created_at),
-             "resolved_at": timestamp(f.resolved_at)} for f in flags],
-        "bans": [{"user_id": ban.user_id, "reason": ban.reason, "shadow": ban.shadow,
-                  "expires_at": timestamp(ban.expires_at), "created_by": ban.created_by,
-                  "created_at": timestamp(ban.created_at)}] if ban else [],
+            {
+                "comment_id": f.comment_id,
+                "reason": f.reason.value,
+                "note": f.note,
+                "state": f.state.value,
+                "created_at": timestamp(f.created_at),
+                "resolved_at": timestamp(f.resolved_at),
+            }
+            for f in flags
+        ],
+        "bans": [
+            {
+                "user_id": ban.user_id,
+                "reason": ban.reason,
+                "shadow": ban.shadow,
+                "expires_at": timestamp(ban.expires_at),
+                "created_by": ban.created_by,
+                "created_at": timestamp(ban.created_at),
+            }
+        ]
+        if ban
+        else [],
         "audit_log": [entry_out(e) for e in audit],
     }
 
@@ -98,8 +131,8 @@ def erase_user(user_id: str) -> dict[str, Any]:
     disappear, reactions and flags go with every counter corrected. Audited; 200 with what
     was erased."""
     reason = load_query(EraseQuerySchema(), request.args)["reason"]
-    summary = moderation.erase_user(db.session, user_id=user_id,
-                                    actor_id=current_caller().user_id or "",
-                                    reason=reason or None)
+    summary = moderation.erase_user(
+        db.session, user_id=user_id, actor_id=current_caller().user_id or "", reason=reason or None
+    )
     db.session.commit()
     return {"user_id": user_id, "erased": summary}

@@ -26,8 +26,9 @@ MAX_ID = 2**31 - 1  # comment ids are 32-bit integers on every database
 def json_body(schema: Schema) -> dict[str, Any]:
     """The request's JSON object, validated: 415 if it is not JSON, 400 if malformed."""
     if not request.is_json:
-        raise Problem(415, "Send the request body as application/json.",
-                      type_="unsupported-media-type")
+        raise Problem(
+            415, "Send the request body as application/json.", type_="unsupported-media-type"
+        )
     try:
         data = request.get_json()  # larger than MAX_CONTENT_LENGTH: 413 from Werkzeug
     except BadRequest:
@@ -39,8 +40,13 @@ def json_body(schema: Schema) -> dict[str, Any]:
 
 def checked_article_id(article_id: str) -> str:
     if not valid_article_id(article_id):
-        raise Problem(422, f"article_id must be {ARTICLE_ID_RULE}.", type_="validation-error",
-                      title="Invalid request", errors={"article_id": [ARTICLE_ID_RULE]})
+        raise Problem(
+            422,
+            f"article_id must be {ARTICLE_ID_RULE}.",
+            type_="validation-error",
+            title="Invalid request",
+            errors={"article_id": [ARTICLE_ID_RULE]},
+        )
     return article_id
 
 
@@ -60,8 +66,10 @@ def auto_rules() -> AutoRules:
     """The automatic holds (blocked terms, too many links); the terms file is re-read when
     it changes."""
     terms = current_app.extensions.setdefault("comments_terms", TermsCache())
-    return AutoRules(blocked=terms.pattern(current_app.config["COMMENTS_BLOCKED_TERMS_FILE"]),
-                     max_links=current_app.config["COMMENTS_MAX_LINKS"])
+    return AutoRules(
+        blocked=terms.pattern(current_app.config["COMMENTS_BLOCKED_TERMS_FILE"]),
+        max_links=current_app.config["COMMENTS_MAX_LINKS"],
+    )
 
 
 def cursors() -> Cursors:
@@ -115,8 +123,13 @@ def _http_caching(response: Response) -> Response:
     return response
 
 
-_CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
-                        "HTTP_IF_UNMODIFIED_SINCE", "HTTP_IF_RANGE")
+_CONDITIONAL_HEADERS = (
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_IF_UNMODIFIED_SINCE",
+    "HTTP_IF_RANGE",
+)
 
 
 from . import articles, comments, counts, flags, meta, reactions  # noqa: E402,F401  (routes)

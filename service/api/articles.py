@@ -36,8 +36,14 @@ def get_article(article_id: str) -> dict[str, Any]:
 def _react(article_id: str, kind: str, add: bool) -> dict[str, Any]:
     checked_article_id(article_id)
     caller = require_user()
-    react_to_article(db.session, article_id=article_id, user_id=caller.user_id or "", kind=kind,
-                     kinds=current_app.config["COMMENTS_REACTION_KINDS"], add=add)
+    react_to_article(
+        db.session,
+        article_id=article_id,
+        user_id=caller.user_id or "",
+        kind=kind,
+        kinds=current_app.config["COMMENTS_REACTION_KINDS"],
+        add=add,
+    )
     db.session.commit()
     counts, mine = article_reactions(db.session, article_id, caller.user_id)
     return {"reactions": counts, "my_reactions": mine}

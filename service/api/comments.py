@@ -39,8 +39,16 @@ from ..schemas import (
     tree_out,
 )
 from . import (
-    MAX_ID, auto_rules, bp, checked_article_id, cursors, json_body, page_cache, read_limit,
-    rules, viewer,
+    MAX_ID,
+    auto_rules,
+    bp,
+    checked_article_id,
+    cursors,
+    json_body,
+    page_cache,
+    read_limit,
+    rules,
+    viewer,
     write_limit,
 )
 
@@ -61,8 +69,10 @@ def _visible_comment(comment_id: int) -> Comment:
     """The comment if this caller may see it; 404 otherwise (we do not confirm it exists)."""
     comment = db.session.get(Comment, comment_id)
     v = viewer()
-    if comment is None or not comment_visible(comment, v) or not article_visible(
-        db.session.get(Article, comment.article_id), v
+    if (
+        comment is None
+        or not comment_visible(comment, v)
+        or not article_visible(db.session.get(Article, comment.article_id), v)
     ):
         raise Problem(404, "There is no such comment.", type_="not-found")
     return comment
@@ -101,24 +111,39 @@ def _thread_args(query_string: bytes) -> Mapping[str, Any]:
     return MappingProxyType(load_query(THREAD_QUERY, request.args))
 
 
-def _page(article_id: str, args: Mapping[str, Any], v: threads.Viewer,
-          reactions_of: str | None = None, **article: Any) -> threads.ThreadPage:
+def _page(
+    article_id: str,
+    args: Mapping[str, Any],
+    v: threads.Viewer,
+    reactions_of: str | None = None,
+    **article: Any,
+) -> threads.ThreadPage:
     try:
         return threads.list_thread(
-            db.session, article_id=article_id, viewer=v, sort=args["sort"],
-            limit=args["limit"], cursor=args["cursor"], cursors=cursors(),
-            replies_per_thread=rules().replies_per_thread, reactions_of=reactions_of, **article,
+            db.session,
+            article_id=article_id,
+            viewer=v,
+            sort=args["sort"],
+            limit=args["limit"],
+            cursor=args["cursor"],
+            cursors=cursors(),
+            replies_per_thread=rules().replies_per_thread,
+            reactions_of=reactions_of,
+            **article,
         )
     except CursorError as exc:
         raise _bad_cursor(exc) from None
 
 
-def _thread_payload(page: threads.ThreadPage, v: threads.Viewer,
-                    mine: dict[int, list[str]] | None) -> dict[str, Any]:
+def _thread_payload(
+    page: threads.ThreadPage, v: threads.Viewer, mine: dict[int, list[str]] | None
+) -> dict[str, Any]:
     visible = page.article is not None and article_visible(page.article, v)
     return {
-        "items": [tree_out(node, page.reactions, page.mine if mine is None else mine)
-                  for node in page.nodes],
+        "items": [
+            tree_out(node, page.reactions, page.mine if mine is None else mine)
+            for node in page.nodes
+        ],
         "next_cursor": page.next_cursor,
         "total": page.article.comment_count if visible and page.article else 0,
     }
@@ -126,10 +151,20 @@ def _thread_payload(page: threads.ThreadPage, v: threads.Viewer,
 
 def _page_key(article: threads.ArticleHead, args: Mapping[str, Any]) -> str:
     # created_at: an article deleted and created again starts its versions from 0 again
-    return ":".join(("thread", PAGE_SHAPE, article.id, str(article.version),
-                     str(article.created_at.timestamp()), article.status.value,
-                     args["sort"].value, str(args["limit"]), str(rules().replies_per_thread),
-                     args["cursor"] or ""))
+    return ":".join(
+        (
+            "thread",
+            PAGE_SHAPE,
+            article.id,
+            str(article.version),
+            str(article.created_at.timestamp()),
+            article.status.value,
+            args["sort"].value,
+            str(args["limit"]),
+            str(rules().replies_per_thread),
+            args["cursor"] or "",
+        )
+    )
 
 
 def _cached_page(hit: bytes, conn: Connection, user_id: str | None) -> Any:
@@ -148,8 +183,13 @@ def _cached_page(hit: bytes, conn: Connection, user_id: str | None) -> Any:
     return payload
 
 
-def _new_public_page(cache: PageCache, key: str, article: threads.ArticleHead,
-                     args: Mapping[str, Any], user_id: str | None) -> Any:
+def _new_public_page(
+    cache: PageCache,
+    key: str,
+    article: threads.ArticleHead,
+    args: Mapping[str, Any],
+    user_id: str | None,
+) -> Any:
     """Build the public page, store it, and answer with it (plus the reader's own
     reactions, read in the same query as the page's counts)."""
     page = _page(article.id, args, threads.Viewer(), reactions_of=user_id, article=article)
@@ -185,18 +225,29 @@ def _caller_key(caller: Caller) -> str:
 
 def _author(caller: Caller, author_name: str | None) -> rules_.Author:
     if caller.is_authenticated:
-        return rules_.Author(user_id=caller.user_id, name=caller.name or caller.user_id or "",
-                             is_moderator=caller.is_moderator)
+        return rules_.Author(
+            user_id=caller.user_id,
+            name=caller.name or caller.user_id or "",
+            is_moderator=caller.is_moderator,
+        )
     if not current_app.config["COMMENTS_ALLOW_GUESTS"]:
-        raise Problem(401, "Sign in to comment.", type_="unauthorized",
-                      headers={"WWW-Authenticate": "Bearer"})
+        raise Problem(
+            401, "Sign in to comment.", type_="unauthorized", headers={"WWW-Authenticate": "Bearer"}
+        )
     if not author_name or not author_name.strip():
-        raise Problem(422, "Guests must give an author_name.", type_="validation-error",
-                      title="Invalid request", errors={"author_name": ["Give your name."]})
+        raise Problem(
+            422,
+            "Guests must give an author_name.",
+            type_="validation-error",
+            title="Invalid request",
+            errors={"author_name": ["Give your name."]},
+        )
     return rules_.Author(user_id=None, name=author_name.strip())
 
 
-def _created_response(created: rules_.Created, *, replayed: bool) -> tuple[dict[str, Any], int, dict[str, str]]:
+def _created_response(
+    created: rules_.Created, *, replayed: bool
+) -> tuple[dict[str, Any], int, dict[str, str]]:
     comment = created.comment
     body = comment_out(comment, reactions={}, mine={})
     if created.edit_token:
@@ -227,38 +278,68 @@ def post_comment(article_id: str) -> Any:
     author = _author(caller, data["author_name"])
     key = request.headers.get("Idempotency-Key")
     if key is not None and not 1 <= len(key) <= 200:
-        raise Problem(422, "Idempotency-Key must be 1 to 200 characters.",
-                      type_="validation-error", title="Invalid request",
-                      errors={"Idempotency-Key": ["1 to 200 characters."]})
+        raise Problem(
+            422,
+            "Idempotency-Key must be 1 to 200 characters.",
+            type_="validation-error",
+            title="Invalid request",
+            errors={"Idempotency-Key": ["1 to 200 characters."]},
+        )
     now = utcnow()
     caller_key = _caller_key(caller) if key else ""
     fingerprint = hashlib.sha256(
         json.dumps([article_id, data["body"], data["parent_id"], data["author_name"]]).encode()
     ).hexdigest()
     if key:
-        previous = rules_.replay(db.session, caller_key=caller_key, key=key,
-                                 request_fingerprint=fingerprint, now=now,
-                                 ttl=rules().idempotency_ttl)
+        previous = rules_.replay(
+            db.session,
+            caller_key=caller_key,
+            key=key,
+            request_fingerprint=fingerprint,
+            now=now,
+            ttl=rules().idempotency_ttl,
+        )
         if previous is not None:
             return _created_response(rules_.Created(previous), replayed=True)
     hold = None if author.is_moderator else _hold_reason(data["body"])
     created = rules_.create_comment(
-        db.session, article_id=article_id, author=author, body=data["body"],
-        parent_id=data["parent_id"], rules=rules(), now=now, hold_reason=hold,
+        db.session,
+        article_id=article_id,
+        author=author,
+        body=data["body"],
+        parent_id=data["parent_id"],
+        rules=rules(),
+        now=now,
+        hold_reason=hold,
     )
     if created.comment.status == CommentStatus.PENDING:
         moderation.audit_hold(db.session, comment=created.comment, now=now)
     if key:
-        rules_.remember(db.session, caller_key=caller_key, key=key,
-                        request_fingerprint=fingerprint, comment_id=created.comment.id, now=now)
+        rules_.remember(
+            db.session,
+            caller_key=caller_key,
+            key=key,
+            request_fingerprint=fingerprint,
+            comment_id=created.comment.id,
+            now=now,
+        )
     try:
         db.session.commit()
     except IntegrityError:
         # The same Idempotency-Key raced us and won: answer with its comment.
         db.session.rollback()
-        previous = rules_.replay(db.session, caller_key=caller_key, key=key or "",
-                                 request_fingerprint=fingerprint, now=now,
-                                 ttl=rules().idempotency_ttl) if key else None
+        previous = (
+            rules_.replay(
+                db.session,
+                caller_key=caller_key,
+                key=key or "",
+                request_fingerprint=fingerprint,
+                now=now,
+                ttl=rules().idempotency_ttl,
+            )
+            if key
+            else None
+        )
         if previous is None:
             raise
         return _created_response(rules_.Created(previous), replayed=True)
@@ -270,8 +351,9 @@ def post_comment(article_id: str) -> Any:
 def get_comment(comment_id: int) -> dict[str, Any]:
     """One comment with its first replies nested."""
     comment = _visible_comment(comment_id)
-    node, counts, mine = subtree(db.session, comment=comment, viewer=viewer(),
-                                 per_root=rules().replies_per_thread)
+    node, counts, mine = subtree(
+        db.session, comment=comment, viewer=viewer(), per_root=rules().replies_per_thread
+    )
     return tree_out(node, counts, mine)
 
 
@@ -292,8 +374,9 @@ def list_replies(comment_id: int) -> dict[str, Any]:
         if not isinstance(after_id, int):
             raise _bad_cursor(CursorError("The cursor is malformed."))
     v = viewer()
-    rows = replies_after(db.session, comment=comment, viewer=v, limit=args["limit"],
-                         after_id=after_id)
+    rows = replies_after(
+        db.session, comment=comment, viewer=v, limit=args["limit"], after_id=after_id
+    )
     next_cursor = None
     if len(rows) > args["limit"]:
         rows = rows[: args["limit"]]
@@ -308,17 +391,20 @@ def list_replies(comment_id: int) -> dict[str, Any]:
 def _comment_for_change(comment_id: int) -> tuple[Comment, Caller, bool]:
     caller = current_caller()
     comment = db.session.get(Comment, comment_id)
-    if comment is None or (
-        not caller.is_moderator and not comment_visible(comment, viewer())
-    ):
+    if comment is None or (not caller.is_moderator and not comment_visible(comment, viewer())):
         raise Problem(404, "There is no such comment.", type_="not-found")
     token_ok = comment.author_is_guest and guest_token_matches(comment.edit_token_hash)
     if not caller.is_authenticated and not token_ok:
         if request.headers.get("X-Edit-Token"):
-            raise Problem(403, "This edit token does not belong to this comment.",
-                          type_="forbidden")
-        raise Problem(401, "Sign in, or send the X-Edit-Token you got when posting.",
-                      type_="unauthorized", headers={"WWW-Authenticate": "Bearer"})
+            raise Problem(
+                403, "This edit token does not belong to this comment.", type_="forbidden"
+            )
+        raise Problem(
+            401,
+            "Sign in, or send the X-Edit-Token you got when posting.",
+            type_="unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return comment, caller, token_ok
 
 
@@ -328,8 +414,14 @@ def edit_comment(comment_id: int) -> Any:
     """The author edits the body within the edit window; sets edited_at."""
     data = json_body(EDIT_COMMENT)
     comment, caller, token_ok = _comment_for_change(comment_id)
-    rules_.edit_comment(db.session, comment=comment, body=data["body"], user_id=caller.user_id,
-                        guest_token_ok=token_ok, rules=rules())
+    rules_.edit_comment(
+        db.session,
+        comment=comment,
+        body=data["body"],
+        user_id=caller.user_id,
+        guest_token_ok=token_ok,
+        rules=rules(),
+    )
     hold = None if caller.is_moderator else auto_rules().hold_reason(comment.body or "")
     if hold is not None:
         moderation.hold_edited(db.session, comment=comment, reason=hold)
@@ -345,11 +437,23 @@ def delete_comment(comment_id: int) -> Any:
     as a tombstone."""
     comment, caller, token_ok = _comment_for_change(comment_id)
     before = comment.status
-    status = rules_.delete_comment(db.session, comment=comment, user_id=caller.user_id,
-                                   guest_token_ok=token_ok, is_moderator=caller.is_moderator)
+    status = rules_.delete_comment(
+        db.session,
+        comment=comment,
+        user_id=caller.user_id,
+        guest_token_ok=token_ok,
+        is_moderator=caller.is_moderator,
+    )
     if status == CommentStatus.REMOVED:
-        record(db.session, actor_id=caller.user_id or "", action="remove", target_type="comment",
-               target_id=str(comment.id), reason="deleted through the public API",
-               before={"status": before.value}, after={"status": status.value})
+        record(
+            db.session,
+            actor_id=caller.user_id or "",
+            action="remove",
+            target_type="comment",
+            target_id=str(comment.id),
+            reason="deleted through the public API",
+            before={"status": before.value},
+            after={"status": status.value},
+        )
     db.session.commit()
     return "", 204

@@ -34,8 +34,14 @@ def counts() -> Any:
     cache, ttl = page_cache(), current_app.config["COMMENTS_COUNTS_CACHE_SECONDS"]
     key = None
     if cache is not None and ttl > 0:
-        key = ":".join(("counts", str(ttl), str(int(_now() // ttl)),
-                        hashlib.sha256(request.query_string).hexdigest()))
+        key = ":".join(
+            (
+                "counts",
+                str(ttl),
+                str(int(_now() // ttl)),
+                hashlib.sha256(request.query_string).hexdigest(),
+            )
+        )
         hit = cache.get(key)
         if hit is not None:
             etag, body = unpack(hit)
@@ -52,19 +58,37 @@ def counts() -> Any:
 def _counts() -> dict[str, Any]:
     unknown = sorted(set(request.args) - {"article_id"})
     if unknown:
-        raise Problem(422, f"Unknown query parameter(s): {', '.join(unknown)}.",
-                      type_="validation-error", title="Invalid request",
-                      errors={name: ["Unknown parameter."] for name in unknown})
+        raise Problem(
+            422,
+            f"Unknown query parameter(s): {', '.join(unknown)}.",
+            type_="validation-error",
+            title="Invalid request",
+            errors={name: ["Unknown parameter."] for name in unknown},
+        )
     ids = list(dict.fromkeys(request.args.getlist("article_id")))
     if not ids:
-        raise Problem(422, "Give at least one article_id.", type_="validation-error",
-                      title="Invalid request", errors={"article_id": ["Required."]})
+        raise Problem(
+            422,
+            "Give at least one article_id.",
+            type_="validation-error",
+            title="Invalid request",
+            errors={"article_id": ["Required."]},
+        )
     if len(ids) > MAX_IDS:
-        raise Problem(422, f"Give at most {MAX_IDS} article_id values (got {len(ids)}).",
-                      type_="validation-error", title="Invalid request",
-                      errors={"article_id": [f"At most {MAX_IDS}."]})
+        raise Problem(
+            422,
+            f"Give at most {MAX_IDS} article_id values (got {len(ids)}).",
+            type_="validation-error",
+            title="Invalid request",
+            errors={"article_id": [f"At most {MAX_IDS}."]},
+        )
     bad = [i for i in ids if not valid_article_id(i)]
     if bad:
-        raise Problem(422, f"article_id must be {ARTICLE_ID_RULE}.", type_="validation-error",
-                      title="Invalid request", errors={"article_id": [ARTICLE_ID_RULE]})
+        raise Problem(
+            422,
+            f"article_id must be {ARTICLE_ID_RULE}.",
+            type_="validation-error",
+            title="Invalid request",
+            errors={"article_id": [ARTICLE_ID_RULE]},
+        )
     return counts_for(db.session, ids)

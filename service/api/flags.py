@@ -27,11 +27,20 @@ def flag_comment(comment_id: int) -> Any:
     if comment is None:
         raise Problem(404, "There is no such comment.", type_="not-found")
     note = data["note"].strip() if data["note"] else None
-    result = add_flag(db.session, comment=comment, user_id=caller.user_id or "",
-                      reason=data["reason"], note=note or None,
-                      threshold=current_app.config["COMMENTS_FLAG_HIDE_THRESHOLD"])
+    result = add_flag(
+        db.session,
+        comment=comment,
+        user_id=caller.user_id or "",
+        reason=data["reason"],
+        note=note or None,
+        threshold=current_app.config["COMMENTS_FLAG_HIDE_THRESHOLD"],
+    )
     db.session.commit()
     flag = result.flag
-    body = {"comment_id": comment_id, "reason": flag.reason.value, "note": flag.note,
-            "created_at": timestamp(flag.created_at)}
+    body = {
+        "comment_id": comment_id,
+        "reason": flag.reason.value,
+        "note": flag.note,
+        "created_at": timestamp(flag.created_at),
+    }
     return body, 201 if result.created else 200

@@ -21,8 +21,14 @@ def _react(comment_id: int, kind: str, add: bool) -> dict[str, Any]:
     comment = db.session.get(Comment, comment_id)
     if comment is None:
         raise Problem(404, "There is no such comment.", type_="not-found")
-    react_to_comment(db.session, comment=comment, user_id=caller.user_id or "", kind=kind,
-                     kinds=current_app.config["COMMENTS_REACTION_KINDS"], add=add)
+    react_to_comment(
+        db.session,
+        comment=comment,
+        user_id=caller.user_id or "",
+        kind=kind,
+        kinds=current_app.config["COMMENTS_REACTION_KINDS"],
+        add=add,
+    )
     db.session.commit()
     counts, mine = comment_reactions(db.session, comment_id, caller.user_id)
     return {"reactions": counts, "my_reactions": mine}

@@ -9,15 +9,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, make_response, render_template, send_from_directory
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    render_template,
+    send_from_directory,
+)
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSET_MAX_AGE = 300
 
 # The console shows reader-written HTML (sanitised by the server) to people with power over
 # it, so the page allows nothing but its own script and stylesheet and cannot be framed.
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 bp = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates")
 
@@ -41,12 +50,14 @@ def page() -> Response:
 @bp.get("/console.js")
 def script() -> Response:
     """The console's script."""
-    return _locked_down(send_from_directory(STATIC, "console.js", mimetype="text/javascript",
-                                            max_age=ASSET_MAX_AGE))
+    return _locked_down(
+        send_from_directory(STATIC, "console.js", mimetype="text/javascript", max_age=ASSET_MAX_AGE)
+    )
 
 
 @bp.get("/console.css")
 def stylesheet() -> Response:
     """The console's stylesheet."""
-    return _locked_down(send_from_directory(STATIC, "console.css", mimetype="text/css",
-                                            max_age=ASSET_MAX_AGE))
+    return _locked_down(
+        send_from_directory(STATIC, "console.css", mimetype="text/css", max_age=ASSET_MAX_AGE)
+    )

@@ -14,13 +14,27 @@ SYSTEM = "system"
 
 
 def record(
-    session: Session, *, actor_id: str, action: str, target_type: str, target_id: str,
-    reason: str | None = None, before: dict[str, Any] | None = None,
-    after: dict[str, Any] | None = None, now: dt.datetime | None = None,
+    session: Session,
+    *,
+    actor_id: str,
+    action: str,
+    target_type: str,
+    target_id: str,
+    reason: str | None = None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    now: dt.datetime | None = None,
 ) -> AuditEntry:
-    entry = AuditEntry(actor_id=actor_id, action=action, target_type=target_type,
-                       target_id=target_id, reason=reason, before=before, after=after,
-                       created_at=now or utcnow())
+    entry = AuditEntry(
+        actor_id=actor_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        reason=reason,
+        before=before,
+        after=after,
+        created_at=now or utcnow(),
+    )
     session.add(entry)
     session.flush()
     return entry

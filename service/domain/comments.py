@@ -26,8 +26,9 @@ from .threads import Viewer, ancestor_ids, comment_visible, is_counted, place_re
 class RuleError(Exception):
     """A request the rules refuse: ``status`` is the HTTP status a view should answer."""
 
-    def __init__(self, status: int, detail: str, *, kind: str, field: str | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self, status: int, detail: str, *, kind: str, field: str | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -92,18 +93,31 @@ _ARTICLES = cast(Table, Article.__table__)
 # Counters move in the database, never read-modify-write. Built once with bind parameters
 # (every write runs one of these); being Core statements, they neither autoflush nor touch
 # loaded objects, so _expire_counters() refreshes a loaded article afterwards.
-_BUMP = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article_id"))
-         .values(version=_ARTICLES.c.version + 1))
-_SHIFT = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article_id"))
-          .values(version=_ARTICLES.c.version + 1,
-                  comment_count=_ARTICLES.c.comment_count + bindparam("delta")))
+_BUMP = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id == bindparam("article_id"))
+    .values(version=_ARTICLES.c.version + 1)
+)
+_SHIFT = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id == bindparam("article_id"))
+    .values(
+        version=_ARTICLES.c.version + 1,
+        comment_count=_ARTICLES.c.comment_count + bindparam("delta"),
+    )
+)
 # A new comment: the same, and the thread's first comment time if it has none yet.
-_POSTED = (update(_ARTICLES).where(_ARTICLES.c.id == bindparam("article_id"))
-           .values(version=_ARTICLES.c.version + 1,
-                   comment_count=_ARTICLES.c.comment_count + bindparam("delta"),
-                   first_comment_at=func.coalesce(
-                       _ARTICLES.c.first_comment_at,
-                       bindparam("now", type_=_ARTICLES.c.first_comment_at.type))))
+_POSTED = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id == bindparam("article_id"))
+    .values(
+        version=_ARTICLES.c.version + 1,
+        comment_count=_ARTICLES.c.comment_count + bindparam("delta"),
+        first_comment_at=func.coalesce(
+            _ARTICLES.c.first_comment_at, bindparam("now", type_=_ARTICLES.c.first_comment_at.type)
+        ),
+    )
+)
 
 
 def _expire_counters(session: Session, article_id: str) -> None:
@@ -127,21 +141,24 @@ def lock_thread(session: Session, article_id: str) -> None:
     bump_version(session, article_id)
 
 
-def shift_counts(session: Session, comment: Comment, delta: int,
-                 posted_at: dt.datetime | None = None) -> None:
+def shift_counts(
+    session: Session, comment: Comment, delta: int, posted_at: dt.datetime | None = None
+) -> None:
     """Add ``delta`` to the article's comment_count and every ancestor's reply_count, in two
     atomic UPDATEs (never read-modify-write), and bump the article's version. ``posted_at``:
     ``comment`` is new, and the thread's first comment if it has none before it."""
     if posted_at is None:
         session.execute(_SHIFT, {"article_id": comment.article_id, "delta": delta})
     else:
-        session.execute(_POSTED, {"article_id": comment.article_id, "delta": delta,
-                                  "now": posted_at})
+        session.execute(
+            _POSTED, {"article_id": comment.article_id, "delta": delta, "now": posted_at}
+        )
     _expire_counters(session, comment.article_id)
     ancestors = ancestor_ids(comment.path)
     if delta and ancestors:
         session.execute(
-            update(Comment).where(Comment.id.in_(ancestors))
+            update(Comment)
+            .where(Comment.id.in_(ancestors))
             .values(reply_count=Comment.reply_count + delta)
             .execution_options(synchronize_session=False)
         )
@@ -151,7 +168,11 @@ def shift_counts(session: Session, comment: Comment, delta: int,
 
 
 def set_status(
-    session: Session, comment: Comment, status: CommentStatus, *, now: dt.datetime | None = None,
+    session: Session,
+    comment: Comment,
+    status: CommentStatus,
+    *,
+    now: dt.datetime | None = None,
     shadowed: bool | None = None,
 ) -> None:
     """Move a comment to ``status`` and keep every counter in step."""
@@ -168,6 +189,7 @@ def set_status(
 
 
 # --- bans and holds -----------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class ActiveBan:
@@ -188,7 +210,8 @@ _DUPLICATE = (
         _COMMENTS.c.created_at >= bindparam("since", type_=_COMMENTS.c.created_at.type),
         _COMMENTS.c.status.not_in(TOMBSTONE_STATUSES),
     )
-    .order_by(_COMMENTS.c.id.desc()).limit(1)
+    .order_by(_COMMENTS.c.id.desc())
+    .limit(1)
 )
 
 
@@ -217,9 +240,9 @@ def premoderation_applies(
         if author.is_guest:
             return True
         earlier = session.execute(
-            select(Comment.id).where(
-                Comment.author_id == author.user_id, Comment.status == CommentStatus.PUBLISHED
-            ).limit(1)
+            select(Comment.id)
+            .where(Comment.author_id == author.user_id, Comment.status == CommentStatus.PUBLISHED)
+            .limit(1)
         ).first()
         return earlier is None
     return False
@@ -227,11 +250,13 @@ def premoderation_applies(
 
 # --- posting ------------------------------------------------------------------------------
 
-def auto_closed(article: Article | ArticleForPost | None, *, days: int,
-                now: dt.datetime) -> bool:
+
+def auto_closed(article: Article | ArticleForPost | None, *, days: int, now: dt.datetime) -> bool:
     """COMMENTS_AUTO_CLOSE_DAYS: a thread whose first comment is older takes no new ones."""
     return bool(
-        days > 0 and article is not None and article.first_comment_at is not None
+        days > 0
+        and article is not None
+        and article.first_comment_at is not None
         and now - article.first_comment_at > dt.timedelta(days=days)
     )
 
@@ -243,8 +268,14 @@ def ensure_article(session: Session, article_id: str, now: dt.datetime) -> Artic
         return article
     try:
         with session.begin_nested():
-            article = Article(id=article_id, created_at=now, status=ArticleStatus.OPEN,
-                              comment_count=0, reaction_count=0, version=0)
+            article = Article(
+                id=article_id,
+                created_at=now,
+                status=ArticleStatus.OPEN,
+                comment_count=0,
+                reaction_count=0,
+                version=0,
+            )
             session.add(article)
     except IntegrityError:
         article = session.get(Article, article_id)
@@ -252,32 +283,47 @@ def ensure_article(session: Session, article_id: str, now: dt.datetime) -> Artic
     return article
 
 
-def _parent_for(
-    session: Session, *, article_id: str, parent_id: int, author: Author
-) -> Comment:
+def _parent_for(session: Session, *, article_id: str, parent_id: int, author: Author) -> Comment:
     parent = session.get(Comment, parent_id)
-    if parent is None or parent.article_id != article_id or not comment_visible(
-        parent, author.viewer
+    if (
+        parent is None
+        or parent.article_id != article_id
+        or not comment_visible(parent, author.viewer)
     ):
-        raise RuleError(422, "parent_id: no such comment in this article.", kind="invalid-parent",
-                        field="parent_id")
+        raise RuleError(
+            422,
+            "parent_id: no such comment in this article.",
+            kind="invalid-parent",
+            field="parent_id",
+        )
     if parent.status in TOMBSTONE_STATUSES:
-        raise RuleError(409, "That comment was deleted; reply to another one.",
-                        kind="parent-deleted")
+        raise RuleError(
+            409, "That comment was deleted; reply to another one.", kind="parent-deleted"
+        )
     return parent
 
 
 def find_duplicate(
-    session: Session, *, article_id: str, author: Author, fingerprint: str, now: dt.datetime,
+    session: Session,
+    *,
+    article_id: str,
+    author: Author,
+    fingerprint: str,
+    now: dt.datetime,
     window: dt.timedelta,
 ) -> int | None:
     """The id of the author's live comment with the same text posted within ``window``."""
     if author.user_id is None or window.total_seconds() <= 0:
         return None
-    return session.execute(_DUPLICATE, {
-        "article_id": article_id, "author_id": author.user_id, "fingerprint": fingerprint,
-        "since": now - window,
-    }).scalar()
+    return session.execute(
+        _DUPLICATE,
+        {
+            "article_id": article_id,
+            "author_id": author.user_id,
+            "fingerprint": fingerprint,
+            "since": now - window,
+        },
+    ).scalar()
 
 
 @dataclass(frozen=True)
@@ -290,7 +336,9 @@ class ArticleForPost:
 
 
 _ARTICLE_FOR_POST = select(
-    _ARTICLES.c.status, _ARTICLES.c.premoderation, _ARTICLES.c.first_comment_at,
+    _ARTICLES.c.status,
+    _ARTICLES.c.premoderation,
+    _ARTICLES.c.first_comment_at,
 ).where(_ARTICLES.c.id == bindparam("article_id"))
 _INSERT_COMMENT = insert(_COMMENTS).returning(_COMMENTS.c.id)
 
@@ -306,38 +354,63 @@ def article_for_post(session: Session, article_id: str, now: dt.datetime) -> Art
 
 
 def create_comment(
-    session: Session, *, article_id: str, author: Author, body: str, parent_id: int | None,
-    rules: Rules, now: dt.datetime | None = None, hold_reason: str | None = None,
+    session: Session,
+    *,
+    article_id: str,
+    author: Author,
+    body: str,
+    parent_id: int | None,
+    rules: Rules,
+    now: dt.datetime | None = None,
+    hold_reason: str | None = None,
 ) -> Created:
     """Post a comment or a reply. ``hold_reason`` is an automatic rule that held it."""
     now = now or utcnow()
     body = _checked_body(body, rules)
     ban = active_ban(session, author.user_id, now)
     if ban is not None and not ban.shadow:
-        raise RuleError(403, "You are banned from commenting"
-                        + (f" until {ban.expires_at:%Y-%m-%d %H:%M} UTC." if ban.expires_at
-                           else "."), kind="banned")
+        raise RuleError(
+            403,
+            "You are banned from commenting"
+            + (f" until {ban.expires_at:%Y-%m-%d %H:%M} UTC." if ban.expires_at else "."),
+            kind="banned",
+        )
     article = article_for_post(session, article_id, now)
     if article.status == ArticleStatus.CLOSED:
         raise RuleError(409, "Comments on this article are closed.", kind="article-closed")
     if auto_closed(article, days=rules.auto_close_days, now=now):
-        raise RuleError(409, f"Comments on this article closed {rules.auto_close_days} days "
-                        "after the first one.", kind="article-closed")
+        raise RuleError(
+            409,
+            f"Comments on this article closed {rules.auto_close_days} days after the first one.",
+            kind="article-closed",
+        )
     if article.status == ArticleStatus.HIDDEN and not author.is_moderator:
         raise RuleError(409, "Comments on this article are not available.", kind="article-hidden")
 
     fingerprint = bodies.fingerprint(body)
-    duplicate = find_duplicate(session, article_id=article_id, author=author,
-                               fingerprint=fingerprint, now=now, window=rules.duplicate_window)
+    duplicate = find_duplicate(
+        session,
+        article_id=article_id,
+        author=author,
+        fingerprint=fingerprint,
+        now=now,
+        window=rules.duplicate_window,
+    )
     if duplicate is not None:
-        raise RuleError(409, "You already posted this comment here.", kind="duplicate-comment",
-                        comment_id=duplicate)
+        raise RuleError(
+            409,
+            "You already posted this comment here.",
+            kind="duplicate-comment",
+            comment_id=duplicate,
+        )
 
     depth, path, root_id, effective_parent = 0, "/", None, None
     if parent_id is not None:
         parent = _parent_for(session, article_id=article_id, parent_id=parent_id, author=author)
         effective_parent, depth = place_reply(
-            parent_id=parent.id, parent_depth=parent.depth, grandparent_id=parent.parent_id,
+            parent_id=parent.id,
+            parent_depth=parent.depth,
+            grandparent_id=parent.parent_id,
             max_depth=rules.max_depth,
         )
         if effective_parent == parent.id:
@@ -355,14 +428,33 @@ def create_comment(
 
     edit_token = new_edit_token() if author.is_guest else None
     values: dict[str, Any] = dict(
-        article_id=article_id, parent_id=effective_parent, root_id=root_id, path=path,
-        depth=depth, author_id=author.user_id, author_name=author.name,
-        author_is_guest=author.is_guest, author_is_moderator=author.is_moderator,
+        article_id=article_id,
+        parent_id=effective_parent,
+        root_id=root_id,
+        path=path,
+        depth=depth,
+        author_id=author.user_id,
+        author_name=author.name,
+        author_is_guest=author.is_guest,
+        author_is_moderator=author.is_moderator,
         edit_token_hash=hash_secret(edit_token) if edit_token else None,
-        body=body, body_html=bodies.render(body), body_fingerprint=fingerprint,
-        status=status, held_reason=held, shadowed=bool(ban and ban.shadow),
-        created_at=now, edited_at=None, status_changed_at=None, reply_count=0, likes=0,
-        dislikes=0, score=0, best=0.0, controversy=0.0, flag_count=0, flag_weight=0.0,
+        body=body,
+        body_html=bodies.render(body),
+        body_fingerprint=fingerprint,
+        status=status,
+        held_reason=held,
+        shadowed=bool(ban and ban.shadow),
+        created_at=now,
+        edited_at=None,
+        status_changed_at=None,
+        reply_count=0,
+        likes=0,
+        dislikes=0,
+        score=0,
+        best=0.0,
+        controversy=0.0,
+        flag_count=0,
+        flag_weight=0.0,
         pinned=False,
     )
     # One INSERT ... RETURNING id, then the object joins the session as loaded from it:
@@ -370,8 +462,7 @@ def create_comment(
     comment = Comment(id=session.execute(_INSERT_COMMENT, values).scalar_one(), **values)
     make_transient_to_detached(comment)
     session.add(comment)
-    shift_counts(session, comment, int(is_counted(comment.status, comment.shadowed)),
-                 posted_at=now)
+    shift_counts(session, comment, int(is_counted(comment.status, comment.shadowed)), posted_at=now)
     return Created(comment, edit_token)
 
 
@@ -384,8 +475,14 @@ def _checked_body(body: str, rules: Rules) -> str:
 
 # --- idempotency --------------------------------------------------------------------------
 
+
 def replay(
-    session: Session, *, caller_key: str, key: str, request_fingerprint: str, now: dt.datetime,
+    session: Session,
+    *,
+    caller_key: str,
+    key: str,
+    request_fingerprint: str,
+    now: dt.datetime,
     ttl: dt.timedelta,
 ) -> Comment | None:
     """The comment a previous request with this Idempotency-Key created, if any."""
@@ -399,21 +496,38 @@ def replay(
         session.flush()
         return None
     if row.request_fingerprint != request_fingerprint:
-        raise RuleError(422, "This Idempotency-Key was already used with a different request.",
-                        kind="idempotency-key-reused", field="Idempotency-Key")
+        raise RuleError(
+            422,
+            "This Idempotency-Key was already used with a different request.",
+            kind="idempotency-key-reused",
+            field="Idempotency-Key",
+        )
     return session.get(Comment, row.comment_id)
 
 
 def remember(
-    session: Session, *, caller_key: str, key: str, request_fingerprint: str, comment_id: int,
+    session: Session,
+    *,
+    caller_key: str,
+    key: str,
+    request_fingerprint: str,
+    comment_id: int,
     now: dt.datetime,
 ) -> None:
-    session.add(IdempotencyKey(caller=caller_key, key=key, request_fingerprint=request_fingerprint,
-                               comment_id=comment_id, created_at=now))
+    session.add(
+        IdempotencyKey(
+            caller=caller_key,
+            key=key,
+            request_fingerprint=request_fingerprint,
+            comment_id=comment_id,
+            created_at=now,
+        )
+    )
     session.flush()
 
 
 # --- editing and deleting -----------------------------------------------------------------
+
 
 def may_change(comment: Comment, *, user_id: str | None, guest_token_ok: bool) -> bool:
     if comment.author_is_guest:
@@ -422,8 +536,14 @@ def may_change(comment: Comment, *, user_id: str | None, guest_token_ok: bool) -
 
 
 def edit_comment(
-    session: Session, *, comment: Comment, body: str, user_id: str | None, guest_token_ok: bool,
-    rules: Rules, now: dt.datetime | None = None,
+    session: Session,
+    *,
+    comment: Comment,
+    body: str,
+    user_id: str | None,
+    guest_token_ok: bool,
+    rules: Rules,
+    now: dt.datetime | None = None,
 ) -> Comment:
     now = now or utcnow()
     if comment.status in TOMBSTONE_STATUSES:
@@ -435,8 +555,11 @@ def edit_comment(
         raise RuleError(403, "You are banned from commenting.", kind="banned")
     if now - comment.created_at > rules.edit_window:
         minutes = int(rules.edit_window.total_seconds() // 60)
-        raise RuleError(403, f"Comments can only be edited within {minutes} minutes of posting.",
-                        kind="edit-window-closed")
+        raise RuleError(
+            403,
+            f"Comments can only be edited within {minutes} minutes of posting.",
+            kind="edit-window-closed",
+        )
     body = _checked_body(body, rules)
     if body != comment.body:
         lock_thread(session, comment.article_id)
@@ -449,8 +572,13 @@ def edit_comment(
 
 
 def delete_comment(
-    session: Session, *, comment: Comment, user_id: str | None, guest_token_ok: bool,
-    is_moderator: bool, now: dt.datetime | None = None,
+    session: Session,
+    *,
+    comment: Comment,
+    user_id: str | None,
+    guest_token_ok: bool,
+    is_moderator: bool,
+    now: dt.datetime | None = None,
 ) -> CommentStatus:
     """The author deletes (status deleted), a moderator removes (status removed). The row
     stays as a tombstone while it has visible replies; listings drop it otherwise."""
@@ -459,8 +587,9 @@ def delete_comment(
         raise RuleError(404, "There is no such comment.", kind="not-found")
     is_author = may_change(comment, user_id=user_id, guest_token_ok=guest_token_ok)
     if not is_author and not is_moderator:
-        raise RuleError(403, "Only the author or a moderator can delete this comment.",
-                        kind="forbidden")
+        raise RuleError(
+            403, "Only the author or a moderator can delete this comment.", kind="forbidden"
+        )
     lock_thread(session, comment.article_id)
     if is_author:
         status = CommentStatus.DELETED

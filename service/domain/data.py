@@ -64,6 +64,7 @@ class DataError(ValueError):
 
 # --- export -------------------------------------------------------------------------------
 
+
 def _json_value(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.timezone.utc).isoformat()
@@ -95,6 +96,7 @@ def export_records(session: Session, *, article_id: str | None = None) -> Iterat
 
 # --- import -------------------------------------------------------------------------------
 
+
 @dataclass
 class ImportReport:
     added: Counter[str] = field(default_factory=Counter)
@@ -111,8 +113,10 @@ def _parse_row(name: str, table: Table, data: Any, line: int) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for column in table.columns:
         if column.key not in data:
-            if not column.nullable and column.server_default is None and not (
-                column.primary_key and column.autoincrement is True
+            if (
+                not column.nullable
+                and column.server_default is None
+                and not (column.primary_key and column.autoincrement is True)
             ):
                 raise DataError(f"line {line}: {name} lacks {column.key}")
             continue
@@ -138,9 +142,8 @@ def _flush_batch(
     key = next(iter(table.primary_key.columns))  # articles.id or the integer id
     ids = [row[key.key] for row in rows]
     existing = {
-        row[0]: row[1:] for row in session.execute(
-            select(key, *(table.c[c] for c in identity)).where(key.in_(ids))
-        )
+        row[0]: row[1:]
+        for row in session.execute(select(key, *(table.c[c] for c in identity)).where(key.in_(ids)))
     }
     fresh = []
     for row in rows:
@@ -149,8 +152,10 @@ def _flush_batch(
             fresh.append(row)
             continue
         if tuple(stored) != tuple(row.get(c) for c in identity):
-            raise DataError(f"{name} {row[key.key]} exists here as a different {name}; "
-                            "this export comes from another installation")
+            raise DataError(
+                f"{name} {row[key.key]} exists here as a different {name}; "
+                "this export comes from another installation"
+            )
         report.skipped[name] += 1
     if fresh:
         # ON CONFLICT DO NOTHING: a reaction or flag may exist under another id (the same
@@ -209,22 +214,40 @@ def fix_sequences(session: Session) -> None:
         table = model.__table__.name
         if model is Article:
             continue
-        session.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-            f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
-        ))
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            )
+        )
 
 
 # --- recount ------------------------------------------------------------------------------
 
 COUNTERS = (
-    "articles.comment_count", "articles.reaction_count", "article_reaction_counts.count",
-    "comments.reply_count", "comments.likes", "comments.dislikes", "comments.score",
-    "comments.best", "comments.controversy", "comments.flag_count", "comments.flag_weight",
+    "articles.comment_count",
+    "articles.reaction_count",
+    "article_reaction_counts.count",
+    "comments.reply_count",
+    "comments.likes",
+    "comments.dislikes",
+    "comments.score",
+    "comments.best",
+    "comments.controversy",
+    "comments.flag_count",
+    "comments.flag_weight",
     "comment_reaction_counts.count",
 )
-COMMENT_COUNTERS = ("reply_count", "likes", "dislikes", "score", "best", "controversy",
-                    "flag_count", "flag_weight")
+COMMENT_COUNTERS = (
+    "reply_count",
+    "likes",
+    "dislikes",
+    "score",
+    "best",
+    "controversy",
+    "flag_count",
+    "flag_weight",
+)
 # Flags that still weigh on a comment: those no moderator has decided on.
 PENDING_FLAG_STATES = (FlagState.OPEN,)
 
@@ -236,8 +259,12 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _fix_count_table(
-    session: Session, model: Any, owner: str, expected: dict[tuple[Any, str], int],
-    stored: dict[tuple[Any, str], int], fix: bool,
+    session: Session,
+    model: Any,
+    owner: str,
+    expected: dict[tuple[Any, str], int],
+    stored: dict[tuple[Any, str], int],
+    fix: bool,
 ) -> int:
     drifted = {k for k in set(expected) | set(stored) if expected.get(k, 0) != stored.get(k, 0)}
     if fix and drifted:
@@ -247,65 +274,96 @@ def _fix_count_table(
             if expected.get(key, 0) == 0:
                 session.execute(delete(model).where(owner_col == owner_id, model.kind == kind))
             else:
-                stmt = _insert(session, model).values({owner: owner_id, "kind": kind,
-                                                       "count": expected[key]})
-                session.execute(stmt.on_conflict_do_update(
-                    index_elements=[owner, "kind"], set_={"count": expected[key]}))
+                stmt = _insert(session, model).values(
+                    {owner: owner_id, "kind": kind, "count": expected[key]}
+                )
+                session.execute(
+                    stmt.on_conflict_do_update(
+                        index_elements=[owner, "kind"], set_={"count": expected[key]}
+                    )
+                )
     return len(drifted)
 
 
 def _recount_kind_table(
-    session: Session, rows: Any, table: Any, owner: str, owners: Any, fix: bool,
+    session: Session,
+    rows: Any,
+    table: Any,
+    owner: str,
+    owners: Any,
+    fix: bool,
 ) -> tuple[dict[tuple[Any, str], int], int]:
     """Counted reaction ``rows`` per (owner, kind) against the per-kind count ``table``:
     (the true counts, how many entries drifted), fixing the table when ``fix``."""
     expected: dict[tuple[Any, str], int] = {
-        (oid, kind): n for oid, kind, n in session.execute(
+        (oid, kind): n
+        for oid, kind, n in session.execute(
             select(getattr(rows, owner), rows.kind, func.count())
             .where(getattr(rows, owner).in_(owners), rows.counted.is_(True))
-            .group_by(getattr(rows, owner), rows.kind))
+            .group_by(getattr(rows, owner), rows.kind)
+        )
     }
     stored = {
-        (oid, kind): n for oid, kind, n in session.execute(
-            select(getattr(table, owner), table.kind, table.count)
-            .where(getattr(table, owner).in_(owners)))
+        (oid, kind): n
+        for oid, kind, n in session.execute(
+            select(getattr(table, owner), table.kind, table.count).where(
+                getattr(table, owner).in_(owners)
+            )
+        )
     }
     return expected, _fix_count_table(session, table, owner, expected, stored, fix)
 
 
-def _recount_chunk(session: Session, article_ids: Sequence[str], fix: bool,
-                   drift: Counter[str]) -> None:
+def _recount_chunk(
+    session: Session, article_ids: Sequence[str], fix: bool, drift: Counter[str]
+) -> None:
     comments = session.execute(
-        select(Comment.id, Comment.article_id, Comment.path, Comment.status, Comment.shadowed,
-               *(getattr(Comment, c) for c in COMMENT_COUNTERS))
-        .where(Comment.article_id.in_(article_ids))
+        select(
+            Comment.id,
+            Comment.article_id,
+            Comment.path,
+            Comment.status,
+            Comment.shadowed,
+            *(getattr(Comment, c) for c in COMMENT_COUNTERS),
+        ).where(Comment.article_id.in_(article_ids))
     ).all()
     comment_ids = select(Comment.id).where(Comment.article_id.in_(article_ids))
 
     # Comment reactions: the count table and likes/dislikes follow from counted rows.
     reaction_counts: dict[tuple[Any, str], int] = {
-        (cid, kind): n for cid, kind, n in session.execute(
+        (cid, kind): n
+        for cid, kind, n in session.execute(
             select(CommentReaction.comment_id, CommentReaction.kind, func.count())
-            .where(CommentReaction.comment_id.in_(comment_ids),
-                   CommentReaction.counted.is_(True))
-            .group_by(CommentReaction.comment_id, CommentReaction.kind))
+            .where(CommentReaction.comment_id.in_(comment_ids), CommentReaction.counted.is_(True))
+            .group_by(CommentReaction.comment_id, CommentReaction.kind)
+        )
     }
     stored_counts = {
-        (cid, kind): n for cid, kind, n in session.execute(
-            select(CommentReactionCount.comment_id, CommentReactionCount.kind,
-                   CommentReactionCount.count)
-            .where(CommentReactionCount.comment_id.in_(comment_ids)))
+        (cid, kind): n
+        for cid, kind, n in session.execute(
+            select(
+                CommentReactionCount.comment_id,
+                CommentReactionCount.kind,
+                CommentReactionCount.count,
+            ).where(CommentReactionCount.comment_id.in_(comment_ids))
+        )
     }
     drift["comment_reaction_counts.count"] += _fix_count_table(
-        session, CommentReactionCount, "comment_id", reaction_counts, stored_counts, fix)
+        session, CommentReactionCount, "comment_id", reaction_counts, stored_counts, fix
+    )
 
     flags = {
-        cid: (n, float(w or 0.0)) for cid, n, w in session.execute(
+        cid: (n, float(w or 0.0))
+        for cid, n, w in session.execute(
             select(Flag.comment_id, func.count(), func.sum(Flag.weight))
             # A shadow-banned user's flag is stored with weight 0 and counts for nothing.
-            .where(Flag.comment_id.in_(comment_ids), Flag.state.in_(PENDING_FLAG_STATES),
-                   Flag.weight > 0)
-            .group_by(Flag.comment_id))
+            .where(
+                Flag.comment_id.in_(comment_ids),
+                Flag.state.in_(PENDING_FLAG_STATES),
+                Flag.weight > 0,
+            )
+            .group_by(Flag.comment_id)
+        )
     }
 
     replies: Counter[int] = Counter()
@@ -322,11 +380,14 @@ def _recount_chunk(session: Session, article_ids: Sequence[str], fix: bool,
         dislikes = reaction_counts.get((c.id, "dislike"), 0) if "dislike" in SCORE_KINDS else 0
         flag_count, flag_weight = flags.get(c.id, (0, 0.0))
         expected = {
-            "reply_count": replies.get(c.id, 0), "likes": likes, "dislikes": dislikes,
+            "reply_count": replies.get(c.id, 0),
+            "likes": likes,
+            "dislikes": dislikes,
             "score": ranking.net_score(likes, dislikes),
             "best": ranking.wilson_lower_bound(likes, dislikes),
             "controversy": ranking.controversy(likes, dislikes),
-            "flag_count": flag_count, "flag_weight": flag_weight,
+            "flag_count": flag_count,
+            "flag_weight": flag_weight,
         }
         wrong = [name for name in COMMENT_COUNTERS if not _same(getattr(c, name), expected[name])]
         for name in wrong:
@@ -337,7 +398,8 @@ def _recount_chunk(session: Session, article_ids: Sequence[str], fix: bool,
     if fix and fixes:
         table = Comment.__table__
         session.execute(
-            update(table).where(table.c.id == bindparam("_id"))
+            update(table)
+            .where(table.c.id == bindparam("_id"))
             .values({name: bindparam(name) for name in COMMENT_COUNTERS})
             .execution_options(synchronize_session=False),
             fixes,
@@ -345,18 +407,22 @@ def _recount_chunk(session: Session, article_ids: Sequence[str], fix: bool,
 
     # Articles: visible comments, counted reactions and the per-kind table.
     article_reactions, drifted = _recount_kind_table(
-        session, ArticleReaction, ArticleReactionCount, "article_id", article_ids, fix)
+        session, ArticleReaction, ArticleReactionCount, "article_id", article_ids, fix
+    )
     drift["article_reaction_counts.count"] += drifted
     reactions_per_article: Counter[str] = Counter()
     for (aid, _kind), n in article_reactions.items():
         reactions_per_article[aid] += n
     article_fixes = []
     for aid, comment_count, reaction_count in session.execute(
-        select(Article.id, Article.comment_count, Article.reaction_count)
-        .where(Article.id.in_(article_ids))
+        select(Article.id, Article.comment_count, Article.reaction_count).where(
+            Article.id.in_(article_ids)
+        )
     ):
-        expected_article = {"comment_count": published.get(aid, 0),
-                            "reaction_count": reactions_per_article.get(aid, 0)}
+        expected_article = {
+            "comment_count": published.get(aid, 0),
+            "reaction_count": reactions_per_article.get(aid, 0),
+        }
         if comment_count != expected_article["comment_count"]:
             drift["articles.comment_count"] += 1
         if reaction_count != expected_article["reaction_count"]:
@@ -368,35 +434,54 @@ def _recount_chunk(session: Session, article_ids: Sequence[str], fix: bool,
         table = Article.__table__
         if article_fixes:
             session.execute(
-                update(table).where(table.c.id == bindparam("_id"))
-                .values(comment_count=bindparam("comment_count"),
-                        reaction_count=bindparam("reaction_count"),
-                        version=table.c.version + 1)
+                update(table)
+                .where(table.c.id == bindparam("_id"))
+                .values(
+                    comment_count=bindparam("comment_count"),
+                    reaction_count=bindparam("reaction_count"),
+                    version=table.c.version + 1,
+                )
                 .execution_options(synchronize_session=False),
                 article_fixes,
             )
         if touched_articles:  # pages showing repaired comments must not be served from cache
             session.execute(
-                update(table).where(table.c.id.in_(touched_articles))
+                update(table)
+                .where(table.c.id.in_(touched_articles))
                 .values(version=table.c.version + 1)
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)
+            )
 
 
 def recount(
-    session: Session, *, article_ids: Iterable[str] | None = None, fix: bool = True,
+    session: Session,
+    *,
+    article_ids: Iterable[str] | None = None,
+    fix: bool = True,
     chunk: int = 200,
 ) -> dict[str, int]:
     """Rebuild every denormalised counter from the rows it summarises (all articles, or
     ``article_ids``). Returns, per counter, how many rows were wrong; with ``fix`` they are
     corrected (flushed, not committed)."""
-    ids = sorted(set(article_ids)) if article_ids is not None else list(
-        session.scalars(select(Article.id).order_by(Article.id)))
+    ids = (
+        sorted(set(article_ids))
+        if article_ids is not None
+        else list(session.scalars(select(Article.id).order_by(Article.id)))
+    )
     drift: Counter[str] = Counter({name: 0 for name in COUNTERS})
     for start in range(0, len(ids), chunk):
-        _recount_chunk(session, ids[start:start + chunk], fix, drift)
+        _recount_chunk(session, ids[start : start + chunk], fix, drift)
     session.flush()
     return {name: drift[name] for name in COUNTERS}
 
 
-__all__ = ["export_records", "import_records", "recount", "ImportReport", "DataError",
-           "COUNTERS", "EXPORT_FORMAT", "EXPORT_VERSION"]
+__all__ = [
+    "export_records",
+    "import_records",
+    "recount",
+    "ImportReport",
+    "DataError",
+    "COUNTERS",
+    "EXPORT_FORMAT",
+    "EXPORT_VERSION",
+]

@@ -33,7 +33,12 @@ from ..models import (
 from . import bodies
 from .audit import SYSTEM, record
 from .comments import (  # noqa: F401  (auto_closed is part of this module's API)
-    RuleError, active_ban, auto_closed, bump_version, ensure_article, set_status,
+    RuleError,
+    active_ban,
+    auto_closed,
+    bump_version,
+    ensure_article,
+    set_status,
 )
 from .reactions import _insert, withdraw_all
 from .threads import Viewer, article_visible, comment_visible
@@ -48,6 +53,7 @@ HELD_FLAGS = "flags"
 
 
 # --- automatic rules ------------------------------------------------------------------------
+
 
 def normalise(text: str) -> str:
     """The form blocked terms are matched in: NFKC (full-width and stylised letters become
@@ -169,8 +175,14 @@ class FlagResult:
 
 
 def add_flag(
-    session: Session, *, comment: Comment, user_id: str, reason: FlagReason, note: str | None,
-    threshold: float, now: dt.datetime | None = None,
+    session: Session,
+    *,
+    comment: Comment,
+    user_id: str,
+    reason: FlagReason,
+    note: str | None,
+    threshold: float,
+    now: dt.datetime | None = None,
 ) -> FlagResult:
     """A reader flags a comment: one flag per reader per comment (the unique constraint
     decides races). When the open flags' weight reaches ``threshold`` a published comment is
@@ -180,13 +192,15 @@ def add_flag(
     if not article_visible(session.get(Article, comment.article_id), viewer):
         raise RuleError(404, "There is no such comment.", kind="not-found")
     if comment.status in TOMBSTONE_STATUSES:
-        raise RuleError(409, "This comment was deleted; there is nothing left to flag.",
-                        kind="comment-deleted")
+        raise RuleError(
+            409, "This comment was deleted; there is nothing left to flag.", kind="comment-deleted"
+        )
     if not comment_visible(comment, viewer):
         raise RuleError(404, "There is no such comment.", kind="not-found")
     if comment.author_id is not None and comment.author_id == user_id:
-        raise RuleError(409, "You cannot flag your own comment; edit or delete it instead.",
-                        kind="own-comment")
+        raise RuleError(
+            409, "You cannot flag your own comment; edit or delete it instead.", kind="own-comment"
+        )
     ban = active_ban(session, user_id, now)
     if ban is not None and not ban.shadow:
         raise RuleError(403, "You are banned and cannot flag comments.", kind="banned")
@@ -197,8 +211,15 @@ def add_flag(
         weight = flag_weight(record_["upheld"], record_["dismissed"])
     inserted = session.execute(
         _insert(session, Flag)
-        .values(comment_id=comment.id, user_id=user_id, reason=reason, note=note,
-                weight=weight, state=FlagState.OPEN, created_at=now)
+        .values(
+            comment_id=comment.id,
+            user_id=user_id,
+            reason=reason,
+            note=note,
+            weight=weight,
+            state=FlagState.OPEN,
+            created_at=now,
+        )
         .on_conflict_do_nothing(index_elements=["comment_id", "user_id"])
         .returning(Flag.id)  # rowcount is unreliable for ORM inserts on PostgreSQL
     ).scalar_one_or_none()
@@ -212,7 +233,8 @@ def add_flag(
     # Atomic: concurrent flags each add their own weight; the row lock orders them, so
     # exactly one of them sees the threshold crossed while the comment is still published.
     total, status = session.execute(
-        update(Comment).where(Comment.id == comment.id)
+        update(Comment)
+        .where(Comment.id == comment.id)
         .values(flag_count=Comment.flag_count + 1, flag_weight=Comment.flag_weight + weight)
         .returning(Comment.flag_weight, Comment.status)
         .execution_options(synchronize_session=False)
@@ -223,27 +245,47 @@ def add_flag(
         before = snapshot(comment)
         comment.held_reason = HELD_FLAGS
         set_status(session, comment, CommentStatus.HIDDEN, now=now)
-        record(session, actor_id=SYSTEM, action="hide", target_type="comment",
-               target_id=str(comment.id),
-               reason=f"flag weight {total:g} reached the threshold {threshold:g}",
-               before=before, after=snapshot(comment), now=now)
+        record(
+            session,
+            actor_id=SYSTEM,
+            action="hide",
+            target_type="comment",
+            target_id=str(comment.id),
+            reason=f"flag weight {total:g} reached the threshold {threshold:g}",
+            before=before,
+            after=snapshot(comment),
+            now=now,
+        )
         hidden = True
     return FlagResult(flag, created=True, hidden=hidden)
 
 
 # --- holds ----------------------------------------------------------------------------------
 
+
 def snapshot(comment: Comment) -> dict[str, Any]:
     """What the audit log keeps of a comment's state (never its text)."""
-    return {"status": comment.status.value, "pinned": comment.pinned,
-            "held_reason": comment.held_reason, "flag_count": comment.flag_count}
+    return {
+        "status": comment.status.value,
+        "pinned": comment.pinned,
+        "held_reason": comment.held_reason,
+        "flag_count": comment.flag_count,
+    }
 
 
 def audit_hold(session: Session, *, comment: Comment, now: dt.datetime | None = None) -> None:
     """Record that a new comment was held for a moderator (premoderation or a rule)."""
-    record(session, actor_id=SYSTEM, action="hold", target_type="comment",
-           target_id=str(comment.id), reason=comment.held_reason,
-           before=None, after=snapshot(comment), now=now)
+    record(
+        session,
+        actor_id=SYSTEM,
+        action="hold",
+        target_type="comment",
+        target_id=str(comment.id),
+        reason=comment.held_reason,
+        before=None,
+        after=snapshot(comment),
+        now=now,
+    )
 
 
 def hold_edited(
@@ -255,9 +297,17 @@ def hold_edited(
     before = snapshot(comment)
     comment.held_reason = reason
     set_status(session, comment, CommentStatus.PENDING, now=now)
-    record(session, actor_id=SYSTEM, action="hold", target_type="comment",
-           target_id=str(comment.id), reason=f"{reason} (after an edit)", before=before,
-           after=snapshot(comment), now=now)
+    record(
+        session,
+        actor_id=SYSTEM,
+        action="hold",
+        target_type="comment",
+        target_id=str(comment.id),
+        reason=f"{reason} (after an edit)",
+        before=before,
+        after=snapshot(comment),
+        now=now,
+    )
     return True
 
 
@@ -266,13 +316,12 @@ def hold_edited(
 ACTIONS = ("approve", "remove", "restore", "pin", "unpin", "dismiss_flags")
 
 
-def _resolve_flags(
-    session: Session, comment: Comment, state: FlagState, now: dt.datetime
-) -> int:
+def _resolve_flags(session: Session, comment: Comment, state: FlagState, now: dt.datetime) -> int:
     """Close the comment's open flags as upheld or dismissed (the flaggers' record) and
     reset its flag counters: later flags start a new round."""
     result = session.execute(
-        update(Flag).where(Flag.comment_id == comment.id, Flag.state == FlagState.OPEN)
+        update(Flag)
+        .where(Flag.comment_id == comment.id, Flag.state == FlagState.OPEN)
         .values(state=state, resolved_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -286,22 +335,34 @@ def _conflict(detail: str) -> RuleError:
 
 
 def apply_action(
-    session: Session, *, comment: Comment, action: str, actor_id: str, reason: str | None,
-    max_pinned: int, now: dt.datetime | None = None,
+    session: Session,
+    *,
+    comment: Comment,
+    action: str,
+    actor_id: str,
+    reason: str | None,
+    max_pinned: int,
+    now: dt.datetime | None = None,
 ) -> AuditEntry:
     """A moderator's decision on one comment; 409 when it makes no sense in this state."""
     now = now or utcnow()
     if action not in ACTIONS:
-        raise RuleError(422, f"Unknown action {action!r}; use one of: {', '.join(ACTIONS)}.",
-                        kind="validation-error", field="action")
+        raise RuleError(
+            422,
+            f"Unknown action {action!r}; use one of: {', '.join(ACTIONS)}.",
+            kind="validation-error",
+            field="action",
+        )
     before = snapshot(comment)
     status = comment.status
     if action == "approve":
         if status not in (CommentStatus.PENDING, CommentStatus.HIDDEN) and not (
             status == CommentStatus.PUBLISHED and comment.flag_count > 0
         ):
-            raise _conflict(f"Only pending, hidden or flagged comments can be approved "
-                            f"(this one is {status.value}).")
+            raise _conflict(
+                f"Only pending, hidden or flagged comments can be approved "
+                f"(this one is {status.value})."
+            )
         _resolve_flags(session, comment, FlagState.DISMISSED, now)
         comment.held_reason = None
         if status != CommentStatus.PUBLISHED:
@@ -313,11 +374,11 @@ def apply_action(
         set_status(session, comment, CommentStatus.REMOVED, now=now)
     elif action == "restore":
         if status != CommentStatus.REMOVED:
-            raise _conflict(f"Only removed comments can be restored (this one is "
-                            f"{status.value}).")
+            raise _conflict(f"Only removed comments can be restored (this one is {status.value}).")
         # The removal was wrong: the flags that led to it did not hold up after all.
         session.execute(
-            update(Flag).where(Flag.comment_id == comment.id, Flag.state == FlagState.UPHELD)
+            update(Flag)
+            .where(Flag.comment_id == comment.id, Flag.state == FlagState.UPHELD)
             .values(state=FlagState.DISMISSED, resolved_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -333,13 +394,19 @@ def apply_action(
         # Bumping the version first takes the article's row lock: two moderators pinning at
         # once count one after the other.
         bump_version(session, comment.article_id)
-        pinned = session.scalar(
-            select(func.count()).select_from(Comment)
-            .where(Comment.article_id == comment.article_id, Comment.pinned.is_(True))
-        ) or 0
+        pinned = (
+            session.scalar(
+                select(func.count())
+                .select_from(Comment)
+                .where(Comment.article_id == comment.article_id, Comment.pinned.is_(True))
+            )
+            or 0
+        )
         if pinned >= max_pinned:
-            raise _conflict(f"This article already has {pinned} pinned comments (at most "
-                            f"{max_pinned}); unpin one first.")
+            raise _conflict(
+                f"This article already has {pinned} pinned comments (at most "
+                f"{max_pinned}); unpin one first."
+            )
         comment.pinned = True
     elif action == "unpin":
         if not comment.pinned:
@@ -354,12 +421,21 @@ def apply_action(
             comment.held_reason = None
             set_status(session, comment, CommentStatus.PUBLISHED, now=now)
     session.flush()
-    return record(session, actor_id=actor_id, action=action, target_type="comment",
-                  target_id=str(comment.id), reason=reason, before=before,
-                  after=snapshot(comment), now=now)
+    return record(
+        session,
+        actor_id=actor_id,
+        action=action,
+        target_type="comment",
+        target_id=str(comment.id),
+        reason=reason,
+        before=before,
+        after=snapshot(comment),
+        now=now,
+    )
 
 
 # --- articles -------------------------------------------------------------------------------
+
 
 def article_settings(article_id: str, article: Article | None) -> dict[str, Any]:
     return {
@@ -369,8 +445,13 @@ def article_settings(article_id: str, article: Article | None) -> dict[str, Any]
 
 
 def update_article(
-    session: Session, *, article_id: str, changes: dict[str, Any], actor_id: str,
-    reason: str | None = None, now: dt.datetime | None = None,
+    session: Session,
+    *,
+    article_id: str,
+    changes: dict[str, Any],
+    actor_id: str,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Article:
     now = now or utcnow()
     article = ensure_article(session, article_id, now)
@@ -383,27 +464,47 @@ def update_article(
     after = article_settings(article_id, article)
     if after != before:
         bump_version(session, article_id)
-        record(session, actor_id=actor_id, action="update_article", target_type="article",
-               target_id=article_id, reason=reason, before=before, after=after, now=now)
+        record(
+            session,
+            actor_id=actor_id,
+            action="update_article",
+            target_type="article",
+            target_id=article_id,
+            reason=reason,
+            before=before,
+            after=after,
+            now=now,
+        )
     return article
 
 
 # --- bans -----------------------------------------------------------------------------------
 
+
 def ban_out(ban: Ban) -> dict[str, Any]:
-    return {"reason": ban.reason, "shadow": ban.shadow,
-            "expires_at": ban.expires_at.isoformat() if ban.expires_at else None}
+    return {
+        "reason": ban.reason,
+        "shadow": ban.shadow,
+        "expires_at": ban.expires_at.isoformat() if ban.expires_at else None,
+    }
 
 
 def put_ban(
-    session: Session, *, user_id: str, reason: str, shadow: bool,
-    expires_at: dt.datetime | None, actor_id: str, now: dt.datetime | None = None,
+    session: Session,
+    *,
+    user_id: str,
+    reason: str,
+    shadow: bool,
+    expires_at: dt.datetime | None,
+    actor_id: str,
+    now: dt.datetime | None = None,
 ) -> tuple[Ban, bool]:
     """Ban (or change the ban of) a user; (ban, created)."""
     now = now or utcnow()
     if expires_at is not None and expires_at <= now:
-        raise RuleError(422, "expires_at must be in the future.", kind="validation-error",
-                        field="expires_at")
+        raise RuleError(
+            422, "expires_at must be in the future.", kind="validation-error", field="expires_at"
+        )
     ban = session.get(Ban, user_id)
     created = ban is None
     before = None if ban is None else ban_out(ban)
@@ -412,27 +513,56 @@ def put_ban(
         session.add(ban)
     ban.reason, ban.shadow, ban.expires_at = reason, shadow, expires_at
     session.flush()
-    record(session, actor_id=actor_id, action="ban", target_type="user", target_id=user_id,
-           reason=reason, before=before, after=ban_out(ban), now=now)
+    record(
+        session,
+        actor_id=actor_id,
+        action="ban",
+        target_type="user",
+        target_id=user_id,
+        reason=reason,
+        before=before,
+        after=ban_out(ban),
+        now=now,
+    )
     return ban, created
 
 
-def lift_ban(session: Session, *, user_id: str, actor_id: str, reason: str | None = None,
-             now: dt.datetime | None = None) -> None:
+def lift_ban(
+    session: Session,
+    *,
+    user_id: str,
+    actor_id: str,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> None:
     ban = session.get(Ban, user_id)
     if ban is None:
         raise RuleError(404, "This user is not banned.", kind="not-found")
     before = ban_out(ban)
     session.delete(ban)
     session.flush()
-    record(session, actor_id=actor_id, action="unban", target_type="user", target_id=user_id,
-           reason=reason, before=before, after=None, now=now)
+    record(
+        session,
+        actor_id=actor_id,
+        action="unban",
+        target_type="user",
+        target_id=user_id,
+        reason=reason,
+        before=before,
+        after=None,
+        now=now,
+    )
 
 
 # --- erasure --------------------------------------------------------------------------------
 
+
 def erase_user(
-    session: Session, *, user_id: str, actor_id: str, reason: str | None = None,
+    session: Session,
+    *,
+    user_id: str,
+    actor_id: str,
+    reason: str | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, int]:
     """Erase a person: their reactions and flags go (counters corrected), their comments
@@ -451,19 +581,22 @@ def erase_user(
     for comment_id, weight, state in flags:
         if state == FlagState.OPEN and weight > 0:
             session.execute(
-                update(Comment).where(Comment.id == comment_id)
-                .values(flag_count=Comment.flag_count - 1,
-                        flag_weight=Comment.flag_weight - weight)
+                update(Comment)
+                .where(Comment.id == comment_id)
+                .values(flag_count=Comment.flag_count - 1, flag_weight=Comment.flag_weight - weight)
                 .execution_options(synchronize_session=False)
             )
     session.execute(delete(Flag).where(Flag.user_id == user_id))
     session.expire_all()
 
     # Their comments, deepest and newest first, so a chain of their own replies can go whole.
-    comments = list(session.scalars(
-        select(Comment).where(Comment.author_id == user_id)
-        .order_by(Comment.depth.desc(), Comment.id.desc())
-    ))
+    comments = list(
+        session.scalars(
+            select(Comment)
+            .where(Comment.author_id == user_id)
+            .order_by(Comment.depth.desc(), Comment.id.desc())
+        )
+    )
     removed_rows = tombstones = 0
     for comment in comments:
         touched_articles.add(comment.article_id)
@@ -487,16 +620,31 @@ def erase_user(
         session.delete(had_ban)
     for article_id in touched_articles:
         bump_version(session, article_id)
-    summary = {"comments_deleted": removed_rows, "comments_tombstoned": tombstones,
-               "comment_reactions": comment_reactions, "article_reactions": article_reactions,
-               "flags": len(flags), "bans": int(had_ban is not None)}
+    summary = {
+        "comments_deleted": removed_rows,
+        "comments_tombstoned": tombstones,
+        "comment_reactions": comment_reactions,
+        "article_reactions": article_reactions,
+        "flags": len(flags),
+        "bans": int(had_ban is not None),
+    }
     session.flush()
-    record(session, actor_id=actor_id, action="erase_user", target_type="user",
-           target_id=user_id, reason=reason, before=None, after=summary, now=now)
+    record(
+        session,
+        actor_id=actor_id,
+        action="erase_user",
+        target_type="user",
+        target_id=user_id,
+        reason=reason,
+        before=None,
+        after=summary,
+        now=now,
+    )
     return summary
 
 
 # --- queue ----------------------------------------------------------------------------------
+
 
 def flags_by_reason(session: Session, comment_ids: list[int]) -> dict[int, dict[str, int]]:
     """Open, counted flags per reason for many comments, in one query."""
@@ -520,11 +668,11 @@ def author_records(session: Session, user_ids: list[str]) -> dict[str, dict[str,
     removed = func.sum(case((Comment.status == CommentStatus.REMOVED, 1), else_=0))
     for author_id, total, removed_n in session.execute(
         select(Comment.author_id, func.count(), removed)
-        .where(Comment.author_id.in_(user_ids)).group_by(Comment.author_id)
+        .where(Comment.author_id.in_(user_ids))
+        .group_by(Comment.author_id)
     ):
         out[author_id] = {"comments": int(total), "removed": int(removed_n or 0)}
     return out
-
 
 
 QUEUE_STATES = ("flagged", "pending", "hidden", "all")
@@ -539,23 +687,33 @@ def queue_condition(state: str) -> Any:
     flagged = and_(Comment.flag_count > 0, Comment.status.not_in(TOMBSTONE_STATUSES))
     pending = Comment.status == CommentStatus.PENDING
     hidden = Comment.status == CommentStatus.HIDDEN
-    state_condition = {"flagged": flagged, "pending": pending, "hidden": hidden,
-                       "all": or_(flagged, pending, hidden)}[state]
+    state_condition = {
+        "flagged": flagged,
+        "pending": pending,
+        "hidden": hidden,
+        "all": or_(flagged, pending, hidden),
+    }[state]
     return and_(text(f"({QUEUE_PREDICATE})"), state_condition)
 
 
 def queue_page(
-    session: Session, *, state: str, article_id: str | None, limit: int,
+    session: Session,
+    *,
+    state: str,
+    article_id: str | None,
+    limit: int,
     after: list[Any] | None,
 ) -> list[Comment]:
     """One page of comments needing a decision (``limit + 1`` rows: the extra one says there
     is a next page)."""
-    return list(session.scalars(queue_query(state=state, article_id=article_id, limit=limit,
-                                            after=after)))
+    return list(
+        session.scalars(queue_query(state=state, article_id=article_id, limit=limit, after=after))
+    )
 
 
-def queue_query(*, state: str, article_id: str | None, limit: int,
-                after: list[Any] | None) -> Select[Any]:
+def queue_query(
+    *, state: str, article_id: str | None, limit: int, after: list[Any] | None
+) -> Select[Any]:
     """The SELECT behind ``queue_page`` (every state reads ix_comments_queue)."""
     from .threads import after_key, order_by
 
@@ -572,6 +730,10 @@ def queue_key(comment: Comment) -> list[Any]:
 
 
 def queue_sizes(session: Session) -> dict[str, int]:
-    return {state: int(session.scalar(
-        select(func.count()).select_from(Comment).where(queue_condition(state))) or 0)
-        for state in QUEUE_STATES}
+    return {
+        state: int(
+            session.scalar(select(func.count()).select_from(Comment).where(queue_condition(state)))
+            or 0
+        )
+        for state in QUEUE_STATES
+    }

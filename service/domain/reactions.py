@@ -43,8 +43,12 @@ def _insert(session: Session, model: Any) -> Any:
 
 def check_kind(kind: str, kinds: list[str]) -> None:
     if kind not in kinds:
-        raise RuleError(422, f"Unknown reaction kind {kind!r}; use one of: {', '.join(kinds)}.",
-                        kind="unknown-reaction", field="kind")
+        raise RuleError(
+            422,
+            f"Unknown reaction kind {kind!r}; use one of: {', '.join(kinds)}.",
+            kind="unknown-reaction",
+            field="kind",
+        )
 
 
 def _check_reactor(session: Session, user_id: str, now: dt.datetime) -> bool:
@@ -64,23 +68,36 @@ def _rescore(session: Session, comment_id: int, column: str, delta: int) -> None
     counter = getattr(Comment, column)
     sign = 1 if column == "likes" else -1
     row = session.execute(
-        update(Comment).where(Comment.id == comment_id)
+        update(Comment)
+        .where(Comment.id == comment_id)
         .values({counter: counter + delta, Comment.score: Comment.score + sign * delta})
         .returning(Comment.likes, Comment.dislikes)
         .execution_options(synchronize_session=False)
     ).one()
     likes, dislikes = row
     session.execute(
-        update(Comment).where(Comment.id == comment_id)
-        .values(best=ranking.wilson_lower_bound(likes, dislikes),
-                controversy=ranking.controversy(likes, dislikes))
+        update(Comment)
+        .where(Comment.id == comment_id)
+        .values(
+            best=ranking.wilson_lower_bound(likes, dislikes),
+            controversy=ranking.controversy(likes, dislikes),
+        )
         .execution_options(synchronize_session=False)
     )
 
 
 def _toggle(
-    session: Session, *, row: Any, counts: Any, target: str, target_id: Any, user_id: str,
-    kind: str, counted: bool, add: bool, now: dt.datetime,
+    session: Session,
+    *,
+    row: Any,
+    counts: Any,
+    target: str,
+    target_id: Any,
+    user_id: str,
+    kind: str,
+    counted: bool,
+    add: bool,
+    now: dt.datetime,
 ) -> bool:
     """Add or remove one (target, user, kind) row and move its kind's counter with it.
 
@@ -91,34 +108,55 @@ def _toggle(
     if add:
         inserted = session.execute(
             _insert(session, row)
-            .values({target: target_id, "user_id": user_id, "kind": kind, "counted": counted,
-                     "created_at": now})
+            .values(
+                {
+                    target: target_id,
+                    "user_id": user_id,
+                    "kind": kind,
+                    "counted": counted,
+                    "created_at": now,
+                }
+            )
             .on_conflict_do_nothing(index_elements=[target, "user_id", "kind"])
             .returning(row.id)
         ).scalar_one_or_none()
         changed = inserted is not None and counted
         if changed:
             session.execute(
-                _insert(session, counts).values({target: target_id, "kind": kind, "count": 1})
-                .on_conflict_do_update(index_elements=[target, "kind"],
-                                       set_={"count": counts.count + 1})
+                _insert(session, counts)
+                .values({target: target_id, "kind": kind, "count": 1})
+                .on_conflict_do_update(
+                    index_elements=[target, "kind"], set_={"count": counts.count + 1}
+                )
             )
         return changed
-    removed = session.execute(
-        delete(row).where(target_col == target_id, row.user_id == user_id, row.kind == kind)
-        .returning(row.counted)
-    ).scalars().all()
+    removed = (
+        session.execute(
+            delete(row)
+            .where(target_col == target_id, row.user_id == user_id, row.kind == kind)
+            .returning(row.counted)
+        )
+        .scalars()
+        .all()
+    )
     changed = any(removed)
     if changed:
         session.execute(
-            update(counts).where(getattr(counts, target) == target_id, counts.kind == kind)
+            update(counts)
+            .where(getattr(counts, target) == target_id, counts.kind == kind)
             .values(count=counts.count - 1)
         )
     return changed
 
 
 def react_to_comment(
-    session: Session, *, comment: Comment, user_id: str, kind: str, kinds: list[str], add: bool,
+    session: Session,
+    *,
+    comment: Comment,
+    user_id: str,
+    kind: str,
+    kinds: list[str],
+    add: bool,
     now: dt.datetime | None = None,
 ) -> None:
     now = now or utcnow()
@@ -129,20 +167,36 @@ def react_to_comment(
     ):
         raise RuleError(404, "There is no such comment.", kind="not-found")
     if comment.status in TOMBSTONE_STATUSES:
-        raise RuleError(409, "This comment was deleted; it takes no reactions.",
-                        kind="comment-deleted")
+        raise RuleError(
+            409, "This comment was deleted; it takes no reactions.", kind="comment-deleted"
+        )
     counted = _check_reactor(session, user_id, now)
     lock_thread(session, comment.article_id)
-    if _toggle(session, row=CommentReaction, counts=CommentReactionCount, target="comment_id",
-               target_id=comment.id, user_id=user_id, kind=kind, counted=counted, add=add,
-               now=now):
+    if _toggle(
+        session,
+        row=CommentReaction,
+        counts=CommentReactionCount,
+        target="comment_id",
+        target_id=comment.id,
+        user_id=user_id,
+        kind=kind,
+        counted=counted,
+        add=add,
+        now=now,
+    ):
         if kind in SCORE_KINDS:
             _rescore(session, comment.id, SCORE_KINDS[kind], 1 if add else -1)
             session.expire(comment)
 
 
 def react_to_article(
-    session: Session, *, article_id: str, user_id: str, kind: str, kinds: list[str], add: bool,
+    session: Session,
+    *,
+    article_id: str,
+    user_id: str,
+    kind: str,
+    kinds: list[str],
+    add: bool,
     now: dt.datetime | None = None,
 ) -> None:
     now = now or utcnow()
@@ -150,17 +204,28 @@ def react_to_article(
     counted = _check_reactor(session, user_id, now)
     article = session.get(Article, article_id)
     if article is not None and article.status == ArticleStatus.HIDDEN:
-        raise RuleError(409, "This article's conversation is not available.",
-                        kind="article-hidden")
+        raise RuleError(409, "This article's conversation is not available.", kind="article-hidden")
     if add:
         ensure_article(session, article_id, now)
-    if _toggle(session, row=ArticleReaction, counts=ArticleReactionCount, target="article_id",
-               target_id=article_id, user_id=user_id, kind=kind, counted=counted, add=add,
-               now=now):
+    if _toggle(
+        session,
+        row=ArticleReaction,
+        counts=ArticleReactionCount,
+        target="article_id",
+        target_id=article_id,
+        user_id=user_id,
+        kind=kind,
+        counted=counted,
+        add=add,
+        now=now,
+    ):
         session.execute(
-            update(Article).where(Article.id == article_id)
-            .values(reaction_count=Article.reaction_count + (1 if add else -1),
-                    version=Article.version + 1)
+            update(Article)
+            .where(Article.id == article_id)
+            .values(
+                reaction_count=Article.reaction_count + (1 if add else -1),
+                version=Article.version + 1,
+            )
         )
 
 
@@ -176,21 +241,46 @@ def withdraw_all(session: Session, *, user_id: str) -> tuple[set[str], int, int]
     ).all()
     now = utcnow()
     for comment_id, kind, article_id in on_comments:
-        if _toggle(session, row=CommentReaction, counts=CommentReactionCount,
-                   target="comment_id", target_id=comment_id, user_id=user_id, kind=kind,
-                   counted=True, add=False, now=now) and kind in SCORE_KINDS:
+        if (
+            _toggle(
+                session,
+                row=CommentReaction,
+                counts=CommentReactionCount,
+                target="comment_id",
+                target_id=comment_id,
+                user_id=user_id,
+                kind=kind,
+                counted=True,
+                add=False,
+                now=now,
+            )
+            and kind in SCORE_KINDS
+        ):
             _rescore(session, comment_id, SCORE_KINDS[kind], -1)
         touched.add(article_id)
     on_articles = session.execute(
-        select(ArticleReaction.article_id, ArticleReaction.kind)
-        .where(ArticleReaction.user_id == user_id)
+        select(ArticleReaction.article_id, ArticleReaction.kind).where(
+            ArticleReaction.user_id == user_id
+        )
     ).all()
     for article_id, kind in on_articles:
-        if _toggle(session, row=ArticleReaction, counts=ArticleReactionCount,
-                   target="article_id", target_id=article_id, user_id=user_id, kind=kind,
-                   counted=True, add=False, now=now):
-            session.execute(update(Article).where(Article.id == article_id)
-                            .values(reaction_count=Article.reaction_count - 1))
+        if _toggle(
+            session,
+            row=ArticleReaction,
+            counts=ArticleReactionCount,
+            target="article_id",
+            target_id=article_id,
+            user_id=user_id,
+            kind=kind,
+            counted=True,
+            add=False,
+            now=now,
+        ):
+            session.execute(
+                update(Article)
+                .where(Article.id == article_id)
+                .values(reaction_count=Article.reaction_count - 1)
+            )
         touched.add(article_id)
     return touched, len(on_comments), len(on_articles)
 
@@ -206,17 +296,22 @@ def article_reactions(
     session: Session, article_id: str, user_id: str | None
 ) -> tuple[dict[str, int], list[str]]:
     counts = {
-        kind: count for kind, count in session.execute(
-            select(ArticleReactionCount.kind, ArticleReactionCount.count)
-            .where(ArticleReactionCount.article_id == article_id, ArticleReactionCount.count > 0)
+        kind: count
+        for kind, count in session.execute(
+            select(ArticleReactionCount.kind, ArticleReactionCount.count).where(
+                ArticleReactionCount.article_id == article_id, ArticleReactionCount.count > 0
+            )
         )
     }
     mine: list[str] = []
     if user_id is not None:
-        mine = sorted(session.scalars(
-            select(ArticleReaction.kind).where(ArticleReaction.article_id == article_id,
-                                               ArticleReaction.user_id == user_id)
-        ))
+        mine = sorted(
+            session.scalars(
+                select(ArticleReaction.kind).where(
+                    ArticleReaction.article_id == article_id, ArticleReaction.user_id == user_id
+                )
+            )
+        )
     return counts, mine
 
 
@@ -224,9 +319,12 @@ _ARTICLES = Article.__table__
 # Built once (bind parameters), executed per request: a listing page calls this constantly.
 # Hidden articles are left out by the query (they read as zero, like unknown ones).
 _COUNTS = select(
-    _ARTICLES.c.id, _ARTICLES.c.comment_count, _ARTICLES.c.reaction_count,
-).where(_ARTICLES.c.id.in_(bindparam("ids", expanding=True)),
-        _ARTICLES.c.status != ArticleStatus.HIDDEN)
+    _ARTICLES.c.id,
+    _ARTICLES.c.comment_count,
+    _ARTICLES.c.reaction_count,
+).where(
+    _ARTICLES.c.id.in_(bindparam("ids", expanding=True)), _ARTICLES.c.status != ArticleStatus.HIDDEN
+)
 
 
 def counts_for(session: Session, article_ids: list[str]) -> dict[str, dict[str, int]]:

@@ -27,9 +27,7 @@ def _day(session: Session, column: Any) -> Any:
 
 def per_day(session: Session, column: Any, since: dt.datetime, *where: Any) -> dict[str, int]:
     day = _day(session, column).label("day")
-    rows = session.execute(
-        select(day, func.count()).where(column >= since, *where).group_by(day)
-    )
+    rows = session.execute(select(day, func.count()).where(column >= since, *where).group_by(day))
     return {str(d): int(n) for d, n in rows}
 
 
@@ -41,30 +39,40 @@ def _series(days: int, now: dt.datetime, *counts: dict[str, int]) -> list[dict[s
     return out
 
 
-def decision_times(
-    session: Session, since: dt.datetime, limit: int = 10_000
-) -> list[float]:
+def decision_times(session: Session, since: dt.datetime, limit: int = 10_000) -> list[float]:
     """Seconds from a comment entering the queue (its latest automatic hold or hide, else
     its creation) to a moderator's decision, for decisions since ``since``."""
     decisions = session.execute(
         select(AuditEntry.target_id, AuditEntry.created_at)
-        .where(AuditEntry.target_type == "comment", AuditEntry.action.in_(DECISIONS),
-               AuditEntry.actor_id != SYSTEM, AuditEntry.created_at >= since)
-        .order_by(AuditEntry.id.desc()).limit(limit)
+        .where(
+            AuditEntry.target_type == "comment",
+            AuditEntry.action.in_(DECISIONS),
+            AuditEntry.actor_id != SYSTEM,
+            AuditEntry.created_at >= since,
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
     ).all()
     if not decisions:
         return []
     target_ids = sorted({t for t, _ in decisions})
     entries: dict[str, list[dt.datetime]] = {}
     for target, at in session.execute(
-        select(AuditEntry.target_id, AuditEntry.created_at)
-        .where(AuditEntry.target_type == "comment", AuditEntry.target_id.in_(target_ids),
-               AuditEntry.actor_id == SYSTEM, AuditEntry.action.in_(ENTRIES))
+        select(AuditEntry.target_id, AuditEntry.created_at).where(
+            AuditEntry.target_type == "comment",
+            AuditEntry.target_id.in_(target_ids),
+            AuditEntry.actor_id == SYSTEM,
+            AuditEntry.action.in_(ENTRIES),
+        )
     ):
         entries.setdefault(target, []).append(at)
     numeric = [int(t) for t in target_ids if t.isdigit()]
-    created = {str(i): at for i, at in session.execute(
-        select(Comment.id, Comment.created_at).where(Comment.id.in_(numeric)))}
+    created = {
+        str(i): at
+        for i, at in session.execute(
+            select(Comment.id, Comment.created_at).where(Comment.id.in_(numeric))
+        )
+    }
     out = []
     for target, decided_at in decisions:
         earlier = [at for at in entries.get(target, []) if at <= decided_at]
@@ -82,15 +90,21 @@ def moderation_stats(
     since = dt.datetime.combine(start_day, dt.time(), tzinfo=dt.timezone.utc)
     comments = per_day(session, Comment.created_at, since)
     reactions = per_day(session, CommentReaction.created_at, since, CommentReaction.counted)
-    for day, n in per_day(session, ArticleReaction.created_at, since,
-                          ArticleReaction.counted).items():
+    for day, n in per_day(
+        session, ArticleReaction.created_at, since, ArticleReaction.counted
+    ).items():
         reactions[day] = reactions.get(day, 0) + n
-    series = [{"date": row["date"], "comments": row["v0"], "reactions": row["v1"]}
-              for row in _series(days, now, comments, reactions)]
+    series = [
+        {"date": row["date"], "comments": row["v0"], "reactions": row["v1"]}
+        for row in _series(days, now, comments, reactions)
+    ]
     n = func.count().label("n")
     discussed = session.execute(
-        select(Comment.article_id, n).where(Comment.created_at >= since)
-        .group_by(Comment.article_id).order_by(n.desc(), Comment.article_id).limit(top)
+        select(Comment.article_id, n)
+        .where(Comment.created_at >= since)
+        .group_by(Comment.article_id)
+        .order_by(n.desc(), Comment.article_id)
+        .limit(top)
     ).all()
     flags = {reason.value: 0 for reason in FlagReason}
     for reason, count in session.execute(

@@ -14,7 +14,17 @@ from typing import Any, Sequence
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
-    ColumnElement, Select, and_, bindparam, exists, false, func, literal, or_, select, true,
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
 )
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -36,6 +46,7 @@ class Viewer:
 
 
 # --- where a reply goes -------------------------------------------------------------------
+
 
 def place_reply(
     *, parent_id: int, parent_depth: int, grandparent_id: int | None, max_depth: int
@@ -59,6 +70,7 @@ def ancestor_ids(path: str) -> list[int]:
 
 # --- who sees what ------------------------------------------------------------------------
 
+
 def is_counted(status: CommentStatus, shadowed: bool) -> bool:
     """Does this comment count in the public comment_count and reply_count?"""
     return status == CommentStatus.PUBLISHED and not shadowed
@@ -74,10 +86,12 @@ def visible_to(viewer: Viewer) -> ColumnElement[bool]:
     tombstone = and_(Comment.status.in_(TOMBSTONE_STATUSES), Comment.reply_count > 0)
     conditions = [public, tombstone]
     if viewer.user_id is not None:
-        conditions.append(and_(
-            Comment.author_id == viewer.user_id,
-            Comment.status.in_((CommentStatus.PUBLISHED, CommentStatus.PENDING)),
-        ))
+        conditions.append(
+            and_(
+                Comment.author_id == viewer.user_id,
+                Comment.status.in_((CommentStatus.PUBLISHED, CommentStatus.PENDING)),
+            )
+        )
     return or_(*conditions)
 
 
@@ -112,6 +126,7 @@ def article_visible(article: Article | ArticleHead | None, viewer: Viewer) -> bo
 
 # --- cursors ------------------------------------------------------------------------------
 
+
 class Cursors:
     """Opaque, signed keyset cursors: a client can pass them back, not forge or edit them."""
 
@@ -127,8 +142,11 @@ class Cursors:
         except BadSignature:
             raise CursorError("The cursor is not one this service issued.") from None
         if (
-            not isinstance(payload, list) or len(payload) != 2 or payload[0] != scope
-            or not isinstance(payload[1], list) or len(payload[1]) != width
+            not isinstance(payload, list)
+            or len(payload) != 2
+            or payload[0] != scope
+            or not isinstance(payload[1], list)
+            or len(payload[1]) != width
         ):
             raise CursorError("The cursor belongs to another listing or sort.")
         return payload[1]
@@ -176,6 +194,7 @@ def _check_key(values: list[Any], sort: Sort) -> list[Any]:
 
 # --- listing ------------------------------------------------------------------------------
 
+
 @dataclass
 class Node:
     comment: Comment
@@ -192,7 +211,12 @@ class ThreadPage:
 
 
 def top_level_page(
-    session: Session, *, article_id: str, viewer: Viewer, sort: Sort, limit: int,
+    session: Session,
+    *,
+    article_id: str,
+    viewer: Viewer,
+    sort: Sort,
+    limit: int,
     after: list[Any] | None,
 ) -> list[Comment]:
     keys = SORT_KEYS[sort]
@@ -255,13 +279,17 @@ def reactions_for(
     if not comment_ids:
         return counts, mine
     count_rows = select(
-        CommentReactionCount.comment_id, CommentReactionCount.kind,
-        CommentReactionCount.count, literal(False).label("own"),
+        CommentReactionCount.comment_id,
+        CommentReactionCount.kind,
+        CommentReactionCount.count,
+        literal(False).label("own"),
     ).where(CommentReactionCount.comment_id.in_(comment_ids), CommentReactionCount.count > 0)
     query: Any = count_rows
     if user_id is not None:
         own_rows = select(
-            CommentReaction.comment_id, CommentReaction.kind, literal(0),
+            CommentReaction.comment_id,
+            CommentReaction.kind,
+            literal(0),
             literal(True).label("own"),
         ).where(CommentReaction.comment_id.in_(comment_ids), CommentReaction.user_id == user_id)
         query = count_rows.union_all(own_rows)
@@ -288,8 +316,10 @@ _PRIVATE_VIEW = (
     .where(
         _C.c.article_id == _A.c.id,
         _C.c.author_id == bindparam("user_id"),
-        or_(_C.c.status == CommentStatus.PENDING,
-            and_(_C.c.status == CommentStatus.PUBLISHED, _C.c.shadowed == true())),
+        or_(
+            _C.c.status == CommentStatus.PENDING,
+            and_(_C.c.status == CommentStatus.PUBLISHED, _C.c.shadowed == true()),
+        ),
     )
     .correlate(_A)
 )
@@ -307,8 +337,9 @@ def own_reactions(
     mine: dict[int, list[str]] = {}
     if not comment_ids:
         return mine
-    for comment_id, kind in session.execute(_OWN_REACTIONS,
-                                            {"ids": list(comment_ids), "user_id": user_id}):
+    for comment_id, kind in session.execute(
+        _OWN_REACTIONS, {"ids": list(comment_ids), "user_id": user_id}
+    ):
         mine.setdefault(comment_id, []).append(kind)
     for kinds in mine.values():
         kinds.sort()
@@ -325,8 +356,9 @@ def article_for_listing(
         row = session.execute(_HEAD, {"article_id": article_id}).first()
         private = False
     else:
-        row = session.execute(_HEAD_AND_PRIVATE,
-                              {"article_id": article_id, "user_id": viewer.user_id}).first()
+        row = session.execute(
+            _HEAD_AND_PRIVATE, {"article_id": article_id, "user_id": viewer.user_id}
+        ).first()
         private = bool(row is not None and row[5])
     if row is None:
         return None, False
@@ -349,9 +381,17 @@ def build_tree(roots: Sequence[Comment], replies: Sequence[Comment]) -> list[Nod
 
 
 def list_thread(
-    session: Session, *, article_id: str, viewer: Viewer, sort: Sort, limit: int,
-    cursor: str | None, cursors: Cursors, replies_per_thread: int,
-    reactions_of: str | None = None, article: Any = _LOAD,
+    session: Session,
+    *,
+    article_id: str,
+    viewer: Viewer,
+    sort: Sort,
+    limit: int,
+    cursor: str | None,
+    cursors: Cursors,
+    replies_per_thread: int,
+    reactions_of: str | None = None,
+    article: Any = _LOAD,
 ) -> ThreadPage:
     """One page. ``reactions_of``: whose own reactions to fetch, when not the viewer's (a
     signed-in reader served the public page, see api/comments.py); ``article``: the row
@@ -362,14 +402,16 @@ def list_thread(
         article = session.get(Article, article_id)
     if not article_visible(article, viewer) or article is None:
         return ThreadPage(article, [], None, {}, {})
-    roots = top_level_page(session, article_id=article_id, viewer=viewer, sort=sort,
-                           limit=limit, after=after)
+    roots = top_level_page(
+        session, article_id=article_id, viewer=viewer, sort=sort, limit=limit, after=after
+    )
     next_cursor = None
     if len(roots) > limit:
         roots = roots[:limit]
         next_cursor = cursors.encode(scope, key_of(roots[-1], sort))
-    replies = first_replies(session, root_ids=[c.id for c in roots], viewer=viewer,
-                            per_root=replies_per_thread)
+    replies = first_replies(
+        session, root_ids=[c.id for c in roots], viewer=viewer, per_root=replies_per_thread
+    )
     ids = [c.id for c in roots] + [c.id for c in replies]
     counts, mine = reactions_for(session, ids, reactions_of or viewer.user_id)
     return ThreadPage(article, build_tree(roots, replies), next_cursor, counts, mine)
@@ -387,8 +429,22 @@ def subtree(
 
 
 __all__ = [
-    "Cursors", "CursorError", "Viewer", "Node", "ThreadPage", "place_reply", "ancestor_ids",
-    "is_counted", "visible_to", "comment_visible", "list_thread", "subtree", "replies_after",
-    "reactions_for", "build_tree", "own_reactions", "article_for_listing",
+    "Cursors",
+    "CursorError",
+    "Viewer",
+    "Node",
+    "ThreadPage",
+    "place_reply",
+    "ancestor_ids",
+    "is_counted",
+    "visible_to",
+    "comment_visible",
+    "list_thread",
+    "subtree",
+    "replies_after",
+    "reactions_for",
+    "build_tree",
+    "own_reactions",
+    "article_for_listing",
     "ArticleHead",
 ]

@@ -12,7 +12,14 @@ from typing import Any
 
 import click
 from flask import (
-    Blueprint, Response, abort, current_app, redirect, render_template, send_from_directory, url_for,
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    send_from_directory,
+    url_for,
 )
 from marshmallow import RAISE, Schema, fields, validate
 

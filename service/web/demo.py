@@ -60,8 +60,12 @@ ARTICLE: dict[str, Any] = {
 PERSONAS: dict[str, dict[str, Any]] = {
     "reader-a": {"label": "Reader A", "sub": "demo-reader-a", "name": "Mei Lin", "roles": []},
     "reader-b": {"label": "Reader B", "sub": "demo-reader-b", "name": "Daniel Okafor", "roles": []},
-    "moderator": {"label": "Moderator", "sub": "demo-moderator", "name": "Desk Moderator",
-                  "roles": ["moderator"]},
+    "moderator": {
+        "label": "Moderator",
+        "sub": "demo-moderator",
+        "name": "Desk Moderator",
+        "roles": ["moderator"],
+    },
     "guest": {"label": "Guest", "sub": None, "name": None, "roles": []},
 }
 
@@ -72,50 +76,118 @@ def mint(persona: str, config: dict[str, Any], now: float | None = None) -> dict
     if who["sub"] is None:
         return {"persona": persona, "token": None, "expires_in": None, "user": None}
     issued = int(now if now is not None else time.time())
-    claims: dict[str, Any] = {"sub": who["sub"], "name": who["name"], "roles": who["roles"],
-                              "iat": issued, "exp": issued + TOKEN_SECONDS}
+    claims: dict[str, Any] = {
+        "sub": who["sub"],
+        "name": who["name"],
+        "roles": who["roles"],
+        "iat": issued,
+        "exp": issued + TOKEN_SECONDS,
+    }
     if config.get("COMMENTS_JWT_ISSUER"):
         claims["iss"] = config["COMMENTS_JWT_ISSUER"]
     if config.get("COMMENTS_JWT_AUDIENCE"):
         claims["aud"] = config["COMMENTS_JWT_AUDIENCE"]
     token = jwt.encode(claims, config["COMMENTS_JWT_SECRET"], algorithm="HS256")
-    return {"persona": persona, "token": token, "expires_in": TOKEN_SECONDS,
-            "user": {"id": who["sub"], "name": who["name"], "roles": who["roles"]}}
+    return {
+        "persona": persona,
+        "token": token,
+        "expires_in": TOKEN_SECONDS,
+        "user": {"id": who["sub"], "name": who["name"], "roles": who["roles"]},
+    }
 
 
 # (key, parent key, author id, author name, minutes ago, body)
 CONVERSATION: tuple[tuple[str, str | None, str, str, int, str], ...] = (
-    ("capex", None, "demo-priya", "Priya Raman", 290,
-     "The capex guidance is the real story here. They are spending like a utility and asking "
-     "to be valued like a software company. I want to see **cloud margins** move before I buy "
-     "that."),
-    ("capex-1", "capex", "demo-reader-b", "Daniel Okafor", 250,
-     "Fair, but the open-weights strategy means the model itself is a loss leader by design. "
-     "The margin shows up in compute hours, not licences."),
-    ("capex-2", "capex-1", "demo-priya", "Priya Raman", 230,
-     "Only if customers stay on Alibaba Cloud to run it. Open weights run anywhere."),
-    ("capex-3", "capex-2", "demo-reader-a", "Mei Lin", 200,
-     "In practice most of the mid-sized firms I talk to take the managed version. Nobody wants "
-     "to run their own GPU cluster for a chatbot."),
-    ("chips", None, "demo-tom", "Tom Becker", 180,
-     "Nobody has mentioned export controls enough. Training the next generation on restricted "
-     "hardware is a much harder problem than serving the current one."),
-    ("chips-1", "chips", "demo-sofia", "Sofia Marques", 150,
-     "They have been surprisingly efficient so far. Efficiency under constraint is a moat of "
-     "its own."),
-    ("deleted", None, "demo-jin", "Jin Park", 120,
-     "Buying more at these levels."),
-    ("deleted-1", "deleted", "demo-reader-b", "Daniel Okafor", 110,
-     "On what thesis? The article says the AI share of revenue is still small."),
-    ("pricing", None, "demo-reader-a", "Mei Lin", 75,
-     "The price war on inference worries me more than chips. Every provider in China has cut "
-     "API prices at least twice this year."),
-    ("pricing-1", "pricing", "demo-sofia", "Sofia Marques", 40,
-     "Lower prices are how you get the workloads in the first place. See how the cloud market "
-     "played out elsewhere a decade ago."),
-    ("question", None, "demo-omar", "Omar Haddad", 12,
-     "Does anyone have a good source on how much of the cloud growth is *external* customers "
-     "rather than Alibaba's own businesses?"),
+    (
+        "capex",
+        None,
+        "demo-priya",
+        "Priya Raman",
+        290,
+        "The capex guidance is the real story here. They are spending like a utility and asking "
+        "to be valued like a software company. I want to see **cloud margins** move before I buy "
+        "that.",
+    ),
+    (
+        "capex-1",
+        "capex",
+        "demo-reader-b",
+        "Daniel Okafor",
+        250,
+        "Fair, but the open-weights strategy means the model itself is a loss leader by design. "
+        "The margin shows up in compute hours, not licences.",
+    ),
+    (
+        "capex-2",
+        "capex-1",
+        "demo-priya",
+        "Priya Raman",
+        230,
+        "Only if customers stay on Alibaba Cloud to run it. Open weights run anywhere.",
+    ),
+    (
+        "capex-3",
+        "capex-2",
+        "demo-reader-a",
+        "Mei Lin",
+        200,
+        "In practice most of the mid-sized firms I talk to take the managed version. Nobody wants "
+        "to run their own GPU cluster for a chatbot.",
+    ),
+    (
+        "chips",
+        None,
+        "demo-tom",
+        "Tom Becker",
+        180,
+        "Nobody has mentioned export controls enough. Training the next generation on restricted "
+        "hardware is a much harder problem than serving the current one.",
+    ),
+    (
+        "chips-1",
+        "chips",
+        "demo-sofia",
+        "Sofia Marques",
+        150,
+        "They have been surprisingly efficient so far. Efficiency under constraint is a moat of "
+        "its own.",
+    ),
+    ("deleted", None, "demo-jin", "Jin Park", 120, "Buying more at these levels."),
+    (
+        "deleted-1",
+        "deleted",
+        "demo-reader-b",
+        "Daniel Okafor",
+        110,
+        "On what thesis? The article says the AI share of revenue is still small.",
+    ),
+    (
+        "pricing",
+        None,
+        "demo-reader-a",
+        "Mei Lin",
+        75,
+        "The price war on inference worries me more than chips. Every provider in China has cut "
+        "API prices at least twice this year.",
+    ),
+    (
+        "pricing-1",
+        "pricing",
+        "demo-sofia",
+        "Sofia Marques",
+        40,
+        "Lower prices are how you get the workloads in the first place. See how the cloud market "
+        "played out elsewhere a decade ago.",
+    ),
+    (
+        "question",
+        None,
+        "demo-omar",
+        "Omar Haddad",
+        12,
+        "Does anyone have a good source on how much of the cloud growth is *external* customers "
+        "rather than Alibaba's own businesses?",
+    ),
 )
 
 # (comment key, kind, user ids)
@@ -143,13 +215,18 @@ def seed(session: Session, config: dict[str, Any], now: dt.datetime | None = Non
         return 0
     now = now or utcnow()
     # Seeded comments are published whatever moderation the server runs with.
-    rules = dataclasses.replace(Rules.from_config(config), premoderation="off",
-                                duplicate_window=dt.timedelta(0))
+    rules = dataclasses.replace(
+        Rules.from_config(config), premoderation="off", duplicate_window=dt.timedelta(0)
+    )
     comments: dict[str, Comment] = {}
     for key, parent, user_id, name, minutes, body in CONVERSATION:
         created = create_comment(
-            session, article_id=article_id, author=Author(user_id=user_id, name=name), body=body,
-            parent_id=comments[parent].id if parent else None, rules=rules,
+            session,
+            article_id=article_id,
+            author=Author(user_id=user_id, name=name),
+            body=body,
+            parent_id=comments[parent].id if parent else None,
+            rules=rules,
             now=now - dt.timedelta(minutes=minutes),
         )
         comments[key] = created.comment
@@ -158,11 +235,24 @@ def seed(session: Session, config: dict[str, Any], now: dt.datetime | None = Non
         if kind not in kinds:
             continue
         for user_id in users:
-            react_to_comment(session, comment=comments[key], user_id=user_id, kind=kind,
-                             kinds=kinds, add=True, now=now)
+            react_to_comment(
+                session,
+                comment=comments[key],
+                user_id=user_id,
+                kind=kind,
+                kinds=kinds,
+                add=True,
+                now=now,
+            )
     for key in DELETED:
         comment = comments[key]
-        delete_comment(session, comment=comment, user_id=comment.author_id, guest_token_ok=False,
-                       is_moderator=False, now=now)
+        delete_comment(
+            session,
+            comment=comment,
+            user_id=comment.author_id,
+            guest_token_ok=False,
+            is_moderator=False,
+            now=now,
+        )
     session.flush()
     return len(comments)

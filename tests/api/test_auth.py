@@ -20,12 +20,17 @@ API = "/api/v1"
 
 
 def _pem_pair(kind: str) -> tuple[bytes, str]:
-    key = (rsa.generate_private_key(public_exponent=65537, key_size=2048) if kind == "RS256"
-           else ec.generate_private_key(ec.SECP256R1()))
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        if kind == "RS256"
+        else ec.generate_private_key(ec.SECP256R1())
+    )
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return private, public.decode()
 
 
@@ -34,8 +39,11 @@ def _claims(**extra):
 
 
 def _post(client, token):
-    return client.post(f"{API}/articles/a1/comments", json={"body": "hi"},
-                       headers={"Authorization": f"Bearer {token}"})
+    return client.post(
+        f"{API}/articles/a1/comments",
+        json={"body": "hi"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
 
 
 def _b64(data: dict) -> str:
@@ -64,25 +72,41 @@ def test_hs256_signed_with_the_public_key_is_refused(app, client):
     import hashlib
     import hmac
 
-    signature = base64.urlsafe_b64encode(hmac.new(
-        public.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()).rstrip(b"=")
+    signature = base64.urlsafe_b64encode(
+        hmac.new(public.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    ).rstrip(b"=")
     assert _post(client, f"{header}.{payload}.{signature.decode()}").status_code == 401
 
 
-@pytest.mark.parametrize(("token_factory", "detail"), [
-    (lambda: f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims())}.", "'none'"),
-    (lambda: make_token(expires_in=-3600), "expired"),
-    (lambda: make_token(secret="another-secret-of-sufficient-length-000000"), "signature"),
-    (lambda: jwt.encode({"sub": "u", "nbf": int(time.time()) + 3600,
-                         "exp": int(time.time()) + 7200}, JWT_SECRET, algorithm="HS256"),
-     "not valid yet"),
-    (lambda: jwt.encode({"sub": "u"}, JWT_SECRET, algorithm="HS256"), "'exp'"),
-    (lambda: jwt.encode({"exp": int(time.time()) + 60}, JWT_SECRET, algorithm="HS256"), "'sub'"),
-    (lambda: jwt.encode({"sub": 42, "exp": int(time.time()) + 60}, JWT_SECRET,
-                        algorithm="HS256"), "sub"),
-    (lambda: "not.a.jwt", "malformed"),
-    (lambda: "x" * 9000, "too large"),
-])
+@pytest.mark.parametrize(
+    ("token_factory", "detail"),
+    [
+        (lambda: f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(_claims())}.", "'none'"),
+        (lambda: make_token(expires_in=-3600), "expired"),
+        (lambda: make_token(secret="another-secret-of-sufficient-length-000000"), "signature"),
+        (
+            lambda: jwt.encode(
+                {"sub": "u", "nbf": int(time.time()) + 3600, "exp": int(time.time()) + 7200},
+                JWT_SECRET,
+                algorithm="HS256",
+            ),
+            "not valid yet",
+        ),
+        (lambda: jwt.encode({"sub": "u"}, JWT_SECRET, algorithm="HS256"), "'exp'"),
+        (
+            lambda: jwt.encode({"exp": int(time.time()) + 60}, JWT_SECRET, algorithm="HS256"),
+            "'sub'",
+        ),
+        (
+            lambda: jwt.encode(
+                {"sub": 42, "exp": int(time.time()) + 60}, JWT_SECRET, algorithm="HS256"
+            ),
+            "sub",
+        ),
+        (lambda: "not.a.jwt", "malformed"),
+        (lambda: "x" * 9000, "too large"),
+    ],
+)
 def test_bad_tokens_are_401_never_a_guest(client, token_factory, detail):
     r = _post(client, token_factory())
     assert r.status_code == 401, r.get_json()
@@ -90,8 +114,9 @@ def test_bad_tokens_are_401_never_a_guest(client, token_factory, detail):
     assert detail in r.get_json()["detail"]
     assert r.headers["WWW-Authenticate"] == "Bearer"
     # even on reads: a broken token is an error, not an anonymous view
-    r = client.get(f"{API}/articles/a1/comments",
-                   headers={"Authorization": f"Bearer {token_factory()}"})
+    r = client.get(
+        f"{API}/articles/a1/comments", headers={"Authorization": f"Bearer {token_factory()}"}
+    )
     assert r.status_code == 401
 
 
@@ -106,8 +131,9 @@ def test_a_token_is_verified_once_and_still_expires_on_time(app, client, monkeyp
 
     calls = []
     real_decode = jwt.decode
-    monkeypatch.setattr(auth_module.jwt, "decode",
-                        lambda *a, **k: calls.append(1) or real_decode(*a, **k))
+    monkeypatch.setattr(
+        auth_module.jwt, "decode", lambda *a, **k: calls.append(1) or real_decode(*a, **k)
+    )
     token = make_token("u-cached", expires_in=120)
     headers = {"Authorization": f"Bearer {token}"}
     for _ in range(3):
@@ -132,12 +158,15 @@ def test_non_bearer_scheme_is_401(client):
 def test_issuer_and_audience_are_checked_when_configured(app, client):
     app.config["COMMENTS_JWT_ISSUER"] = "https://news.example"
     app.config["COMMENTS_JWT_AUDIENCE"] = "comments"
-    good = jwt.encode(_claims(iss="https://news.example", aud="comments"), JWT_SECRET,
-                      algorithm="HS256")
+    good = jwt.encode(
+        _claims(iss="https://news.example", aud="comments"), JWT_SECRET, algorithm="HS256"
+    )
     assert _post(client, good).status_code == 201
-    for claims, detail in [({"iss": "https://evil.example", "aud": "comments"}, "issued"),
-                           ({"iss": "https://news.example", "aud": "other"}, "audience"),
-                           ({"aud": "comments"}, "iss")]:
+    for claims, detail in [
+        ({"iss": "https://evil.example", "aud": "comments"}, "issued"),
+        ({"iss": "https://news.example", "aud": "other"}, "audience"),
+        ({"aud": "comments"}, "iss"),
+    ]:
         r = _post(client, jwt.encode(_claims(**claims), JWT_SECRET, algorithm="HS256"))
         assert r.status_code == 401 and detail in r.get_json()["detail"]
 
@@ -145,19 +174,26 @@ def test_issuer_and_audience_are_checked_when_configured(app, client):
 def test_api_keys_authenticate_until_revoked(app, client):
     key = "csk_test_key_0123456789"
     with app.app_context():
-        db.session.add(ApiKey(name="bot", role="moderator", key_hash=hash_secret(key),
-                              created_at=utcnow()))
+        db.session.add(
+            ApiKey(name="bot", role="moderator", key_hash=hash_secret(key), created_at=utcnow())
+        )
         db.session.commit()
     headers = {"Authorization": f"Bearer {key}"}
     r = client.post(f"{API}/articles/a1/comments", json={"body": "from a bot"}, headers=headers)
     assert r.status_code == 201
-    assert r.get_json()["author"] == {"id": "apikey:bot", "name": "bot", "is_guest": False,
-                                      "is_moderator": True}
+    assert r.get_json()["author"] == {
+        "id": "apikey:bot",
+        "name": "bot",
+        "is_guest": False,
+        "is_moderator": True,
+    }
     with app.app_context():
         db.session.query(ApiKey).update({"revoked_at": utcnow()})
         db.session.commit()
     assert client.get(f"{API}/config", headers=headers).status_code == 401
-    assert client.get(f"{API}/config", headers={"Authorization": "Bearer csk_nope"}).status_code == 401
+    assert (
+        client.get(f"{API}/config", headers={"Authorization": "Bearer csk_nope"}).status_code == 401
+    )
 
 
 def test_cli_creates_and_revokes_api_keys(app):
@@ -172,11 +208,20 @@ def test_cli_creates_and_revokes_api_keys(app):
     assert runner.invoke(args=["create-api-key", "--name", "ops"]).exit_code != 0
     assert runner.invoke(args=["revoke-api-key", "--name", "ops"]).exit_code == 0
     client = app.test_client()
-    assert client.get(f"{API}/config", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    assert (
+        client.get(f"{API}/config", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+    )
 
 
 def test_roles_and_name_come_from_the_token(client):
-    r = client.post(f"{API}/articles/a1/comments", json={"body": "modded"},
-                    headers=auth("m-1", name="Maria", roles=["moderator"]))
-    assert r.get_json()["author"] == {"id": "m-1", "name": "Maria", "is_guest": False,
-                                      "is_moderator": True}
+    r = client.post(
+        f"{API}/articles/a1/comments",
+        json={"body": "modded"},
+        headers=auth("m-1", name="Maria", roles=["moderator"]),
+    )
+    assert r.get_json()["author"] == {
+        "id": "m-1",
+        "name": "Maria",
+        "is_guest": False,
+        "is_moderator": True,
+    }

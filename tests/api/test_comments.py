@@ -24,8 +24,13 @@ def thread(client, article="a1", headers=None, **params):
 def test_unknown_article_reads_as_empty_open_thread(client):
     assert thread(client, "never-seen") == {"items": [], "next_cursor": None, "total": 0}
     r = client.get(f"{API}/articles/never-seen")
-    assert r.get_json() == {"id": "never-seen", "status": "open", "comment_count": 0,
-                            "reactions": {}, "my_reactions": []}
+    assert r.get_json() == {
+        "id": "never-seen",
+        "status": "open",
+        "comment_count": 0,
+        "reactions": {},
+        "my_reactions": [],
+    }
 
 
 def test_post_returns_the_comment_with_location(client, post):
@@ -33,8 +38,12 @@ def test_post_returns_the_comment_with_location(client, post):
     assert r.status_code == 201
     c = r.get_json()
     assert r.headers["Location"] == f"{API}/comments/{c['id']}"
-    assert c["author"] == {"id": "u-42", "name": "Name u-42", "is_guest": False,
-                           "is_moderator": False}
+    assert c["author"] == {
+        "id": "u-42",
+        "name": "Name u-42",
+        "is_guest": False,
+        "is_moderator": False,
+    }
     assert c["body"] == "Hello **world**"
     assert c["body_html"] == "<p>Hello <strong>world</strong></p>"
     assert c["status"] == "published" and c["depth"] == 0 and c["parent_id"] is None
@@ -110,11 +119,14 @@ def test_new_comments_between_pages_do_not_shift_the_next_page(client, post):
     assert [i["id"] for i in page2["items"]] == [ids[2], ids[1]]
 
 
-@pytest.mark.parametrize("mangle", [
-    lambda c: c[:-3] + "xyz",
-    lambda c: "x" + c,
-    lambda c: "not-a-cursor",
-])
+@pytest.mark.parametrize(
+    "mangle",
+    [
+        lambda c: c[:-3] + "xyz",
+        lambda c: "x" + c,
+        lambda c: "not-a-cursor",
+    ],
+)
 def test_tampered_cursor_is_a_400(client, post, mangle):
     for i in range(3):
         post("a1", f"c{i}")
@@ -134,8 +146,10 @@ def test_cursor_of_another_sort_or_article_is_refused(client, post):
     assert client.get(f"{API}/articles/a2/comments?cursor={cursor}").status_code == 400
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=abc", "sort=random",
-                                   "cursor=", "limit=1&limit=2", "bogus=1"])
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=101", "limit=abc", "sort=random", "cursor=", "limit=1&limit=2", "bogus=1"],
+)
 def test_bad_listing_parameters_are_422(client, query):
     r = client.get(f"{API}/articles/a1/comments?{query}")
     assert r.status_code == 422, query
@@ -165,16 +179,24 @@ def test_replies_beyond_the_nested_bound_page_through_replies(client, post):
 
 def test_author_edits_within_the_window(client, post, app):
     c = post("a1", "first words", user="u-1").get_json()
-    r = client.patch(f"{API}/comments/{c['id']}", json={"body": "better words"},
-                     headers=auth("u-1"))
+    r = client.patch(
+        f"{API}/comments/{c['id']}", json={"body": "better words"}, headers=auth("u-1")
+    )
     assert r.status_code == 200
     edited = r.get_json()
     assert edited["body"] == "better words" and edited["edited_at"] is not None
-    assert client.patch(f"{API}/comments/{c['id']}", json={"body": "mine now"},
-                        headers=auth("u-2")).status_code == 403
+    assert (
+        client.patch(
+            f"{API}/comments/{c['id']}", json={"body": "mine now"}, headers=auth("u-2")
+        ).status_code
+        == 403
+    )
     with app.app_context():
-        db.session.execute(update(Comment).where(Comment.id == c["id"]).values(
-            created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=901)))
+        db.session.execute(
+            update(Comment)
+            .where(Comment.id == c["id"])
+            .values(created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=901))
+        )
         db.session.commit()
     r = client.patch(f"{API}/comments/{c['id']}", json={"body": "too late"}, headers=auth("u-1"))
     assert r.status_code == 403
@@ -227,8 +249,12 @@ def test_guest_posts_and_edits_with_its_token(client, post):
     other = post("a1", "another guest", user=None).get_json()
     url = f"{API}/comments/{c['id']}"
     assert client.patch(url, json={"body": "x"}).status_code == 401
-    assert client.patch(url, json={"body": "x"},
-                        headers={"X-Edit-Token": other["edit_token"]}).status_code == 403
+    assert (
+        client.patch(
+            url, json={"body": "x"}, headers={"X-Edit-Token": other["edit_token"]}
+        ).status_code
+        == 403
+    )
     assert client.patch(url, json={"body": "x"}, headers=auth("u-1")).status_code == 403
     r = client.patch(url, json={"body": "guest, edited"}, headers={"X-Edit-Token": token})
     assert r.status_code == 200 and r.get_json()["body"] == "guest, edited"
@@ -250,18 +276,21 @@ def test_guests_are_refused_when_not_allowed(client):
     assert r.headers["WWW-Authenticate"] == "Bearer"
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({"body": ""}, "body"),
-    ({"body": "   "}, "body"),
-    ({"body": "x" * 10_001}, "body"),
-    ({"body": "nul\u0000byte"}, "body"),
-    ({"body": "lone \ud800"}, "body"),
-    ({"body": 5}, "body"),
-    ({}, "body"),
-    ({"body": "ok", "parent_id": "1"}, "parent_id"),
-    ({"body": "ok", "parent_id": 0}, "parent_id"),
-    ({"body": "ok", "parentId": 1}, "parentId"),
-])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"body": ""}, "body"),
+        ({"body": "   "}, "body"),
+        ({"body": "x" * 10_001}, "body"),
+        ({"body": "nul\u0000byte"}, "body"),
+        ({"body": "lone \ud800"}, "body"),
+        ({"body": 5}, "body"),
+        ({}, "body"),
+        ({"body": "ok", "parent_id": "1"}, "parent_id"),
+        ({"body": "ok", "parent_id": 0}, "parent_id"),
+        ({"body": "ok", "parentId": 1}, "parentId"),
+    ],
+)
 def test_invalid_comment_bodies_are_422_and_store_nothing(client, payload, field):
     r = client.post(f"{API}/articles/a1/comments", json=payload, headers=auth())
     assert r.status_code == 422, r.get_json()
@@ -272,17 +301,21 @@ def test_invalid_comment_bodies_are_422_and_store_nothing(client, payload, field
 
 
 def test_body_limit_counts_characters_after_trimming(client):
-    r = client.post(f"{API}/articles/a1/comments", json={"body": "  " + "é" * 10_000 + "  "},
-                    headers=auth())
+    r = client.post(
+        f"{API}/articles/a1/comments", json={"body": "  " + "é" * 10_000 + "  "}, headers=auth()
+    )
     assert r.status_code == 201
 
 
-@pytest.mark.parametrize(("kwargs", "status"), [
-    ({"data": "body=hi", "content_type": "application/x-www-form-urlencoded"}, 415),
-    ({"data": "{not json", "content_type": "application/json"}, 400),
-    ({"data": "[1, 2]", "content_type": "application/json"}, 422),
-    ({"data": '{"body": "' + "x" * 70_000 + '"}', "content_type": "application/json"}, 413),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "status"),
+    [
+        ({"data": "body=hi", "content_type": "application/x-www-form-urlencoded"}, 415),
+        ({"data": "{not json", "content_type": "application/json"}, 400),
+        ({"data": "[1, 2]", "content_type": "application/json"}, 422),
+        ({"data": '{"body": "' + "x" * 70_000 + '"}', "content_type": "application/json"}, 413),
+    ],
+)
 def test_malformed_writes_get_problem_details(client, kwargs, status):
     r = client.post(f"{API}/articles/a1/comments", headers=auth(), **kwargs)
     assert r.status_code == status
@@ -301,8 +334,12 @@ def test_bad_article_ids_are_422(client, article_id):
 
 
 def test_every_kind_of_error_is_problem_json_with_nosniff(client):
-    for method, url in [("get", "/nowhere"), ("get", f"{API}/comments/abc"),
-                        ("put", f"{API}/config"), ("get", f"{API}/comments/99999999999")]:
+    for method, url in [
+        ("get", "/nowhere"),
+        ("get", f"{API}/comments/abc"),
+        ("put", f"{API}/config"),
+        ("get", f"{API}/comments/99999999999"),
+    ]:
         r = getattr(client, method)(url)
         assert r.status_code in (404, 405)
         assert r.content_type == "application/problem+json"
@@ -321,7 +358,9 @@ def test_idempotency_key_returns_the_first_comment(client, post):
     other = post("a1", "something else", headers=headers)
     assert other.status_code == 422
     # keys are scoped to the caller: another user may use the same key
-    assert post("a1", "once", user="u-2", headers=headers).get_json()["id"] != first.get_json()["id"]
+    assert (
+        post("a1", "once", user="u-2", headers=headers).get_json()["id"] != first.get_json()["id"]
+    )
 
 
 def test_double_submit_of_the_same_body_is_409(client, post):
@@ -341,8 +380,14 @@ def test_unicode_round_trips(client, post):
 
 def test_config_describes_what_a_client_renders(client):
     config = client.get(f"{API}/config").get_json()
-    assert config["reaction_kinds"] == ["like", "dislike", "insightful", "funny", "agree",
-                                        "disagree"]
+    assert config["reaction_kinds"] == [
+        "like",
+        "dislike",
+        "insightful",
+        "funny",
+        "agree",
+        "disagree",
+    ]
     assert config["edit_window_seconds"] == 900 and config["max_depth"] == 5
     assert config["allow_guests"] is True and config["max_body_length"] == 10_000
 
@@ -363,9 +408,14 @@ def test_counter_updates_refresh_an_article_already_loaded(app, post):
         rules_.bump_version(db.session, "loaded")
         assert article.version == version + 1
         created = rules_.create_comment(
-            db.session, article_id="loaded", author=rules_.Author(user_id="u-9", name="Nine"),
-            body="second", parent_id=None, rules=rules_.Rules(),
-            now=utcnow() + dt.timedelta(seconds=1))
+            db.session,
+            article_id="loaded",
+            author=rules_.Author(user_id="u-9", name="Nine"),
+            body="second",
+            parent_id=None,
+            rules=rules_.Rules(),
+            now=utcnow() + dt.timedelta(seconds=1),
+        )
         assert created.comment.id is not None
         assert (article.version, article.comment_count) == (version + 2, count + 1)
         assert article.first_comment_at == first

@@ -27,8 +27,10 @@ def test_demo_mode_offers_the_demo_moderator(client: Any) -> None:
     assert 'href="/admin"' in client.get("/demo").get_data(as_text=True)
 
 
-@pytest.mark.parametrize(("path", "mimetype"), [("/admin/console.js", "text/javascript"),
-                                                ("/admin/console.css", "text/css")])
+@pytest.mark.parametrize(
+    ("path", "mimetype"),
+    [("/admin/console.js", "text/javascript"), ("/admin/console.css", "text/css")],
+)
 def test_console_assets(client: Any, path: str, mimetype: str) -> None:
     r = client.get(path)
     assert r.status_code == 200 and r.mimetype == mimetype
@@ -41,4 +43,6 @@ def test_console_script_inserts_only_body_html_as_html(client: Any) -> None:
     script = r.get_data(as_text=True)
     r.close()
     assert script.count("innerHTML") == 1 and "bodyNode.innerHTML = html" in script
-    assert "/api/v1/admin" in script and "http://" not in script.replace("http://www.w3.org/2000/svg", "")
+    assert "/api/v1/admin" in script and "http://" not in script.replace(
+        "http://www.w3.org/2000/svg", ""
+    )

@@ -18,12 +18,20 @@ def cors(settings: dict[str, Any]) -> dict[str, Any]:
     return settings
 
 
-def _preflight(client: Any, origin: str, method: str = "POST",
-               headers: str = "Authorization, Content-Type, Idempotency-Key") -> Any:
-    return client.options("/api/v1/articles/a1/comments", headers={
-        "Origin": origin, "Access-Control-Request-Method": method,
-        "Access-Control-Request-Headers": headers,
-    })
+def _preflight(
+    client: Any,
+    origin: str,
+    method: str = "POST",
+    headers: str = "Authorization, Content-Type, Idempotency-Key",
+) -> Any:
+    return client.options(
+        "/api/v1/articles/a1/comments",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": headers,
+        },
+    )
 
 
 def test_preflight_from_an_allowed_origin(cors: Any, client: Any) -> None:
@@ -43,7 +51,9 @@ def test_every_configured_header_may_be_sent(cors: Any, client: Any) -> None:
     assert allowed == {h.lower() for h in ALLOW_HEADERS}
 
 
-def test_actual_response_exposes_the_headers_a_client_reads(cors: Any, client: Any, post: Any) -> None:
+def test_actual_response_exposes_the_headers_a_client_reads(
+    cors: Any, client: Any, post: Any
+) -> None:
     r = post("a1", "hello", headers={"Origin": ALLOWED})
     assert r.status_code == 201
     assert r.headers["Access-Control-Allow-Origin"] == ALLOWED
@@ -52,8 +62,11 @@ def test_actual_response_exposes_the_headers_a_client_reads(cors: Any, client: A
 
 
 def test_a_disallowed_origin_gets_no_cors_headers(cors: Any, client: Any) -> None:
-    for origin in ("https://evil.example", "https://www.example.com.evil.example",
-                   "http://www.example.com"):
+    for origin in (
+        "https://evil.example",
+        "https://www.example.com.evil.example",
+        "http://www.example.com",
+    ):
         r = _preflight(client, origin)
         assert "Access-Control-Allow-Origin" not in r.headers
         get = client.get("/api/v1/articles/a1", headers={"Origin": origin})

@@ -41,22 +41,45 @@ def thread(app: Any, client: Any, post: Any) -> dict[str, int]:
     client.put("/api/v1/articles/data-2/reactions/funny", headers=auth("u-7"))
     with app.app_context():
         now = utcnow()
-        db.session.add_all([
-            Flag(comment_id=reply, user_id="u-8", reason=FlagReason.SPAM, weight=1.0,
-                 state=FlagState.OPEN, created_at=now),
-            Flag(comment_id=reply, user_id="u-9", reason=FlagReason.ABUSE, weight=0.5,
-                 state=FlagState.OPEN, created_at=now),
-            Flag(comment_id=root, user_id="u-9", reason=FlagReason.OTHER, weight=1.0,
-                 state=FlagState.DISMISSED, created_at=now, resolved_at=now),
-        ])
-        db.session.execute(update(Comment).where(Comment.id == reply)
-                           .values(flag_count=2, flag_weight=1.5))
+        db.session.add_all(
+            [
+                Flag(
+                    comment_id=reply,
+                    user_id="u-8",
+                    reason=FlagReason.SPAM,
+                    weight=1.0,
+                    state=FlagState.OPEN,
+                    created_at=now,
+                ),
+                Flag(
+                    comment_id=reply,
+                    user_id="u-9",
+                    reason=FlagReason.ABUSE,
+                    weight=0.5,
+                    state=FlagState.OPEN,
+                    created_at=now,
+                ),
+                Flag(
+                    comment_id=root,
+                    user_id="u-9",
+                    reason=FlagReason.OTHER,
+                    weight=1.0,
+                    state=FlagState.DISMISSED,
+                    created_at=now,
+                    resolved_at=now,
+                ),
+            ]
+        )
+        db.session.execute(
+            update(Comment).where(Comment.id == reply).values(flag_count=2, flag_weight=1.5)
+        )
         from service.domain.comments import set_status
 
         set_status(db.session, db.session.get(Comment, deep), CommentStatus.REMOVED)
         set_status(db.session, db.session.get(Comment, guest), CommentStatus.PENDING)
-        set_status(db.session, db.session.get(Comment, other), CommentStatus.PUBLISHED,
-                   shadowed=True)
+        set_status(
+            db.session, db.session.get(Comment, other), CommentStatus.PUBLISHED, shadowed=True
+        )
         db.session.commit()
     return {"root": root, "reply": reply, "deep": deep, "other": other, "guest": guest}
 
@@ -77,12 +100,28 @@ def test_recount_finds_no_drift_in_data_the_api_wrote(app: Any, thread: Any) -> 
 def test_recount_repairs_corrupted_counters(app: Any, client: Any, thread: Any) -> None:
     with app.app_context():
         db.session.execute(update(Article).values(comment_count=99, reaction_count=42))
-        db.session.execute(update(Comment).where(Comment.id == thread["root"]).values(
-            reply_count=0, likes=0, dislikes=7, score=-7, best=0.9, controversy=3.0,
-            flag_count=5, flag_weight=5.0))
-        db.session.execute(update(Comment).where(Comment.id == thread["reply"]).values(
-            flag_count=0, flag_weight=0.0))
-        db.session.execute(update(CommentReactionCount).values(count=CommentReactionCount.count + 3))
+        db.session.execute(
+            update(Comment)
+            .where(Comment.id == thread["root"])
+            .values(
+                reply_count=0,
+                likes=0,
+                dislikes=7,
+                score=-7,
+                best=0.9,
+                controversy=3.0,
+                flag_count=5,
+                flag_weight=5.0,
+            )
+        )
+        db.session.execute(
+            update(Comment)
+            .where(Comment.id == thread["reply"])
+            .values(flag_count=0, flag_weight=0.0)
+        )
+        db.session.execute(
+            update(CommentReactionCount).values(count=CommentReactionCount.count + 3)
+        )
         db.session.execute(update(ArticleReactionCount).values(count=0))
         db.session.commit()
     runner = app.test_cli_runner()
@@ -103,8 +142,11 @@ def test_recount_repairs_corrupted_counters(app: Any, client: Any, thread: Any) 
     thread_body = client.get("/api/v1/articles/data-1/comments").get_json()
     # Visible: root, reply (published); the removed tombstone and the pending guest are not.
     assert thread_body["total"] == 2
-    root = thread_body["items"][0] if thread_body["items"][0]["id"] == thread["root"] else \
-        next(c for c in thread_body["items"] if c["id"] == thread["root"])
+    root = (
+        thread_body["items"][0]
+        if thread_body["items"][0]["id"] == thread["root"]
+        else next(c for c in thread_body["items"] if c["id"] == thread["root"])
+    )
     assert root["reactions"] == {"like": 3, "dislike": 1}
     assert root["score"] == 2
     assert root["reply_count"] == 1
@@ -115,8 +157,10 @@ def test_recount_repairs_corrupted_counters(app: Any, client: Any, thread: Any) 
         assert (root_row.flag_count, root_row.flag_weight) == (0, 0.0)
         assert db.session.get(Article, "data-2").comment_count == 0  # shadowed
     articles = client.get("/api/v1/counts?article_id=data-1&article_id=data-2").get_json()
-    assert articles["counts"] == {"data-1": {"comments": 2, "reactions": 1},
-                                  "data-2": {"comments": 0, "reactions": 1}}
+    assert articles["counts"] == {
+        "data-1": {"comments": 2, "reactions": 1},
+        "data-2": {"comments": 0, "reactions": 1},
+    }
 
 
 def test_recount_of_one_article_leaves_the_others(app: Any, thread: Any) -> None:
@@ -134,8 +178,9 @@ def test_export_carries_every_field_and_one_article_on_request(app: Any, thread:
     records = _export(app)
     assert records[0] == {"type": "meta", "format": "comments-service-export", "version": 1}
     kinds = [r["type"] for r in records[1:]]
-    assert kinds == sorted(kinds, key=["article", "comment", "comment_reaction",
-                                       "article_reaction", "flag"].index)
+    assert kinds == sorted(
+        kinds, key=["article", "comment", "comment_reaction", "article_reaction", "flag"].index
+    )
     comments = {r["data"]["id"]: r["data"] for r in records if r["type"] == "comment"}
     deep = comments[thread["deep"]]
     assert deep["status"] == "removed" and deep["status_changed_at"]
@@ -144,13 +189,19 @@ def test_export_carries_every_field_and_one_article_on_request(app: Any, thread:
     assert sum(1 for r in records if r["type"] == "flag") == 3
 
     only = _export(app, "--article", "data-2")
-    assert {r["data"].get("article_id", r["data"].get("id")) for r in only[1:]
-            if r["type"] in ("article", "comment", "article_reaction")} == {"data-2"}
+    assert {
+        r["data"].get("article_id", r["data"].get("id"))
+        for r in only[1:]
+        if r["type"] in ("article", "comment", "article_reaction")
+    } == {"data-2"}
     assert not [r for r in only if r["type"] == "flag"]
 
 
 def test_round_trip_into_an_empty_database(
-    app: Any, thread: Any, database_url: str, tmp_path: Path,
+    app: Any,
+    thread: Any,
+    database_url: str,
+    tmp_path: Path,
 ) -> None:
     dump = tmp_path / "dump.jsonl"
     result = app.test_cli_runner().invoke(args=["export", "--output", str(dump)])
@@ -158,8 +209,14 @@ def test_round_trip_into_an_empty_database(
     before = dump.read_text()
 
     _empty_tables(database_url)
-    fresh = create_app({"DATABASE_URL": database_url, "COMMENTS_SECRET_KEY": "k",
-                        "COMMENTS_JWT_SECRET": "j" * 40, "RATELIMIT_ENABLED": False})
+    fresh = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "COMMENTS_SECRET_KEY": "k",
+            "COMMENTS_JWT_SECRET": "j" * 40,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     runner = fresh.test_cli_runner()
     first = runner.invoke(args=["import", str(dump)])
     assert first.exit_code == 0, first.output
@@ -176,8 +233,11 @@ def test_round_trip_into_an_empty_database(
     client = fresh.test_client()
     body = client.get("/api/v1/articles/data-1/comments").get_json()
     assert any(c["reactions"].get("like") == 3 for c in body["items"])
-    new = client.post("/api/v1/articles/data-1/comments", json={"body": "after import"},
-                      headers=auth("u-new", secret="j" * 40))
+    new = client.post(
+        "/api/v1/articles/data-1/comments",
+        json={"body": "after import"},
+        headers=auth("u-new", secret="j" * 40),
+    )
     assert new.status_code == 201, new.get_json()
     assert new.get_json()["id"] > max(thread.values())
     with fresh.app_context():
@@ -187,13 +247,31 @@ def test_round_trip_into_an_empty_database(
 
 def test_import_refuses_another_installations_rows(app: Any, thread: Any, tmp_path: Path) -> None:
     foreign = tmp_path / "foreign.jsonl"
-    foreign.write_text("\n".join(json.dumps(r) for r in [
-        {"type": "meta", "format": "comments-service-export", "version": 1},
-        {"type": "article", "data": {"id": "elsewhere", "status": "open",
-                                     "created_at": "2020-01-01T00:00:00+00:00"}},
-        {"type": "comment", "data": {"id": thread["root"], "article_id": "elsewhere",
-                                     "created_at": "2020-01-01T00:00:00+00:00"}},
-    ]) + "\n")
+    foreign.write_text(
+        "\n".join(
+            json.dumps(r)
+            for r in [
+                {"type": "meta", "format": "comments-service-export", "version": 1},
+                {
+                    "type": "article",
+                    "data": {
+                        "id": "elsewhere",
+                        "status": "open",
+                        "created_at": "2020-01-01T00:00:00+00:00",
+                    },
+                },
+                {
+                    "type": "comment",
+                    "data": {
+                        "id": thread["root"],
+                        "article_id": "elsewhere",
+                        "created_at": "2020-01-01T00:00:00+00:00",
+                    },
+                },
+            ]
+        )
+        + "\n"
+    )
     result = app.test_cli_runner().invoke(args=["import", str(foreign)])
     assert result.exit_code == 1
     assert "exists here as a different comment" in result.output
@@ -201,18 +279,34 @@ def test_import_refuses_another_installations_rows(app: Any, thread: Any, tmp_pa
         assert db.session.get(Article, "elsewhere") is None  # nothing saved
 
 
-@pytest.mark.parametrize("lines, message", [
-    (['{"type": "article", "data": {"id": "x"}}'], "must start with the meta record"),
-    (['{"type": "meta", "format": "other", "version": 1}'], "not a comments-service-export"),
-    (['{"type": "meta", "format": "comments-service-export", "version": 1}', "{not json"],
-     "line 2: not JSON"),
-    (['{"type": "meta", "format": "comments-service-export", "version": 1}',
-      '{"type": "article", "data": {"id": "x", "password": "y"}}'], "unknown fields: password"),
-    (['{"type": "meta", "format": "comments-service-export", "version": 1}',
-      '{"type": "article", "data": {"id": "x", "created_at": "yesterday"}}'], "not a datetime"),
-])
-def test_import_rejects_malformed_files(app: Any, tmp_path: Path, lines: list[str],
-                                        message: str) -> None:
+@pytest.mark.parametrize(
+    "lines, message",
+    [
+        (['{"type": "article", "data": {"id": "x"}}'], "must start with the meta record"),
+        (['{"type": "meta", "format": "other", "version": 1}'], "not a comments-service-export"),
+        (
+            ['{"type": "meta", "format": "comments-service-export", "version": 1}', "{not json"],
+            "line 2: not JSON",
+        ),
+        (
+            [
+                '{"type": "meta", "format": "comments-service-export", "version": 1}',
+                '{"type": "article", "data": {"id": "x", "password": "y"}}',
+            ],
+            "unknown fields: password",
+        ),
+        (
+            [
+                '{"type": "meta", "format": "comments-service-export", "version": 1}',
+                '{"type": "article", "data": {"id": "x", "created_at": "yesterday"}}',
+            ],
+            "not a datetime",
+        ),
+    ],
+)
+def test_import_rejects_malformed_files(
+    app: Any, tmp_path: Path, lines: list[str], message: str
+) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text("\n".join(lines) + "\n")
     result = app.test_cli_runner().invoke(args=["import", str(path)])

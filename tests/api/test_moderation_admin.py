@@ -103,26 +103,35 @@ def test_audit_log_is_append_only_filterable_and_paged(client, post):
     assert [e["action"] for e in page["items"]] == ["update_article", "ban"]
     seen = [e["id"] for e in page["items"]]
     while page["next_cursor"]:
-        page = client.get(f"{ADMIN}/audit-log", query_string={"limit": 2,
-                          "cursor": page["next_cursor"]}, headers=MOD).get_json()
+        page = client.get(
+            f"{ADMIN}/audit-log",
+            query_string={"limit": 2, "cursor": page["next_cursor"]},
+            headers=MOD,
+        ).get_json()
         seen += [e["id"] for e in page["items"]]
     assert len(seen) == 6 and seen == sorted(seen, reverse=True)
     only = client.get(f"{ADMIN}/audit-log?action=ban&target_id=u3", headers=MOD).get_json()
     assert [(e["target_id"], e["reason"], e["actor"]) for e in only["items"]] == [
-        ("u3", "r3", "mod-1")]
+        ("u3", "r3", "mod-1")
+    ]
     assert client.get(f"{ADMIN}/audit-log?actor=nobody", headers=MOD).get_json()["items"] == []
     assert client.get(f"{ADMIN}/audit-log?target_type=planet", headers=MOD).status_code == 422
     # A cursor from another filter or a forged one: 400.
     cursor = client.get(f"{ADMIN}/audit-log?limit=1", headers=MOD).get_json()["next_cursor"]
-    assert client.get(f"{ADMIN}/audit-log", query_string={"cursor": cursor, "action": "ban"},
-                      headers=MOD).status_code == 400
+    assert (
+        client.get(
+            f"{ADMIN}/audit-log", query_string={"cursor": cursor, "action": "ban"}, headers=MOD
+        ).status_code
+        == 400
+    )
     assert client.get(f"{ADMIN}/audit-log?cursor=forged", headers=MOD).status_code == 400
     # Append-only: no way to change or delete entries.
     entry = seen[0]
     for method in ("PUT", "PATCH", "DELETE"):
         assert client.open(f"{ADMIN}/audit-log", method=method, headers=MOD).status_code == 405
-        assert client.open(f"{ADMIN}/audit-log/{entry}", method=method,
-                           headers=MOD).status_code == 404
+        assert (
+            client.open(f"{ADMIN}/audit-log/{entry}", method=method, headers=MOD).status_code == 404
+        )
 
 
 def test_queue_orders_most_flagged_first_and_pages(client, post):
@@ -131,15 +140,19 @@ def test_queue_orders_most_flagged_first_and_pages(client, post):
         c = post("art", f"flagged {n} {len(made)}", user=f"author{len(made)}").get_json()
         made[c["id"]] = n
         for j in range(n):
-            client.post(f"/api/v1/comments/{c['id']}/flags", json={"reason": "spam"},
-                        headers=auth(f"f{j}"))
+            client.post(
+                f"/api/v1/comments/{c['id']}/flags", json={"reason": "spam"}, headers=auth(f"f{j}")
+            )
     client.patch(f"{ADMIN}/articles/other", json={"premoderation": True}, headers=MOD)
     pending = post("other", "held", user="p").get_json()
     q = client.get(f"{ADMIN}/queue?state=all&limit=2", headers=MOD).get_json()
     order = [i["id"] for i in q["items"]]
     while q["next_cursor"]:
-        q = client.get(f"{ADMIN}/queue", query_string={"state": "all", "limit": 2,
-                       "cursor": q["next_cursor"]}, headers=MOD).get_json()
+        q = client.get(
+            f"{ADMIN}/queue",
+            query_string={"state": "all", "limit": 2, "cursor": q["next_cursor"]},
+            headers=MOD,
+        ).get_json()
         order += [i["id"] for i in q["items"]]
     two = sorted(i for i, n in made.items() if n == 2)
     one = [i for i, n in made.items() if n == 1]
@@ -158,8 +171,9 @@ def test_queue_item_shows_the_parent_and_the_authors_record(client, post):
     reply = post("art", "a reply", user="r", parent_id=parent["id"]).get_json()
     old = post("art", "older", user="r").get_json()
     client.post(f"{ADMIN}/comments/{old['id']}/actions", json={"action": "remove"}, headers=MOD)
-    client.post(f"/api/v1/comments/{reply['id']}/flags", json={"reason": "abuse"},
-                headers=auth("f"))
+    client.post(
+        f"/api/v1/comments/{reply['id']}/flags", json={"reason": "abuse"}, headers=auth("f")
+    )
     item = client.get(f"{ADMIN}/queue?state=flagged", headers=MOD).get_json()["items"][0]
     assert item["parent"]["id"] == parent["id"]
     assert item["parent"]["excerpt"].startswith("the parent comment")
@@ -186,7 +200,9 @@ def test_blocked_terms_and_links_hold_comments(client, post, app, tmp_path):
     assert reasons[held["id"]] == "blocked_term" and reasons[linked["id"]] == "links"
     entries = client.get(f"{ADMIN}/audit-log?action=hold", headers=MOD).get_json()["items"]
     assert {(e["actor"], e["target_id"], e["reason"]) for e in entries} >= {
-        ("system", str(held["id"]), "blocked_term"), ("system", str(linked["id"]), "links")}
+        ("system", str(held["id"]), "blocked_term"),
+        ("system", str(linked["id"]), "links"),
+    }
     assert thread_total(client) == 1
     # A moderator's own comment is not held.
     r = client.post("/api/v1/articles/art/comments", json={"body": "warning: scam"}, headers=MOD)
@@ -194,12 +210,17 @@ def test_blocked_terms_and_links_hold_comments(client, post, app, tmp_path):
 
     # An edit that adds a blocked term sends the comment back to the queue.
     fine = post("art", "all good here", user="u5").get_json()
-    r = client.patch(f"/api/v1/comments/{fine['id']}", json={"body": "actually a scam"},
-                     headers=auth("u5"))
+    r = client.patch(
+        f"/api/v1/comments/{fine['id']}", json={"body": "actually a scam"}, headers=auth("u5")
+    )
     assert r.status_code == 200 and r.get_json()["status"] == "pending"
     assert thread_total(client) == 2
-    assert client.get(f"{ADMIN}/audit-log?target_id={fine['id']}",
-                      headers=MOD).get_json()["items"][0]["action"] == "hold"
+    assert (
+        client.get(f"{ADMIN}/audit-log?target_id={fine['id']}", headers=MOD).get_json()["items"][0][
+            "action"
+        ]
+        == "hold"
+    )
 
 
 def thread_total(client: Any) -> int:
@@ -213,8 +234,11 @@ def test_user_history_and_export(client, post):
     client.post(f"{ADMIN}/comments/{a['id']}/actions", json={"action": "remove"}, headers=MOD)
     client.put(f"/api/v1/comments/{other['id']}/reactions/like", headers=auth("subject"))
     client.put("/api/v1/articles/art/reactions/insightful", headers=auth("subject"))
-    client.post(f"/api/v1/comments/{other['id']}/flags", json={"reason": "spam", "note": "ads"},
-                headers=auth("subject"))
+    client.post(
+        f"/api/v1/comments/{other['id']}/flags",
+        json={"reason": "spam", "note": "ads"},
+        headers=auth("subject"),
+    )
     client.put(f"{ADMIN}/bans/subject", json={"reason": "testing", "shadow": True}, headers=MOD)
 
     r = client.get(f"{ADMIN}/users/subject/comments?limit=1", headers=MOD)
@@ -222,14 +246,15 @@ def test_user_history_and_export(client, post):
     assert [i["id"] for i in page["items"]] == [b["id"]]
     assert page["record"] == {"comments": 2, "removed": 1}
     assert page["ban"]["shadow"] is True
-    page2 = client.get(f"{ADMIN}/users/subject/comments", query_string={
-        "cursor": page["next_cursor"]}, headers=MOD).get_json()
+    page2 = client.get(
+        f"{ADMIN}/users/subject/comments", query_string={"cursor": page["next_cursor"]}, headers=MOD
+    ).get_json()
     assert [(i["id"], i["status"], i["retained"]["body"]) for i in page2["items"]] == [
-        (a["id"], "removed", "first")]
+        (a["id"], "removed", "first")
+    ]
 
     export = client.get(f"{ADMIN}/users/subject/export", headers=MOD).get_json()
-    assert [c["body"] or c["retained"]["body"] for c in export["comments"]] == [
-        "first", "second"]
+    assert [c["body"] or c["retained"]["body"] for c in export["comments"]] == ["first", "second"]
     assert export["comment_reactions"][0]["kind"] == "like"
     assert export["article_reactions"][0]["article_id"] == "art"
     assert export["flags"][0]["note"] == "ads"
@@ -245,20 +270,34 @@ def recount(session: Any) -> None:
     counted = {c.id for c in comments if c.status == CommentStatus.PUBLISHED and not c.shadowed}
     for article in session.scalars(select(Article)):
         assert article.comment_count == sum(
-            1 for c in comments if c.article_id == article.id and c.id in counted), article.id
-        reactions = session.scalar(select(func.count()).select_from(ArticleReaction).where(
-            ArticleReaction.article_id == article.id, ArticleReaction.counted)) or 0
+            1 for c in comments if c.article_id == article.id and c.id in counted
+        ), article.id
+        reactions = (
+            session.scalar(
+                select(func.count())
+                .select_from(ArticleReaction)
+                .where(ArticleReaction.article_id == article.id, ArticleReaction.counted)
+            )
+            or 0
+        )
         assert article.reaction_count == reactions
     for c in comments:
         descendants = [d for d in comments if f"/{c.id}/" in d.path]
         assert c.reply_count == sum(1 for d in descendants if d.id in counted), c.id
-        kinds = dict(session.execute(
-            select(CommentReaction.kind, func.count()).where(
-                CommentReaction.comment_id == c.id, CommentReaction.counted)
-            .group_by(CommentReaction.kind)).all())
-        stored = dict(session.execute(
-            select(CommentReactionCount.kind, CommentReactionCount.count).where(
-                CommentReactionCount.comment_id == c.id, CommentReactionCount.count != 0)).all())
+        kinds = dict(
+            session.execute(
+                select(CommentReaction.kind, func.count())
+                .where(CommentReaction.comment_id == c.id, CommentReaction.counted)
+                .group_by(CommentReaction.kind)
+            ).all()
+        )
+        stored = dict(
+            session.execute(
+                select(CommentReactionCount.kind, CommentReactionCount.count).where(
+                    CommentReactionCount.comment_id == c.id, CommentReactionCount.count != 0
+                )
+            ).all()
+        )
         assert stored == kinds, c.id
         likes, dislikes = kinds.get("like", 0), kinds.get("dislike", 0)
         assert (c.likes, c.dislikes, c.score) == (likes, dislikes, likes - dislikes)
@@ -266,14 +305,24 @@ def recount(session: Any) -> None:
         assert c.controversy == pytest.approx(ranking.controversy(likes, dislikes))
         open_flags = session.execute(
             select(func.count(), func.coalesce(func.sum(Flag.weight), 0.0)).where(
-                Flag.comment_id == c.id, Flag.state == "open", Flag.weight > 0)).one()
+                Flag.comment_id == c.id, Flag.state == "open", Flag.weight > 0
+            )
+        ).one()
         assert c.flag_count == open_flags[0]
         assert c.flag_weight == pytest.approx(open_flags[1])
     for row in session.scalars(select(ArticleReactionCount)):
-        assert row.count == (session.scalar(select(func.count()).select_from(ArticleReaction)
-                             .where(ArticleReaction.article_id == row.article_id,
-                                    ArticleReaction.kind == row.kind,
-                                    ArticleReaction.counted)) or 0)
+        assert row.count == (
+            session.scalar(
+                select(func.count())
+                .select_from(ArticleReaction)
+                .where(
+                    ArticleReaction.article_id == row.article_id,
+                    ArticleReaction.kind == row.kind,
+                    ArticleReaction.counted,
+                )
+            )
+            or 0
+        )
 
 
 def test_erasure_leaves_counters_equal_to_a_recount(app, client, post):
@@ -294,10 +343,12 @@ def test_erasure_leaves_counters_equal_to_a_recount(app, client, post):
     for article in ("a1", "a2"):
         client.put(f"/api/v1/articles/{article}/reactions/like", headers=auth("subject"))
         client.put(f"/api/v1/articles/{article}/reactions/like", headers=auth("keeper"))
-    client.post(f"/api/v1/comments/{child['id']}/flags", json={"reason": "spam"},
-                headers=auth("subject"))
-    client.post(f"/api/v1/comments/{root['id']}/flags", json={"reason": "spam"},
-                headers=auth("subject"))
+    client.post(
+        f"/api/v1/comments/{child['id']}/flags", json={"reason": "spam"}, headers=auth("subject")
+    )
+    client.post(
+        f"/api/v1/comments/{root['id']}/flags", json={"reason": "spam"}, headers=auth("subject")
+    )
     client.put(f"{ADMIN}/bans/subject", json={"reason": "r"}, headers=MOD)
     with app.app_context():
         recount(db.session)
@@ -308,8 +359,12 @@ def test_erasure_leaves_counters_equal_to_a_recount(app, client, post):
     assert erased["comments_tombstoned"] == 1 and erased["comments_deleted"] == 4
     with app.app_context():
         recount(db.session)
-        assert db.session.scalar(select(func.count()).select_from(Comment).where(
-            Comment.author_id == "subject")) == 0
+        assert (
+            db.session.scalar(
+                select(func.count()).select_from(Comment).where(Comment.author_id == "subject")
+            )
+            == 0
+        )
         tomb = db.session.get(Comment, parent["id"])
         assert (tomb.body, tomb.author_name, tomb.status) == (None, None, CommentStatus.DELETED)
         assert db.session.get(Comment, gone["id"]) is None
@@ -336,8 +391,9 @@ def test_stats(client, post):
     client.put(f"/api/v1/comments/{a['id']}/reactions/like", headers=auth("u2"))
     client.put("/api/v1/articles/busy/reactions/like", headers=auth("u2"))
     for user in ("f1", "f2", "f3"):
-        client.post(f"/api/v1/comments/{a['id']}/flags", json={"reason": "hate"},
-                    headers=auth(user))
+        client.post(
+            f"/api/v1/comments/{a['id']}/flags", json={"reason": "hate"}, headers=auth(user)
+        )
     client.post(f"{ADMIN}/comments/{a['id']}/actions", json={"action": "remove"}, headers=MOD)
     s = client.get(f"{ADMIN}/stats", headers=MOD).get_json()
     assert len(s["per_day"]) == 30
@@ -351,19 +407,22 @@ def test_stats(client, post):
     assert client.get(f"{ADMIN}/stats?days=0", headers=MOD).status_code == 422
 
 
-@pytest.mark.parametrize(("method", "url", "body"), [
-    ("PUT", f"{ADMIN}/bans/u%00x", {"reason": "r"}),
-    ("GET", f"{ADMIN}/users/u%00x/export", None),
-    ("DELETE", f"{ADMIN}/users/u%01x", None),
-    ("GET", f"{ADMIN}/audit-log?actor=a%00b", None),
-    ("GET", f"{ADMIN}/audit-log?target_id=%00", None),
-    ("PUT", f"{ADMIN}/bans/u1", {"reason": "r\x00"}),
-    ("PUT", f"{ADMIN}/bans/u1", {"reason": "r", "expires_at": "9999-12-31T23:00:00-05:00"}),
-    ("PUT", f"{ADMIN}/bans/u1", {"reason": "r", "shadow": "yes please"}),
-    ("POST", f"{ADMIN}/comments/1/actions", {"action": "remove", "reason": "\ud800"}),
-    ("PATCH", f"{ADMIN}/articles/a1", {"status": "closed", "reason": "x\x00"}),
-    ("PATCH", f"{ADMIN}/articles/a1", {"premoderation": "sometimes"}),
-])
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("PUT", f"{ADMIN}/bans/u%00x", {"reason": "r"}),
+        ("GET", f"{ADMIN}/users/u%00x/export", None),
+        ("DELETE", f"{ADMIN}/users/u%01x", None),
+        ("GET", f"{ADMIN}/audit-log?actor=a%00b", None),
+        ("GET", f"{ADMIN}/audit-log?target_id=%00", None),
+        ("PUT", f"{ADMIN}/bans/u1", {"reason": "r\x00"}),
+        ("PUT", f"{ADMIN}/bans/u1", {"reason": "r", "expires_at": "9999-12-31T23:00:00-05:00"}),
+        ("PUT", f"{ADMIN}/bans/u1", {"reason": "r", "shadow": "yes please"}),
+        ("POST", f"{ADMIN}/comments/1/actions", {"action": "remove", "reason": "\ud800"}),
+        ("PATCH", f"{ADMIN}/articles/a1", {"status": "closed", "reason": "x\x00"}),
+        ("PATCH", f"{ADMIN}/articles/a1", {"premoderation": "sometimes"}),
+    ],
+)
 def test_hostile_admin_input_is_422_and_stores_nothing(client, post, method, url, body):
     post("a1", "a comment", user="u-1")
     before = client.get(f"{ADMIN}/audit-log", headers=MOD).get_json()["items"]

@@ -14,13 +14,15 @@ ADMIN = "/api/v1/admin"
 
 
 def flag(client: Any, comment_id: int, user: str, reason: str = "spam", **extra: Any) -> Any:
-    return client.post(f"/api/v1/comments/{comment_id}/flags",
-                       json={"reason": reason, **extra}, headers=auth(user))
+    return client.post(
+        f"/api/v1/comments/{comment_id}/flags", json={"reason": reason, **extra}, headers=auth(user)
+    )
 
 
 def act(client: Any, comment_id: int, action: str, **extra: Any) -> Any:
-    return client.post(f"{ADMIN}/comments/{comment_id}/actions",
-                       json={"action": action, **extra}, headers=MOD)
+    return client.post(
+        f"{ADMIN}/comments/{comment_id}/actions", json={"action": action, **extra}, headers=MOD
+    )
 
 
 def thread(client: Any, article: str, user: str | None = None) -> dict[str, Any]:
@@ -113,8 +115,12 @@ def test_flag_rules(client, post, settings):
     r = client.post(url, json={"reason": "spam", "weight": 10}, headers=auth("f1"))
     assert r.status_code == 422
     assert client.post(url, data="reason=spam", headers=auth("f1")).status_code == 415
-    assert client.post("/api/v1/comments/999999/flags", json={"reason": "spam"},
-                       headers=auth("f1")).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/comments/999999/flags", json={"reason": "spam"}, headers=auth("f1")
+        ).status_code
+        == 404
+    )
     assert flag(client, c["id"], "author").status_code == 409  # one's own comment
 
     # Tombstones: 409.
@@ -223,22 +229,25 @@ def test_actions_validation(client, post):
     assert act(client, c["id"], "approve").status_code == 409  # nothing to approve
     assert act(client, c["id"], "dismiss_flags").status_code == 409
     assert act(client, 987654, "remove").status_code == 404
-    r = client.post(f"{ADMIN}/comments/{c['id']}/actions", json={"action": "pin", "x": 1},
-                    headers=MOD)
+    r = client.post(
+        f"{ADMIN}/comments/{c['id']}/actions", json={"action": "pin", "x": 1}, headers=MOD
+    )
     assert r.status_code == 422
 
 
 def _write_as(client: Any, user: str, comment_id: int, own_id: int) -> dict[str, int]:
     h = auth(user)
     return {
-        "post": client.post("/api/v1/articles/art/comments", json={"body": f"new {user}"},
-                            headers=h).status_code,
-        "edit": client.patch(f"/api/v1/comments/{own_id}", json={"body": "edited"},
-                             headers=h).status_code,
-        "react": client.put(f"/api/v1/comments/{comment_id}/reactions/like",
-                            headers=h).status_code,
-        "flag": client.post(f"/api/v1/comments/{comment_id}/flags", json={"reason": "spam"},
-                            headers=h).status_code,
+        "post": client.post(
+            "/api/v1/articles/art/comments", json={"body": f"new {user}"}, headers=h
+        ).status_code,
+        "edit": client.patch(
+            f"/api/v1/comments/{own_id}", json={"body": "edited"}, headers=h
+        ).status_code,
+        "react": client.put(f"/api/v1/comments/{comment_id}/reactions/like", headers=h).status_code,
+        "flag": client.post(
+            f"/api/v1/comments/{comment_id}/flags", json={"reason": "spam"}, headers=h
+        ).status_code,
     }
 
 
@@ -249,23 +258,34 @@ def test_ban_makes_writes_403_and_lifting_restores_them(client, post):
     assert r.status_code == 201, r.get_json()
     assert r.get_json()["shadow"] is False
     assert _write_as(client, "troll", target["id"], own["id"]) == {
-        "post": 403, "edit": 403, "react": 403, "flag": 403}
-    r = client.post("/api/v1/articles/art/comments", json={"body": "again"},
-                    headers=auth("troll"))
+        "post": 403,
+        "edit": 403,
+        "react": 403,
+        "flag": 403,
+    }
+    r = client.post("/api/v1/articles/art/comments", json={"body": "again"}, headers=auth("troll"))
     problem = r.get_json()
     assert r.headers["Content-Type"] == "application/problem+json"
     assert "banned" in problem["detail"] and problem["type"].endswith("banned")
 
     bans = client.get(f"{ADMIN}/bans", headers=MOD).get_json()["items"]
     assert [(b["user_id"], b["reason"]) for b in bans] == [("troll", "repeated abuse")]
-    assert client.put(f"{ADMIN}/bans/troll", json={"reason": "still"},
-                      headers=MOD).status_code == 200  # replaced
+    assert (
+        client.put(f"{ADMIN}/bans/troll", json={"reason": "still"}, headers=MOD).status_code == 200
+    )  # replaced
     assert client.delete(f"{ADMIN}/bans/troll", headers=MOD).status_code == 204
     assert client.delete(f"{ADMIN}/bans/troll", headers=MOD).status_code == 404
     assert _write_as(client, "troll", target["id"], own["id"]) == {
-        "post": 201, "edit": 200, "react": 200, "flag": 201}
+        "post": 201,
+        "edit": 200,
+        "react": 200,
+        "flag": 201,
+    }
     assert [e["action"] for e in audit(client, target_type="user", target_id="troll")] == [
-        "unban", "ban", "ban"]
+        "unban",
+        "ban",
+        "ban",
+    ]
 
 
 def test_expired_ban_no_longer_applies(client, post):
@@ -277,16 +297,16 @@ def test_expired_ban_no_longer_applies(client, post):
     past = "2020-01-01T00:00:00+00:00"
     r = client.put(f"{ADMIN}/bans/u-9", json={"reason": "r", "expires_at": past}, headers=MOD)
     assert r.status_code == 422
-    r = client.put(f"{ADMIN}/bans/u-9", json={"reason": "r", "expires_at": "2030-01-01T00:00:00"},
-                   headers=MOD)
+    r = client.put(
+        f"{ADMIN}/bans/u-9", json={"reason": "r", "expires_at": "2030-01-01T00:00:00"}, headers=MOD
+    )
     assert r.status_code == 422  # a naive time is ambiguous
     assert client.put(f"{ADMIN}/bans/u-9", json={}, headers=MOD).status_code == 422
 
 
 def test_shadow_ban(client, post):
     liked = post("art", "popular", user="author").get_json()
-    r = client.put(f"{ADMIN}/bans/shade", json={"reason": "spam ring", "shadow": True},
-                   headers=MOD)
+    r = client.put(f"{ADMIN}/bans/shade", json={"reason": "spam ring", "shadow": True}, headers=MOD)
     assert r.status_code == 201
     r = post("art", "buy my course", user="shade")
     assert r.status_code == 201
@@ -317,20 +337,28 @@ def test_closed_article_refuses_comments(client, post):
     assert r.status_code == 409 and r.headers["Content-Type"] == "application/problem+json"
     assert post("art", "a reply", user="u2", parent_id=c["id"]).status_code == 409
     assert client.get("/api/v1/articles/art").get_json()["status"] == "closed"
-    assert client.patch(f"{ADMIN}/articles/art", json={"status": "open"},
-                        headers=MOD).status_code == 200
+    assert (
+        client.patch(f"{ADMIN}/articles/art", json={"status": "open"}, headers=MOD).status_code
+        == 200
+    )
     assert post("art", "reopened", user="u2").status_code == 201
     entries = audit(client, target_type="article", target_id="art")
     assert [(e["before"]["status"], e["after"]["status"]) for e in entries] == [
-        ("closed", "open"), ("open", "closed")]
+        ("closed", "open"),
+        ("open", "closed"),
+    ]
 
 
 def test_article_admin_validation(client):
     assert client.patch(f"{ADMIN}/articles/a1", json={}, headers=MOD).status_code == 422
-    assert client.patch(f"{ADMIN}/articles/a1", json={"status": "gone"},
-                        headers=MOD).status_code == 422
-    assert client.patch(f"{ADMIN}/articles/bad%20id", json={"status": "open"},
-                        headers=MOD).status_code == 422
+    assert (
+        client.patch(f"{ADMIN}/articles/a1", json={"status": "gone"}, headers=MOD).status_code
+        == 422
+    )
+    assert (
+        client.patch(f"{ADMIN}/articles/bad%20id", json={"status": "open"}, headers=MOD).status_code
+        == 422
+    )
     r = client.get(f"{ADMIN}/articles/never-seen", headers=MOD)
     assert r.status_code == 200
     assert r.get_json()["status"] == "open" and r.get_json()["premoderation"] is None
@@ -398,8 +426,12 @@ def test_premoderation_holds_until_approved(client, post, app, mode):
     if mode == "first_comment":
         assert post("art", "second one", user="u1").get_json()["status"] == "published"
     if mode == "all":
-        assert post("art", "by a moderator", headers=MOD, user=None,
-                    author_name=None).get_json()["status"] == "published"
+        assert (
+            post("art", "by a moderator", headers=MOD, user=None, author_name=None).get_json()[
+                "status"
+            ]
+            == "published"
+        )
 
 
 def test_premoderation_article_switch(client, post):
@@ -428,8 +460,9 @@ def test_one_user_flagging_at_once_stores_one_flag(app, client, post):
 def test_many_flags_at_once_hide_once(app, client, post):
     c = post("art", "contested", user="author").get_json()
     post("art", "another", user="author2")
-    statuses = at_once(app, [
-        (lambda cl, i=i: flag(cl, c["id"], f"reader-{i}").status_code) for i in range(12)])
+    statuses = at_once(
+        app, [(lambda cl, i=i: flag(cl, c["id"], f"reader-{i}").status_code) for i in range(12)]
+    )
     # Readers whose flag arrived after the hide no longer see the comment: 404.
     assert statuses.count(201) >= 3 and set(statuses) <= {201, 404}
     hides = audit(client, action="hide", target_id=str(c["id"]))

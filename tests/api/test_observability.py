@@ -29,6 +29,7 @@ def _closed_port() -> int:
 
 # --- request ids --------------------------------------------------------------------------
 
+
 def test_a_sane_request_id_is_echoed(client: Any) -> None:
     r = client.get("/healthz", headers={"X-Request-ID": "edge-42.a_b"})
     assert r.headers["X-Request-ID"] == "edge-42.a_b"
@@ -42,26 +43,38 @@ def test_an_insane_request_id_is_replaced(client: Any, given: str) -> None:
 
 
 def test_errors_carry_a_request_id_too(client: Any) -> None:
-    for response in (client.get("/api/v1/nowhere"), client.delete("/healthz"),
-                     client.post("/api/v1/articles/a1/comments", data="x",
-                                 content_type="text/plain")):
+    for response in (
+        client.get("/api/v1/nowhere"),
+        client.delete("/healthz"),
+        client.post("/api/v1/articles/a1/comments", data="x", content_type="text/plain"),
+    ):
         assert response.status_code in (404, 405, 415)
         assert response.mimetype == "application/problem+json"
         assert response.headers.get("X-Request-ID")
-    assert (client.get("/healthz").headers["X-Request-ID"]
-            != client.get("/healthz").headers["X-Request-ID"])
+    assert (
+        client.get("/healthz").headers["X-Request-ID"]
+        != client.get("/healthz").headers["X-Request-ID"]
+    )
 
 
 # --- logs ---------------------------------------------------------------------------------
 
+
 def test_each_request_logs_one_json_line_without_ip_or_email(
-    client: Any, capsys: pytest.CaptureFixture[str],
+    client: Any,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     capsys.readouterr()
-    r = client.post("/api/v1/articles/log-1/comments", json={"body": "hello"},
-                    headers={**auth("u-log", name="Mei"), "X-Request-ID": "rid-1",
-                             "X-Forwarded-For": "203.0.113.9"},
-                    environ_base={"REMOTE_ADDR": "198.51.100.7"})
+    r = client.post(
+        "/api/v1/articles/log-1/comments",
+        json={"body": "hello"},
+        headers={
+            **auth("u-log", name="Mei"),
+            "X-Request-ID": "rid-1",
+            "X-Forwarded-For": "203.0.113.9",
+        },
+        environ_base={"REMOTE_ADDR": "198.51.100.7"},
+    )
     assert r.status_code == 201
     lines = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line.strip()]
     mine = [entry for entry in lines if entry.get("request_id") == "rid-1"]
@@ -76,6 +89,7 @@ def test_each_request_logs_one_json_line_without_ip_or_email(
 
 
 # --- metrics ------------------------------------------------------------------------------
+
 
 def test_requests_are_counted_by_route_and_status(client: Any) -> None:
     labels = {"method": "GET", "route": "/api/v1/articles/<article_id>/comments"}
@@ -94,8 +108,10 @@ def test_unmatched_paths_share_one_label(client: Any) -> None:
     before = _value(client, "comments_http_requests_total", route="<unmatched>", status="404")
     client.get("/wp-admin/a")
     client.get("/wp-admin/b")
-    assert _value(client, "comments_http_requests_total", route="<unmatched>",
-                  status="404") == before + 2
+    assert (
+        _value(client, "comments_http_requests_total", route="<unmatched>", status="404")
+        == before + 2
+    )
 
 
 def test_comments_and_reactions_are_counted(client: Any, post: Any) -> None:
@@ -107,8 +123,10 @@ def test_comments_and_reactions_are_counted(client: Any, post: Any) -> None:
     post("m-3", "idempotent", headers=replay_headers)  # a replay is not a new comment
     client.put(f"/api/v1/comments/{comment['id']}/reactions/like", headers=auth("u-9"))
     assert _value(client, "comments_created_total", status="published") == created + 2
-    assert _value(client, "comments_reaction_requests_total", target="comment",
-                  action="add") == added + 1
+    assert (
+        _value(client, "comments_reaction_requests_total", target="comment", action="add")
+        == added + 1
+    )
 
 
 def test_moderation_queue_size_is_read_at_scrape_time(app: Any, client: Any, post: Any) -> None:
@@ -143,13 +161,15 @@ def test_rate_limited_requests_are_counted(limited: Any, client: Any) -> None:
 
 @pytest.fixture
 def dead_redis(settings: dict[str, Any]) -> dict[str, Any]:
-    settings.update(RATELIMIT_ENABLED=True,
-                    RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{_closed_port()}/0")
+    settings.update(
+        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{_closed_port()}/0"
+    )
     return settings
 
 
 def test_rate_limit_storage_errors_are_counted_and_requests_still_served(
-    dead_redis: Any, client: Any,
+    dead_redis: Any,
+    client: Any,
 ) -> None:
     before = _value(client, "comments_ratelimit_storage_errors_total")
     assert client.get("/api/v1/articles/redis-down").status_code == 200
@@ -157,6 +177,7 @@ def test_rate_limit_storage_errors_are_counted_and_requests_still_served(
 
 
 # --- readiness ----------------------------------------------------------------------------
+
 
 def test_ready_when_the_database_answers(client: Any) -> None:
     r = client.get("/readyz")
@@ -194,8 +215,13 @@ def test_ready_with_a_live_redis(live_redis: Any, client: Any) -> None:
 def test_not_ready_names_the_database_when_it_is_down(tmp_path: Any) -> None:
     from service import create_app
 
-    app = create_app({"DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{_closed_port()}/x",
-                      "COMMENTS_SECRET_KEY": "k", "RATELIMIT_STORAGE_URI": "memory://"})
+    app = create_app(
+        {
+            "DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{_closed_port()}/x",
+            "COMMENTS_SECRET_KEY": "k",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
     r = app.test_client().get("/readyz")
     assert r.status_code == 503
     assert r.get_json()["checks"] == {"database": "down"}

@@ -46,6 +46,7 @@ USER = ADMIN + "/users/{user_id}"
 
 # --- the document ---------------------------------------------------------------------------
 
+
 def test_spec_is_valid_openapi_3_1() -> None:
     validate(spec())
     assert spec()["openapi"].startswith("3.1.")
@@ -56,9 +57,18 @@ def test_shared_component_names_are_defined() -> None:
     components = spec()["components"]
     expected = {
         "schemas": {"Comment", "Author", "Article", "ReactionState", "Problem"},
-        "responses": {"BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict",
-                      "PayloadTooLarge", "UnsupportedMediaType", "ValidationFailed",
-                      "TooManyRequests", "ServiceUnavailable"},
+        "responses": {
+            "BadRequest",
+            "Unauthorized",
+            "Forbidden",
+            "NotFound",
+            "Conflict",
+            "PayloadTooLarge",
+            "UnsupportedMediaType",
+            "ValidationFailed",
+            "TooManyRequests",
+            "ServiceUnavailable",
+        },
         "parameters": {"ArticleId", "CommentId", "Limit", "Cursor"},
         "securitySchemes": {"bearerAuth"},
     }
@@ -73,6 +83,7 @@ def test_openapi_yaml_is_served(client: Any) -> None:
 
 
 # --- routes versus the document -------------------------------------------------------------
+
 
 def _template(rule: str) -> str:
     """Werkzeug's '<int(max=2147483647):comment_id>' -> OpenAPI's '{comment_id}'."""
@@ -90,7 +101,8 @@ def _routes(app: Any) -> set[tuple[str, str]]:
 
 def test_template_conversion() -> None:
     assert _template("/c/<int(max=2147483647):comment_id>/r/<string(maxlength=32):kind>") == (
-        "/c/{comment_id}/r/{kind}")
+        "/c/{comment_id}/r/{kind}"
+    )
     assert _template("/a/<article_id>") == "/a/{article_id}"
 
 
@@ -147,8 +159,7 @@ def _contract_endpoints() -> list[tuple[str, str]]:
         elif "endpoints" in heading:
             # Only the first cell of each table row names endpoints.
             prefix = "/api/v1"
-            chunks = [line.split("|")[1] for line in section.splitlines()
-                      if line.startswith("| `")]
+            chunks = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
         else:
             continue
         for chunk in chunks:
@@ -159,16 +170,17 @@ def _contract_endpoints() -> list[tuple[str, str]]:
     return list(dict.fromkeys(found)) or [("MISSING", f"no endpoints found in {CONTRACT}")]
 
 
-@pytest.mark.parametrize(("method", "path"), _contract_endpoints(),
-                         ids=lambda value: str(value))
+@pytest.mark.parametrize(("method", "path"), _contract_endpoints(), ids=lambda value: str(value))
 def test_contract_endpoint_is_documented(method: str, path: str) -> None:
     if method == "MISSING":
         pytest.fail(f"the HTTP contract is not readable: {path}")
     assert method.lower() in spec()["paths"].get(path, {}), (
-        f"{method} {path} is in the contract but not in openapi.yaml")
+        f"{method} {path} is in the contract but not in openapi.yaml"
+    )
 
 
 # --- real responses versus the document -----------------------------------------------------
+
 
 class Walk:
     """Sends requests, checks each against the spec, and remembers what was exercised."""
@@ -177,14 +189,21 @@ class Walk:
         self.client = client
         self.seen: set[tuple[str, str, int]] = set()
 
-    def __call__(self, method: str, template: str, expect: int, *, query: Any = None,
-                 **kwargs: Any) -> tuple[Any, Any]:
-        params = {k: kwargs.pop(k) for k in ("article_id", "comment_id", "kind", "user_id")
-                  if k in kwargs}
+    def __call__(
+        self, method: str, template: str, expect: int, *, query: Any = None, **kwargs: Any
+    ) -> tuple[Any, Any]:
+        params = {
+            k: kwargs.pop(k) for k in ("article_id", "comment_id", "kind", "user_id") if k in kwargs
+        }
         path = template.format(**params)
         r = self.client.open(path, method=method, query_string=query, **kwargs)
-        assert r.status_code == expect, (method, path, query, r.status_code,
-                                         r.get_data(as_text=True)[:500])
+        assert r.status_code == expect, (
+            method,
+            path,
+            query,
+            r.status_code,
+            r.get_data(as_text=True)[:500],
+        )
         body = assert_matches_spec(method, template, r)
         r.close()  # file responses (the widget's script) hold their file open until closed
         self.seen.add((method, template, r.status_code))
@@ -193,8 +212,11 @@ class Walk:
 
 def _age(app: Any, comment_id: int, seconds: int) -> None:
     with app.app_context():
-        db.session.execute(update(Comment).where(Comment.id == comment_id).values(
-            created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=seconds)))
+        db.session.execute(
+            update(Comment)
+            .where(Comment.id == comment_id)
+            .values(created_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=seconds))
+        )
         db.session.commit()
 
 
@@ -206,8 +228,9 @@ def _ban(app: Any, user_id: str) -> None:
 
 def _close(app: Any, article_id: str) -> None:
     with app.app_context():
-        db.session.execute(update(Article).where(Article.id == article_id)
-                           .values(status=ArticleStatus.CLOSED))
+        db.session.execute(
+            update(Article).where(Article.id == article_id).values(status=ArticleStatus.CLOSED)
+        )
         db.session.commit()
 
 
@@ -247,8 +270,13 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
 
     # An article nobody wrote to reads as open and empty.
     r, article = w("GET", ARTICLE, 200, article_id="a1")
-    assert article == {"id": "a1", "status": "open", "comment_count": 0, "reactions": {},
-                       "my_reactions": []}
+    assert article == {
+        "id": "a1",
+        "status": "open",
+        "comment_count": 0,
+        "reactions": {},
+        "my_reactions": [],
+    }
     w("GET", ARTICLE, 304, article_id="a1", headers={"If-None-Match": r.headers["ETag"]})
     w("GET", ARTICLE, 422, article_id="bad%20id")
     w("GET", ARTICLE, 422, article_id="x" * 201)
@@ -258,12 +286,12 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     assert page == {"items": [], "next_cursor": None, "total": 0}
 
     # Posting: users, guests, replies, Idempotency-Key.
-    r, first = w("POST", THREAD, 201, article_id="a1", json={"body": "first **post**"},
-                 headers=ann)
+    r, first = w("POST", THREAD, 201, article_id="a1", json={"body": "first **post**"}, headers=ann)
     assert r.headers["Location"] == f"/api/v1/comments/{first['id']}"
     assert "Idempotent-Replayed" not in r.headers and "edit_token" not in first
-    _, guest = w("POST", THREAD, 201, article_id="a1",
-                 json={"body": "a guest's words", "author_name": "Gus"})
+    _, guest = w(
+        "POST", THREAD, 201, article_id="a1", json={"body": "a guest's words", "author_name": "Gus"}
+    )
     token = guest["edit_token"]
     assert guest["author"] == {"id": None, "name": "Gus", "is_guest": True, "is_moderator": False}
     keyed = {**bob, "Idempotency-Key": "retry-1"}
@@ -272,25 +300,55 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     r, again = w("POST", THREAD, 201, article_id="a1", json={"body": "from Bob"}, headers=keyed)
     assert r.headers["Idempotent-Replayed"] == "true" and again["id"] == bobs["id"]
     w("POST", THREAD, 422, article_id="a1", json={"body": "other"}, headers=keyed)
-    w("POST", THREAD, 422, article_id="a1", json={"body": "x"},
-      headers={**bob, "Idempotency-Key": "k" * 201})
-    _, reply = w("POST", THREAD, 201, article_id="a1",
-                 json={"body": "a reply", "parent_id": first["id"]}, headers=bob)
+    w(
+        "POST",
+        THREAD,
+        422,
+        article_id="a1",
+        json={"body": "x"},
+        headers={**bob, "Idempotency-Key": "k" * 201},
+    )
+    _, reply = w(
+        "POST",
+        THREAD,
+        201,
+        article_id="a1",
+        json={"body": "a reply", "parent_id": first["id"]},
+        headers=bob,
+    )
     assert (reply["parent_id"], reply["depth"]) == (first["id"], 1)
-    _, reply2 = w("POST", THREAD, 201, article_id="a1",
-                  json={"body": "a reply to the reply", "parent_id": reply["id"]}, headers=ann)
+    _, reply2 = w(
+        "POST",
+        THREAD,
+        201,
+        article_id="a1",
+        json={"body": "a reply to the reply", "parent_id": reply["id"]},
+        headers=ann,
+    )
     # What posting refuses.
-    w("POST", THREAD, 400, article_id="a1", data="{not json", content_type="application/json",
-      headers=ann)
-    w("POST", THREAD, 415, article_id="a1", data="body=hi", content_type="text/plain",
-      headers=ann)
-    w("POST", THREAD, 413, article_id="a1", data='{"body": "' + "x" * 70_000 + '"}',
-      content_type="application/json", headers=ann)
+    w(
+        "POST",
+        THREAD,
+        400,
+        article_id="a1",
+        data="{not json",
+        content_type="application/json",
+        headers=ann,
+    )
+    w("POST", THREAD, 415, article_id="a1", data="body=hi", content_type="text/plain", headers=ann)
+    w(
+        "POST",
+        THREAD,
+        413,
+        article_id="a1",
+        data='{"body": "' + "x" * 70_000 + '"}',
+        content_type="application/json",
+        headers=ann,
+    )
     w("POST", THREAD, 422, article_id="a1", json={"body": "x", "parentId": 1}, headers=ann)
     w("POST", THREAD, 422, article_id="a1", json={"body": "   "}, headers=ann)
     w("POST", THREAD, 422, article_id="a1", json=["body"], headers=ann)
-    w("POST", THREAD, 422, article_id="a1", json={"body": "x", "parent_id": 999_999},
-      headers=ann)
+    w("POST", THREAD, 422, article_id="a1", json={"body": "x", "parent_id": 999_999}, headers=ann)
     w("POST", THREAD, 422, article_id="a1", json={"body": "no name"})
     w("POST", THREAD, 422, article_id="bad%20id", json={"body": "x"}, headers=ann)
     w("POST", THREAD, 401, article_id="a1", json={"body": "x"}, headers=bad)
@@ -298,8 +356,9 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("POST", THREAD, 401, article_id="a1", json={"body": "x", "author_name": "Gus"})
     app.config["COMMENTS_ALLOW_GUESTS"] = True
     w("POST", THREAD, 403, article_id="a1", json={"body": "x"}, headers=banned)
-    _, duplicate = w("POST", THREAD, 409, article_id="a1", json={"body": "first **post**"},
-                     headers=ann)
+    _, duplicate = w(
+        "POST", THREAD, 409, article_id="a1", json={"body": "first **post**"}, headers=ann
+    )
     assert duplicate["comment_id"] == first["id"]
     w("POST", THREAD, 201, article_id="closing", json={"body": "last words"}, headers=ann)
     _close(app, "closing")
@@ -311,8 +370,14 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     cursor = page["next_cursor"]
     _, page2 = w("GET", THREAD, 200, article_id="a1", query={"limit": 1, "cursor": cursor})
     assert page2["items"][0]["id"] != page["items"][0]["id"]
-    w("GET", THREAD, 304, article_id="a1", query={"limit": 1},
-      headers={"If-None-Match": r.headers["ETag"]})
+    w(
+        "GET",
+        THREAD,
+        304,
+        article_id="a1",
+        query={"limit": 1},
+        headers={"If-None-Match": r.headers["ETag"]},
+    )
     w("GET", THREAD, 400, article_id="a1", query={"limit": 1, "cursor": cursor + "x"})
     w("GET", THREAD, 400, article_id="a1", query={"sort": "top", "cursor": cursor})
     w("GET", THREAD, 422, article_id="a1", query={"sort": "loudest"})
@@ -338,11 +403,22 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", COMMENT, 401, comment_id=first["id"], headers=bad)
     r, replies = w("GET", REPLIES, 200, comment_id=first["id"], query={"limit": 1})
     assert [c["id"] for c in replies["items"]] == [reply["id"]] and replies["next_cursor"]
-    _, more = w("GET", REPLIES, 200, comment_id=first["id"],
-                query={"limit": 1, "cursor": replies["next_cursor"]})
+    _, more = w(
+        "GET",
+        REPLIES,
+        200,
+        comment_id=first["id"],
+        query={"limit": 1, "cursor": replies["next_cursor"]},
+    )
     assert [c["id"] for c in more["items"]] == [reply2["id"]]
-    w("GET", REPLIES, 304, comment_id=first["id"], query={"limit": 1},
-      headers={"If-None-Match": r.headers["ETag"]})
+    w(
+        "GET",
+        REPLIES,
+        304,
+        comment_id=first["id"],
+        query={"limit": 1},
+        headers={"If-None-Match": r.headers["ETag"]},
+    )
     w("GET", REPLIES, 400, comment_id=first["id"], query={"cursor": cursor})
     w("GET", REPLIES, 422, comment_id=first["id"], query={"limit": 101})
     w("GET", REPLIES, 422, comment_id=first["id"], query={"sort": "top"})
@@ -351,24 +427,69 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("POST", REPLIES, 405, comment_id=first["id"])
 
     # Editing.
-    _, edited = w("PATCH", COMMENT, 200, comment_id=first["id"],
-                  json={"body": "first post, edited"}, headers=ann)
+    _, edited = w(
+        "PATCH",
+        COMMENT,
+        200,
+        comment_id=first["id"],
+        json={"body": "first post, edited"},
+        headers=ann,
+    )
     assert edited["edited_at"] is not None and edited["body"] == "first post, edited"
-    w("PATCH", COMMENT, 200, comment_id=guest["id"], json={"body": "guest, edited"},
-      headers={"X-Edit-Token": token})
-    w("PATCH", COMMENT, 403, comment_id=guest["id"], json={"body": "hijack"},
-      headers={"X-Edit-Token": "not-the-token"})
+    w(
+        "PATCH",
+        COMMENT,
+        200,
+        comment_id=guest["id"],
+        json={"body": "guest, edited"},
+        headers={"X-Edit-Token": token},
+    )
+    w(
+        "PATCH",
+        COMMENT,
+        403,
+        comment_id=guest["id"],
+        json={"body": "hijack"},
+        headers={"X-Edit-Token": "not-the-token"},
+    )
     w("PATCH", COMMENT, 401, comment_id=first["id"], json={"body": "who am I"})
     w("PATCH", COMMENT, 401, comment_id=first["id"], json={"body": "x"}, headers=bad)
     w("PATCH", COMMENT, 403, comment_id=first["id"], json={"body": "not mine"}, headers=bob)
-    w("PATCH", COMMENT, 415, comment_id=first["id"], data="x", content_type="text/plain",
-      headers=ann)
-    w("PATCH", COMMENT, 400, comment_id=first["id"], data="{", content_type="application/json",
-      headers=ann)
-    w("PATCH", COMMENT, 413, comment_id=first["id"], data='{"body": "' + "y" * 70_000 + '"}',
-      content_type="application/json", headers=ann)
-    w("PATCH", COMMENT, 422, comment_id=first["id"], json={"body": "x", "pinned": True},
-      headers=ann)
+    w(
+        "PATCH",
+        COMMENT,
+        415,
+        comment_id=first["id"],
+        data="x",
+        content_type="text/plain",
+        headers=ann,
+    )
+    w(
+        "PATCH",
+        COMMENT,
+        400,
+        comment_id=first["id"],
+        data="{",
+        content_type="application/json",
+        headers=ann,
+    )
+    w(
+        "PATCH",
+        COMMENT,
+        413,
+        comment_id=first["id"],
+        data='{"body": "' + "y" * 70_000 + '"}',
+        content_type="application/json",
+        headers=ann,
+    )
+    w(
+        "PATCH",
+        COMMENT,
+        422,
+        comment_id=first["id"],
+        json={"body": "x", "pinned": True},
+        headers=ann,
+    )
     w("PATCH", COMMENT, 422, comment_id=first["id"], json={"body": ""}, headers=ann)
     w("PATCH", COMMENT, 404, comment_id=999_999, json={"body": "x"}, headers=ann)
     _age(app, reply2["id"], app.config["COMMENTS_EDIT_WINDOW_SECONDS"] + 60)
@@ -379,8 +500,7 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     assert state == {"reactions": {"like": 1}, "my_reactions": ["like"]}
     _, state = w("PUT", COMMENT_REACTION, 200, comment_id=first["id"], kind="like", headers=bob)
     assert state == {"reactions": {"like": 1}, "my_reactions": ["like"]}
-    _, state = w("DELETE", COMMENT_REACTION, 200, comment_id=first["id"], kind="like",
-                 headers=bob)
+    _, state = w("DELETE", COMMENT_REACTION, 200, comment_id=first["id"], kind="like", headers=bob)
     assert state == {"reactions": {}, "my_reactions": []}
     w("DELETE", COMMENT_REACTION, 200, comment_id=first["id"], kind="like", headers=bob)
     w("PUT", COMMENT_REACTION, 200, comment_id=reply["id"], kind="insightful", headers=ann)
@@ -423,8 +543,14 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("DELETE", COMMENT, 404, comment_id=first["id"], headers=ann)
     w("PUT", COMMENT_REACTION, 409, comment_id=first["id"], kind="like", headers=bob)
     w("DELETE", COMMENT_REACTION, 409, comment_id=first["id"], kind="like", headers=bob)
-    w("POST", THREAD, 409, article_id="a1", json={"body": "hello?", "parent_id": first["id"]},
-      headers=bob)
+    w(
+        "POST",
+        THREAD,
+        409,
+        article_id="a1",
+        json={"body": "hello?", "parent_id": first["id"]},
+        headers=bob,
+    )
     w("DELETE", COMMENT, 204, comment_id=guest["id"], headers={"X-Edit-Token": token})
     w("DELETE", COMMENT, 204, comment_id=bobs["id"], headers=mod)
     _, page = w("GET", THREAD, 200, article_id="a1")
@@ -433,11 +559,17 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
 
     # Counts for listing pages.
     r, counts = w("GET", COUNTS, 200, query="article_id=a1&article_id=nobody&article_id=a1")
-    assert counts == {"counts": {"a1": {"comments": 2, "reactions": 1},
-                                 "nobody": {"comments": 0, "reactions": 0}}}
+    assert counts == {
+        "counts": {"a1": {"comments": 2, "reactions": 1}, "nobody": {"comments": 0, "reactions": 0}}
+    }
     assert r.headers["Cache-Control"] == "public, max-age=30"
-    w("GET", COUNTS, 304, query="article_id=a1&article_id=nobody&article_id=a1",
-      headers={"If-None-Match": r.headers["ETag"]})
+    w(
+        "GET",
+        COUNTS,
+        304,
+        query="article_id=a1&article_id=nobody&article_id=a1",
+        headers={"If-None-Match": r.headers["ETag"]},
+    )
     w("GET", COUNTS, 422)
     w("GET", COUNTS, 422, query="&".join(f"article_id=a{i}" for i in range(101)))
     w("GET", COUNTS, 422, query={"article_id": "bad id"})
@@ -448,8 +580,14 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     # Moderation: flags, the queue, actions, articles, bans, audit log, people, figures.
     _, target = w("POST", THREAD, 201, article_id="m1", json={"body": "flag me"}, headers=ann)
     for i in range(3):
-        w("POST", FLAGS, 201, comment_id=target["id"], json={"reason": "spam", "note": "ads"},
-          headers=auth(f"flagger-{i}"))
+        w(
+            "POST",
+            FLAGS,
+            201,
+            comment_id=target["id"],
+            json={"reason": "spam", "note": "ads"},
+            headers=auth(f"flagger-{i}"),
+        )
     w("POST", FLAGS, 404, comment_id=target["id"], json={"reason": "spam"}, headers=bob)
     w("POST", FLAGS, 401, comment_id=target["id"], json={"reason": "spam"})
     w("POST", FLAGS, 403, comment_id=reply["id"], json={"reason": "spam"}, headers=banned)
@@ -458,17 +596,22 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     _, other = w("POST", THREAD, 201, article_id="m1", json={"body": "fine"}, headers=bob)
     w("POST", FLAGS, 201, comment_id=other["id"], json={"reason": "other"}, headers=ann)
     w("POST", FLAGS, 200, comment_id=other["id"], json={"reason": "hate"}, headers=ann)
-    _, queue = w("GET", ADMIN + "/queue", 200, query={"state": "flagged", "limit": 1},
-                 headers=mod)
+    _, queue = w("GET", ADMIN + "/queue", 200, query={"state": "flagged", "limit": 1}, headers=mod)
     assert queue["items"][0]["id"] == target["id"] and queue["next_cursor"]
-    w("GET", ADMIN + "/queue", 200, query={"state": "flagged", "cursor": queue["next_cursor"]},
-      headers=mod)
+    w(
+        "GET",
+        ADMIN + "/queue",
+        200,
+        query={"state": "flagged", "cursor": queue["next_cursor"]},
+        headers=mod,
+    )
     w("GET", ADMIN + "/queue", 401)
     w("GET", ADMIN + "/queue", 403, headers=ann)
     w("GET", ADMIN + "/queue", 422, query={"state": "odd"}, headers=mod)
     w("GET", ADMIN + "/queue", 400, query={"cursor": "forged"}, headers=mod)
-    _, acted = w("POST", ACTIONS, 200, comment_id=target["id"], json={"action": "approve"},
-                 headers=mod)
+    _, acted = w(
+        "POST", ACTIONS, 200, comment_id=target["id"], json={"action": "approve"}, headers=mod
+    )
     assert acted["status"] == "published"
     w("POST", ACTIONS, 409, comment_id=target["id"], json={"action": "approve"}, headers=mod)
     w("POST", ACTIONS, 422, comment_id=target["id"], json={"action": "nuke"}, headers=mod)
@@ -478,16 +621,27 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("PATCH", ADMIN_ARTICLE, 200, article_id="m1", json={"premoderation": True}, headers=mod)
     w("PATCH", ADMIN_ARTICLE, 422, article_id="m1", json={}, headers=mod)
     w("PUT", BAN, 201, user_id="u-9", json={"reason": "spam", "shadow": True}, headers=mod)
-    w("PUT", BAN, 200, user_id="u-9", json={"reason": "spam", "expires_at":
-      "2099-01-01T00:00:00Z"}, headers=mod)
+    w(
+        "PUT",
+        BAN,
+        200,
+        user_id="u-9",
+        json={"reason": "spam", "expires_at": "2099-01-01T00:00:00Z"},
+        headers=mod,
+    )
     w("PUT", BAN, 422, user_id="u-9", json={"shadow": True}, headers=mod)
     w("GET", ADMIN + "/bans", 200, headers=mod)
     w("DELETE", BAN, 204, user_id="u-9", headers=mod)
     w("DELETE", BAN, 404, user_id="u-9", headers=mod)
     _, log = w("GET", ADMIN + "/audit-log", 200, query={"limit": 2}, headers=mod)
     assert log["items"][0]["action"] == "unban"
-    w("GET", ADMIN + "/audit-log", 200, query={"cursor": log["next_cursor"], "limit": 2},
-      headers=mod)
+    w(
+        "GET",
+        ADMIN + "/audit-log",
+        200,
+        query={"cursor": log["next_cursor"], "limit": 2},
+        headers=mod,
+    )
     w("GET", USER + "/comments", 200, user_id="u-1", headers=mod)
     w("GET", USER + "/export", 200, user_id="u-2", headers=mod)
     w("GET", ADMIN + "/stats", 200, headers=mod)
@@ -506,8 +660,12 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
 
 @pytest.fixture
 def tight_limits(settings: dict[str, Any]) -> None:
-    settings.update(RATELIMIT_ENABLED=True, COMMENTS_LIMIT_READ="2/minute",
-                    COMMENTS_LIMIT_COMMENT="1/minute", COMMENTS_LIMIT_REACTION="1/minute")
+    settings.update(
+        RATELIMIT_ENABLED=True,
+        COMMENTS_LIMIT_READ="2/minute",
+        COMMENTS_LIMIT_COMMENT="1/minute",
+        COMMENTS_LIMIT_REACTION="1/minute",
+    )
 
 
 def _until_limited(send: Any, method: str, template: str) -> Any:
@@ -523,18 +681,31 @@ def test_rate_limited_responses_match_the_spec(tight_limits: None, client: Any) 
     ann = auth("u-1", name="Ann")
     for r in (
         _until_limited(lambda: client.get("/api/v1/config"), "GET", CONFIG),
-        _until_limited(lambda: client.post("/api/v1/articles/rl/comments", headers=ann,
-                                           json={"body": "hello"}), "POST", THREAD),
-        _until_limited(lambda: client.put("/api/v1/articles/rl/reactions/like", headers=ann),
-                       "PUT", ARTICLE_REACTION),
+        _until_limited(
+            lambda: client.post(
+                "/api/v1/articles/rl/comments", headers=ann, json={"body": "hello"}
+            ),
+            "POST",
+            THREAD,
+        ),
+        _until_limited(
+            lambda: client.put("/api/v1/articles/rl/reactions/like", headers=ann),
+            "PUT",
+            ARTICLE_REACTION,
+        ),
     ):
         assert int(r.headers["Retry-After"]) >= 0
         assert "X-RateLimit-Limit" in r.headers
 
 
 def test_readiness_failure_matches_the_spec() -> None:
-    app = create_app({"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
-                      "COMMENTS_SECRET_KEY": "k", "RATELIMIT_STORAGE_URI": "memory://"})
+    app = create_app(
+        {
+            "DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none",
+            "COMMENTS_SECRET_KEY": "k",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
     try:
         r = app.test_client().get("/readyz")
         assert r.status_code == 503

@@ -69,8 +69,10 @@ def test_cached_and_uncached_pages_are_identical(app, client, post, settings):
     for query in ("", "?sort=oldest&limit=3", "?sort=top", "?sort=best&limit=2"):
         client.get(THREAD + query)  # fill
         for headers in ({}, auth("r"), auth("u-1")):
-            cached, uncached = client.get(THREAD + query, headers=headers), plain.get(
-                THREAD + query, headers=headers)
+            cached, uncached = (
+                client.get(THREAD + query, headers=headers),
+                plain.get(THREAD + query, headers=headers),
+            )
             assert cached.get_json() == uncached.get_json()
             assert cached.headers["ETag"] == uncached.headers["ETag"]
     with plain_app.app_context():
@@ -91,8 +93,9 @@ def test_post_shows_at_once(client, post):
 def test_edit_shows_at_once(client, post):
     cid = post("a1", "before").get_json()["id"]
     assert bodies(client.get(THREAD)) == ["before"]
-    r = client.patch(f"{API}/comments/{cid}", json={"body": "after"},
-                     headers=auth("u-1", name="Name u-1"))
+    r = client.patch(
+        f"{API}/comments/{cid}", json={"body": "after"}, headers=auth("u-1", name="Name u-1")
+    )
     assert r.status_code == 200
     assert bodies(client.get(THREAD)) == ["after"]
 
@@ -231,8 +234,12 @@ def test_json_provider_writes_what_flask_would(app):
 
     from flask.json.provider import DefaultJSONProvider
 
-    value = {"b": 1, "a": [1.5, None, True, "é", "lone \ud800"], 3: "int key",
-             "when": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc)}
+    value = {
+        "b": 1,
+        "a": [1.5, None, True, "é", "lone \ud800"],
+        3: "int key",
+        "when": dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.timezone.utc),
+    }
     plain = DefaultJSONProvider(app)
     plain.sort_keys = False
     assert json.loads(app.json.dumps(value)) == json.loads(plain.dumps(value))

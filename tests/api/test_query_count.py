@@ -24,13 +24,25 @@ def seed(app, article: str, n: int) -> None:
         for i in range(n):
             parent = rng.choice(ids) if ids and i % 3 == 0 else None
             author = rules_.Author(user_id=f"u-{i % 13}", name=f"U{i % 13}")
-            c = rules_.create_comment(db.session, article_id=article, author=author,
-                                      body=f"comment {i}", parent_id=parent, rules=rules,
-                                      now=utcnow()).comment
+            c = rules_.create_comment(
+                db.session,
+                article_id=article,
+                author=author,
+                body=f"comment {i}",
+                parent_id=parent,
+                rules=rules,
+                now=utcnow(),
+            ).comment
             ids.append(c.id)
             if i % 4 == 0:
-                react_to_comment(db.session, comment=c, user_id="reader", kind=rng.choice(KINDS),
-                                 kinds=KINDS, add=True)
+                react_to_comment(
+                    db.session,
+                    comment=c,
+                    user_id="reader",
+                    kind=rng.choice(KINDS),
+                    kinds=KINDS,
+                    add=True,
+                )
         db.session.commit()
 
 
@@ -42,8 +54,9 @@ def test_listing_query_count_does_not_grow(app, client, count_queries, sort):
     for article in ("small", "large"):
         for who, headers in (("anonymous", {}), ("reader", auth("reader"))):
             with count_queries() as q:
-                r = client.get(f"/api/v1/articles/{article}/comments?sort={sort}&limit=20",
-                               headers=headers)
+                r = client.get(
+                    f"/api/v1/articles/{article}/comments?sort={sort}&limit=20", headers=headers
+                )
             assert r.status_code == 200
             counts[(article, who)] = q.count
             if article == "large":
@@ -55,10 +68,13 @@ def test_listing_query_count_does_not_grow(app, client, count_queries, sort):
     assert counts[("large", "reader")] <= 4
 
 
-@pytest.mark.parametrize("cache", [
-    pytest.param("memory", id="cached"),
-    pytest.param("off", id="uncached", marks=pytest.mark.settings(COMMENTS_CACHE_URL="off")),
-])
+@pytest.mark.parametrize(
+    "cache",
+    [
+        pytest.param("memory", id="cached"),
+        pytest.param("off", id="uncached", marks=pytest.mark.settings(COMMENTS_CACHE_URL="off")),
+    ],
+)
 def test_my_reactions_cost_one_query_per_page_not_per_comment(app, client, count_queries, cache):
     seed(app, "a", 60)
     with count_queries() as anonymous:

@@ -47,9 +47,11 @@ def test_successful_writes_carry_the_limit_headers(post):
 @pytest.mark.settings(COMMENTS_LIMIT_COMMENT="2/minute")
 def test_guests_are_limited_per_ip(client):
     def guest_post(ip, n):
-        return client.post(f"{API}/articles/a1/comments",
-                           json={"body": f"guest {ip} {n}", "author_name": "G"},
-                           environ_base={"REMOTE_ADDR": ip})
+        return client.post(
+            f"{API}/articles/a1/comments",
+            json={"body": f"guest {ip} {n}", "author_name": "G"},
+            environ_base={"REMOTE_ADDR": ip},
+        )
 
     assert [guest_post("10.0.0.1", n).status_code for n in range(3)] == [201, 201, 429]
     assert guest_post("10.0.0.2", 0).status_code == 201
@@ -59,10 +61,12 @@ def test_guests_are_limited_per_ip(client):
 @pytest.mark.settings(COMMENTS_LIMIT_COMMENT="2/minute")
 def test_spoofed_forwarded_for_changes_nothing_without_trusted_proxies(client):
     statuses = [
-        client.post(f"{API}/articles/a1/comments",
-                    json={"body": f"spoof {n}", "author_name": "G"},
-                    headers={"X-Forwarded-For": f"203.0.113.{n}"},
-                    environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code
+        client.post(
+            f"{API}/articles/a1/comments",
+            json={"body": f"spoof {n}", "author_name": "G"},
+            headers={"X-Forwarded-For": f"203.0.113.{n}"},
+            environ_base={"REMOTE_ADDR": "10.0.0.9"},
+        ).status_code
         for n in range(4)
     ]
     assert statuses == [201, 201, 429, 429]
@@ -72,18 +76,22 @@ def test_spoofed_forwarded_for_changes_nothing_without_trusted_proxies(client):
 @pytest.mark.settings(COMMENTS_LIMIT_COMMENT="2/minute", COMMENTS_TRUSTED_PROXIES=1)
 def test_trusted_proxy_forwarded_for_identifies_the_client(client):
     def via_proxy(client_ip, n):
-        return client.post(f"{API}/articles/a1/comments",
-                           json={"body": f"proxied {client_ip} {n}", "author_name": "G"},
-                           headers={"X-Forwarded-For": client_ip},
-                           environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code
+        return client.post(
+            f"{API}/articles/a1/comments",
+            json={"body": f"proxied {client_ip} {n}", "author_name": "G"},
+            headers={"X-Forwarded-For": client_ip},
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},
+        ).status_code
 
     assert [via_proxy("198.51.100.1", n) for n in range(3)] == [201, 201, 429]
     assert via_proxy("198.51.100.2", 0) == 201
     # a client that prepends its own entry still lands on the address the proxy saw
-    spoofed = client.post(f"{API}/articles/a1/comments",
-                          json={"body": "sneaky", "author_name": "G"},
-                          headers={"X-Forwarded-For": "1.2.3.4, 198.51.100.1"},
-                          environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    spoofed = client.post(
+        f"{API}/articles/a1/comments",
+        json={"body": "sneaky", "author_name": "G"},
+        headers={"X-Forwarded-For": "1.2.3.4, 198.51.100.1"},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
     assert spoofed.status_code == 429
 
 
@@ -133,8 +141,12 @@ def _redis_url() -> str:
 
 def _call(method: str, url: str, token: str, body: dict | None = None) -> int:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, method=method, headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url,
+        data=data,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status
@@ -147,19 +159,29 @@ def _call(method: str, url: str, token: str, body: dict | None = None) -> int:
 def test_two_instances_share_one_users_limit_through_redis(database_url, app):
     redis_url = _redis_url()
     env = {
-        "DATABASE_URL": database_url, "RATELIMIT_STORAGE_URI": redis_url,
-        "COMMENTS_JWT_SECRET": JWT_SECRET, "COMMENTS_SECRET_KEY": "shared",
+        "DATABASE_URL": database_url,
+        "RATELIMIT_STORAGE_URI": redis_url,
+        "COMMENTS_JWT_SECRET": JWT_SECRET,
+        "COMMENTS_SECRET_KEY": "shared",
         "COMMENTS_LIMIT_COMMENT": "3/minute",
     }
     user = f"shared-{uuid.uuid4().hex[:8]}"  # fresh limit counters on every run
     token = make_token(user)
     with gunicorn(env) as first, gunicorn(env) as second:
         statuses = [
-            _call("POST", f"{base}{API}/articles/shared/comments", token,
-                  {"body": f"post {n} via {base}"})
+            _call(
+                "POST",
+                f"{base}{API}/articles/shared/comments",
+                token,
+                {"body": f"post {n} via {base}"},
+            )
             for n, base in enumerate([first, second, first, second, first])
         ]
-        other = _call("POST", f"{second}{API}/articles/shared/comments", make_token(user + "x"),
-                      {"body": "another user"})
+        other = _call(
+            "POST",
+            f"{second}{API}/articles/shared/comments",
+            make_token(user + "x"),
+            {"body": "another user"},
+        )
     assert statuses == [201, 201, 201, 429, 429]
     assert other == 201

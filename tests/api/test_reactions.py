@@ -13,8 +13,9 @@ API = "/api/v1"
 
 
 def react(client, comment_id, kind, user, method="put"):
-    return getattr(client, method)(f"{API}/comments/{comment_id}/reactions/{kind}",
-                                   headers=auth(user))
+    return getattr(client, method)(
+        f"{API}/comments/{comment_id}/reactions/{kind}", headers=auth(user)
+    )
 
 
 def test_reaction_toggle_is_idempotent(client, post):
@@ -24,8 +25,10 @@ def test_reaction_toggle_is_idempotent(client, post):
         assert r.status_code == 200
         assert r.get_json() == {"reactions": {"like": 1}, "my_reactions": ["like"]}
     r = react(client, c["id"], "insightful", "u-2")
-    assert r.get_json() == {"reactions": {"like": 1, "insightful": 1},
-                            "my_reactions": ["insightful", "like"]}
+    assert r.get_json() == {
+        "reactions": {"like": 1, "insightful": 1},
+        "my_reactions": ["insightful", "like"],
+    }
     for _ in range(2):
         r = react(client, c["id"], "like", "u-2", "delete")
         assert r.status_code == 200
@@ -45,8 +48,10 @@ def test_reactions_need_a_signed_in_user_and_a_known_kind(client, post):
     assert r.status_code == 422 and "like" in r.get_json()["detail"]
     assert react(client, 424242, "like", "u-2").status_code == 404
     guest = post("a1", "guest", user=None).get_json()
-    r = client.put(f"{API}/comments/{guest['id']}/reactions/like",
-                   headers={"X-Edit-Token": guest["edit_token"]})
+    r = client.put(
+        f"{API}/comments/{guest['id']}/reactions/like",
+        headers={"X-Edit-Token": guest["edit_token"]},
+    )
     assert r.status_code == 401
 
 
@@ -109,8 +114,13 @@ def test_article_reactions_and_engagement(client, post):
     r = client.put(f"{API}/articles/a1/reactions/like", headers=auth("u-1"))
     assert r.get_json() == {"reactions": {"like": 2}, "my_reactions": ["like"]}
     r = client.get(f"{API}/articles/a1", headers=auth("u-2"))
-    assert r.get_json() == {"id": "a1", "status": "open", "comment_count": 1,
-                            "reactions": {"like": 2}, "my_reactions": ["like"]}
+    assert r.get_json() == {
+        "id": "a1",
+        "status": "open",
+        "comment_count": 1,
+        "reactions": {"like": 2},
+        "my_reactions": ["like"],
+    }
     r = client.delete(f"{API}/articles/a1/reactions/like", headers=auth("u-2"))
     assert r.get_json() == {"reactions": {"like": 1}, "my_reactions": []}
     # reacting to an article nobody commented on yet creates it
@@ -126,13 +136,19 @@ def test_counts_for_many_articles_in_one_call(client, post, count_queries):
     with count_queries() as q:
         r = client.get(f"{API}/counts?article_id=a1&article_id=a2&article_id=none")
     assert r.status_code == 200
-    assert r.get_json() == {"counts": {"a1": {"comments": 2, "reactions": 0},
-                                       "a2": {"comments": 1, "reactions": 1},
-                                       "none": {"comments": 0, "reactions": 0}}}
+    assert r.get_json() == {
+        "counts": {
+            "a1": {"comments": 2, "reactions": 0},
+            "a2": {"comments": 1, "reactions": 1},
+            "none": {"comments": 0, "reactions": 0},
+        }
+    }
     assert q.count == 1
     assert "public" in r.headers["Cache-Control"] and r.headers["ETag"]
-    again = client.get(f"{API}/counts?article_id=a1&article_id=a2&article_id=none",
-                       headers={"If-None-Match": r.headers["ETag"]})
+    again = client.get(
+        f"{API}/counts?article_id=a1&article_id=a2&article_id=none",
+        headers={"If-None-Match": r.headers["ETag"]},
+    )
     assert again.status_code == 304
 
 
@@ -155,9 +171,13 @@ def test_counters_match_the_rows(app, client, post):
     with app.app_context():
         comment = db.session.get(Comment, c["id"])
         assert (comment.likes, comment.dislikes, comment.score) == (4, 5, -1)
-        counts = dict(db.session.execute(
-            select(CommentReactionCount.kind, CommentReactionCount.count)
-            .where(CommentReactionCount.comment_id == c["id"])).all())
+        counts = dict(
+            db.session.execute(
+                select(CommentReactionCount.kind, CommentReactionCount.count).where(
+                    CommentReactionCount.comment_id == c["id"]
+                )
+            ).all()
+        )
         assert counts == {"like": 4, "dislike": 5}
 
 
@@ -165,10 +185,13 @@ def test_counters_match_the_rows(app, client, post):
 def test_concurrent_readers_are_each_counted_once(app, client, post, users):
     c = post("a1", "popular").get_json()
     url = f"{API}/comments/{c['id']}/reactions/like"
-    statuses = at_once(app, [
-        (lambda client, i=i: client.put(url, headers=auth(f"reader-{i}")).status_code)
-        for i in range(users)
-    ])
+    statuses = at_once(
+        app,
+        [
+            (lambda client, i=i: client.put(url, headers=auth(f"reader-{i}")).status_code)
+            for i in range(users)
+        ],
+    )
     assert statuses == [200] * users
     item = client.get(f"{API}/comments/{c['id']}").get_json()
     assert item["reactions"] == {"like": users} and item["score"] == users
@@ -177,7 +200,9 @@ def test_concurrent_readers_are_each_counted_once(app, client, post, users):
 def test_one_user_reacting_twenty_times_at_once_counts_once(app, client, post):
     c = post("a1", "double click").get_json()
     url = f"{API}/comments/{c['id']}/reactions/like"
-    statuses = at_once(app, [lambda client: client.put(url, headers=auth("eager")).status_code] * 20)
+    statuses = at_once(
+        app, [lambda client: client.put(url, headers=auth("eager")).status_code] * 20
+    )
     assert statuses == [200] * 20
     item = client.get(f"{API}/comments/{c['id']}").get_json()
     assert item["reactions"] == {"like": 1} and item["score"] == 1
@@ -185,10 +210,13 @@ def test_one_user_reacting_twenty_times_at_once_counts_once(app, client, post):
 
 def test_concurrent_article_reactions(app, client):
     url = f"{API}/articles/hot/reactions/like"
-    statuses = at_once(app, [
-        (lambda client, i=i: client.put(url, headers=auth(f"r-{i}")).status_code)
-        for i in range(30)
-    ])
+    statuses = at_once(
+        app,
+        [
+            (lambda client, i=i: client.put(url, headers=auth(f"r-{i}")).status_code)
+            for i in range(30)
+        ],
+    )
     assert statuses == [200] * 30
     assert client.get(f"{API}/articles/hot").get_json()["reactions"] == {"like": 30}
     assert client.get(f"{API}/counts?article_id=hot").get_json()["counts"]["hot"]["reactions"] == 30

@@ -49,8 +49,9 @@ def test_a_request_that_keeps_deadlocking_gives_up(app: Any, client: Any) -> Non
     assert calls["n"] == 3
 
 
-def test_a_connection_lost_at_teardown_is_not_an_escaped_500(app: Any, client: Any,
-                                                              monkeypatch: Any) -> None:
+def test_a_connection_lost_at_teardown_is_not_an_escaped_500(
+    app: Any, client: Any, monkeypatch: Any
+) -> None:
     """The rollback that ends a request can fail when the database vanished mid-request;
     that must not escape Flask (gunicorn would answer with an HTML 500)."""
     from service.extensions import db

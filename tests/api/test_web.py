@@ -32,9 +32,13 @@ def assert_not_found(response: Any) -> None:
     assert response.get_json()["status"] == 404
 
 
-@pytest.mark.parametrize("path, mimetype", [
-    ("/embed/comments.js", "text/javascript"), ("/embed/comments.css", "text/css"),
-])
+@pytest.mark.parametrize(
+    "path, mimetype",
+    [
+        ("/embed/comments.js", "text/javascript"),
+        ("/embed/comments.css", "text/css"),
+    ],
+)
 def test_widget_files_are_served_cacheable(client, path, mimetype):
     r, _ = fetch(client, path)
     assert r.status_code == 200
@@ -108,8 +112,11 @@ def test_demo_token_is_short_lived_and_verifies(demo_on, client, persona):
     assert body["expires_in"] == 3600
     assert body["user"] == {"id": who["sub"], "name": who["name"], "roles": who["roles"]}
     # ...and the API takes it.
-    r = client.post(f"/api/v1/articles/{demo.ARTICLE['id']}/comments", json={"body": "hi"},
-                    headers={"Authorization": f"Bearer {body['token']}"})
+    r = client.post(
+        f"/api/v1/articles/{demo.ARTICLE['id']}/comments",
+        json={"body": "hi"},
+        headers={"Authorization": f"Bearer {body['token']}"},
+    )
     assert r.status_code == 201
     assert r.get_json()["author"]["is_moderator"] is (persona == "moderator")
 
@@ -123,17 +130,22 @@ def test_demo_guest_gets_no_token(demo_on, client):
 def test_demo_token_honours_issuer_and_audience(demo_on, settings, client):
     settings.update(COMMENTS_JWT_ISSUER="https://news.example", COMMENTS_JWT_AUDIENCE="comments")
     token = client.post("/demo/token", json={"persona": "reader-a"}).get_json()["token"]
-    r = client.get(f"/api/v1/articles/{demo.ARTICLE['id']}/comments",
-                   headers={"Authorization": f"Bearer {token}"})
+    r = client.get(
+        f"/api/v1/articles/{demo.ARTICLE['id']}/comments",
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 200
 
 
-@pytest.mark.parametrize("kwargs, status", [
-    ({"json": {"persona": "admin"}}, 422),
-    ({"json": {"persona": "reader-a", "roles": ["admin"]}}, 422),
-    ({"json": {}}, 422),
-    ({"data": "persona=reader-a"}, 415),
-])
+@pytest.mark.parametrize(
+    "kwargs, status",
+    [
+        ({"json": {"persona": "admin"}}, 422),
+        ({"json": {"persona": "reader-a", "roles": ["admin"]}}, 422),
+        ({"json": {}}, 422),
+        ({"data": "persona=reader-a"}, 415),
+    ],
+)
 def test_demo_token_refuses_what_it_does_not_know(demo_on, client, kwargs, status):
     r = client.post("/demo/token", **kwargs)
     assert r.status_code == status
@@ -142,11 +154,20 @@ def test_demo_token_refuses_what_it_does_not_know(demo_on, client, kwargs, statu
 
 def test_demo_is_refused_in_production(tmp_path):
     with pytest.raises(ConfigError, match="COMMENTS_DEMO"):
-        load_config({"COMMENTS_ENV": "production", "COMMENTS_DEMO": True,
-                     "COMMENTS_JWT_SECRET": "x" * 40}, environ={}, instance_path=str(tmp_path))
+        load_config(
+            {"COMMENTS_ENV": "production", "COMMENTS_DEMO": True, "COMMENTS_JWT_SECRET": "x" * 40},
+            environ={},
+            instance_path=str(tmp_path),
+        )
     with pytest.raises(ConfigError, match="COMMENTS_DEMO"):
-        load_config(environ={"COMMENTS_ENV": "production", "COMMENTS_DEMO": "true",
-                             "COMMENTS_JWT_SECRET": "x" * 40}, instance_path=str(tmp_path))
+        load_config(
+            environ={
+                "COMMENTS_ENV": "production",
+                "COMMENTS_DEMO": "true",
+                "COMMENTS_JWT_SECRET": "x" * 40,
+            },
+            instance_path=str(tmp_path),
+        )
     assert not (tmp_path / "demo_jwt_secret").exists()
 
 
@@ -162,8 +183,11 @@ def test_demo_generates_one_jwt_secret_per_instance(tmp_path):
 
 
 def test_configured_jwt_secret_wins_and_no_demo_means_no_generated_secret(tmp_path):
-    given = load_config({"COMMENTS_DEMO": True, "COMMENTS_JWT_SECRET": "s" * 40}, environ={},
-                        instance_path=str(tmp_path))
+    given = load_config(
+        {"COMMENTS_DEMO": True, "COMMENTS_JWT_SECRET": "s" * 40},
+        environ={},
+        instance_path=str(tmp_path),
+    )
     assert given["COMMENTS_JWT_SECRET"] == "s" * 40
     off = load_config(environ={}, instance_path=str(tmp_path))
     assert off["COMMENTS_JWT_SECRET"] is None

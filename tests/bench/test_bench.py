@@ -23,11 +23,29 @@ ROOT = Path(__file__).resolve().parents[2]
 def _seed(database_url: str) -> None:
     engine = create_engine(database_url)
     rng = random.Random(3)
-    seed.insert_plan(engine, seed.plan_articles(article_ids=["one"], comments=120, first_id=1,
-                                                rng=rng, reactors=8, reactions_per_comment=2.5))
-    seed.insert_plan(engine, seed.plan_articles(article_ids=["a", "b", "c"], comments=90,
-                                                first_id=121, rng=rng, reactors=5,
-                                                reactions_per_comment=0.5, unique_bodies=False))
+    seed.insert_plan(
+        engine,
+        seed.plan_articles(
+            article_ids=["one"],
+            comments=120,
+            first_id=1,
+            rng=rng,
+            reactors=8,
+            reactions_per_comment=2.5,
+        ),
+    )
+    seed.insert_plan(
+        engine,
+        seed.plan_articles(
+            article_ids=["a", "b", "c"],
+            comments=90,
+            first_id=121,
+            rng=rng,
+            reactors=5,
+            reactions_per_comment=0.5,
+            unique_bodies=False,
+        ),
+    )
     seed.finish(engine)
     engine.dispose()
 
@@ -36,13 +54,20 @@ def test_seeded_counters_match_the_rows(app, database_url):
     _seed(database_url)
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        comments = conn.execute(text(
-            "SELECT id, article_id, parent_id, root_id, path, depth, reply_count, likes, "
-            "dislikes, score, best, controversy FROM comments")).all()
+        comments = conn.execute(
+            text(
+                "SELECT id, article_id, parent_id, root_id, path, depth, reply_count, likes, "
+                "dislikes, score, best, controversy FROM comments"
+            )
+        ).all()
         by_id = {c.id: c for c in comments}
         reactions = conn.execute(text("SELECT comment_id, kind FROM comment_reactions")).all()
-        counts = {(r.comment_id, r.kind): r.count for r in conn.execute(text(
-            "SELECT comment_id, kind, count FROM comment_reaction_counts"))}
+        counts = {
+            (r.comment_id, r.kind): r.count
+            for r in conn.execute(
+                text("SELECT comment_id, kind, count FROM comment_reaction_counts")
+            )
+        }
         articles = conn.execute(text("SELECT id, comment_count, version FROM articles")).all()
     engine.dispose()
     assert len(comments) == 210 and reactions
@@ -69,7 +94,8 @@ def test_seeded_counters_match_the_rows(app, database_url):
         mine = [c for c in comments if c.article_id == article.id]
         assert article.comment_count == len(mine)
         assert article.version == len(mine) + sum(
-            1 for cid, _ in reactions if by_id[cid].article_id == article.id)
+            1 for cid, _ in reactions if by_id[cid].article_id == article.id
+        )
 
 
 def test_seeded_data_works_with_the_domain_code(app, client, database_url):
@@ -86,9 +112,11 @@ def test_seeded_data_works_with_the_domain_code(app, client, database_url):
         node = comment["parent_id"]
     # a new comment gets the next id (sequences moved past the explicit ids) and its
     # ancestors' counters move as they would for any other comment
-    r = client.post("/api/v1/articles/one/comments", json={"body": "late reply",
-                                                            "parent_id": deepest},
-                    headers=auth("late"))
+    r = client.post(
+        "/api/v1/articles/one/comments",
+        json={"body": "late reply", "parent_id": deepest},
+        headers=auth("late"),
+    )
     assert r.status_code == 201, r.get_json()
     new = r.get_json()
     assert new["id"] == 211
@@ -114,7 +142,13 @@ Requests/sec:   1998.50
 
 def test_parse_wrk():
     run = parse_wrk(WRK_OUTPUT)
-    assert (run.rps, run.p50_ms, run.p99_ms, run.errors, run.requests) == (1998.5, 0.812, 3.2, 7, 2000)
+    assert (run.rps, run.p50_ms, run.p99_ms, run.errors, run.requests) == (
+        1998.5,
+        0.812,
+        3.2,
+        7,
+        2000,
+    )
 
 
 @pytest.mark.slow
@@ -125,14 +159,24 @@ def test_bench_smoke(tmp_path):
     out.write_text("# Performance\n\nprose stays\n")
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--smoke", "--output", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     doc = out.read_text()
     assert doc.startswith("# Performance\n\nprose stays\n")
     assert "| scenario | req/s | p50 ms | p99 ms | ceiling req/s | of ceiling |" in doc
-    for name in ("thread page, anonymous", "thread page, signed in", "thread page 1, anonymous",
-                 "counts for", "moderator queue", "post a comment", "react to a comment",
-                 "in the database)"):
+    for name in (
+        "thread page, anonymous",
+        "thread page, signed in",
+        "thread page 1, anonymous",
+        "counts for",
+        "moderator queue",
+        "post a comment",
+        "react to a comment",
+        "in the database)",
+    ):
         assert name in doc
     assert "errors)" not in doc, doc

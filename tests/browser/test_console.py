@@ -36,8 +36,9 @@ def say(client: Any) -> Callable[..., dict[str, Any]]:
     """say(body, who=READER_B, article=ARTICLE) posts through the API; returns the comment."""
 
     def _say(body: str, who: dict[str, Any] = READER_B, article: str = ARTICLE) -> dict[str, Any]:
-        r = client.post(f"/api/v1/articles/{article}/comments", json={"body": body},
-                        headers=as_reader(who))
+        r = client.post(
+            f"/api/v1/articles/{article}/comments", json={"body": body}, headers=as_reader(who)
+        )
         assert r.status_code == 201, r.get_json()
         return r.get_json()
 
@@ -50,16 +51,22 @@ def flag(client: Any) -> Callable[..., None]:
 
     def _flag(comment: dict[str, Any], *reasons: str) -> None:
         for n, reason in enumerate(reasons):
-            r = client.post(f"/api/v1/comments/{comment['id']}/flags", json={"reason": reason},
-                            headers=auth(f"flagger-{n + 1}"))
+            r = client.post(
+                f"/api/v1/comments/{comment['id']}/flags",
+                json={"reason": reason},
+                headers=auth(f"flagger-{n + 1}"),
+            )
             assert r.status_code == 201, r.get_json()
 
     return _flag
 
 
 def comment_status(client: Any, comment_id: int) -> str:
-    r = client.get(f"/api/v1/admin/queue", query_string={"state": "all", "limit": 100},
-                   headers=auth("m-check", roles=["moderator"]))
+    r = client.get(
+        f"/api/v1/admin/queue",
+        query_string={"state": "all", "limit": 100},
+        headers=auth("m-check", roles=["moderator"]),
+    )
     for item in r.get_json()["items"]:
         if item["id"] == comment_id:
             return item["status"]
@@ -73,7 +80,9 @@ def pages(browser: Any, live_server: str) -> Iterator[Callable[..., Any]]:
     contexts: list[Any] = []
     errors: list[str] = []
 
-    def _open(path: str, viewport: dict[str, int] | None = None, init_script: str | None = None) -> Any:
+    def _open(
+        path: str, viewport: dict[str, int] | None = None, init_script: str | None = None
+    ) -> Any:
         context = browser.new_context(viewport=viewport or {"width": 1280, "height": 900})
         if init_script:
             context.add_init_script(init_script)
@@ -98,7 +107,9 @@ def open_console(pages: Callable[..., Any], expect: Any) -> Callable[..., Any]:
         page = pages("/admin", viewport=viewport)
         page.get_by_role("button", name="Sign in as the demo moderator").click()
         expect(page.locator("#queue-status")).to_contain_text("waiting")
-        expect(page.locator("#who")).to_have_text(f"Signed in as {MODERATOR['name']} ({MODERATOR['sub']})")
+        expect(page.locator("#who")).to_have_text(
+            f"Signed in as {MODERATOR['name']} ({MODERATOR['sub']})"
+        )
         return page
 
     return _open
@@ -107,7 +118,9 @@ def open_console(pages: Callable[..., Any], expect: Any) -> Callable[..., Any]:
 @pytest.fixture
 def open_demo(pages: Callable[..., Any]) -> Callable[..., Any]:
     def _open(persona: str = "reader-a") -> Any:
-        page = pages("/demo", init_script=f"sessionStorage.setItem('comments-demo:persona', '{persona}')")
+        page = pages(
+            "/demo", init_script=f"sessionStorage.setItem('comments-demo:persona', '{persona}')"
+        )
         page.wait_for_selector(".cw-composer > *")
         return page
 
@@ -118,7 +131,9 @@ def queue_item(page: Any, comment_id: int) -> Any:
     return page.locator(f"#queue-{comment_id}")
 
 
-def test_approve_a_comment_hidden_by_three_flags(open_console, open_demo, expect, say, flag, client):
+def test_approve_a_comment_hidden_by_three_flags(
+    open_console, open_demo, expect, say, flag, client
+):
     comment = say("Alibaba's cloud margin will **double** next year, mark my words.")
     flag(comment, "spam", "spam", "misinformation")
     assert comment_status(client, comment["id"]) == "hidden"
@@ -138,13 +153,16 @@ def test_approve_a_comment_hidden_by_three_flags(open_console, open_demo, expect
     item.get_by_label("Reason (optional)").fill("Opinion, not misinformation.")
     item.get_by_role("button", name="Approve").click()
     expect(item).to_have_count(0)
-    expect(page.locator("#queue-status")).to_have_text(f"Comment #{comment['id']} approved; it left the queue.")
+    expect(page.locator("#queue-status")).to_have_text(
+        f"Comment #{comment['id']} approved; it left the queue."
+    )
     expect(page.locator("#queue-empty")).to_be_visible()
     assert comment_status(client, comment["id"]) == "not in the queue"
 
     reader.reload()
     expect(reader.locator(f"#comment-{comment['id']} > article .cw-body")).to_contain_text(
-        "Alibaba's cloud margin will double next year")
+        "Alibaba's cloud margin will double next year"
+    )
 
 
 def test_remove_takes_a_comment_out(open_console, open_demo, expect, say, flag):
@@ -211,13 +229,19 @@ def test_errors_show_the_problem_detail(open_console, expect, say, flag, client)
     item = queue_item(page, comment["id"])
     expect(item).to_be_visible()
     # Another moderator removes it meanwhile; this console still offers Pin.
-    r = client.post(f"/api/v1/admin/comments/{comment['id']}/actions", json={"action": "remove"},
-                    headers=auth("m-other", roles=["moderator"]))
+    r = client.post(
+        f"/api/v1/admin/comments/{comment['id']}/actions",
+        json={"action": "remove"},
+        headers=auth("m-other", roles=["moderator"]),
+    )
     assert r.status_code == 200
     item.get_by_role("button", name="Pin").click()
     expect(item.locator(".act-error")).to_have_text(re.compile(r"\S"))
-    detail = client.post(f"/api/v1/admin/comments/{comment['id']}/actions", json={"action": "pin"},
-                         headers=auth("m-other", roles=["moderator"])).get_json()["detail"]
+    detail = client.post(
+        f"/api/v1/admin/comments/{comment['id']}/actions",
+        json={"action": "pin"},
+        headers=auth("m-other", roles=["moderator"]),
+    ).get_json()["detail"]
     expect(item.locator(".act-error")).to_have_text(detail)
 
 
@@ -257,8 +281,9 @@ def test_audit_log_lists_the_actions(open_console, expect, say, flag):
 def test_load_more_in_the_queue_and_the_audit_log(open_console, expect, say, client):
     comments = [say(f"Comment {i}.") for i in range(22)]
     for c in comments:
-        r = client.post(f"/api/v1/comments/{c['id']}/flags", json={"reason": "other"},
-                        headers=auth("flagger-1"))
+        r = client.post(
+            f"/api/v1/comments/{c['id']}/flags", json={"reason": "other"}, headers=auth("flagger-1")
+        )
         assert r.status_code == 201
     page = open_console()
     expect(page.locator(".qi")).to_have_count(20)
@@ -268,8 +293,14 @@ def test_load_more_in_the_queue_and_the_audit_log(open_console, expect, say, cli
     expect(page.get_by_role("button", name="Load more comments")).to_be_hidden()
 
     for c in comments:  # 22 decisions fill more than one page of the audit log
-        assert client.post(f"/api/v1/admin/comments/{c['id']}/actions", json={"action": "dismiss_flags"},
-                           headers=auth("m-other", roles=["moderator"])).status_code == 200
+        assert (
+            client.post(
+                f"/api/v1/admin/comments/{c['id']}/actions",
+                json={"action": "dismiss_flags"},
+                headers=auth("m-other", roles=["moderator"]),
+            ).status_code
+            == 200
+        )
     page.get_by_role("tab", name="Audit log").click()
     rows = page.locator("#audit-rows tr")
     expect(rows).to_have_count(20)
@@ -299,8 +330,12 @@ def test_queue_filters(open_console, expect, say, flag):
 def test_stats_tab_draws_the_chart(open_console, expect, say, client):
     for i in range(3):
         comment = say(f"Engaging comment {i}.")
-    assert client.put(f"/api/v1/comments/{comment['id']}/reactions/like",
-                      headers=as_reader(READER_A)).status_code == 200
+    assert (
+        client.put(
+            f"/api/v1/comments/{comment['id']}/reactions/like", headers=as_reader(READER_A)
+        ).status_code
+        == 200
+    )
     page = open_console()
     page.get_by_role("tab", name="Stats").click()
     chart = page.locator("svg.chart")
@@ -311,7 +346,8 @@ def test_stats_tab_draws_the_chart(open_console, expect, say, client):
     expect(chart.locator("desc")).to_contain_text("3 comments and 1 reactions")
     # Today's bars are the last ones, and the comments bar is the tallest of the month.
     heights = chart.locator("rect.bar.comments").evaluate_all(
-        "rs => rs.map(r => parseFloat(r.getAttribute('height')))")
+        "rs => rs.map(r => parseFloat(r.getAttribute('height')))"
+    )
     assert heights[-1] > 0 and heights[-1] == max(heights) and heights[:-1] == [0.0] * 29
     expect(page.locator(".figure").first).to_have_text(re.compile(r"Comments, last 30 days\s*3"))
     expect(page.locator("#discussed-title + ol li")).to_have_text([f"{ARTICLE}: 3 comments"])
@@ -332,7 +368,9 @@ def test_tabs_work_from_the_keyboard(open_console, expect):
     page.keyboard.press("ArrowRight")  # wraps around
     expect(queue_tab).to_be_focused()
     expect(page.get_by_role("tabpanel", name="Queue")).to_be_visible()
-    assert queue_tab.get_attribute("tabindex") == "0" and audit_tab.get_attribute("tabindex") == "-1"
+    assert (
+        queue_tab.get_attribute("tabindex") == "0" and audit_tab.get_attribute("tabindex") == "-1"
+    )
 
 
 def test_a_signed_in_reader_is_told_they_are_not_a_moderator(pages, expect):
@@ -364,8 +402,10 @@ def test_a_bad_token_is_refused_and_sign_out_forgets_the_token(pages, expect):
 
 def test_the_hosts_token_callback_signs_the_moderator_in(pages, expect):
     token = make_token("m-host", name="Host Moderator", roles=["moderator"])
-    page = pages("/admin", init_script=(
-        "window.CommentsAuth = { getToken: () => Promise.resolve(%r) };" % token))
+    page = pages(
+        "/admin",
+        init_script=("window.CommentsAuth = { getToken: () => Promise.resolve(%r) };" % token),
+    )
     expect(page.locator("#who")).to_have_text("Signed in as Host Moderator (m-host)")
     expect(page.locator("#queue-status")).to_have_text("0 comments waiting; showing 0.")
     expect(page.locator("#signin")).to_be_hidden()
@@ -400,13 +440,21 @@ def test_fits_a_tablet_and_takes_a_screenshot(open_console, expect, say, flag, a
     with app.app_context():
         demo.seed(db.session, app.config)
         db.session.commit()
-    held = say("Honestly the **capex** numbers look like a scam. Sell everything, "
-               "I've got a [better tip](https://example.com) for you.", who=READER_B)
+    held = say(
+        "Honestly the **capex** numbers look like a scam. Sell everything, "
+        "I've got a [better tip](https://example.com) for you.",
+        who=READER_B,
+    )
     flag(held, "spam", "spam", "misinformation")
-    chips = client.get(f"/api/v1/articles/{ARTICLE}/comments", query_string={"sort": "oldest"}).get_json()
+    chips = client.get(
+        f"/api/v1/articles/{ARTICLE}/comments", query_string={"sort": "oldest"}
+    ).get_json()
     parent = next(c for c in chips["items"] if c["body"].startswith("Nobody has mentioned export"))
-    r = client.post(f"/api/v1/articles/{ARTICLE}/comments", headers=as_reader(READER_A),
-                    json={"body": "Export controls will finish them within a year.", "parent_id": parent["id"]})
+    r = client.post(
+        f"/api/v1/articles/{ARTICLE}/comments",
+        headers=as_reader(READER_A),
+        json={"body": "Export controls will finish them within a year.", "parent_id": parent["id"]},
+    )
     assert r.status_code == 201
     flag(r.get_json(), "misinformation")
 
@@ -414,7 +462,9 @@ def test_fits_a_tablet_and_takes_a_screenshot(open_console, expect, say, flag, a
     expect(tablet.locator(".qi")).to_have_count(2)
     for tab in ("Queue", "Audit log", "Stats"):
         tablet.get_by_role("tab", name=tab).click()
-        overflow = tablet.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        overflow = tablet.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
         assert overflow <= 0, f"{tab}: the page scrolls sideways by {overflow}px on a tablet"
 
     page = open_console(viewport={"width": 1280, "height": 900})

@@ -33,11 +33,15 @@ def as_reader(who: dict[str, Any]) -> dict[str, str]:
 def say(client: Any) -> Any:
     """say(body, who=READER_B, parent_id=None) posts through the API and returns the comment."""
 
-    def _say(body: str, who: dict[str, Any] = READER_B, parent_id: int | None = None) -> dict[str, Any]:
+    def _say(
+        body: str, who: dict[str, Any] = READER_B, parent_id: int | None = None
+    ) -> dict[str, Any]:
         payload: dict[str, Any] = {"body": body}
         if parent_id is not None:
             payload["parent_id"] = parent_id
-        r = client.post(f"/api/v1/articles/{ARTICLE}/comments", json=payload, headers=as_reader(who))
+        r = client.post(
+            f"/api/v1/articles/{ARTICLE}/comments", json=payload, headers=as_reader(who)
+        )
         assert r.status_code == 201, r.get_json()
         return r.get_json()
 
@@ -45,7 +49,9 @@ def say(client: Any) -> Any:
 
 
 def thread(client: Any, who: dict[str, Any] = READER_A, **params: Any) -> dict[str, Any]:
-    r = client.get(f"/api/v1/articles/{ARTICLE}/comments", query_string=params, headers=as_reader(who))
+    r = client.get(
+        f"/api/v1/articles/{ARTICLE}/comments", query_string=params, headers=as_reader(who)
+    )
     assert r.status_code == 200
     return r.get_json()
 
@@ -150,7 +156,9 @@ def test_edit_own_comment(open_demo, expect, say, client):
     assert edited["body"] == "Alibaba's cloud grew faster than expected." and edited["edited_at"]
 
 
-def test_delete_own_comments_leaves_a_tombstone_only_where_replies_remain(open_demo, expect, say, client):
+def test_delete_own_comments_leaves_a_tombstone_only_where_replies_remain(
+    open_demo, expect, say, client
+):
     lonely = say("Delete me.", who=READER_A)
     answered = say("Answered, then deleted.", who=READER_A)
     reply = say("A reply that keeps the thread.", parent_id=answered["id"])
@@ -166,7 +174,9 @@ def test_delete_own_comments_leaves_a_tombstone_only_where_replies_remain(open_d
 
     own_article(page, answered["id"]).get_by_role("button", name="Delete").click()
     page.get_by_role("button", name="Yes, delete").click()
-    expect(own_article(page, answered["id"])).to_have_text("This comment was deleted by its author.")
+    expect(own_article(page, answered["id"])).to_have_text(
+        "This comment was deleted by its author."
+    )
     expect(own_article(page, reply["id"])).to_contain_text("A reply that keeps the thread.")
     expect(page.locator(".cw-count")).to_have_text("(1)")
     items = thread(client)["items"]
@@ -175,9 +185,13 @@ def test_delete_own_comments_leaves_a_tombstone_only_where_replies_remain(open_d
 
 def test_flag_a_comment(open_demo, expect, say, app, request):
     if not any(rule.rule.endswith("/flags") for rule in app.url_map.iter_rules()):
-        request.node.add_marker(pytest.mark.xfail(
-            reason="POST /api/v1/comments/{id}/flags is built on another branch; "
-                   "this walk-through passes once it is merged", strict=True))
+        request.node.add_marker(
+            pytest.mark.xfail(
+                reason="POST /api/v1/comments/{id}/flags is built on another branch; "
+                "this walk-through passes once it is merged",
+                strict=True,
+            )
+        )
     comment = say("Buy now, guaranteed 10x, click my link!")
     page = open_demo("reader-a")
     report = own_article(page, comment["id"]).get_by_role("button", name="Report")
@@ -194,7 +208,9 @@ def test_flag_a_comment(open_demo, expect, say, app, request):
     dialog.get_by_label("Spam or advertising").check()
     dialog.get_by_label("Anything else a moderator should know? (optional)").fill("Link farm.")
     dialog.get_by_role("button", name="Send report").click()
-    expect(page.locator(".cw-status")).to_have_text("Thank you. A moderator will review this comment.")
+    expect(page.locator(".cw-status")).to_have_text(
+        "Thank you. A moderator will review this comment."
+    )
     expect(dialog).to_be_hidden()
 
 
@@ -203,13 +219,25 @@ def test_sort_switch(open_demo, expect, say, client):
     second = say("Second and most liked.")
     third = say("Third, newest.")
     for user in ("u-1", "u-2"):
-        assert client.put(f"/api/v1/comments/{second['id']}/reactions/like", headers=auth(user)).status_code == 200
-    assert client.put(f"/api/v1/comments/{first['id']}/reactions/dislike", headers=auth("u-3")).status_code == 200
+        assert (
+            client.put(
+                f"/api/v1/comments/{second['id']}/reactions/like", headers=auth(user)
+            ).status_code
+            == 200
+        )
+    assert (
+        client.put(
+            f"/api/v1/comments/{first['id']}/reactions/dislike", headers=auth("u-3")
+        ).status_code
+        == 200
+    )
 
     page = open_demo("reader-a")
     rows = page.locator(".cw-list > .cw-item")
     expect(rows).to_have_count(3)
-    ids = lambda: [int(x.removeprefix("comment-")) for x in rows.evaluate_all("els => els.map(e => e.id)")]
+    ids = lambda: [
+        int(x.removeprefix("comment-")) for x in rows.evaluate_all("els => els.map(e => e.id)")
+    ]
     assert ids() == [third["id"], second["id"], first["id"]]
     expect(page.get_by_role("button", name="Newest")).to_have_attribute("aria-pressed", "true")
 
@@ -258,17 +286,21 @@ def test_show_more_replies_attaches_each_to_its_parent(few_replies, open_demo, e
     expect(item(page, a1["id"])).to_have_count(0)
     more.click()
     expect(page.locator(f"#comment-{a['id']} > .cw-replies > #comment-{a1['id']}")).to_be_visible()
-    expect(page.locator(f"#comment-{root['id']} > .cw-replies > #comment-{c['id']}")).to_be_visible()
+    expect(
+        page.locator(f"#comment-{root['id']} > .cw-replies > #comment-{c['id']}")
+    ).to_be_visible()
     expect(more).to_be_hidden()
     order = page.locator(f"#comment-{root['id']} > .cw-replies > .cw-item").evaluate_all(
-        "els => els.map(e => e.id)")
+        "els => els.map(e => e.id)"
+    )
     assert order == [f"comment-{x['id']}" for x in (a, b, c)]
 
 
 @pytest.fixture
 def one_comment_a_minute(settings: dict[str, Any]) -> dict[str, Any]:
-    settings.update(RATELIMIT_ENABLED=True, COMMENTS_LIMIT_COMMENT="1/minute",
-                    RATELIMIT_STORAGE_URI="memory://")
+    settings.update(
+        RATELIMIT_ENABLED=True, COMMENTS_LIMIT_COMMENT="1/minute", RATELIMIT_STORAGE_URI="memory://"
+    )
     return settings
 
 
@@ -347,5 +379,8 @@ def test_screenshots_of_the_demo(app, open_demo, expect):
     assert top is not None
     width = phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the page scrolls sideways on a phone"
-    phone.screenshot(path=str(SCREENSHOTS / "demo-phone.png"), full_page=True,
-                     clip={"x": 0, "y": max(0, top["y"] - 240), "width": 390, "height": 1600})
+    phone.screenshot(
+        path=str(SCREENSHOTS / "demo-phone.png"),
+        full_page=True,
+        clip={"x": 0, "y": max(0, top["y"] - 240), "width": 390, "height": 1600},
+    )

@@ -51,8 +51,9 @@ def test_models_and_migrations_agree(scratch_url):
     upgrade(scratch_url)
     engine = create_engine(scratch_url)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}),
-                                Base.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+        )
     engine.dispose()
     assert diff == [], diff
 
@@ -88,11 +89,15 @@ def test_no_queue_state_scans_every_comment(scratch_url):
             conn.exec_driver_sql("SET enable_seqscan = off")
         explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
         for statement, parameters in sent:
-            plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + statement,
-                                                                     parameters))
+            plan = " ".join(
+                str(row) for row in conn.exec_driver_sql(explain + statement, parameters)
+            )
             # the queue index, or a lookup by an indexed value (status = 'pending'): never
             # a walk over every comment
-            looked_up = ("SEARCH comments USING INDEX" in plan if engine.dialect.name == "sqlite"
-                         else "Index Cond" in plan)
+            looked_up = (
+                "SEARCH comments USING INDEX" in plan
+                if engine.dialect.name == "sqlite"
+                else "Index Cond" in plan
+            )
             assert "ix_comments_queue" in plan or looked_up, (statement, plan)
     engine.dispose()

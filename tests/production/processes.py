@@ -27,9 +27,12 @@ def free_port() -> int:
 def base_env(**extra: str) -> dict[str, str]:
     """A clean environment for a child: the venv's tools first, no test database, no stray
     settings from the caller's shell."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("COMMENTS_", "RATELIMIT_", "PROMETHEUS_", "TEST_"))
-           and k not in {"DATABASE_URL", "WEB_CONCURRENCY", "HOST", "PORT", "ACCESS_LOG"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("COMMENTS_", "RATELIMIT_", "PROMETHEUS_", "TEST_"))
+        and k not in {"DATABASE_URL", "WEB_CONCURRENCY", "HOST", "PORT", "ACCESS_LOG"}
+    }
     env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra)

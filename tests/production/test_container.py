@@ -27,7 +27,9 @@ def _hadolint() -> str:
 def test_dockerfile_passes_hadolint() -> None:
     result = subprocess.run(
         [_hadolint(), "--failure-threshold", "style", "--no-color", str(ROOT / "Dockerfile")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0 and result.stdout.strip() == "", result.stdout + result.stderr
 
@@ -53,8 +55,12 @@ def test_compose_wires_two_replicas_to_postgres_and_redis() -> None:
     services = compose["services"]
     apps = [name for name, s in services.items() if s.get("build")]
     assert len(apps) == 2
-    db_service = next(n for n, s in services.items() if str(s.get("image", "")).startswith("postgres"))
-    redis_service = next(n for n, s in services.items() if str(s.get("image", "")).startswith("redis"))
+    db_service = next(
+        n for n, s in services.items() if str(s.get("image", "")).startswith("postgres")
+    )
+    redis_service = next(
+        n for n, s in services.items() if str(s.get("image", "")).startswith("redis")
+    )
     for name in apps:
         app = services[name]
         env = app["environment"]
@@ -75,13 +81,19 @@ def test_entrypoint_migrates_a_fresh_database_then_execs_gunicorn(tmp_path: Path
     db_file = tmp_path / "fresh.db"
     port = free_port()
     env = base_env(
-        DATABASE_URL=f"sqlite:///{db_file}", HOST="127.0.0.1", PORT=str(port),
-        WEB_CONCURRENCY="1", COMMENTS_ENV="production", COMMENTS_JWT_SECRET=STRONG,
-        COMMENTS_SECRET_KEY=STRONG, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
+        DATABASE_URL=f"sqlite:///{db_file}",
+        HOST="127.0.0.1",
+        PORT=str(port),
+        WEB_CONCURRENCY="1",
+        COMMENTS_ENV="production",
+        COMMENTS_JWT_SECRET=STRONG,
+        COMMENTS_SECRET_KEY=STRONG,
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
     )
     log = (tmp_path / "server.log").open("w")
-    process = subprocess.Popen([str(ENTRYPOINT)], cwd=tmp_path, env=env, stdout=log,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(
+        [str(ENTRYPOINT)], cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
     try:
         wait_until_ready(process, f"http://127.0.0.1:{port}/readyz")
         with sqlite3.connect(db_file) as conn:
@@ -101,11 +113,17 @@ def test_entrypoint_refuses_a_weak_production_secret_before_touching_the_databas
     tmp_path: Path,
 ) -> None:
     db_file = tmp_path / "never.db"
-    env = base_env(DATABASE_URL=f"sqlite:///{db_file}", COMMENTS_ENV="production",
-                   COMMENTS_JWT_SECRET="short", COMMENTS_SECRET_KEY=STRONG,
-                   WEB_CONCURRENCY="1", PORT=str(free_port()))
-    result = subprocess.run([str(ENTRYPOINT)], cwd=tmp_path, env=env, capture_output=True,
-                            text=True, timeout=60)
+    env = base_env(
+        DATABASE_URL=f"sqlite:///{db_file}",
+        COMMENTS_ENV="production",
+        COMMENTS_JWT_SECRET="short",
+        COMMENTS_SECRET_KEY=STRONG,
+        WEB_CONCURRENCY="1",
+        PORT=str(free_port()),
+    )
+    result = subprocess.run(
+        [str(ENTRYPOINT)], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 2
     assert "refusing to start" in result.stderr
     assert "COMMENTS_JWT_SECRET: production needs at least 32 characters" in result.stderr

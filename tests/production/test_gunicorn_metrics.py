@@ -46,14 +46,23 @@ def test_metrics_sum_counters_across_two_workers(tmp_path: Path) -> None:
     upgrade(url)
     port = free_port()
     metrics_dir = tmp_path / "prom"
-    env = base_env(DATABASE_URL=url, HOST="127.0.0.1", PORT=str(port), WEB_CONCURRENCY="2",
-                   COMMENTS_SECRET_KEY=STRONG, COMMENTS_JWT_SECRET=STRONG,
-                   PROMETHEUS_MULTIPROC_DIR=str(metrics_dir))
+    env = base_env(
+        DATABASE_URL=url,
+        HOST="127.0.0.1",
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+        COMMENTS_SECRET_KEY=STRONG,
+        COMMENTS_JWT_SECRET=STRONG,
+        PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
+    )
     log_path = tmp_path / "gunicorn.log"
     log = log_path.open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "service.wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -71,10 +80,22 @@ def test_metrics_sum_counters_across_two_workers(tmp_path: Path) -> None:
         status, body = get(base + "/metrics")
         assert status == 200
         text = body.decode()
-        assert _counter(text, "comments_http_requests_total", method="GET", route="/healthz",
-                        status="200") == sent
-        assert _counter(text, "comments_http_request_duration_seconds_count", method="GET",
-                        route="/healthz", status="200") == sent
+        assert (
+            _counter(
+                text, "comments_http_requests_total", method="GET", route="/healthz", status="200"
+            )
+            == sent
+        )
+        assert (
+            _counter(
+                text,
+                "comments_http_request_duration_seconds_count",
+                method="GET",
+                route="/healthz",
+                status="200",
+            )
+            == sent
+        )
         # Each worker keeps its own file; the scrape read both.
         assert len(list(metrics_dir.glob("counter_*.db"))) >= 2
         # Request ids are unique across workers (each forked worker reseeds its generator)

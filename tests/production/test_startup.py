@@ -11,14 +11,19 @@ from .processes import STRONG, base_env
 
 
 def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(args, cwd=tmp_path, env=base_env(**env), capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        args, cwd=tmp_path, env=base_env(**env), capture_output=True, text=True, timeout=60
+    )
 
 
 def test_check_config_prints_the_effective_settings_with_secrets_masked(tmp_path: Path) -> None:
-    result = _run([sys.executable, "-m", "flask", "--app", "service", "check-config"], tmp_path,
-                  COMMENTS_JWT_SECRET=STRONG, WEB_CONCURRENCY="3",
-                  DATABASE_URL="postgresql+psycopg://app:hunter22@db/comments")
+    result = _run(
+        [sys.executable, "-m", "flask", "--app", "service", "check-config"],
+        tmp_path,
+        COMMENTS_JWT_SECRET=STRONG,
+        WEB_CONCURRENCY="3",
+        DATABASE_URL="postgresql+psycopg://app:hunter22@db/comments",
+    )
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout)
     assert shown["COMMENTS_JWT_SECRET"] == "***"
@@ -29,10 +34,15 @@ def test_check_config_prints_the_effective_settings_with_secrets_masked(tmp_path
 
 
 def test_a_production_start_with_a_weak_secret_exits_non_zero(tmp_path: Path) -> None:
-    env = {"COMMENTS_ENV": "production", "COMMENTS_JWT_SECRET": "weak",
-           "COMMENTS_SECRET_KEY": STRONG, "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
-    app = _run([sys.executable, "-c", "from service import create_app; create_app()"],
-               tmp_path, **env)
+    env = {
+        "COMMENTS_ENV": "production",
+        "COMMENTS_JWT_SECRET": "weak",
+        "COMMENTS_SECRET_KEY": STRONG,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}",
+    }
+    app = _run(
+        [sys.executable, "-c", "from service import create_app; create_app()"], tmp_path, **env
+    )
     assert app.returncode != 0
     assert "COMMENTS_JWT_SECRET: production needs at least 32 characters" in app.stderr
     preflight = _run([sys.executable, "-m", "service.preflight"], tmp_path, **env)

@@ -15,23 +15,17 @@ from service.enums import CommentStatus
 TOMBSTONES = {CommentStatus.DELETED.value, CommentStatus.REMOVED.value}
 
 ORPHAN_QUERIES = {
-    "comment without its article":
-        "SELECT c.id FROM comments c LEFT JOIN articles a ON a.id = c.article_id "
-        "WHERE a.id IS NULL",
-    "reply without its parent":
-        "SELECT c.id FROM comments c LEFT JOIN comments p ON p.id = c.parent_id "
-        "WHERE c.parent_id IS NOT NULL AND p.id IS NULL",
-    "reply in another article than its parent":
-        "SELECT c.id FROM comments c JOIN comments p ON p.id = c.parent_id "
-        "WHERE p.article_id <> c.article_id",
-    "reaction without its comment":
-        "SELECT r.id FROM comment_reactions r LEFT JOIN comments c ON c.id = r.comment_id "
-        "WHERE c.id IS NULL",
-    "reaction count without its comment":
-        "SELECT r.comment_id FROM comment_reaction_counts r "
-        "LEFT JOIN comments c ON c.id = r.comment_id WHERE c.id IS NULL",
-    "flag without its comment":
-        "SELECT f.id FROM flags f LEFT JOIN comments c ON c.id = f.comment_id WHERE c.id IS NULL",
+    "comment without its article": "SELECT c.id FROM comments c LEFT JOIN articles a ON a.id = c.article_id "
+    "WHERE a.id IS NULL",
+    "reply without its parent": "SELECT c.id FROM comments c LEFT JOIN comments p ON p.id = c.parent_id "
+    "WHERE c.parent_id IS NOT NULL AND p.id IS NULL",
+    "reply in another article than its parent": "SELECT c.id FROM comments c JOIN comments p ON p.id = c.parent_id "
+    "WHERE p.article_id <> c.article_id",
+    "reaction without its comment": "SELECT r.id FROM comment_reactions r LEFT JOIN comments c ON c.id = r.comment_id "
+    "WHERE c.id IS NULL",
+    "reaction count without its comment": "SELECT r.comment_id FROM comment_reaction_counts r "
+    "LEFT JOIN comments c ON c.id = r.comment_id WHERE c.id IS NULL",
+    "flag without its comment": "SELECT f.id FROM flags f LEFT JOIN comments c ON c.id = f.comment_id WHERE c.id IS NULL",
 }
 
 
@@ -45,8 +39,9 @@ def drift(session: Session) -> dict[str, int]:
 
 
 def orphans(session: Session) -> dict[str, list[Any]]:
-    found = {name: [row[0] for row in session.execute(text(sql))]
-             for name, sql in ORPHAN_QUERIES.items()}
+    found = {
+        name: [row[0] for row in session.execute(text(sql))] for name, sql in ORPHAN_QUERIES.items()
+    }
     # A comment's materialised path names exactly its ancestors, each of which exists.
     rows = session.execute(text("SELECT id, parent_id, path FROM comments")).all()
     ids = {row.id for row in rows}
@@ -78,8 +73,9 @@ def check_tree(nodes: list[dict[str, Any]]) -> list[str]:
     def walk(node: dict[str, Any]) -> None:
         below = visible_below(node)
         if node["reply_count"] != below:
-            problems.append(f"comment {node['id']}: reply_count {node['reply_count']}, "
-                            f"{below} visible replies")
+            problems.append(
+                f"comment {node['id']}: reply_count {node['reply_count']}, {below} visible replies"
+            )
         if node["status"] in TOMBSTONES:
             if below == 0:
                 problems.append(f"tombstone {node['id']} without visible replies")

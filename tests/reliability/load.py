@@ -43,7 +43,9 @@ class TcpProxy:
             except OSError:
                 return
             if not self.open.is_set():
-                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                client.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
                 client.close()  # RST: connection refused, at once
                 continue
             try:
@@ -114,11 +116,21 @@ class Outcome:
         self.slowest_503 = max(self.slowest_503, other.slowest_503)
 
 
-def request(base: str, method: str, path: str, headers: dict[str, str],
-            body: Any = None, timeout: float = 30) -> tuple[int, dict[str, str], Any]:
+def request(
+    base: str,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    body: Any = None,
+    timeout: float = 30,
+) -> tuple[int, dict[str, str], Any]:
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={**headers, "Content-Type": "application/json"})
+    req = urllib.request.Request(
+        base + path,
+        data=data,
+        method=method,
+        headers={**headers, "Content-Type": "application/json"},
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw = r.read()
@@ -132,8 +144,9 @@ def request(base: str, method: str, path: str, headers: dict[str, str],
         return e.code, dict(e.headers), parsed
 
 
-def client_thread(bases: list[str], seconds: float, seed: int, articles: tuple[str, ...],
-                  allowed: set[int]) -> Outcome:
+def client_thread(
+    bases: list[str], seconds: float, seed: int, articles: tuple[str, ...], allowed: set[int]
+) -> Outcome:
     rnd = random.Random(seed)
     out = Outcome()
     user = f"load-{seed}"
@@ -154,8 +167,9 @@ def client_thread(bases: list[str], seconds: float, seed: int, articles: tuple[s
                 payload: dict[str, Any] = {"body": f"{user} says {n}"}
                 if seen and rnd.random() < 0.5:
                     payload["parent_id"] = rnd.choice(seen)
-                status, hdrs, body = request(base, "POST", f"/api/v1/articles/{article}/comments",
-                                             headers, payload)
+                status, hdrs, body = request(
+                    base, "POST", f"/api/v1/articles/{article}/comments", headers, payload
+                )
                 if status == 201:
                     out.acknowledged.add(body["id"])
                     mine.append(body["id"])
@@ -163,22 +177,26 @@ def client_thread(bases: list[str], seconds: float, seed: int, articles: tuple[s
             elif roll < 0.6:
                 kind = rnd.choice(("like", "dislike", "insightful"))
                 verb = rnd.choice(("PUT", "DELETE"))
-                status, hdrs, body = request(base, verb,
-                                             f"/api/v1/comments/{rnd.choice(seen)}/reactions/{kind}",
-                                             headers)
+                status, hdrs, body = request(
+                    base, verb, f"/api/v1/comments/{rnd.choice(seen)}/reactions/{kind}", headers
+                )
             elif roll < 0.7:
-                status, hdrs, body = request(base, "POST",
-                                             f"/api/v1/comments/{rnd.choice(seen)}/flags",
-                                             headers, {"reason": "spam"})
+                status, hdrs, body = request(
+                    base,
+                    "POST",
+                    f"/api/v1/comments/{rnd.choice(seen)}/flags",
+                    headers,
+                    {"reason": "spam"},
+                )
             elif roll < 0.78 and mine:
                 victim = mine.pop(rnd.randrange(len(mine)))
-                status, hdrs, body = request(base, "DELETE", f"/api/v1/comments/{victim}",
-                                             headers)
+                status, hdrs, body = request(base, "DELETE", f"/api/v1/comments/{victim}", headers)
                 if status == 204:
                     out.deleted.add(victim)
             else:
-                status, hdrs, body = request(base, "GET",
-                                             f"/api/v1/articles/{article}/comments?limit=20", headers)
+                status, hdrs, body = request(
+                    base, "GET", f"/api/v1/articles/{article}/comments?limit=20", headers
+                )
                 if status == 200:
                     seen.extend(item["id"] for item in body["items"][:5])
                     del seen[:-200]
@@ -193,8 +211,11 @@ def client_thread(bases: list[str], seconds: float, seed: int, articles: tuple[s
         out.statuses[status] += 1
         if status == 503:
             out.slowest_503 = max(out.slowest_503, elapsed)
-            if not (isinstance(body, dict) and hdrs.get("Content-Type", "").startswith(
-                    "application/problem+json") and "Retry-After" in hdrs):
+            if not (
+                isinstance(body, dict)
+                and hdrs.get("Content-Type", "").startswith("application/problem+json")
+                and "Retry-After" in hdrs
+            ):
                 out.errors.append(f"503 without problem+json/Retry-After: {hdrs} {body}")
             time.sleep(0.05)
         elif status not in allowed:
@@ -202,9 +223,15 @@ def client_thread(bases: list[str], seconds: float, seed: int, articles: tuple[s
     return out
 
 
-def run_load(bases: list[str], seconds: float, threads: int, *, articles: tuple[str, ...] = (
-        "load-a", "load-b", "load-c"), allowed: set[int] | None = None,
-        during: Any = None) -> Outcome:
+def run_load(
+    bases: list[str],
+    seconds: float,
+    threads: int,
+    *,
+    articles: tuple[str, ...] = ("load-a", "load-b", "load-c"),
+    allowed: set[int] | None = None,
+    during: Any = None,
+) -> Outcome:
     """``threads`` clients for ``seconds``; ``during()`` runs in the calling thread meanwhile."""
     allowed = allowed or {200, 201, 204, 404, 409, 422}  # 422: the parent was deleted meanwhile
     results: list[Outcome] = [Outcome() for _ in range(threads)]

@@ -18,11 +18,14 @@ def _fail_with(monkeypatch: pytest.MonkeyPatch, exc: Exception) -> None:
     monkeypatch.setattr(db.session, "get", broken)
 
 
-def test_a_lost_connection_is_503_with_retry_after(client: Any, app: Any,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_lost_connection_is_503_with_retry_after(
+    client: Any, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with app.app_context():
-        _fail_with(monkeypatch, OperationalError(
-            "SELECT", {}, psycopg.OperationalError("connection refused")))
+        _fail_with(
+            monkeypatch,
+            OperationalError("SELECT", {}, psycopg.OperationalError("connection refused")),
+        )
         r = client.get("/api/v1/comments/1")
     assert r.status_code == 503
     assert r.content_type == "application/problem+json"
@@ -30,8 +33,9 @@ def test_a_lost_connection_is_503_with_retry_after(client: Any, app: Any,
     assert r.json["type"].endswith("/database-unavailable") and r.json["retry_after"] == 5
 
 
-def test_other_database_errors_stay_500(client: Any, app: Any,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_other_database_errors_stay_500(
+    client: Any, app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with app.app_context():
         _fail_with(monkeypatch, ProgrammingError("SELECT", {}, Exception("syntax error")))
         r = client.get("/api/v1/comments/1")

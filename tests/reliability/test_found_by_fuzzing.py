@@ -15,8 +15,9 @@ TOO_LARGE = 2**31  # one past the largest comment id a route accepts
 def test_a_comment_id_out_of_range_is_404_whatever_the_method(client: Any, method: str) -> None:
     # Werkzeug used to answer 405 for PATCH/DELETE: the GET rule matched the path's shape
     # before the int(max=...) converter refused the value.
-    r = client.open(f"/api/v1/comments/{TOO_LARGE}", method=method, json={"body": "x"},
-                    headers=auth("u-1"))
+    r = client.open(
+        f"/api/v1/comments/{TOO_LARGE}", method=method, json={"body": "x"}, headers=auth("u-1")
+    )
     assert r.status_code == 404
     assert r.content_type == "application/problem+json"
     assert "Allow" not in r.headers
@@ -31,16 +32,21 @@ def test_a_real_405_still_names_the_methods_that_exist(client: Any) -> None:
 def test_a_user_id_too_long_for_the_route_is_404_on_every_method(client: Any) -> None:
     long_id = "u" * 201
     for method in ("PUT", "DELETE"):
-        r = client.open(f"/api/v1/admin/bans/{long_id}", method=method,
-                        json={"reason": "x", "shadow": False}, headers=auth("m", **MODERATOR))
+        r = client.open(
+            f"/api/v1/admin/bans/{long_id}",
+            method=method,
+            json={"reason": "x", "shadow": False},
+            headers=auth("m", **MODERATOR),
+        )
         assert r.status_code == 404, method
 
 
 @pytest.mark.parametrize("reason", ["r" * 501, "nul\x00byte"])
 def test_erasure_refuses_a_reason_it_cannot_keep(client: Any, post: Any, reason: str) -> None:
     assert post("a-1", "mine", user="u-9").status_code == 201
-    r = client.delete("/api/v1/admin/users/u-9", query_string={"reason": reason},
-                      headers=auth("m", **MODERATOR))
+    r = client.delete(
+        "/api/v1/admin/users/u-9", query_string={"reason": reason}, headers=auth("m", **MODERATOR)
+    )
     assert r.status_code == 422
     assert r.json["errors"].keys() == {"reason"}
     assert client.get("/api/v1/articles/a-1").json["comment_count"] == 1  # nothing erased
@@ -48,15 +54,19 @@ def test_erasure_refuses_a_reason_it_cannot_keep(client: Any, post: Any, reason:
 
 def test_erasure_keeps_a_reason_of_500_characters(client: Any, post: Any) -> None:
     assert post("a-1", "mine", user="u-9").status_code == 201
-    r = client.delete("/api/v1/admin/users/u-9", query_string={"reason": "r" * 500},
-                      headers=auth("m", **MODERATOR))
+    r = client.delete(
+        "/api/v1/admin/users/u-9",
+        query_string={"reason": "r" * 500},
+        headers=auth("m", **MODERATOR),
+    )
     assert r.status_code == 200
     log = client.get("/api/v1/admin/audit-log?action=erase_user", headers=auth("m", **MODERATOR))
     assert log.json["items"][0]["reason"] == "r" * 500
 
 
 def test_recount_agrees_that_a_shadow_banned_users_flag_counts_for_nothing(
-        app: Any, client: Any, post: Any) -> None:
+    app: Any, client: Any, post: Any
+) -> None:
     # Found by the state machine: the service stores such a flag with weight 0 and leaves
     # flag_count alone, but recount counted it, so a check reported drift and a repair
     # would have raised flag_count.
@@ -64,10 +74,18 @@ def test_recount_agrees_that_a_shadow_banned_users_flag_counts_for_nothing(
     from service.extensions import db
 
     mod = auth("m", **MODERATOR)
-    assert client.put("/api/v1/admin/bans/u-shadow", json={"reason": "x", "shadow": True},
-                      headers=mod).status_code == 201
+    assert (
+        client.put(
+            "/api/v1/admin/bans/u-shadow", json={"reason": "x", "shadow": True}, headers=mod
+        ).status_code
+        == 201
+    )
     comment = post("a-1", "target", user="u-2").json["id"]
-    assert client.post(f"/api/v1/comments/{comment}/flags", json={"reason": "spam"},
-                       headers=auth("u-shadow")).status_code == 201
+    assert (
+        client.post(
+            f"/api/v1/comments/{comment}/flags", json={"reason": "spam"}, headers=auth("u-shadow")
+        ).status_code
+        == 201
+    )
     with app.app_context():
         assert recount(db.session, fix=False)["comments.flag_count"] == 0

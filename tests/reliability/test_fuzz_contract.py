@@ -31,8 +31,13 @@ from tests.conftest import auth
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
 MAX_EXAMPLES = int(os.environ.get("RELIABILITY_MAX_EXAMPLES", "8"))
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
-          response_schema_conformance, negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 CALLERS: dict[str, dict[str, str]] = {
     "anonymous": {},
     "user": auth("fuzz-user", name="Fuzz", expires_in=7 * 86400),
@@ -61,13 +66,17 @@ def can_be_negated(operation: Any) -> bool:
     (a free-form string header such as If-None-Match accepts every value)."""
     if operation.body.items:
         return True
-    return any(p.definition.get("schema") != {"type": "string"}
-               for p in operation.iter_parameters())
+    return any(
+        p.definition.get("schema") != {"type": "string"} for p in operation.iter_parameters()
+    )
 
 
-CASES = [(op, mode) for op in OPERATIONS for mode in (GenerationMode.POSITIVE,
-                                                        GenerationMode.NEGATIVE)
-         if mode.is_positive or can_be_negated(op)]
+CASES = [
+    (op, mode)
+    for op in OPERATIONS
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if mode.is_positive or can_be_negated(op)
+]
 
 
 def seed(client: Any) -> None:
@@ -75,13 +84,22 @@ def seed(client: Any) -> None:
     url = f"/api/v1/articles/{SEEDED_ARTICLE}/comments"
     first = client.post(url, json={"body": "first"}, headers=CALLERS["user"])
     assert first.status_code == 201
-    client.post(url, json={"body": "reply", "parent_id": first.json["id"]},
-                headers=auth("fuzz-other", name="Other"))
+    client.post(
+        url,
+        json={"body": "reply", "parent_id": first.json["id"]},
+        headers=auth("fuzz-other", name="Other"),
+    )
     client.put(f"/api/v1/comments/{first.json['id']}/reactions/like", headers=CALLERS["user"])
-    client.post(f"/api/v1/comments/{first.json['id']}/flags", json={"reason": "spam"},
-                headers=auth("fuzz-other"))
-    client.put("/api/v1/admin/bans/fuzz-banned", json={"reason": "test", "shadow": False},
-               headers=CALLERS["moderator"])
+    client.post(
+        f"/api/v1/comments/{first.json['id']}/flags",
+        json={"reason": "spam"},
+        headers=auth("fuzz-other"),
+    )
+    client.put(
+        "/api/v1/admin/bans/fuzz-banned",
+        json={"reason": "test", "shadow": False},
+        headers=CALLERS["moderator"],
+    )
 
 
 def strategy(operation: Any, mode: GenerationMode) -> Any:
@@ -104,15 +122,21 @@ def strategy(operation: Any, mode: GenerationMode) -> Any:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("caller", sorted(CALLERS))
-@pytest.mark.parametrize(("operation", "mode"), CASES,
-                         ids=[f"{op.label}-{mode.value}" for op, mode in CASES])
-def test_operation(app: Any, client: Any, operation: Any, mode: GenerationMode,
-                   caller: str) -> None:
+@pytest.mark.parametrize(
+    ("operation", "mode"), CASES, ids=[f"{op.label}-{mode.value}" for op, mode in CASES]
+)
+def test_operation(
+    app: Any, client: Any, operation: Any, mode: GenerationMode, caller: str
+) -> None:
     seed(client)
     headers = CALLERS[caller]
 
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy(operation, mode))
     def run(case: Any) -> None:
         case.call_and_validate(app=app, headers=headers, checks=CHECKS)
@@ -129,6 +153,7 @@ def test_every_api_route_is_fuzzed(app: Any) -> None:
             path = rule.rule
             for arg in rule.arguments:
                 import re
+
                 path = re.sub(r"<(?:[^:>]+:)?" + arg + r"(?:\([^)]*\))?>", "{" + arg + "}", path)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 routed.add((method, path))

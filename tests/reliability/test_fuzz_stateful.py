@@ -28,8 +28,12 @@ def test_the_spec_links_the_whole_story() -> None:
     raw = schema.raw_schema["paths"]
     created = raw["/api/v1/articles/{article_id}/comments"]["post"]["responses"]["201"]["links"]
     targets = {link["operationId"] for link in created.values()}
-    assert {"getComment", "addCommentReaction", "flagComment", "moderateComment",
-            } <= targets
+    assert {
+        "getComment",
+        "addCommentReaction",
+        "flagComment",
+        "moderateComment",
+    } <= targets
     flagged = raw["/api/v1/comments/{comment_id}/flags"]["post"]["responses"]["201"]["links"]
     assert "moderateComment" in {link["operationId"] for link in flagged.values()}
 
@@ -45,9 +49,13 @@ def test_linked_sequences(app: Any, caller: str, monkeypatch: pytest.MonkeyPatch
     from schemathesis.specs.openapi import stateful as stateful_module
 
     monkeypatch.setattr(
-        stateful_module, "is_likely_root_transition",
-        lambda operation, node, produced: operation.method == "post" or (
-            operation.method == "get" and not operation.path_parameters))
+        stateful_module,
+        "is_likely_root_transition",
+        lambda operation, node, produced: (
+            operation.method == "post"
+            or (operation.method == "get" and not operation.path_parameters)
+        ),
+    )
     schema = schemathesis.openapi.from_path(SPEC)
     schema.config.generation.update(with_security_parameters=False)
     schema = schema.include(path_regex="^/api/v1/")
@@ -64,8 +72,9 @@ def test_linked_sequences(app: Any, caller: str, monkeypatch: pytest.MonkeyPatch
         def get_call_kwargs(self, case: Any) -> dict[str, Any]:
             return {"app": app, "headers": headers}
 
-        def validate_response(self, response: Any, case: Any, additional_checks: Any = None,
-                              **kwargs: Any) -> None:
+        def validate_response(
+            self, response: Any, case: Any, additional_checks: Any = None, **kwargs: Any
+        ) -> None:
             seen.add((case.operation.label, response.status_code))
             case.validate_response(response, checks=CHECKS)
             with app.app_context():  # and the data stays consistent after every step
@@ -73,16 +82,20 @@ def test_linked_sequences(app: Any, caller: str, monkeypatch: pytest.MonkeyPatch
                 assert orphans(db.session) == {}
                 db.session.remove()
 
-    acted_on = {"GET /api/v1/comments/{comment_id}",
-                "PUT /api/v1/comments/{comment_id}/reactions/{kind}",
-                "POST /api/v1/comments/{comment_id}/flags"}
+    acted_on = {
+        "GET /api/v1/comments/{comment_id}",
+        "PUT /api/v1/comments/{comment_id}/reactions/{kind}",
+        "POST /api/v1/comments/{comment_id}/flags",
+    }
     moderated = "POST /api/v1/admin/comments/{comment_id}/actions"
 
     def links_followed() -> bool:
         followed = {label for label, status in seen if status < 300}
-        return (("POST /api/v1/articles/{article_id}/comments", 201) in seen
-                and bool(followed & acted_on)
-                and (caller != "moderator" or moderated in followed))
+        return (
+            ("POST /api/v1/articles/{article_id}/comments", 201) in seen
+            and bool(followed & acted_on)
+            and (caller != "moderator" or moderated in followed)
+        )
 
     # Exploration is random: about one run in five of 40 scenarios (seen before and after
     # the 2026-11-29 changes alike) never reached a successful moderator action or acted
@@ -90,9 +103,16 @@ def test_linked_sequences(app: Any, caller: str, monkeypatch: pytest.MonkeyPatch
     # below is what up to five runs add up to. Never derandomized (hypothesis's CI profile
     # would be): a second run must explore something else, not repeat an unlucky first.
     for _ in range(5):
-        Machine.run(settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS,
-                                      deadline=None, database=None, derandomize=False,
-                                      suppress_health_check=list(HealthCheck)))
+        Machine.run(
+            settings=settings(
+                max_examples=EXAMPLES,
+                stateful_step_count=STEPS,
+                deadline=None,
+                database=None,
+                derandomize=False,
+                suppress_health_check=list(HealthCheck),
+            )
+        )
         if links_followed():
             break
     # The links were followed: comments were created, then acted on by id.

@@ -35,10 +35,15 @@ pytestmark = pytest.mark.slow
 
 
 def server_env(database_url: str, **extra: str) -> dict[str, str]:
-    return {"DATABASE_URL": database_url, "COMMENTS_JWT_SECRET": JWT_SECRET,
-            "COMMENTS_SECRET_KEY": "reliability-cursor-secret-0123456789abcdef",
-            "RATELIMIT_ENABLED": "false", "RATELIMIT_STORAGE_URI": "memory://",
-            "COMMENTS_DUPLICATE_WINDOW_SECONDS": "0", **extra}
+    return {
+        "DATABASE_URL": database_url,
+        "COMMENTS_JWT_SECRET": JWT_SECRET,
+        "COMMENTS_SECRET_KEY": "reliability-cursor-secret-0123456789abcdef",
+        "RATELIMIT_ENABLED": "false",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "COMMENTS_DUPLICATE_WINDOW_SECONDS": "0",
+        **extra,
+    }
 
 
 def assert_nothing_lost(database_url: str, outcome: Outcome) -> None:
@@ -56,16 +61,16 @@ def assert_nothing_lost(database_url: str, outcome: Outcome) -> None:
 
 
 def summary(outcome: Outcome) -> str:
-    return (f"statuses={dict(sorted(outcome.statuses.items()))} acknowledged="
-            f"{len(outcome.acknowledged)} transport_errors={dict(outcome.transport_kinds)}")
+    return (
+        f"statuses={dict(sorted(outcome.statuses.items()))} acknowledged="
+        f"{len(outcome.acknowledged)} transport_errors={dict(outcome.transport_kinds)}"
+    )
 
 
 @pytest.fixture
 def fresh_db(app: Any, database_url: str) -> str:
     """The test database with empty tables (the app fixture empties them)."""
     return database_url
-
-
 
 
 @needs_postgres
@@ -82,7 +87,8 @@ def test_two_instances_on_postgres_and_redis_under_load(fresh_db: str) -> None:
 
 
 def test_several_workers_on_sqlite_never_show_database_is_locked(
-        tmp_path: Any, database_url: str) -> None:
+    tmp_path: Any, database_url: str
+) -> None:
     from service.migrate import upgrade
 
     url = f"sqlite:///{tmp_path / 'load.db'}"
@@ -114,18 +120,25 @@ def pg_proxy() -> Iterator[TcpProxy]:
 
 @needs_postgres
 def test_postgres_outage_is_a_fast_503_and_the_service_recovers_by_itself(
-        fresh_db: str, pg_proxy: TcpProxy) -> None:
+    fresh_db: str, pg_proxy: TcpProxy
+) -> None:
     env = server_env(_proxied(fresh_db, pg_proxy))
     outage = max(2.0, SECONDS / 4)
     readiness: dict[str, Any] = {}
     with gunicorn(env, workers=2) as base:
+
         def cut_and_restore() -> None:
             time.sleep(SECONDS / 3)
             pg_proxy.cut()
             time.sleep(outage / 2)
             readiness["during"] = request(base, "GET", "/readyz", {})
-            status, _, _ = request(base, "POST", "/api/v1/articles/load-a/comments",
-                                   {"Authorization": "Bearer x"}, {"body": "x"})
+            status, _, _ = request(
+                base,
+                "POST",
+                "/api/v1/articles/load-a/comments",
+                {"Authorization": "Bearer x"},
+                {"body": "x"},
+            )
             time.sleep(outage / 2)
             pg_proxy.restore()
 
@@ -165,13 +178,25 @@ def test_redis_outage_keeps_the_service_serving(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'redis.db'}"
     upgrade(url)
     limited = "100000/minute"
-    env = server_env(url, RATELIMIT_ENABLED="true",
-                     RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{proxy.port}{parts.path or '/7'}",
-                     **{name: limited for name in (
-                         "COMMENTS_LIMIT_COMMENT", "COMMENTS_LIMIT_EDIT", "COMMENTS_LIMIT_REACTION",
-                         "COMMENTS_LIMIT_FLAG", "COMMENTS_LIMIT_READ", "COMMENTS_LIMIT_ADMIN")})
+    env = server_env(
+        url,
+        RATELIMIT_ENABLED="true",
+        RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{proxy.port}{parts.path or '/7'}",
+        **{
+            name: limited
+            for name in (
+                "COMMENTS_LIMIT_COMMENT",
+                "COMMENTS_LIMIT_EDIT",
+                "COMMENTS_LIMIT_REACTION",
+                "COMMENTS_LIMIT_FLAG",
+                "COMMENTS_LIMIT_READ",
+                "COMMENTS_LIMIT_ADMIN",
+            )
+        },
+    )
     try:
         with gunicorn(env, workers=2) as base:
+
             def cut() -> None:
                 time.sleep(SECONDS / 4)
                 proxy.cut()
@@ -189,13 +214,15 @@ def test_redis_outage_keeps_the_service_serving(tmp_path: Any) -> None:
 
 
 def _worker_pids(master: int) -> list[int]:
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True,
-                         text=True, check=False).stdout
+    out = subprocess.run(
+        ["ps", "-o", "pid=", "--ppid", str(master)], capture_output=True, text=True, check=False
+    ).stdout
     return [int(p) for p in out.split()]
 
 
 def test_a_worker_killed_mid_request_loses_nothing_acknowledged(
-        tmp_path: Any, database_url: str, fresh_db: str) -> None:
+    tmp_path: Any, database_url: str, fresh_db: str
+) -> None:
     """SIGKILL a worker under load (twice): clients of that worker see a dropped connection,
     never a 201 for a write that was not committed."""
     url = fresh_db if PG_URL else f"sqlite:///{tmp_path / 'kill.db'}"
@@ -225,8 +252,9 @@ def test_a_worker_killed_mid_request_loses_nothing_acknowledged(
 
 def _master_pid(base: str) -> int:
     port = urllib.parse.urlsplit(base).port
-    out = subprocess.run(["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        ["ps", "-eo", "pid=,ppid=,args="], capture_output=True, text=True, check=True
+    ).stdout
     for line in out.splitlines():
         pid, ppid, args = line.split(None, 2)
         if "gunicorn" in args and int(ppid) == os.getpid():

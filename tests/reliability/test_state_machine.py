@@ -49,16 +49,21 @@ class CommentsMachine(RuleBasedStateMachine):
 
             _empty_tables(app.config["SQLALCHEMY_DATABASE_URI"])
 
-    def call(self, method: str, url: str, headers: dict[str, str] | None = None,
-             **kwargs: Any) -> Any:
+    def call(
+        self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> Any:
         response = self.client.open(url, method=method, headers=headers or {}, **kwargs)
         assert response.status_code < 500, (method, url, response.status_code, response.data)
         return response
 
     # --- writes ---------------------------------------------------------------------------
 
-    @rule(target=comments, article=st.sampled_from(ARTICLES),
-          user=st.sampled_from(USERS + (None,)), body=st.text(min_size=1, max_size=30))
+    @rule(
+        target=comments,
+        article=st.sampled_from(ARTICLES),
+        user=st.sampled_from(USERS + (None,)),
+        body=st.text(min_size=1, max_size=30),
+    )
     def post(self, article: str, user: str | None, body: str) -> Any:
         payload: dict[str, Any] = {"body": body}
         headers = auth(user, name=user) if user else {}
@@ -76,14 +81,22 @@ class CommentsMachine(RuleBasedStateMachine):
     def _noop_id(self) -> int:
         return 2**31 - 1  # a comment id that does not exist: every later call on it is a 404
 
-    @rule(target=comments, parent=comments, user=st.sampled_from(USERS),
-          body=st.text(min_size=1, max_size=30))
+    @rule(
+        target=comments,
+        parent=comments,
+        user=st.sampled_from(USERS),
+        body=st.text(min_size=1, max_size=30),
+    )
     def reply(self, parent: int, user: str, body: str) -> int:
         article = self._article_of(parent)
         if article is None:
             return self._noop_id()
-        r = self.call("POST", f"/api/v1/articles/{article}/comments", auth(user, name=user),
-                      json={"body": body, "parent_id": parent})
+        r = self.call(
+            "POST",
+            f"/api/v1/articles/{article}/comments",
+            auth(user, name=user),
+            json={"body": body, "parent_id": parent},
+        )
         if r.status_code != 201:
             assert r.status_code in (403, 404, 409, 422), r.json
             return self._noop_id()
@@ -108,8 +121,12 @@ class CommentsMachine(RuleBasedStateMachine):
 
     @rule(comment=comments, body=st.text(min_size=1, max_size=30))
     def edit(self, comment: int, body: str) -> None:
-        r = self.call("PATCH", f"/api/v1/comments/{comment}", self._author_headers(comment),
-                      json={"body": body})
+        r = self.call(
+            "PATCH",
+            f"/api/v1/comments/{comment}",
+            self._author_headers(comment),
+            json={"body": body},
+        )
         assert r.status_code in (200, 401, 403, 404, 409, 422), r.json
 
     @rule(comment=consumes(comments), as_moderator=st.booleans())
@@ -118,30 +135,45 @@ class CommentsMachine(RuleBasedStateMachine):
         r = self.call("DELETE", f"/api/v1/comments/{comment}", headers)
         assert r.status_code in (204, 401, 403, 404), r.data
 
-    @rule(comment=comments, user=st.sampled_from(USERS), kind=st.sampled_from(KINDS),
-          add=st.booleans())
+    @rule(
+        comment=comments,
+        user=st.sampled_from(USERS),
+        kind=st.sampled_from(KINDS),
+        add=st.booleans(),
+    )
     def react(self, comment: int, user: str, kind: str, add: bool) -> None:
-        r = self.call("PUT" if add else "DELETE", f"/api/v1/comments/{comment}/reactions/{kind}",
-                      auth(user))
+        r = self.call(
+            "PUT" if add else "DELETE", f"/api/v1/comments/{comment}/reactions/{kind}", auth(user)
+        )
         assert r.status_code in (200, 403, 404, 409), r.json
 
-    @rule(article=st.sampled_from(ARTICLES), user=st.sampled_from(USERS),
-          kind=st.sampled_from(KINDS), add=st.booleans())
+    @rule(
+        article=st.sampled_from(ARTICLES),
+        user=st.sampled_from(USERS),
+        kind=st.sampled_from(KINDS),
+        add=st.booleans(),
+    )
     def react_article(self, article: str, user: str, kind: str, add: bool) -> None:
-        r = self.call("PUT" if add else "DELETE",
-                      f"/api/v1/articles/{article}/reactions/{kind}", auth(user))
+        r = self.call(
+            "PUT" if add else "DELETE", f"/api/v1/articles/{article}/reactions/{kind}", auth(user)
+        )
         assert r.status_code in (200, 403, 404, 409), r.json
 
     @rule(comment=comments, user=st.sampled_from(USERS), reason=st.sampled_from(REASONS))
     def flag(self, comment: int, user: str, reason: str) -> None:
-        r = self.call("POST", f"/api/v1/comments/{comment}/flags", auth(user),
-                      json={"reason": reason})
+        r = self.call(
+            "POST", f"/api/v1/comments/{comment}/flags", auth(user), json={"reason": reason}
+        )
         assert r.status_code in (200, 201, 403, 404, 409), r.json
 
     @rule(comment=comments, action=st.sampled_from(ACTIONS))
     def moderate(self, comment: int, action: str) -> None:
-        r = self.call("POST", f"/api/v1/admin/comments/{comment}/actions", MOD,
-                      json={"action": action, "reason": "state machine"})
+        r = self.call(
+            "POST",
+            f"/api/v1/admin/comments/{comment}/actions",
+            MOD,
+            json={"action": action, "reason": "state machine"},
+        )
         assert r.status_code in (200, 404, 409, 422), r.json
 
     @rule(user=st.sampled_from(USERS), shadow=st.booleans(), lift=st.booleans())
@@ -150,8 +182,12 @@ class CommentsMachine(RuleBasedStateMachine):
             r = self.call("DELETE", f"/api/v1/admin/bans/{user}", MOD)
             assert r.status_code in (204, 404), r.data
         else:
-            r = self.call("PUT", f"/api/v1/admin/bans/{user}", MOD,
-                          json={"reason": "state machine", "shadow": shadow})
+            r = self.call(
+                "PUT",
+                f"/api/v1/admin/bans/{user}",
+                MOD,
+                json={"reason": "state machine", "shadow": shadow},
+            )
             assert r.status_code in (200, 201), r.json
 
     # --- what must hold after every step ----------------------------------------------------
@@ -169,12 +205,16 @@ class CommentsMachine(RuleBasedStateMachine):
             listing = self.call("GET", f"/api/v1/articles/{article}/comments?limit=100").json
             assert check_tree(listing["items"]) == []
             article_json = self.call("GET", f"/api/v1/articles/{article}").json
-            visible = sum(1 + node["reply_count"] for node in listing["items"]
-                          if node["status"] == "published")
+            visible = sum(
+                1 + node["reply_count"]
+                for node in listing["items"]
+                if node["status"] == "published"
+            )
             # total counts every visible comment: published top-level ones and the replies
             # below any top-level node, tombstones included.
-            visible += sum(node["reply_count"] for node in listing["items"]
-                           if node["status"] != "published")
+            visible += sum(
+                node["reply_count"] for node in listing["items"] if node["status"] != "published"
+            )
             assert listing["total"] == article_json["comment_count"] == visible
 
 
@@ -182,6 +222,11 @@ class CommentsMachine(RuleBasedStateMachine):
 def test_comments_state_machine(app: Any) -> None:
     run_state_machine_as_test(
         lambda: CommentsMachine(app),
-        settings=settings(max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-                          database=None, suppress_health_check=list(HealthCheck)),
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
     )

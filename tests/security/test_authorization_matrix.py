@@ -21,10 +21,26 @@ API_KEY = "csk_matrix_key_0123456789abcdef"
 OK = "ok"
 
 PUBLIC = {c: 200 for c in CALLERS}
-SIGNED_IN = {"anonymous": 401, "guest": 401, "author": 200, "other": 200, "banned": 403,
-             "moderator": 200, "admin": 200, "api_key": 200}
-MODERATORS = {"anonymous": 401, "guest": 401, "author": 403, "other": 403, "banned": 403,
-              "moderator": OK, "admin": OK, "api_key": OK}
+SIGNED_IN = {
+    "anonymous": 401,
+    "guest": 401,
+    "author": 200,
+    "other": 200,
+    "banned": 403,
+    "moderator": 200,
+    "admin": 200,
+    "api_key": 200,
+}
+MODERATORS = {
+    "anonymous": 401,
+    "guest": 401,
+    "author": 403,
+    "other": 403,
+    "banned": 403,
+    "moderator": OK,
+    "admin": OK,
+    "api_key": OK,
+}
 DEMO_OFF = {c: 404 for c in CALLERS}
 
 # (method, url rule) → (path, JSON body or None, expected status per caller)
@@ -44,62 +60,118 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ("GET", "/api/v1/config"): ("/api/v1/config", None, PUBLIC),
     ("GET", "/api/v1/counts"): ("/api/v1/counts?article_id=a1", None, PUBLIC),
     ("GET", "/api/v1/articles/<article_id>"): ("/api/v1/articles/a1", None, PUBLIC),
-    ("GET", "/api/v1/articles/<article_id>/comments"):
-        ("/api/v1/articles/a1/comments", None, PUBLIC),
+    ("GET", "/api/v1/articles/<article_id>/comments"): (
+        "/api/v1/articles/a1/comments",
+        None,
+        PUBLIC,
+    ),
     ("POST", "/api/v1/articles/<article_id>/comments"): (
-        "/api/v1/articles/a1/comments", {"body": "matrix post", "author_name": "G"},
-        {**{c: 201 for c in CALLERS}, "banned": 403}),
-    ("PUT", "/api/v1/articles/<article_id>/reactions/<string(maxlength=32):kind>"):
-        ("/api/v1/articles/a1/reactions/like", None, SIGNED_IN),
-    ("DELETE", "/api/v1/articles/<article_id>/reactions/<string(maxlength=32):kind>"):
-        ("/api/v1/articles/a1/reactions/like", None, SIGNED_IN),
-    ("GET", "/api/v1/comments/<int(max=2147483647):comment_id>"):
-        ("/api/v1/comments/{c}", None, PUBLIC),
-    ("GET", "/api/v1/comments/<int(max=2147483647):comment_id>/replies"):
-        ("/api/v1/comments/{c}/replies", None, PUBLIC),
+        "/api/v1/articles/a1/comments",
+        {"body": "matrix post", "author_name": "G"},
+        {**{c: 201 for c in CALLERS}, "banned": 403},
+    ),
+    ("PUT", "/api/v1/articles/<article_id>/reactions/<string(maxlength=32):kind>"): (
+        "/api/v1/articles/a1/reactions/like",
+        None,
+        SIGNED_IN,
+    ),
+    ("DELETE", "/api/v1/articles/<article_id>/reactions/<string(maxlength=32):kind>"): (
+        "/api/v1/articles/a1/reactions/like",
+        None,
+        SIGNED_IN,
+    ),
+    ("GET", "/api/v1/comments/<int(max=2147483647):comment_id>"): (
+        "/api/v1/comments/{c}",
+        None,
+        PUBLIC,
+    ),
+    ("GET", "/api/v1/comments/<int(max=2147483647):comment_id>/replies"): (
+        "/api/v1/comments/{c}/replies",
+        None,
+        PUBLIC,
+    ),
     ("PATCH", "/api/v1/comments/<int(max=2147483647):comment_id>"): (
-        "/api/v1/comments/{c}", {"body": "edited"},
-        {**{c: 403 for c in CALLERS}, "anonymous": 401, "author": 200}),
+        "/api/v1/comments/{c}",
+        {"body": "edited"},
+        {**{c: 403 for c in CALLERS}, "anonymous": 401, "author": 200},
+    ),
     ("DELETE", "/api/v1/comments/<int(max=2147483647):comment_id>"): (
-        "/api/v1/comments/{c}", None,
-        {"anonymous": 401, "guest": 403, "author": 204, "other": 403, "banned": 403,
-         "moderator": 204, "admin": 204, "api_key": 204}),
+        "/api/v1/comments/{c}",
+        None,
+        {
+            "anonymous": 401,
+            "guest": 403,
+            "author": 204,
+            "other": 403,
+            "banned": 403,
+            "moderator": 204,
+            "admin": 204,
+            "api_key": 204,
+        },
+    ),
     ("POST", "/api/v1/comments/<int(max=2147483647):comment_id>/flags"): (
-        "/api/v1/comments/{c}/flags", {"reason": "spam"},
-        {**SIGNED_IN, "author": 409, "other": 201, "moderator": 201, "admin": 201,
-         "api_key": 201}),
-    ("PUT", "/api/v1/comments/<int(max=2147483647):comment_id>/reactions/"
-            "<string(maxlength=32):kind>"): ("/api/v1/comments/{c}/reactions/like", None,
-                                             SIGNED_IN),
-    ("DELETE", "/api/v1/comments/<int(max=2147483647):comment_id>/reactions/"
-               "<string(maxlength=32):kind>"): ("/api/v1/comments/{c}/reactions/like", None,
-                                                SIGNED_IN),
+        "/api/v1/comments/{c}/flags",
+        {"reason": "spam"},
+        {**SIGNED_IN, "author": 409, "other": 201, "moderator": 201, "admin": 201, "api_key": 201},
+    ),
+    (
+        "PUT",
+        "/api/v1/comments/<int(max=2147483647):comment_id>/reactions/<string(maxlength=32):kind>",
+    ): ("/api/v1/comments/{c}/reactions/like", None, SIGNED_IN),
+    (
+        "DELETE",
+        "/api/v1/comments/<int(max=2147483647):comment_id>/reactions/<string(maxlength=32):kind>",
+    ): ("/api/v1/comments/{c}/reactions/like", None, SIGNED_IN),
     ("GET", "/api/v1/admin/queue"): ("/api/v1/admin/queue", None, MODERATORS),
     ("GET", "/api/v1/admin/stats"): ("/api/v1/admin/stats", None, MODERATORS),
     ("GET", "/api/v1/admin/audit-log"): ("/api/v1/admin/audit-log", None, MODERATORS),
     ("GET", "/api/v1/admin/bans"): ("/api/v1/admin/bans", None, MODERATORS),
-    ("PUT", "/api/v1/admin/bans/<string(minlength=1,maxlength=200):user_id>"):
-        ("/api/v1/admin/bans/u-other", {"reason": "matrix", "shadow": False}, MODERATORS),
-    ("DELETE", "/api/v1/admin/bans/<string(minlength=1,maxlength=200):user_id>"):
-        ("/api/v1/admin/bans/u-banned", None, MODERATORS),
-    ("GET", "/api/v1/admin/articles/<article_id>"): ("/api/v1/admin/articles/a1", None,
-                                                     MODERATORS),
-    ("PATCH", "/api/v1/admin/articles/<article_id>"):
-        ("/api/v1/admin/articles/a1", {"status": "closed"}, MODERATORS),
-    ("POST", "/api/v1/admin/comments/<int(max=2147483647):comment_id>/actions"):
-        ("/api/v1/admin/comments/{c}/actions", {"action": "pin"}, MODERATORS),
-    ("GET", "/api/v1/admin/users/<string(minlength=1,maxlength=200):user_id>/comments"):
-        ("/api/v1/admin/users/u-author/comments", None, MODERATORS),
-    ("GET", "/api/v1/admin/users/<string(minlength=1,maxlength=200):user_id>/export"):
-        ("/api/v1/admin/users/u-author/export", None, MODERATORS),
-    ("DELETE", "/api/v1/admin/users/<string(minlength=1,maxlength=200):user_id>"):
-        ("/api/v1/admin/users/u-author", None, MODERATORS),
+    ("PUT", "/api/v1/admin/bans/<string(minlength=1,maxlength=200):user_id>"): (
+        "/api/v1/admin/bans/u-other",
+        {"reason": "matrix", "shadow": False},
+        MODERATORS,
+    ),
+    ("DELETE", "/api/v1/admin/bans/<string(minlength=1,maxlength=200):user_id>"): (
+        "/api/v1/admin/bans/u-banned",
+        None,
+        MODERATORS,
+    ),
+    ("GET", "/api/v1/admin/articles/<article_id>"): ("/api/v1/admin/articles/a1", None, MODERATORS),
+    ("PATCH", "/api/v1/admin/articles/<article_id>"): (
+        "/api/v1/admin/articles/a1",
+        {"status": "closed"},
+        MODERATORS,
+    ),
+    ("POST", "/api/v1/admin/comments/<int(max=2147483647):comment_id>/actions"): (
+        "/api/v1/admin/comments/{c}/actions",
+        {"action": "pin"},
+        MODERATORS,
+    ),
+    ("GET", "/api/v1/admin/users/<string(minlength=1,maxlength=200):user_id>/comments"): (
+        "/api/v1/admin/users/u-author/comments",
+        None,
+        MODERATORS,
+    ),
+    ("GET", "/api/v1/admin/users/<string(minlength=1,maxlength=200):user_id>/export"): (
+        "/api/v1/admin/users/u-author/export",
+        None,
+        MODERATORS,
+    ),
+    ("DELETE", "/api/v1/admin/users/<string(minlength=1,maxlength=200):user_id>"): (
+        "/api/v1/admin/users/u-author",
+        None,
+        MODERATORS,
+    ),
 }
 
 
 def _routes(app: Any) -> set[tuple[str, str]]:
-    return {(method, rule.rule) for rule in app.url_map.iter_rules() if rule.endpoint != "static"
-            for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return {
+        (method, rule.rule)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
 
 
 def test_every_route_has_a_row(app: Any) -> None:
@@ -125,24 +197,35 @@ def _headers(caller: str, guest_token: str) -> dict[str, str]:
 def world(app: Any, client: Any) -> dict[str, Any]:
     """One published comment by u-author (with a reply), a guest's comment, a banned user,
     and a moderator API key."""
-    r = client.post("/api/v1/articles/a1/comments", json={"body": "the target"},
-                    headers=auth("u-author", name="Author"))
+    r = client.post(
+        "/api/v1/articles/a1/comments",
+        json={"body": "the target"},
+        headers=auth("u-author", name="Author"),
+    )
     comment = r.get_json()["id"]
-    client.post("/api/v1/articles/a1/comments", json={"body": "a reply", "parent_id": comment},
-                headers=auth("u-replier"))
-    guest = client.post("/api/v1/articles/a1/comments",
-                        json={"body": "guest words", "author_name": "G"}).get_json()
+    client.post(
+        "/api/v1/articles/a1/comments",
+        json={"body": "a reply", "parent_id": comment},
+        headers=auth("u-replier"),
+    )
+    guest = client.post(
+        "/api/v1/articles/a1/comments", json={"body": "guest words", "author_name": "G"}
+    ).get_json()
     with app.app_context():
         db.session.add(Ban(user_id="u-banned", created_by="m-1", reason="matrix", shadow=False))
-        db.session.add(ApiKey(name="matrix", role="moderator", key_hash=hash_secret(API_KEY),
-                              created_at=utcnow()))
+        db.session.add(
+            ApiKey(
+                name="matrix", role="moderator", key_hash=hash_secret(API_KEY), created_at=utcnow()
+            )
+        )
         db.session.commit()
     return {"comment": comment, "guest_token": guest["edit_token"]}
 
 
 @pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda r: f"{r[0]} {r[1]}")
-def test_authorisation(app: Any, client: Any, world: dict[str, Any],
-                       route: tuple[str, str]) -> None:
+def test_authorisation(
+    app: Any, client: Any, world: dict[str, Any], route: tuple[str, str]
+) -> None:
     template, body, expected = MATRIX[route]
     method = route[0]
     path = template.format(c=world["comment"])
@@ -150,8 +233,9 @@ def test_authorisation(app: Any, client: Any, world: dict[str, Any],
     for caller in CALLERS:
         # Each caller acts on the same starting state: a write by one must not decide the
         # status another gets (a delete, a ban, a closed article), so undo by rebuilding.
-        r = client.open(path, method=method, json=body,
-                        headers=_headers(caller, world["guest_token"]))
+        r = client.open(
+            path, method=method, json=body, headers=_headers(caller, world["guest_token"])
+        )
         seen[caller] = r.status_code
         r.close()
         _restore(app, client, world)
@@ -173,17 +257,21 @@ def _restore(app: Any, client: Any, world: dict[str, Any]) -> None:
     from service.models import Article, Comment, CommentReaction, Flag
 
     with app.app_context():
-        db.session.execute(update(Article).where(Article.id == "a1")
-                           .values(status=ArticleStatus.OPEN))
+        db.session.execute(
+            update(Article).where(Article.id == "a1").values(status=ArticleStatus.OPEN)
+        )
         c = db.session.get(Comment, world["comment"])
         if c is not None and c.status != CommentStatus.PUBLISHED:
-            c.status, c.body, c.body_html = CommentStatus.PUBLISHED, "the target", "<p>the target</p>"
+            c.status, c.body, c.body_html = (
+                CommentStatus.PUBLISHED,
+                "the target",
+                "<p>the target</p>",
+            )
         if c is not None:
             c.pinned = False
         db.session.execute(delete(Flag))
         db.session.execute(delete(CommentReaction))
         if db.session.get(Ban, "u-banned") is None:
-            db.session.add(Ban(user_id="u-banned", created_by="m-1", reason="matrix",
-                               shadow=False))
+            db.session.add(Ban(user_id="u-banned", created_by="m-1", reason="matrix", shadow=False))
         db.session.execute(delete(Ban).where(Ban.user_id == "u-other"))
         db.session.commit()

@@ -5,7 +5,14 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from service.domain.bodies import ALLOWED_TAGS, BodyError, clean_body, count_links, fingerprint, render
+from service.domain.bodies import (
+    ALLOWED_TAGS,
+    BodyError,
+    clean_body,
+    count_links,
+    fingerprint,
+    render,
+)
 
 
 @pytest.mark.parametrize(

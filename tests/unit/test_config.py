@@ -17,26 +17,40 @@ def test_readme_configuration_table_is_current():
 
 
 def test_environment_values_are_parsed(tmp_path):
-    config = load_config(environ={
-        "COMMENTS_MAX_DEPTH": "3", "COMMENTS_ALLOW_GUESTS": "yes",
-        "COMMENTS_REACTION_KINDS": "like, dislike ,wow", "COMMENTS_SECRET_KEY": "s",
-    }, instance_path=str(tmp_path))
+    config = load_config(
+        environ={
+            "COMMENTS_MAX_DEPTH": "3",
+            "COMMENTS_ALLOW_GUESTS": "yes",
+            "COMMENTS_REACTION_KINDS": "like, dislike ,wow",
+            "COMMENTS_SECRET_KEY": "s",
+        },
+        instance_path=str(tmp_path),
+    )
     assert config["COMMENTS_MAX_DEPTH"] == 3
     assert config["COMMENTS_ALLOW_GUESTS"] is True
     assert config["COMMENTS_REACTION_KINDS"] == ["like", "dislike", "wow"]
     assert config["DATABASE_URL"] == f"sqlite:///{tmp_path}/comments.db"
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({"COMMENTS_MAX_DEPTH": "deep"}, "COMMENTS_MAX_DEPTH"),
-    ({"COMMENTS_ALLOW_GUESTS": "perhaps"}, "COMMENTS_ALLOW_GUESTS"),
-    ({"COMMENTS_LIMIT_COMMENT": "lots"}, "COMMENTS_LIMIT_COMMENT"),
-    ({"COMMENTS_PREMODERATION": "sometimes"}, "COMMENTS_PREMODERATION"),
-    ({"COMMENTS_REACTION_KINDS": "like,thumbs up"}, "COMMENTS_REACTION_KINDS"),
-    ({"COMMENTS_ENV": "production", "COMMENTS_JWT_SECRET": "short"}, "at least 32"),
-    ({"COMMENTS_ENV": "production", "COMMENTS_JWT_SECRET": "x" * 40, "COMMENTS_DEMO": "true"},
-     "COMMENTS_DEMO"),
-])
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"COMMENTS_MAX_DEPTH": "deep"}, "COMMENTS_MAX_DEPTH"),
+        ({"COMMENTS_ALLOW_GUESTS": "perhaps"}, "COMMENTS_ALLOW_GUESTS"),
+        ({"COMMENTS_LIMIT_COMMENT": "lots"}, "COMMENTS_LIMIT_COMMENT"),
+        ({"COMMENTS_PREMODERATION": "sometimes"}, "COMMENTS_PREMODERATION"),
+        ({"COMMENTS_REACTION_KINDS": "like,thumbs up"}, "COMMENTS_REACTION_KINDS"),
+        ({"COMMENTS_ENV": "production", "COMMENTS_JWT_SECRET": "short"}, "at least 32"),
+        (
+            {
+                "COMMENTS_ENV": "production",
+                "COMMENTS_JWT_SECRET": "x" * 40,
+                "COMMENTS_DEMO": "true",
+            },
+            "COMMENTS_DEMO",
+        ),
+    ],
+)
 def test_bad_settings_stop_the_service_with_a_clear_message(tmp_path, env, message):
     with pytest.raises(ConfigError, match=message):
         load_config(environ={"COMMENTS_SECRET_KEY": "s", **env}, instance_path=str(tmp_path))
@@ -49,10 +63,14 @@ def test_generated_secret_is_shared_by_every_worker(tmp_path):
 
 
 def test_masked_hides_secrets_and_passwords(tmp_path):
-    config = load_config(environ={
-        "COMMENTS_JWT_SECRET": "super-secret", "COMMENTS_SECRET_KEY": "cursor",
-        "DATABASE_URL": "postgresql+psycopg://app:hunter2@db:5432/comments",
-    }, instance_path=str(tmp_path))
+    config = load_config(
+        environ={
+            "COMMENTS_JWT_SECRET": "super-secret",
+            "COMMENTS_SECRET_KEY": "cursor",
+            "DATABASE_URL": "postgresql+psycopg://app:hunter2@db:5432/comments",
+        },
+        instance_path=str(tmp_path),
+    )
     shown = masked(config)
     assert shown["COMMENTS_JWT_SECRET"] == "***" and shown["COMMENTS_SECRET_KEY"] == "***"
     assert "hunter2" not in shown["DATABASE_URL"] and "app" in shown["DATABASE_URL"]

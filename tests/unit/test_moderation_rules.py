@@ -20,15 +20,18 @@ def test_new_flagger_weighs_one():
     assert flag_weight(0, 0) == 1.0
 
 
-@pytest.mark.parametrize(("upheld", "dismissed", "expected"), [
-    (1, 0, 2.0),      # (1+1)/(1+0)
-    (0, 1, 0.5),      # 1/2
-    (2, 1, 1.5),      # 3/2
-    (3, 3, 1.0),
-    (0, 2, 1 / 3),
-    (5, 0, 2.0),      # 6 -> capped
-    (0, 9, 0.25),     # 0.1 -> floored
-])
+@pytest.mark.parametrize(
+    ("upheld", "dismissed", "expected"),
+    [
+        (1, 0, 2.0),  # (1+1)/(1+0)
+        (0, 1, 0.5),  # 1/2
+        (2, 1, 1.5),  # 3/2
+        (3, 3, 1.0),
+        (0, 2, 1 / 3),
+        (5, 0, 2.0),  # 6 -> capped
+        (0, 9, 0.25),  # 0.1 -> floored
+    ],
+)
 def test_weight_worked_examples(upheld, dismissed, expected):
     assert flag_weight(upheld, dismissed) == pytest.approx(expected)
 
@@ -56,10 +59,18 @@ def test_normalise_folds_width_case_and_invisible_characters():
     assert normalise("ﬁne") == "fine"
 
 
-@pytest.mark.parametrize("text", [
-    "this is SPAM", "spam!", "ＳＰＡＭ here", "(spam)", "s\u00adpam", "buy   now please",
-    "Buy Now",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this is SPAM",
+        "spam!",
+        "ＳＰＡＭ here",
+        "(spam)",
+        "s\u00adpam",
+        "buy   now please",
+        "Buy Now",
+    ],
+)
 def test_blocked_terms_match_whole_words_after_normalisation(text):
     rules = AutoRules(blocked=compile_terms(["spam", "buy now"]), max_links=3)
     assert rules.hold_reason(text) == "blocked_term"
@@ -120,8 +131,7 @@ def test_config_refuses_a_missing_terms_file_and_bad_thresholds(tmp_path):
 
     base = {"COMMENTS_SECRET_KEY": "k", "DATABASE_URL": "sqlite://"}
     with pytest.raises(ConfigError, match="COMMENTS_BLOCKED_TERMS_FILE"):
-        load_config({**base, "COMMENTS_BLOCKED_TERMS_FILE": str(tmp_path / "nope.txt")},
-                    environ={})
+        load_config({**base, "COMMENTS_BLOCKED_TERMS_FILE": str(tmp_path / "nope.txt")}, environ={})
     with pytest.raises(ConfigError, match="COMMENTS_FLAG_HIDE_THRESHOLD"):
         load_config({**base, "COMMENTS_FLAG_HIDE_THRESHOLD": 0}, environ={})
     terms = tmp_path / "terms.txt"

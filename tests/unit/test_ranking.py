@@ -24,7 +24,8 @@ def test_wilson_matches_the_formula():
     z = 1.281551565545
     n, p = 10, 0.8
     expected = (p + z * z / (2 * n) - z * math.sqrt((p * (1 - p) + z * z / (4 * n)) / n)) / (
-        1 + z * z / n)
+        1 + z * z / n
+    )
     assert wilson_lower_bound(8, 2) == pytest.approx(expected)
     assert wilson_lower_bound(8, 2) == pytest.approx(0.6016, abs=1e-3)
 

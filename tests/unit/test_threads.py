@@ -8,15 +8,17 @@ from service.domain.threads import Cursors, CursorError, ancestor_ids, place_rep
 @pytest.mark.parametrize(
     ("parent_depth", "max_depth", "expected"),
     [
-        (0, 5, (10, 1)),    # a reply to a top-level comment
-        (4, 5, (10, 5)),    # reaching the deepest level
-        (5, 5, (7, 5)),     # deeper than allowed: becomes a sibling of its parent
+        (0, 5, (10, 1)),  # a reply to a top-level comment
+        (4, 5, (10, 5)),  # reaching the deepest level
+        (5, 5, (7, 5)),  # deeper than allowed: becomes a sibling of its parent
         (0, 0, (None, 0)),  # no threading at all: replies become top-level comments
     ],
 )
 def test_place_reply_flattens_at_max_depth(parent_depth, max_depth, expected):
-    assert place_reply(parent_id=10, parent_depth=parent_depth, grandparent_id=7,
-                       max_depth=max_depth) == expected
+    assert (
+        place_reply(parent_id=10, parent_depth=parent_depth, grandparent_id=7, max_depth=max_depth)
+        == expected
+    )
 
 
 def test_ancestor_ids_reads_the_path():
