@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: run test migrate lint clean bench
+.PHONY: run test migrate lint clean bench screenshots
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,9 +28,19 @@ run: $(STAMP)
 migrate: $(STAMP)
 	$(BIN)/flask --app service migrate
 
+# axe-core for the browser tests' accessibility checks, from the npm registry (Node.js is on
+# every machine of this kind; without npm the browser tests say what is missing).
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	-command -v npm >/dev/null 2>&1 && npm ci --prefix tests/browser --no-audit --no-fund --silent && touch $(AXE)
+
 ## make test: the whole suite (TEST_DATABASE_URL / TEST_REDIS_URL choose PostgreSQL / Redis)
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make screenshots: regenerate docs/screenshots/ from the browser tests marked `screenshots`
+screenshots: $(STAMP) $(AXE)
+	COMMENTS_SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q -m screenshots tests/browser
 
 ## make bench: load test with wrk on SQLite (and PostgreSQL when BENCH_DATABASE_URL or the
 ## default comments_perf database answers); prints the table and rewrites docs/performance.md

@@ -38,6 +38,9 @@ def _missing() -> str | None:
 
 SKIP_REASON = _missing()
 
+# axe-core, installed from the npm registry by `make test` (tests/browser/package.json).
+AXE_JS = os.path.join(os.path.dirname(__file__), "node_modules", "axe-core", "axe.min.js")
+
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
     if SKIP_REASON is None:
@@ -99,3 +102,22 @@ def open_demo(browser: Any, live_server: str) -> Iterator[Callable[..., Any]]:
     for context in contexts:
         context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def axe_violations() -> Callable[..., list[dict[str, Any]]]:
+    """axe_violations(page, context=None) -> the serious and critical axe-core violations on
+    the page (or inside the element matched by ``context``), each as axe reports it."""
+    if not os.path.exists(AXE_JS):
+        pytest.fail(f"{AXE_JS} is missing: run `make test` (it installs tests/browser/package.json)")
+
+    def _check(page: Any, context: str | None = None) -> list[dict[str, Any]]:
+        if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+            page.add_script_tag(path=AXE_JS)
+        result = page.evaluate(
+            "async (ctx) => (await axe.run(ctx ? document.querySelector(ctx) : document))",
+            context,
+        )
+        return [v for v in result["violations"] if v.get("impact") in ("serious", "critical")]
+
+    return _check
