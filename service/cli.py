@@ -151,7 +151,10 @@ def init_app(app: Flask) -> None:
         revoke_api_key,
         check_config,
         export_command,
-        import_command,
         recount_command,
     ):
         app.cli.add_command(command)
+    # `flask import FORMAT FILE` (service/importers); `flask import FILE` stays our backups.
+    from .importers.cli import register as register_importers
+
+    register_importers(app, import_command)

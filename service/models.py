@@ -308,6 +308,19 @@ class IdempotencyKey(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+class ImportedComment(Base):
+    """A comment that ``flask import`` brought from another system, by its id there: a second
+    import of the same export skips it, and a newer export's replies find their parent."""
+
+    __tablename__ = "imported_comments"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)  # disqus, wordpress, ...
+    source_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+
+
 __all__ = [
     "Base",
     "Article",
@@ -321,5 +334,6 @@ __all__ = [
     "AuditEntry",
     "ApiKey",
     "IdempotencyKey",
+    "ImportedComment",
     "utcnow",
 ]
