@@ -48,6 +48,8 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || apt-get install -y wrk >/dev/null 2>&1 || { \
 	  echo "make bench needs wrk and could not install it: run 'apt-get install -y wrk' as root"; exit 1; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	@# BENCH_IMPORT=1000000: also time `flask import disqus` on a generated export (bench/imports.py)
+	$(if $(BENCH_IMPORT),$(BIN)/python -m bench.imports --comments $(BENCH_IMPORT))
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -10,8 +10,9 @@ import gzip
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from typing import IO, Any, Callable, Iterator
+from typing import IO, Any
 
 import click
 from flask import current_app

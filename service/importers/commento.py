@@ -12,7 +12,8 @@ own importer does the same). Scores are numbers without voters (reported, not im
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .records import Post, Record, SourceError, State, Thread
 from .sources import parse_time

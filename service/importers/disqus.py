@@ -10,7 +10,8 @@ isAnonymous, username, ipAddress, ``<thread dsq:id>`` and an optional ``<parent 
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .records import Post, Record, SourceError, State, Thread
 from .sources import attr, children, local, parse_time, records_of, text, truthy

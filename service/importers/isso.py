@@ -17,8 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from .records import Post, Record, SourceError, State, Thread
 from .sources import parse_time
@@ -57,7 +58,7 @@ def parse_database(path: str | Path) -> Iterator[Record]:
                     source_id=str(cid),
                     thread_key=str(tid),
                     parent_id=str(parent) if parent is not None else None,
-                    created_at=dt.datetime.fromtimestamp(float(created), dt.timezone.utc),
+                    created_at=dt.datetime.fromtimestamp(float(created), dt.UTC),
                     body=body or "",
                     html=False,
                     state=state,

@@ -32,7 +32,7 @@ class Mapper:
     table: dict[str, str] | None = None
 
     @classmethod
-    def from_options(cls, *, regex: str | None, csv_file: IO[str] | None) -> "Mapper":
+    def from_options(cls, *, regex: str | None, csv_file: IO[str] | None) -> Mapper:
         if regex is not None and csv_file is not None:
             raise SourceError("choose one of --article-id-from-url and --map-csv")
         if regex is not None:

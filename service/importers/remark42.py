@@ -11,7 +11,8 @@ gzip-compressed; both are read. Users whose id starts with ``anonymous_`` are gu
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from .records import Post, Record, SourceError, State, Thread, Vote
 from .sources import parse_time

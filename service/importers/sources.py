@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import IO, Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError, iterparse
 
 from .records import SourceError
@@ -99,5 +100,5 @@ def parse_time(value: str, *, what: str, assume_utc: bool = True) -> dt.datetime
     if parsed.tzinfo is None:
         if not assume_utc:
             raise SourceError(f"{what}: {raw!r} has no time zone")
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    return parsed.astimezone(dt.UTC)

@@ -13,14 +13,15 @@ trash), ``wp:comment_type`` ('', comment, pingback, trackback), ``wp:comment_par
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from xml.etree.ElementTree import Element
 
 from .records import Note, Post, Record, SourceError, State, Thread
 from .sources import children, local, parse_time, records_of, text
 
 STATES = {"1": State.PUBLISHED, "0": State.PENDING, "spam": State.SPAM, "trash": State.DELETED}
-_BLOCK = re.compile(r"<(p|div|ul|ol|blockquote|pre|table)\b", re.I)
+_BLOCK = re.compile(r"<(p|div|ul|ol|blockquote|pre|table)\b", re.IGNORECASE)
 
 
 def parse(handle: Any) -> Iterator[Record]:

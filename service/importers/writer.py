@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Callable, Iterable, cast
+from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -534,4 +535,4 @@ def _text(post: Post) -> str:
     return text.strip()
 
 
-__all__ = ["Writer", "Options", "Report", "html_to_markdown"]
+__all__ = ["Options", "Report", "Writer", "html_to_markdown"]
