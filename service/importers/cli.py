@@ -145,6 +145,13 @@ def _command(fmt: str, what: str) -> click.Command:
         help="A CSV of url,article_id; threads not in it are reported, not imported.",
     )
     @click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 10_000))
+    @click.option(
+        "--jobs",
+        default=min(os.cpu_count() or 1, 4),
+        show_default="cores, at most 4",
+        type=click.IntRange(1, 32),
+        help="Processes converting bodies beside the one that parses and writes.",
+    )
     @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
     @with_appcontext
     def command(
@@ -155,6 +162,7 @@ def _command(fmt: str, what: str) -> click.Command:
         regex: str | None,
         map_csv: str | None,
         batch_size: int,
+        jobs: int,
         as_json: bool,
     ) -> None:
         progress = _Progress(os.path.getsize(file), f"{fmt} {os.path.basename(file)}")
@@ -174,6 +182,7 @@ def _command(fmt: str, what: str) -> click.Command:
                         skip_removed=skip_removed,
                         max_depth=current_app.config["COMMENTS_MAX_DEPTH"],
                         batch=batch_size,
+                        jobs=jobs,
                     ),
                     mapper,
                     progress=progress.update,

@@ -60,6 +60,8 @@ class Post:
     # Likes/dislikes the source kept only as numbers (no voter): reported, not imported.
     anonymous_votes: int = 0
     line: int | None = None  # where in the file, for messages
+    # (Markdown, sanitised HTML, fingerprint), when worked out ahead (writer.prepare)
+    prepared: tuple[str, str | None, str | None] | None = None
 
 
 @dataclass

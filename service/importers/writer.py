@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import islice
 from typing import Any, cast
 
 from sqlalchemy import Table, func, insert, select, update
@@ -95,6 +96,9 @@ class Options:
     skip_removed: bool = False
     max_depth: int = 5
     batch: int = 1000
+    # Processes that convert and render bodies (the bulk of the CPU) while this one parses
+    # and writes; 1: all in this process. Only a file of more than two batches starts them.
+    jobs: int = 1
 
 
 @dataclass
@@ -219,7 +223,7 @@ class Writer:
     # --- input ------------------------------------------------------------------------------
 
     def run(self, records: Iterable[Record]) -> Report:
-        for record in records:
+        for record in _prepared(records, jobs=self.options.jobs, window=2 * self.options.batch):
             if isinstance(record, Post):
                 self._post(record)
             elif isinstance(record, Thread):
@@ -310,6 +314,10 @@ class Writer:
                 accepted[post.source_id] = (post, thread)
         if not accepted:
             return []
+        # Already imported (by an earlier run, or earlier in this file): known or stored.
+        for sid in [sid for sid in accepted if sid in self.known]:
+            self.report.already_present += 1
+            del accepted[sid]
         for sid, placed in self._lookup(accepted).items():
             self.report.already_present += 1
             self._remember(sid, placed)
@@ -352,12 +360,13 @@ class Writer:
             article_id = cast(str, thread.article_id)
             self._ensure_article(thread)
             status = STATUS[post.state]
-            body: str | None = _text(post)
             if status == CommentStatus.DELETED:
-                body = None
-            elif not body:
-                self.report.skipped["comments with an empty body"] += 1
-                continue
+                body, body_html, fingerprint = None, None, None
+            else:
+                body, body_html, fingerprint = post.prepared or prepare(post.body, post.html)
+                if not body:
+                    self.report.skipped["comments with an empty body"] += 1
+                    continue
             depth, path, root_id, parent_id = 0, "/", None, None
             if post.parent_id is not None:
                 parent = self.known.get(post.parent_id)
@@ -395,8 +404,8 @@ class Writer:
                     "author_is_guest": author_id is None,
                     "author_is_moderator": False,
                     "body": body,
-                    "body_html": bodies.render(body) if body else None,
-                    "body_fingerprint": bodies.fingerprint(body) if body else None,
+                    "body_html": body_html,
+                    "body_fingerprint": fingerprint,
                     "status": status,
                     "held_reason": "premoderation" if status == CommentStatus.PENDING else None,
                     "shadowed": False,
@@ -521,18 +530,63 @@ class Writer:
 
 
 def _orphaned(post: Post) -> Post:
-    from dataclasses import replace
-
     return replace(post, parent_id=None)
 
 
-def _text(post: Post) -> str:
-    text = html_to_markdown(post.body) if post.html else post.body
+def prepare(body: str, html: bool) -> tuple[str, str | None, str | None]:
+    """(Markdown, sanitised HTML, fingerprint) of a source body; ("", None, None) if empty.
+    A pure function of its arguments, so worker processes can run it."""
+    text = html_to_markdown(body) if html else body
     # What clean_body refuses in a posted comment, repaired rather than refused (the archive
     # is what it is): NUL characters and lone surrogates.
-    text = text.replace("\x00", "")
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    return text.strip()
+    text = text.replace("\x00", "").encode("utf-8", "replace").decode("utf-8").strip()
+    if not text:
+        return "", None, None
+    return text, bodies.render(text), bodies.fingerprint(text)
 
 
-__all__ = ["Options", "Report", "Writer", "html_to_markdown"]
+def _prepare_many(items: list[tuple[str, bool]]) -> list[tuple[str, str | None, str | None]]:
+    return [prepare(body, html) for body, html in items]
+
+
+def _prepared(records: Iterable[Record], *, jobs: int, window: int) -> Iterator[Record]:
+    """The records, with the bodies of posts worked out by ``jobs`` processes while the
+    caller writes the previous window: a two-window pipeline, so memory stays bounded."""
+    it = iter(records)
+    first = list(islice(it, window))
+    if jobs <= 1 or len(first) < window:
+        yield from first
+        yield from it
+        return
+    import multiprocessing
+
+    # spawn: the workers inherit no database connection (and none of Flask).
+    with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+        pending: tuple[list[Record], Any] | None = None
+        chunk = first
+        while chunk:
+            items = [
+                (r.body, r.html) for r in chunk if isinstance(r, Post) and r.state != State.DELETED
+            ]
+            size = max(1, len(items) // (jobs * 4))
+            job = pool.map_async(
+                _prepare_many, [items[i : i + size] for i in range(0, len(items), size)]
+            )
+            if pending is not None:
+                yield from _attach(*pending)
+            pending = (chunk, job)
+            chunk = list(islice(it, window))
+        if pending is not None:
+            yield from _attach(*pending)
+
+
+def _attach(chunk: list[Record], job: Any) -> Iterator[Record]:
+    results = iter([r for part in job.get() for r in part])
+    for record in chunk:
+        if isinstance(record, Post) and record.state != State.DELETED:
+            yield replace(record, prepared=next(results))
+        else:
+            yield record
+
+
+__all__ = ["Options", "Report", "Writer", "html_to_markdown", "prepare"]

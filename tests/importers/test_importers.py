@@ -363,3 +363,17 @@ def test_backup_import_still_answers_to_flask_import_file(app: Any, tmp_path: Pa
 )
 def test_default_slug(url: str, expected: str | None) -> None:
     assert slug(url) == expected
+
+
+def test_worker_processes_give_the_same_rows(app: Any, database_url: str) -> None:
+    """--jobs: bodies converted in other processes, a window ahead of the writer."""
+    from tests.conftest import _empty_tables
+
+    assert run(app, "disqus", str(FIXTURES / "disqus.xml"), "--jobs", "1").exit_code == 0
+    alone = {sid: (c.body, c.body_html, c.parent_id is None) for sid, c in comments(app).items()}
+    _empty_tables(database_url)
+    result = run(app, "disqus", str(FIXTURES / "disqus.xml"), "--jobs", "2", "--batch-size", "3")
+    assert result.exit_code == 0, result.output
+    shared = {sid: (c.body, c.body_html, c.parent_id is None) for sid, c in comments(app).items()}
+    assert shared == alone and len(shared) == 15
+    assert recount_clean(app)
