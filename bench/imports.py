@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     if args.output != "-":
         path = Path(args.output)
-        doc = path.read_text()
+        doc = path.read_text() if path.exists() else "# Performance\n"
         if START not in doc:
             doc += f"\n## Importing a Disqus export\n\n{START}\n{END}\n"
         head, _, rest = doc.partition(START)

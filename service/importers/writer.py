@@ -56,7 +56,7 @@ _KNOWN = select(
     _COMMENTS.c.article_id,
 ).join(_COMMENTS, _COMMENTS.c.id == _IMPORTED.c.comment_id)
 
-CACHE_LIMIT = 200_000  # placed comments remembered between batches (then asked again)
+CACHE_LIMIT = 50_000  # placed comments remembered between batches (then asked again)
 UNMAPPED_SHOWN = 20  # unmapped thread URLs listed in the report; all are counted
 
 STATUS = {
