@@ -34,7 +34,7 @@ class ImportGroup(click.Group):
     def resolve_command(
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
-        if args and args[0] not in self.commands and not args[0].startswith("-"):
+        if args and args[0] not in self.commands and (args[0] == "-" or args[0][:1] != "-"):
             return "backup", self.commands["backup"], args
         return super().resolve_command(ctx, args)
 

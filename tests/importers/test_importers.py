@@ -347,6 +347,8 @@ def test_backup_import_still_answers_to_flask_import_file(app: Any, tmp_path: Pa
     path.write_text('{"type": "meta", "format": "comments-service-export", "version": 1}\n')
     result = run(app, str(path))
     assert result.exit_code == 0, result.output
+    piped = app.test_cli_runner().invoke(args=["import", "-"], input=path.read_text())
+    assert piped.exit_code == 0, piped.output
 
 
 # --- mapping (no database) ----------------------------------------------------------------
