@@ -39,7 +39,9 @@ class Mapper:
             try:
                 pattern = re.compile(regex)
             except re.error as exc:
-                raise SourceError(f"--article-id-from-url is not a regular expression: {exc}")
+                raise SourceError(
+                    f"--article-id-from-url is not a regular expression: {exc}"
+                ) from None
             if "id" not in pattern.groupindex:
                 raise SourceError("--article-id-from-url needs a named group (?P<id>...)")
             return cls(pattern=pattern)

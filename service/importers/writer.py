@@ -425,10 +425,10 @@ class Writer:
             insert(_IMPORTED),
             [
                 {"source": self.options.source, "source_id": sid, "comment_id": cid}
-                for (sid, _p), cid in zip(placed, ids)
+                for (sid, _p), cid in zip(placed, ids, strict=True)
             ],
         )
-        for (sid, p), cid, row, post in zip(placed, ids, rows, kept):
+        for (sid, p), cid, row, post in zip(placed, ids, rows, kept, strict=True):
             self._remember(sid, Placed(cid, p.path, p.depth, p.parent_id, p.article_id))
             self.report.added[row["status"].value] += 1
             self.report.articles.add(p.article_id)
