@@ -51,7 +51,12 @@ class Setting:
     default: Any
     parse: Callable[[str], Any]
     meaning: str
+    # secret: the whole value is a credential and is never printed.
+    # url: a URL that may carry a password (``scheme://user:password@host``); printed with
+    # the password masked. Every setting that can hold a credential is one or the other
+    # (tests/unit/test_secrets.py checks the table and check-config's output).
     secret: bool = False
+    url: bool = False
 
 
 # One row per setting: the README's configuration table is generated from the same facts.
@@ -62,6 +67,7 @@ SETTINGS: tuple[Setting, ...] = (
         _str,
         "SQLAlchemy URL. Default: a SQLite file `instance/comments.db`. "
         "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+        url=True,
     ),
     Setting(
         "COMMENTS_ENV",
@@ -191,6 +197,7 @@ SETTINGS: tuple[Setting, ...] = (
         "memory://",
         _str,
         "flask-limiter storage; `redis://host:6379/0` shares limits between instances.",
+        url=True,
     ),
     Setting("COMMENTS_LOG_LEVEL", "INFO", _str, "Log level of the JSON logs."),
     # Read by gunicorn.conf.py (and checked here, so a bad combination fails at start-up).
@@ -218,6 +225,7 @@ SETTINGS: tuple[Setting, ...] = (
         _str,
         "Public thread pages, keyed by the article's version: unset or `memory://` caches "
         "in each worker, `redis://host:6379/1` shares between instances, `off` disables.",
+        url=True,
     ),
     Setting(
         "COMMENTS_COUNTS_CACHE_SECONDS",
@@ -363,7 +371,19 @@ def validate(config: dict[str, Any]) -> None:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
 
 
-URL_SETTINGS = ("DATABASE_URL", "RATELIMIT_STORAGE_URI")  # may carry a password
+_PASSWORD_PARAM = re.compile(r"(?i)([?&](?:password|passwd|pass|secret|token)=)[^&]*")
+
+
+def masked_url(value: str) -> str:
+    """``value`` with the password of its user part and any password-like query parameter
+    replaced by ``***``; the user name and host stay, so an operator can still check them."""
+    scheme, sep, rest = value.partition("://")
+    # The last "@" ends the user part (SQLAlchemy reads an unencoded "/" in a password as
+    # part of it); an "@" later in the URL only makes more of it masked, never less.
+    creds, at, host = rest.rpartition("@")
+    if sep and at and ":" in creds:
+        rest = f"{creds.split(':', 1)[0]}:***@{host}"
+    return _PASSWORD_PARAM.sub(r"\1***", f"{scheme}{sep}{rest}")
 
 
 def masked(config: dict[str, Any]) -> dict[str, Any]:
@@ -373,11 +393,8 @@ def masked(config: dict[str, Any]) -> dict[str, Any]:
         value = config.get(setting.name)
         if setting.secret and value:
             value = "***"
-        elif setting.name in URL_SETTINGS and value and "@" in str(value):
-            scheme, _, rest = str(value).partition("://")
-            creds, _, host = rest.rpartition("@")
-            user = creds.split(":", 1)[0]
-            value = f"{scheme}://{user}:***@{host}" if ":" in creds else value
+        elif setting.url and value:
+            value = masked_url(str(value))
         out[setting.name] = value
     return out
 
