@@ -8,9 +8,19 @@ from typing import Any
 
 from flask import Flask, Response
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import cors, errors, observability, ratelimit, services
+from .admin import bp as admin_bp
+from .api import bp as api_bp
+from .cli import init_app as init_cli
 from .config import load_config
+from .console import bp as console_bp
+from .extensions import db
+from .jsonprovider import OrjsonProvider
+from .ops import bp as ops_bp
+from .web import bp as web_bp
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +57,6 @@ ATTEMPTS = 3
 
 
 def is_retryable(exc: BaseException) -> bool:
-    from sqlalchemy.exc import DBAPIError
-
     return (
         isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
     )
@@ -59,8 +67,6 @@ class CommentsApp(Flask):
     (the loser's work was rolled back, so nothing is done twice)."""
 
     def dispatch_request(self) -> Any:  # type: ignore[override]
-        from .extensions import db
-
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return super().dispatch_request()
@@ -117,42 +123,27 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
     )
-    from .jsonprovider import OrjsonProvider
-
     app.json = OrjsonProvider(app)  # measured: docs/performance.md
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if settings["COMMENTS_TRUSTED_PROXIES"] > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["COMMENTS_TRUSTED_PROXIES"])  # type: ignore[method-assign]
-
-    from . import cors, errors, observability, ratelimit
-    from .domain.threads import Cursors
-    from .extensions import db, limiter
 
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     _release_sessions_safely(app, db)
-    limiter.init_app(app)
     ratelimit.init_app(app)
     errors.init_app(app)
     observability.init_app(app)
     cors.init_app(app)
-    app.extensions["comments_cursors"] = Cursors(settings["COMMENTS_SECRET_KEY"])
-
-    from .admin import bp as admin_bp
-    from .api import bp as api_bp
-    from .console import bp as console_bp
-    from .ops import bp as ops_bp
-    from .web import bp as web_bp
+    services.init_app(app)
 
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
     app.register_blueprint(ops_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(console_bp)
-
-    from .cli import init_app as init_cli
 
     init_cli(app)
 

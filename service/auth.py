@@ -16,10 +16,10 @@ import jwt
 from flask import current_app, g, request
 from sqlalchemy import select
 
-from .errors import Problem
-from .extensions import db
 from .domain.tokens import API_KEY_PREFIX, hash_secret, secret_matches
+from .extensions import db
 from .models import ApiKey
+from .problems import Problem
 
 MODERATOR_ROLES = frozenset({"moderator", "admin"})
 MAX_TOKEN_BYTES = 8192

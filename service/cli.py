@@ -12,8 +12,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from .config import masked
+from .domain.data import DataError, export_records, import_records, recount
 from .domain.tokens import hash_secret, new_api_key
 from .extensions import db
+from .migrate import upgrade
 from .models import ApiKey, utcnow
 
 ROLES = ("moderator", "admin")
@@ -23,8 +25,6 @@ ROLES = ("moderator", "admin")
 @with_appcontext
 def migrate_command() -> None:
     """Upgrade the database to the newest schema."""
-    from .migrate import upgrade
-
     upgrade(current_app.config["SQLALCHEMY_DATABASE_URI"])
     click.echo("database is at the newest schema")
 
@@ -75,8 +75,6 @@ def check_config() -> None:
 @click.option("--article", "article_id", help="Only this article's thread.")
 def export_command(output: str | None, article_id: str | None) -> None:
     """Export articles, comments, reactions and flags as JSON Lines (a backup)."""
-    from .domain.data import export_records
-
     handle: IO[str] = open(output, "w", encoding="utf-8") if output else sys.stdout
     lines = 0
     try:
@@ -92,8 +90,6 @@ def export_command(output: str | None, article_id: str | None) -> None:
 
 
 def _records(handle: IO[str]) -> Iterator[tuple[int, Any]]:
-    from .domain.data import DataError
-
     for number, line in enumerate(handle, start=1):
         if not line.strip():
             continue
@@ -109,8 +105,6 @@ def _records(handle: IO[str]) -> Iterator[tuple[int, Any]]:
 def import_command(source: IO[str]) -> None:
     """Import an export file (`-` for standard input). Ids are kept; rows already present
     are skipped, so importing twice changes nothing. Counters are rebuilt afterwards."""
-    from .domain.data import DataError, import_records, recount
-
     try:
         report = import_records(db.session, _records(source))
         recount(db.session, article_ids=report.articles, fix=True)
@@ -130,8 +124,6 @@ def import_command(source: IO[str]) -> None:
 @click.option("--article", "article_id", help="Only this article's counters.")
 def recount_command(check: bool, article_id: str | None) -> None:
     """Rebuild every denormalised counter from the rows it summarises; report drift."""
-    from .domain.data import recount
-
     drift = recount(db.session, article_ids=[article_id] if article_id else None, fix=not check)
     for name, rows in drift.items():
         note = "" if not rows else (" (not fixed: --check)" if check else " (fixed)")

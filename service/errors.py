@@ -5,67 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, current_app, json
+from flask import Flask, Response, current_app, request
 from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .domain.errors import RuleError
+from .extensions import db
+from .problems import PROBLEM_BASE, PROBLEM_JSON, Problem, problem_response
+
+__all__ = ["PROBLEM_BASE", "PROBLEM_JSON", "Problem", "init_app", "problem_response"]
+
 log = logging.getLogger(__name__)
-
-PROBLEM_BASE = "https://comments.example/problems/"
-PROBLEM_JSON = "application/problem+json"
-
-
-class Problem(Exception):
-    """An error a view or domain rule raises on purpose."""
-
-    def __init__(
-        self,
-        status: int,
-        detail: str,
-        *,
-        type_: str | None = None,
-        title: str | None = None,
-        errors: dict[str, list[str]] | None = None,
-        headers: dict[str, str] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.type_ = type_
-        self.title = title
-        self.errors = errors
-        self.headers = headers or {}
-        self.extra = extra
-
-
-def problem_response(
-    status: int,
-    detail: str,
-    *,
-    type_: str | None = None,
-    title: str | None = None,
-    errors: dict[str, Any] | None = None,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> Response:
-    from http import HTTPStatus
-
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    slug = type_ or phrase.lower().replace(" ", "-").replace("'", "")
-    body: dict[str, Any] = {
-        "type": PROBLEM_BASE + slug,
-        "title": title or phrase,
-        "status": status,
-        "detail": detail,
-    }
-    if errors:
-        body["errors"] = errors
-    body.update(extra)
-    response = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
-    for name, value in (headers or {}).items():
-        response.headers[name] = value
-    return response
 
 
 def _flatten(messages: Any) -> dict[str, list[str]]:
@@ -120,8 +72,6 @@ def _methods_that_route(methods: list[str]) -> list[str]:
     if that rule's converter then refused the value (``/comments/99999999999``: too large
     for ``int(max=...)``). Only methods whose rule accepts this very path count; none means
     there is nothing at this address: 404."""
-    from flask import request
-
     adapter = current_app.url_map.bind_to_environ(request.environ)
     allowed = []
     for method in methods:
@@ -150,27 +100,12 @@ def _handle_http(exc: HTTPException) -> Response:
         if not allowed:
             return problem_response(404, _DETAILS[404])
         headers["Allow"] = ", ".join(allowed)
-    if status == 429:
-        # flask-limiter adds Retry-After and X-RateLimit-* to this response after the
-        # handler; the body says the same in words a widget can show as they are.
-        from .ratelimit import retry_after
-
-        seconds = retry_after()
-        wait = f" Try again in {seconds} s." if seconds else " Try again later."
-        return problem_response(
-            429,
-            f"Too many requests (limit: {exc.description}).{wait}",
-            type_="rate-limited",
-            retry_after=seconds,
-        )
     return problem_response(status, detail, headers=headers)
 
 
 def _handle_unexpected(exc: Exception) -> Response:
     if not isinstance(exc, HTTPException):
         log.exception("unhandled error", exc_info=exc)
-    from .extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # pragma: no cover - the session may be unusable; nothing more to do
@@ -188,15 +123,11 @@ DATABASE_RETRY_AFTER_SECONDS = 5
 def _handle_database_unavailable(exc: Exception) -> Response:
     """The database cannot be reached (connection refused or cut, pool exhausted, server
     shutting down): 503 with Retry-After, nothing saved. Other database errors stay 500."""
-    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
-
     if not isinstance(exc, PoolTimeout) and not (
         isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_connection_error(exc))
     ):
         return _handle_unexpected(exc)
     log.warning("database unavailable: %s", exc.__class__.__name__)
-    from .extensions import db
-
     try:
         db.session.rollback()
     except Exception:  # the connection is gone; the pool discards it
@@ -214,8 +145,6 @@ def _is_connection_error(exc: Any) -> bool:
     """psycopg's OperationalError covers lost and refused connections (SQLSTATE class 08,
     admin shutdown 57P01-57P03, or none at all when the socket died); SQLite's
     OperationalError is a locked or unreadable file, which a retry may also cure."""
-    from sqlalchemy.exc import OperationalError
-
     if not isinstance(exc, OperationalError):
         return False
     if type(exc.orig).__module__.startswith("sqlite3"):
@@ -225,7 +154,7 @@ def _is_connection_error(exc: Any) -> bool:
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03"}
 
 
-def _handle_rule(exc: Any) -> Response:
+def _handle_rule(exc: RuleError) -> Response:
     errors = {exc.field: [exc.detail]} if exc.field else None
     title = "Invalid request" if exc.status == 422 else None
     return problem_response(
@@ -234,15 +163,11 @@ def _handle_rule(exc: Any) -> Response:
 
 
 def init_app(app: Flask) -> None:
-    from .domain.comments import RuleError
-
     app.register_error_handler(Problem, _handle_problem)
     app.register_error_handler(RuleError, _handle_rule)
     app.register_error_handler(ValidationError, _handle_validation)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(InternalServerError, _handle_unexpected)
-    from sqlalchemy.exc import DBAPIError, TimeoutError as PoolTimeout
-
     app.register_error_handler(DBAPIError, _handle_database_unavailable)
     app.register_error_handler(PoolTimeout, _handle_database_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)

@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import redis
-from flask import Blueprint, Flask, Response, current_app
+from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import case, create_engine, func, select, text
-from sqlalchemy.engine import Engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy import case, func, select, text
 
 from .enums import CommentStatus
-from .errors import problem_response
 from .extensions import db
+from .http import services
 from .models import Comment
 from .observability import metrics_text
+from .problems import problem_response
 
 bp = Blueprint("ops", __name__)
 
@@ -30,26 +29,8 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _probe_engine(app: Flask) -> Engine:
-    """A separate, pool-less engine with 1 s timeouts: the app's pool waits longer (and would
-    hide a dead database behind a healthy pooled connection)."""
-    engine = app.extensions.get("comments_probe_engine")
-    if engine is None:
-        url = app.config["SQLALCHEMY_DATABASE_URI"]
-        if url.startswith("sqlite"):
-            connect_args: dict[str, Any] = {"timeout": CHECK_TIMEOUT_SECONDS}
-        else:
-            connect_args = {
-                "connect_timeout": CHECK_TIMEOUT_SECONDS,
-                "options": f"-c statement_timeout={CHECK_TIMEOUT_SECONDS * 1000}",
-            }
-        engine = create_engine(url, poolclass=NullPool, connect_args=connect_args)
-        app.extensions["comments_probe_engine"] = engine
-    return engine
-
-
 def _database_ok() -> bool:
-    with _probe_engine(current_app._get_current_object()).connect() as conn:  # type: ignore[attr-defined]
+    with services().probe_engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     return True
 

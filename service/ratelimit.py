@@ -10,8 +10,17 @@ from __future__ import annotations
 import time
 
 from flask import Flask, Response
+from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
 
-from .extensions import limiter
+from .auth import rate_limit_key
+from .observability import metrics
+from .observability.requests import route
+from .problems import problem_response
+
+# Built here, beside its key function (per user, or per client IP for guests), and bound to
+# the app by init_app below together with its 429 handler.
+limiter = Limiter(key_func=rate_limit_key, headers_enabled=True)
 
 
 def _seconds_left(reset_at: float) -> int:
@@ -48,5 +57,21 @@ def _ietf_headers(response: Response) -> Response:
     return response
 
 
+def _too_many_requests(exc: RateLimitExceeded) -> Response:
+    # flask-limiter adds Retry-After and X-RateLimit-* to this response after the handler;
+    # the body says the same in words a widget can show as they are.
+    metrics.rate_limited(route())
+    seconds = retry_after()
+    wait = f" Try again in {seconds} s." if seconds else " Try again later."
+    return problem_response(
+        429,
+        f"Too many requests (limit: {exc.description}).{wait}",
+        type_="rate-limited",
+        retry_after=seconds,
+    )
+
+
 def init_app(app: Flask) -> None:
+    limiter.init_app(app)
     app.after_request(_ietf_headers)
+    app.register_error_handler(429, _too_many_requests)

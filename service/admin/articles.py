@@ -6,13 +6,13 @@ from typing import Any
 
 from flask import current_app
 
-from ..api import checked_article_id, json_body, write_limit
 from ..auth import current_caller
 from ..domain import moderation
 from ..extensions import db
+from ..http import checked_article_id, json_body, write_limit
 from ..models import Article, utcnow
 from ..schemas import timestamp
-from . import bp
+from .blueprint import bp
 from .schemas import ArticlePatchSchema
 
 

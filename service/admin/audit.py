@@ -7,11 +7,11 @@ from typing import Any
 from flask import request
 from sqlalchemy import select
 
-from ..api import cursors, write_limit
 from ..extensions import db
+from ..http import cursors, decode_cursor, write_limit
 from ..models import AuditEntry
 from ..schemas import load_query, timestamp
-from . import bp, decode_cursor
+from .blueprint import bp
 from .schemas import AuditQuerySchema
 
 

@@ -8,13 +8,13 @@ from typing import Any
 from flask import request
 from sqlalchemy import or_, select
 
-from ..api import cursors, json_body, write_limit
 from ..auth import current_caller
 from ..domain import moderation
 from ..extensions import db
+from ..http import cursors, decode_cursor, json_body, write_limit
 from ..models import Ban, utcnow
 from ..schemas import load_query, timestamp
-from . import USER_ID, bp, decode_cursor
+from .blueprint import USER_ID, bp
 from .schemas import BanSchema, PageQuerySchema
 
 

@@ -7,16 +7,16 @@ from typing import Any
 from flask import current_app, request
 from sqlalchemy import func, select
 
-from ..api import MAX_ID, cursors, json_body, write_limit
 from ..auth import current_caller
 from ..domain import moderation
 from ..domain.threads import reactions_for
 from ..enums import TOMBSTONE_STATUSES
-from ..errors import Problem
 from ..extensions import db
+from ..http import MAX_ID, cursors, decode_cursor, json_body, write_limit
 from ..models import Comment
+from ..problems import Problem
 from ..schemas import load_query
-from . import admin_comment_out, bp, decode_cursor
+from .blueprint import admin_comment_out, bp
 from .schemas import ActionSchema, QueueQuerySchema
 
 EXCERPT = 160

@@ -17,7 +17,7 @@ from marshmallow import (
 
 from ..domain.moderation import ACTIONS, QUEUE_STATES
 from ..enums import ArticleStatus
-from ..schemas import valid_article_id, ARTICLE_ID_RULE
+from ..schemas import ARTICLE_ID_RULE, valid_article_id
 
 TARGET_TYPES = ("comment", "article", "user")
 

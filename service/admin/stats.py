@@ -6,11 +6,11 @@ from typing import Any
 
 from flask import request
 
-from ..api import write_limit
 from ..domain.stats import moderation_stats
 from ..extensions import db
+from ..http import write_limit
 from ..schemas import load_query
-from . import bp
+from .blueprint import bp
 from .schemas import StatsQuerySchema
 
 

@@ -8,14 +8,14 @@ from typing import Any
 from flask import request
 from sqlalchemy import or_, select
 
-from ..api import cursors, write_limit
 from ..auth import current_caller
 from ..domain import moderation
 from ..extensions import db
+from ..http import cursors, decode_cursor, write_limit
 from ..models import ArticleReaction, AuditEntry, Ban, Comment, CommentReaction, Flag, utcnow
 from ..schemas import load_query, timestamp
-from . import USER_ID, admin_comment_out, bp, decode_cursor
 from .audit import entry_out
+from .blueprint import USER_ID, admin_comment_out, bp
 from .comments import queue_items
 from .schemas import EraseQuerySchema, PageQuerySchema
 

@@ -10,9 +10,11 @@ from ..auth import require_user
 from ..domain.reactions import article_reactions, react_to_article
 from ..domain.threads import article_visible
 from ..extensions import db
+from ..http import checked_article_id, read_limit, write_limit
 from ..models import Article
+from ..observability import metrics
 from ..schemas import article_out
-from . import bp, checked_article_id, read_limit, viewer, write_limit
+from .blueprint import bp, viewer
 
 KIND = "<string(maxlength=32):kind>"
 
@@ -45,6 +47,7 @@ def _react(article_id: str, kind: str, add: bool) -> dict[str, Any]:
         add=add,
     )
     db.session.commit()
+    metrics.reaction("article", added=add)
     counts, mine = article_reactions(db.session, article_id, caller.user_id)
     return {"reactions": counts, "my_reactions": mine}
 

@@ -14,8 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ..auth import Caller, client_ip, current_caller, guest_token_matches
 from ..cache import PageCache, pack, unpack
+from ..domain import bodies, moderation, threads
 from ..domain import comments as rules_
-from ..domain import bodies, moderation
 from ..domain.audit import record
 from ..domain.threads import (
     CursorError,
@@ -24,11 +24,23 @@ from ..domain.threads import (
     replies_after,
     subtree,
 )
-from ..domain import threads
 from ..enums import CommentStatus
-from ..errors import Problem
 from ..extensions import db
+from ..http import (
+    MAX_ID,
+    auto_rules,
+    bad_cursor,
+    checked_article_id,
+    cursors,
+    json_body,
+    page_cache,
+    read_limit,
+    rules,
+    write_limit,
+)
 from ..models import Article, Comment, utcnow
+from ..observability import metrics
+from ..problems import Problem
 from ..schemas import (
     EditCommentSchema,
     NewCommentSchema,
@@ -38,19 +50,7 @@ from ..schemas import (
     load_query,
     tree_out,
 )
-from . import (
-    MAX_ID,
-    auto_rules,
-    bp,
-    checked_article_id,
-    cursors,
-    json_body,
-    page_cache,
-    read_limit,
-    rules,
-    viewer,
-    write_limit,
-)
+from .blueprint import bp, viewer
 
 COMMENT = f"/comments/<int(max={MAX_ID}):comment_id>"
 # Part of every cached page's key: change it when the shape of a thread page changes, so
@@ -59,10 +59,6 @@ PAGE_SHAPE = "p1"
 # Schemas hold no per-request state: one instance each, not one per request.
 THREAD_QUERY, PAGE_QUERY = ThreadQuerySchema(), PageQuerySchema()
 NEW_COMMENT, EDIT_COMMENT = NewCommentSchema(), EditCommentSchema()
-
-
-def _bad_cursor(exc: CursorError) -> Problem:
-    return Problem(400, str(exc), type_="invalid-cursor", errors={"cursor": [str(exc)]})
 
 
 def _visible_comment(comment_id: int) -> Comment:
@@ -132,7 +128,7 @@ def _page(
             **article,
         )
     except CursorError as exc:
-        raise _bad_cursor(exc) from None
+        raise bad_cursor(exc) from None
 
 
 def _thread_payload(
@@ -343,6 +339,7 @@ def post_comment(article_id: str) -> Any:
         if previous is None:
             raise
         return _created_response(rules_.Created(previous), replayed=True)
+    metrics.comment_created(created.comment.status.value)
     return _created_response(created, replayed=False)
 
 
@@ -370,9 +367,9 @@ def list_replies(comment_id: int) -> dict[str, Any]:
         try:
             (after_id,) = cursors().decode(args["cursor"], scope, 1)
         except CursorError as exc:
-            raise _bad_cursor(exc) from None
+            raise bad_cursor(exc) from None
         if not isinstance(after_id, int):
-            raise _bad_cursor(CursorError("The cursor is malformed."))
+            raise bad_cursor(CursorError("The cursor is malformed."))
     v = viewer()
     rows = replies_after(
         db.session, comment=comment, viewer=v, limit=args["limit"], after_id=after_id

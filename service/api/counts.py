@@ -10,10 +10,11 @@ from flask import current_app, request
 
 from ..cache import pack, unpack
 from ..domain.reactions import counts_for
-from ..errors import Problem
 from ..extensions import db
+from ..http import page_cache, read_limit
+from ..problems import Problem
 from ..schemas import ARTICLE_ID_RULE, valid_article_id
-from . import bp, page_cache, read_limit
+from .blueprint import bp
 
 MAX_IDS = 100
 

@@ -8,11 +8,13 @@ from flask import current_app
 
 from ..auth import require_user
 from ..domain.moderation import add_flag
-from ..errors import Problem
 from ..extensions import db
+from ..http import json_body, write_limit
 from ..models import Comment
+from ..observability import metrics
+from ..problems import Problem
 from ..schemas import FlagSchema, timestamp
-from . import bp, json_body, write_limit
+from .blueprint import bp
 from .comments import COMMENT
 
 
@@ -36,6 +38,8 @@ def flag_comment(comment_id: int) -> Any:
         threshold=current_app.config["COMMENTS_FLAG_HIDE_THRESHOLD"],
     )
     db.session.commit()
+    if result.created:
+        metrics.flag_added()
     flag = result.flag
     body = {
         "comment_id": comment_id,

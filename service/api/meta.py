@@ -7,7 +7,8 @@ from typing import Any
 from flask import current_app
 
 from ..enums import FlagReason, Sort
-from . import bp, read_limit
+from ..http import read_limit
+from .blueprint import bp
 
 
 @bp.get("/config")

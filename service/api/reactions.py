@@ -8,11 +8,13 @@ from flask import current_app
 
 from ..auth import require_user
 from ..domain.reactions import comment_reactions, react_to_comment
-from ..errors import Problem
 from ..extensions import db
+from ..http import write_limit
 from ..models import Comment
-from . import bp, write_limit
+from ..observability import metrics
+from ..problems import Problem
 from .articles import KIND
+from .blueprint import bp
 from .comments import COMMENT
 
 
@@ -30,6 +32,7 @@ def _react(comment_id: int, kind: str, add: bool) -> dict[str, Any]:
         add=add,
     )
     db.session.commit()
+    metrics.reaction("comment", added=add)
     counts, mine = comment_reactions(db.session, comment_id, caller.user_id)
     return {"reactions": counts, "my_reactions": mine}
 

@@ -12,29 +12,15 @@ from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus
 from ..models import Article, Ban, Comment, IdempotencyKey, utcnow
 from . import bodies
-from .tokens import hash_secret, new_edit_token
+from .errors import RuleError
 from .threads import Viewer, ancestor_ids, comment_visible, is_counted, place_reply
-
-
-class RuleError(Exception):
-    """A request the rules refuse: ``status`` is the HTTP status a view should answer."""
-
-    def __init__(
-        self, status: int, detail: str, *, kind: str, field: str | None = None, **extra: Any
-    ) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.detail = detail
-        self.kind = kind
-        self.field = field
-        self.extra = extra
+from .tokens import hash_secret, new_edit_token
 
 
 @dataclass(frozen=True)

@@ -22,26 +22,26 @@ from sqlalchemy.orm import Session
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, FlagReason, FlagState
 from ..models import (
+    QUEUE_PREDICATE,
     Article,
     AuditEntry,
     Ban,
     Comment,
     Flag,
-    QUEUE_PREDICATE,
     utcnow,
 )
 from . import bodies
 from .audit import SYSTEM, record
 from .comments import (  # noqa: F401  (auto_closed is part of this module's API)
-    RuleError,
     active_ban,
     auto_closed,
     bump_version,
     ensure_article,
     set_status,
 )
+from .errors import RuleError
 from .reactions import _insert, withdraw_all
-from .threads import Viewer, article_visible, comment_visible
+from .threads import Viewer, after_key, article_visible, comment_visible, order_by
 
 log = logging.getLogger(__name__)
 
@@ -327,7 +327,7 @@ def _resolve_flags(session: Session, comment: Comment, state: FlagState, now: dt
     )
     comment.flag_count = 0
     comment.flag_weight = 0.0
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)  # a CursorResult: UPDATE counts rows
 
 
 def _conflict(detail: str) -> RuleError:
@@ -715,8 +715,6 @@ def queue_query(
     *, state: str, article_id: str | None, limit: int, after: list[Any] | None
 ) -> Select[Any]:
     """The SELECT behind ``queue_page`` (every state reads ix_comments_queue)."""
-    from .threads import after_key, order_by
-
     query = select(Comment).where(queue_condition(state))
     if article_id is not None:
         query = query.where(Comment.article_id == article_id)

@@ -25,7 +25,8 @@ from ..models import (
     utcnow,
 )
 from . import ranking
-from .comments import RuleError, active_ban, ensure_article, lock_thread
+from .comments import active_ban, ensure_article, lock_thread
+from .errors import RuleError
 from .threads import Viewer, article_visible, comment_visible, reactions_for
 
 SCORE_KINDS = {"like": "likes", "dislike": "dislikes"}

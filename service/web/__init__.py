@@ -23,8 +23,8 @@ from flask import (
 )
 from marshmallow import RAISE, Schema, fields, validate
 
-from ..api import json_body
 from ..extensions import db
+from ..http import json_body
 from . import demo
 
 STATIC = Path(__file__).resolve().parent / "static"

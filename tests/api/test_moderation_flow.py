@@ -3,11 +3,13 @@ pins lead, bans and shadow bans, closed articles, premoderation, all in the audi
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
 
-from tests.conftest import auth, at_once
+from service.domain.comments import Rules
+from tests.conftest import at_once, auth
 
 MOD = auth("mod-1", roles=["moderator"], name="Mod")
 ADMIN = "/api/v1/admin"
@@ -372,13 +374,13 @@ def test_hidden_article_disappears_for_readers(client, post):
     assert client.get("/api/v1/counts?article_id=art").get_json()["counts"]["art"]["comments"] == 0
 
 
+@pytest.mark.settings(COMMENTS_AUTO_CLOSE_DAYS=7)
 def test_auto_close_days(client, post, app):
-    from service.extensions import db
-    from service.models import Article
     import datetime as dt
 
-    app.config["COMMENTS_AUTO_CLOSE_DAYS"] = 7
-    app.extensions.pop("comments_rules", None)
+    from service.extensions import db
+    from service.models import Article
+
     assert post("old", "first", user="u1").status_code == 201
     with app.app_context():
         article = db.session.get(Article, "old")
@@ -393,9 +395,10 @@ def test_auto_close_days(client, post, app):
 
 def test_later_comments_keep_the_threads_first_comment_time(client, post, app):
     """Auto-close counts from the first comment: later posts must not move that time."""
+    import datetime as dt
+
     from service.extensions import db
     from service.models import Article
-    import datetime as dt
 
     assert post("kept", "first", user="u1").status_code == 201
     with app.app_context():
@@ -410,7 +413,8 @@ def test_later_comments_keep_the_threads_first_comment_time(client, post, app):
 @pytest.mark.parametrize("mode", ["all", "guests", "first_comment"])
 def test_premoderation_holds_until_approved(client, post, app, mode):
     app.config["COMMENTS_PREMODERATION"] = mode
-    app.extensions.pop("comments_rules", None)
+    services = app.extensions["comments"]  # built by create_app: rebuild its rules
+    app.extensions["comments"] = dataclasses.replace(services, rules=Rules.from_config(app.config))
     r = post("art", "held?", user=None if mode == "guests" else "u1")
     assert r.status_code == 201
     held = r.get_json()

@@ -31,7 +31,7 @@ def bodies(response) -> list[str]:
 
 
 def cached_pages(app) -> int:
-    cache = app.extensions.get("comments_page_cache")
+    cache = app.extensions["comments"].page_cache
     return len(cache) if isinstance(cache, MemoryCache) else -1
 
 
@@ -53,7 +53,7 @@ def test_anonymous_page_is_served_from_the_cache_byte_for_byte(app, client, post
 def test_the_cache_can_be_switched_off(app, client, post):
     post("a1", "first")
     assert client.get(THREAD).status_code == 200
-    assert "comments_page_cache" in app.extensions and app.extensions["comments_page_cache"] is None
+    assert app.extensions["comments"].page_cache is None
 
 
 def test_cached_and_uncached_pages_are_identical(app, client, post, settings):
@@ -216,7 +216,7 @@ def test_redis_pages_are_shared_and_invalidated(database_url, settings, post, cl
     one, two = create_app(config), create_app(config)
     post("a1", "first")
     first = one.test_client().get(THREAD)
-    assert isinstance(one.extensions["comments_page_cache"], RedisCache)
+    assert isinstance(one.extensions["comments"].page_cache, RedisCache)
     # the second instance reads the page the first one stored
     stored = two.test_client()
     assert stored.get(THREAD).get_data() == first.get_data()

@@ -1,0 +1,115 @@
+"""What every blueprint shares: reading a JSON body, rate limits, signed cursors, the
+long-lived services, and the limits of a path's ids.
+
+The public API, the moderators' API, the web pages and the operational endpoints import
+from here, never from one another.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from flask import current_app, request
+from marshmallow import Schema, ValidationError
+from werkzeug.exceptions import BadRequest
+
+from .auth import client_ip
+from .cache import PageCache
+from .domain.comments import Rules
+from .domain.moderation import AutoRules
+from .domain.threads import CursorError, Cursors
+from .problems import Problem
+from .ratelimit import limiter
+from .schemas import ARTICLE_ID_RULE, valid_article_id
+from .services import EXTENSION, Services
+
+MAX_ID = 2**31 - 1  # comment ids are 32-bit integers on every database
+
+
+def services() -> Services:
+    """This app's services (built in create_app)."""
+    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def rules() -> Rules:
+    return services().rules
+
+
+def cursors() -> Cursors:
+    return services().cursors
+
+
+def page_cache() -> PageCache | None:
+    """The public page cache (COMMENTS_CACHE_URL); None when it is off."""
+    return services().page_cache
+
+
+def auto_rules() -> AutoRules:
+    """The automatic holds (blocked terms, too many links); the terms file is re-read when
+    it changes."""
+    config = current_app.config
+    return AutoRules(
+        blocked=services().terms.pattern(config["COMMENTS_BLOCKED_TERMS_FILE"]),
+        max_links=config["COMMENTS_MAX_LINKS"],
+    )
+
+
+def json_body(schema: Schema) -> dict[str, Any]:
+    """The request's JSON object, validated: 415 if it is not JSON, 400 if malformed."""
+    if not request.is_json:
+        raise Problem(
+            415, "Send the request body as application/json.", type_="unsupported-media-type"
+        )
+    try:
+        data = request.get_json()  # larger than MAX_CONTENT_LENGTH: 413 from Werkzeug
+    except BadRequest:
+        raise Problem(400, "The request body is not valid JSON.", type_="malformed-json") from None
+    if not isinstance(data, dict):
+        raise ValidationError({"_schema": ["The request body must be a JSON object."]})
+    return schema.load(data)  # type: ignore[no-any-return]
+
+
+def checked_article_id(article_id: str) -> str:
+    if not valid_article_id(article_id):
+        raise Problem(
+            422,
+            f"article_id must be {ARTICLE_ID_RULE}.",
+            type_="validation-error",
+            title="Invalid request",
+            errors={"article_id": [ARTICLE_ID_RULE]},
+        )
+    return article_id
+
+
+def bad_cursor(exc: CursorError) -> Problem:
+    return Problem(400, str(exc), type_="invalid-cursor", errors={"cursor": [str(exc)]})
+
+
+def decode_cursor(
+    token: str | None, scope: str, checks: tuple[type | tuple[type, ...], ...]
+) -> list[Any] | None:
+    """A signed cursor for ``scope`` whose values have the expected types (None: page 1)."""
+    if token is None:
+        return None
+    try:
+        values = cursors().decode(token, scope, len(checks))
+    except CursorError as exc:
+        raise bad_cursor(exc) from None
+    for value, kind in zip(values, checks, strict=False):
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise bad_cursor(CursorError("The cursor is malformed."))
+    return values
+
+
+def _limit_from(setting: str) -> Callable[[], str]:
+    return lambda: current_app.config[setting]  # type: ignore[no-any-return]
+
+
+def write_limit(setting: str) -> Any:
+    """Writes: per signed-in user, per client IP for guests (the limiter's key function)."""
+    return limiter.limit(_limit_from(setting))
+
+
+def read_limit() -> Any:
+    """Reads: per client IP."""
+    return limiter.limit(_limit_from("COMMENTS_LIMIT_READ"), key_func=lambda: f"ip:{client_ip()}")

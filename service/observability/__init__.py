@@ -1,0 +1,33 @@
+"""Observability, one module per concern: metrics.py (Prometheus, and the business events
+the views count), requests.py (request ids and what each request records), logs.py (JSON
+lines) and gunicorn.py (gunicorn's logger). Nothing happens at import; init_app wires the
+app."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.logging import default_handler
+
+from . import metrics, requests
+from .gunicorn import GunicornJsonLogger
+from .logs import JsonFormatter, configure_logging
+from .metrics import metrics_text
+from .requests import request_id
+
+
+def init_app(app: Flask) -> None:
+    metrics.metrics()  # made at start-up, not by the first request
+    configure_logging(app.config.get("COMMENTS_LOG_LEVEL", "INFO"))
+    app.logger.removeHandler(default_handler)
+    requests.init_app(app)
+
+
+__all__ = [
+    "GunicornJsonLogger",
+    "JsonFormatter",
+    "configure_logging",
+    "init_app",
+    "metrics",
+    "metrics_text",
+    "request_id",
+]

@@ -1,0 +1,160 @@
+"""Imports inside service/ run one way: the graph of which module imports which has no
+cycle. Every import counts, including those inside functions (an import moved into a
+function to dodge a cycle still makes one), except under ``if TYPE_CHECKING:``."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = "service"
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _imports(tree: ast.AST, module: str, is_package: bool, known: set[str]) -> set[str]:
+    found: set[str] = set()
+    package = module if is_package else module.rpartition(".")[0]
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == PACKAGE:
+                    found.add(alias.name)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] == PACKAGE:
+                for alias in node.names:
+                    sub = f"{target}.{alias.name}"
+                    found.add(sub if sub in known else target)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    found.discard(module)
+    return {name for name in found if name in known}
+
+
+def import_graph() -> dict[str, set[str]]:
+    paths = sorted((ROOT / PACKAGE).rglob("*.py"))
+    known = {_module_name(p) for p in paths}
+    return {
+        _module_name(p): _imports(
+            ast.parse(p.read_text(encoding="utf-8")),
+            _module_name(p),
+            p.name == "__init__.py",
+            known,
+        )
+        for p in paths
+    }
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def connect(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                connect(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    sys.setrecursionlimit(10_000)
+    for v in sorted(graph):
+        if v not in index:
+            connect(v)
+    return out
+
+
+def test_the_service_has_no_import_cycle() -> None:
+    assert cycles(import_graph()) == []
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    tree = ast.parse("def f():\n    from .b import x\n")
+    assert _imports(tree, "service.a", False, {"service.a", "service.b"}) == {"service.b"}
+
+
+def test_the_domain_imports_no_flask_and_nothing_outside_the_domain() -> None:
+    graph = import_graph()
+    for module, targets in graph.items():
+        if module.startswith("service.domain"):
+            outside = {t for t in targets if not t.startswith("service.domain")}
+            assert outside <= {"service.models", "service.enums"}, (module, outside)
+
+
+def test_importing_the_service_has_no_side_effects(tmp_path: Path) -> None:
+    """No directory made, no global patched: importing is not starting. (Under gunicorn,
+    PROMETHEUS_MULTIPROC_DIR names a directory gunicorn.conf.py makes; a CLI command run
+    before it must neither make it nor fail.)"""
+    code = (
+        "import logging\n"
+        "before = (logging._srcfile, logging.logThreads, logging.root.handlers[:])\n"
+        "import service, service.wsgi_free_imports\n"
+        "after = (logging._srcfile, logging.logThreads, logging.root.handlers[:])\n"
+        "assert before == after, (before, after)\n"
+    ).replace("service.wsgi_free_imports", ", ".join(_all_modules()))
+    for name in ("tmp", "cwd"):
+        (tmp_path / name).mkdir()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics"),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path / "cwd", env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "tmp"]
+    assert list((tmp_path / "tmp").iterdir()) == list((tmp_path / "cwd").iterdir()) == []
+
+
+def _all_modules() -> list[str]:
+    """Every module of the service except wsgi (which builds the app: that is its job)."""
+    return sorted(name for name in import_graph() if name != "service.wsgi")
