@@ -51,5 +51,12 @@ bench: $(STAMP)
 	@# BENCH_IMPORT=1000000: also time `flask import disqus` on a generated export (bench/imports.py)
 	$(if $(BENCH_IMPORT),$(BIN)/python -m bench.imports --comments $(BENCH_IMPORT))
 
+## make lint: ruff (lint and format check) and mypy (strict on service/domain); CI runs it first
+LINT_PATHS := service tests bench migrations gunicorn.conf.py
+lint: $(STAMP)
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
+	$(BIN)/mypy
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -12,9 +12,8 @@ that can be in the queue enter this index, and every queue query repeats its pre
 
 from __future__ import annotations
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"

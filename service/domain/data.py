@@ -23,7 +23,7 @@ import enum
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Sequence, cast
 
 from sqlalchemy import Table, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session
@@ -396,7 +396,7 @@ def _recount_chunk(
             fixes.append({"_id": c.id, **expected})
             touched_articles.add(c.article_id)
     if fix and fixes:
-        table = Comment.__table__
+        table = cast(Table, Comment.__table__)
         session.execute(
             update(table)
             .where(table.c.id == bindparam("_id"))
@@ -431,7 +431,7 @@ def _recount_chunk(
             article_fixes.append({"_id": aid, **expected_article})
             touched_articles.discard(aid)
     if fix:
-        table = Article.__table__
+        table = cast(Table, Article.__table__)
         if article_fixes:
             session.execute(
                 update(table)

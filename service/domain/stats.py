@@ -98,19 +98,19 @@ def moderation_stats(
         {"date": row["date"], "comments": row["v0"], "reactions": row["v1"]}
         for row in _series(days, now, comments, reactions)
     ]
-    n = func.count().label("n")
+    count = func.count().label("n")
     discussed = session.execute(
-        select(Comment.article_id, n)
+        select(Comment.article_id, count)
         .where(Comment.created_at >= since)
         .group_by(Comment.article_id)
-        .order_by(n.desc(), Comment.article_id)
+        .order_by(count.desc(), Comment.article_id)
         .limit(top)
     ).all()
     flags = {reason.value: 0 for reason in FlagReason}
-    for reason, count in session.execute(
+    for reason, n in session.execute(
         select(Flag.reason, func.count()).where(Flag.created_at >= since).group_by(Flag.reason)
     ):
-        flags[reason.value] = int(count)
+        flags[reason.value] = int(n)
     times = decision_times(session, since)
     return {
         "days": days,

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
     ColumnElement,
-    Select,
+    Connection,
     and_,
     bindparam,
     exists,
@@ -26,7 +26,6 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, Sort
@@ -220,7 +219,7 @@ def top_level_page(
     after: list[Any] | None,
 ) -> list[Comment]:
     keys = SORT_KEYS[sort]
-    query: Select[tuple[Comment]] = select(Comment).where(
+    query = select(Comment).where(
         Comment.article_id == article_id, Comment.depth == 0, visible_to(viewer)
     )
     if after is not None:

@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from service.extensions import db
 from service.domain.tokens import hash_secret
+from service.extensions import db
 from service.models import ApiKey, utcnow
 from tests.conftest import JWT_SECRET, auth, make_token
 

@@ -109,7 +109,9 @@ def axe_violations() -> Callable[..., list[dict[str, Any]]]:
     """axe_violations(page, context=None) -> the serious and critical axe-core violations on
     the page (or inside the element matched by ``context``), each as axe reports it."""
     if not os.path.exists(AXE_JS):
-        pytest.fail(f"{AXE_JS} is missing: run `make test` (it installs tests/browser/package.json)")
+        pytest.fail(
+            f"{AXE_JS} is missing: run `make test` (it installs tests/browser/package.json)"
+        )
 
     def _check(page: Any, context: str | None = None) -> list[dict[str, Any]]:
         if not page.evaluate("() => typeof window.axe !== 'undefined'"):

@@ -63,7 +63,7 @@ def flag(client: Any) -> Callable[..., None]:
 
 def comment_status(client: Any, comment_id: int) -> str:
     r = client.get(
-        f"/api/v1/admin/queue",
+        "/api/v1/admin/queue",
         query_string={"state": "all", "limit": 100},
         headers=auth("m-check", roles=["moderator"]),
     )

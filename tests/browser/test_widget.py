@@ -235,9 +235,12 @@ def test_sort_switch(open_demo, expect, say, client):
     page = open_demo("reader-a")
     rows = page.locator(".cw-list > .cw-item")
     expect(rows).to_have_count(3)
-    ids = lambda: [
-        int(x.removeprefix("comment-")) for x in rows.evaluate_all("els => els.map(e => e.id)")
-    ]
+
+    def ids() -> list[int]:
+        return [
+            int(x.removeprefix("comment-")) for x in rows.evaluate_all("els => els.map(e => e.id)")
+        ]
+
     assert ids() == [third["id"], second["id"], first["id"]]
     expect(page.get_by_role("button", name="Newest")).to_have_attribute("aria-pressed", "true")
 

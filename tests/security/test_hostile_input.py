@@ -11,7 +11,8 @@ from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from service.domain.bodies import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render
 from tests.conftest import auth

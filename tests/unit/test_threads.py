@@ -2,7 +2,7 @@
 
 import pytest
 
-from service.domain.threads import Cursors, CursorError, ancestor_ids, place_reply
+from service.domain.threads import CursorError, Cursors, ancestor_ids, place_reply
 
 
 @pytest.mark.parametrize(
