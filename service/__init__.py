@@ -15,7 +15,7 @@ from . import cors, errors, observability, ratelimit, services
 from .admin import bp as admin_bp
 from .api import bp as api_bp
 from .cli import init_app as init_cli
-from .config import load_config
+from .config import SETTINGS, load_settings
 from .console import bp as console_bp
 from .extensions import db
 from .jsonprovider import OrjsonProvider
@@ -106,9 +106,13 @@ def _release_sessions_safely(app: Flask, db: Any) -> None:
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides settings (tests); the environment supplies the rest."""
     app = CommentsApp(__name__, instance_path=str(Path.cwd() / "instance"))
-    settings = load_config(config, instance_path=app.instance_path)
-    app.config.update(settings)
-    url = settings["DATABASE_URL"]
+    settings = load_settings(config, instance_path=app.instance_path)
+    # app.config keeps every setting under its environment name too: Flask extensions
+    # (flask-limiter's RATELIMIT_*) read it there. The service's code reads ``settings``.
+    app.config.update(settings.as_config())
+    known = {s.name for s in SETTINGS}
+    app.config.update({k: v for k, v in (config or {}).items() if k not in known})
+    url = settings.database_url or ""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # No SECRET_KEY: nothing uses Flask's cookie session, and without a key Flask skips
@@ -125,8 +129,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.json = OrjsonProvider(app)  # measured: docs/performance.md
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    if settings["COMMENTS_TRUSTED_PROXIES"] > 0:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["COMMENTS_TRUSTED_PROXIES"])  # type: ignore[method-assign]
+    if settings.trusted_proxies > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
 
     db.init_app(app)
     with app.app_context():
@@ -135,9 +139,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _release_sessions_safely(app, db)
     ratelimit.init_app(app)
     errors.init_app(app)
-    observability.init_app(app)
-    cors.init_app(app)
-    services.init_app(app)
+    observability.init_app(app, settings)
+    cors.init_app(app, settings)
+    services.init_app(app, settings)
 
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)

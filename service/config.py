@@ -1,6 +1,6 @@
 """Configuration: defaults, overridden by the environment, checked once at start-up.
 
-Nothing here is read at import time: ``load_config()`` is called by ``create_app`` so
+Nothing here is read at import time: ``load_settings()`` is called by ``create_app`` so
 tests (and several apps in one process) can each have their own settings.
 The README's configuration table lists every name below; keep the two in step.
 """
@@ -10,13 +10,20 @@ from __future__ import annotations
 import os
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
 from limits import parse_many
 
-DEFAULT_REACTION_KINDS = ("like", "dislike", "insightful", "funny", "agree", "disagree")
+DEFAULT_REACTION_KINDS: tuple[str, ...] = (
+    "like",
+    "dislike",
+    "insightful",
+    "funny",
+    "agree",
+    "disagree",
+)
 PREMODERATION_MODES = ("off", "all", "guests", "first_comment")
 
 
@@ -41,13 +48,16 @@ def _str(raw: str) -> str:
     return raw
 
 
-def _list(raw: str) -> list[str]:
-    return [item.strip() for item in raw.split(",") if item.strip()]
+def _list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
 @dataclass(frozen=True)
 class Setting:
-    name: str
+    """One row of the table: the environment variable, its default, meaning and checks."""
+
+    name: str  # the environment variable (and app.config key)
+    attr: str  # the Settings attribute that code reads
     default: Any
     parse: Callable[[str], Any]
     meaning: str
@@ -57,186 +67,267 @@ class Setting:
     # (tests/unit/test_secrets.py checks the table and check-config's output).
     secret: bool = False
     url: bool = False
+    # The setting's own validation: a problem to report, or None when the value is fine.
+    check: Callable[[Any], str | None] | None = None
 
 
-# One row per setting: the README's configuration table is generated from the same facts.
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "DATABASE_URL",
+def _row(
+    default: Any,
+    meaning: str,
+    *,
+    env: str | None = None,
+    check: Callable[[Any], str | None] | None = None,
+    secret: bool = False,
+    url: bool = False,
+) -> Any:
+    """A field of Settings and a row of the configuration table at once. ``env``: the
+    environment variable when it is not COMMENTS_ + the attribute's name in capitals."""
+    meta = {"meaning": meaning, "env": env, "check": check, "secret": secret, "url": url}
+    if isinstance(default, list):
+        raise TypeError("use a tuple: settings are frozen")
+    return field(default=default, metadata=meta)
+
+
+def _at_least(lowest: int | float, *, more_than: bool = False) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if more_than:
+            return None if value > lowest else f"more than {lowest}"
+        return None if value >= lowest else f"{lowest} or more"
+
+    return check
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    return lambda value: None if value in choices else "one of " + ", ".join(choices)
+
+
+def _rate_limit(value: Any) -> str | None:
+    try:
+        parse_many(value)
+    except ValueError:
+        return f"not a rate limit like '5/minute;100/day': {value!r}"
+    return None
+
+
+def _reaction_kinds(kinds: Any) -> str | None:
+    if not kinds or any(not k.isidentifier() or len(k) > 32 for k in kinds):
+        return "give comma-separated names like like,insightful"
+    return None
+
+
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def _origins(origins: Any) -> str | None:
+    bad = [o for o in origins if not _ORIGIN.fullmatch(o)]
+    if bad:
+        return (
+            "give exact origins like https://www.example.com "
+            "(scheme and host, no path or wildcard): " + ", ".join(bad)
+        )
+    return None
+
+
+def _existing_file(path: Any) -> str | None:
+    return f"no such file: {path!r}" if path and not os.path.isfile(path) else None
+
+
+def _cache_url(url: Any) -> str | None:
+    if (
+        url
+        and url not in ("memory://", "off")
+        and not url.startswith(("redis://", "rediss://", "unix://"))
+    ):
+        return "memory://, redis://host:6379/1 or off"
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, typed and frozen, built once by load_settings() in create_app. Code
+    reads attributes (``settings.max_depth``); this class is also the README's table."""
+
+    database_url: str | None = _row(
         None,
-        _str,
         "SQLAlchemy URL. Default: a SQLite file `instance/comments.db`. "
         "PostgreSQL: `postgresql+psycopg://user@host/db`.",
+        env="DATABASE_URL",
         url=True,
-    ),
-    Setting(
-        "COMMENTS_ENV",
+    )
+    env: str = _row(
         "development",
-        _str,
         "`development` or `production`; production refuses unsafe settings at start-up.",
-    ),
-    Setting(
-        "COMMENTS_SECRET_KEY",
+        check=_one_of("development", "production"),
+    )
+    secret_key: str | None = _row(
         None,
-        _str,
         "Signs pagination cursors. Default: generated once into `instance/secret_key`.",
         secret=True,
-    ),
-    Setting(
-        "COMMENTS_JWT_SECRET", None, _str, "HS256 shared secret for readers' tokens.", secret=True
-    ),
-    Setting(
-        "COMMENTS_JWT_PUBLIC_KEY",
-        None,
-        _str,
-        "PEM public key (or a path to one) for RS256/ES256 tokens.",
-    ),
-    Setting("COMMENTS_JWT_ISSUER", None, _str, "When set, tokens must carry this `iss`."),
-    Setting("COMMENTS_JWT_AUDIENCE", None, _str, "When set, tokens must carry this `aud`."),
-    Setting("COMMENTS_JWT_LEEWAY_SECONDS", 60, _int, "Clock skew allowed on `exp`/`nbf`/`iat`."),
-    Setting(
-        "COMMENTS_ALLOW_GUESTS",
-        False,
-        _bool,
-        "Let callers without a token post with `author_name`.",
-    ),
-    Setting(
-        "COMMENTS_MAX_DEPTH",
+    )
+    jwt_secret: str | None = _row(None, "HS256 shared secret for readers' tokens.", secret=True)
+    jwt_public_key: str | None = _row(
+        None, "PEM public key (or a path to one) for RS256/ES256 tokens."
+    )
+    jwt_issuer: str | None = _row(None, "When set, tokens must carry this `iss`.")
+    jwt_audience: str | None = _row(None, "When set, tokens must carry this `aud`.")
+    jwt_leeway_seconds: int = _row(60, "Clock skew allowed on `exp`/`nbf`/`iat`.")
+    allow_guests: bool = _row(False, "Let callers without a token post with `author_name`.")
+    max_depth: int = _row(
         5,
-        _int,
         "Deepest reply level (top level is 0); deeper replies attach to the parent's parent.",
-    ),
-    Setting(
-        "COMMENTS_REPLIES_PER_THREAD",
+        check=_at_least(0),
+    )
+    replies_per_thread: int = _row(
         50,
-        _int,
         "Replies nested under each top-level comment in a listing; the rest via /replies.",
-    ),
-    Setting("COMMENTS_EDIT_WINDOW_SECONDS", 900, _int, "How long an author may edit a comment."),
-    Setting("COMMENTS_MAX_BODY", 10_000, _int, "Longest comment body, in characters."),
-    Setting(
-        "COMMENTS_REACTION_KINDS",
-        list(DEFAULT_REACTION_KINDS),
-        _list,
+        check=_at_least(1),
+    )
+    edit_window_seconds: int = _row(900, "How long an author may edit a comment.")
+    max_body: int = _row(10_000, "Longest comment body, in characters.", check=_at_least(1))
+    reaction_kinds: tuple[str, ...] = _row(
+        DEFAULT_REACTION_KINDS,
         "Comma-separated reaction kinds; `like`/`dislike` drive the score.",
-    ),
-    Setting(
-        "COMMENTS_IDEMPOTENCY_TTL_SECONDS",
-        86_400,
-        _int,
-        "How long an `Idempotency-Key` is remembered.",
-    ),
-    Setting(
-        "COMMENTS_DUPLICATE_WINDOW_SECONDS",
-        300,
-        _int,
-        "The same body from the same author on the same article within this window is 409.",
-    ),
-    Setting(
-        "COMMENTS_PREMODERATION",
+        check=_reaction_kinds,
+    )
+    idempotency_ttl_seconds: int = _row(86_400, "How long an `Idempotency-Key` is remembered.")
+    duplicate_window_seconds: int = _row(
+        300, "The same body from the same author on the same article within this window is 409."
+    )
+    premoderation: str = _row(
         "off",
-        _str,
         "`off`, `all`, `guests` or `first_comment`: which new comments wait for a moderator.",
-    ),
-    Setting(
-        "COMMENTS_FLAG_HIDE_THRESHOLD",
+        check=_one_of(*PREMODERATION_MODES),
+    )
+    flag_hide_threshold: float = _row(
         3.0,
-        float,
         "Weighted flags that hide a comment until a moderator decides.",
-    ),
-    Setting("COMMENTS_MAX_PINNED", 3, _int, "Pinned comments per article."),
-    Setting("COMMENTS_MAX_LINKS", 3, _int, "More links than this holds a comment for review."),
-    Setting(
-        "COMMENTS_BLOCKED_TERMS_FILE",
+        check=_at_least(0, more_than=True),
+    )
+    max_pinned: int = _row(3, "Pinned comments per article.", check=_at_least(0))
+    max_links: int = _row(3, "More links than this holds a comment for review.")
+    blocked_terms_file: str | None = _row(
         None,
-        _str,
         "A UTF-8 file of blocked terms or phrases, one per line (`#` starts a comment line); "
         "a whole-word match (case-insensitive, after NFKC) holds the comment for review. "
         "Re-read when it changes.",
-    ),
-    Setting(
-        "COMMENTS_AUTO_CLOSE_DAYS",
+        check=_existing_file,
+    )
+    auto_close_days: int = _row(
         0,
-        _int,
         "Close threads whose first comment is older than this many days (0: never).",
-    ),
-    Setting(
-        "COMMENTS_TRUSTED_PROXIES",
-        0,
-        _int,
-        "Proxies in front of the service whose `X-Forwarded-For` entry is trusted.",
-    ),
-    Setting(
-        "COMMENTS_CORS_ORIGINS",
-        [],
-        _list,
+        check=_at_least(0),
+    )
+    trusted_proxies: int = _row(
+        0, "Proxies in front of the service whose `X-Forwarded-For` entry is trusted."
+    )
+    cors_origins: tuple[str, ...] = _row(
+        (),
         "Comma-separated exact origins (`https://www.example.com`) allowed to call the API "
         "from a browser; no wildcards. Empty: no CORS headers.",
-    ),
-    Setting(
-        "COMMENTS_DEMO", False, _bool, "Serve /demo and its token minting (never in production)."
-    ),
-    Setting(
-        "COMMENTS_LIMIT_COMMENT",
-        "5/minute;100/day",
-        _str,
-        "Posting comments, per user or guest IP.",
-    ),
-    Setting(
-        "COMMENTS_LIMIT_EDIT", "30/minute", _str, "Editing and deleting, per user or guest IP."
-    ),
-    Setting(
-        "COMMENTS_LIMIT_REACTION", "60/minute", _str, "Adding and removing reactions, per user."
-    ),
-    Setting("COMMENTS_LIMIT_FLAG", "20/hour", _str, "Flagging, per user."),
-    Setting("COMMENTS_LIMIT_READ", "600/minute", _str, "Reads, per client IP."),
-    Setting("COMMENTS_LIMIT_ADMIN", "1200/minute", _str, "Moderator endpoints, per moderator."),
-    Setting("RATELIMIT_ENABLED", True, _bool, "Switch rate limiting off (tests of other things)."),
-    Setting(
-        "RATELIMIT_STORAGE_URI",
+        check=_origins,
+    )
+    demo: bool = _row(False, "Serve /demo and its token minting (never in production).")
+    limit_comment: str = _row(
+        "5/minute;100/day", "Posting comments, per user or guest IP.", check=_rate_limit
+    )
+    limit_edit: str = _row(
+        "30/minute", "Editing and deleting, per user or guest IP.", check=_rate_limit
+    )
+    limit_reaction: str = _row(
+        "60/minute", "Adding and removing reactions, per user.", check=_rate_limit
+    )
+    limit_flag: str = _row("20/hour", "Flagging, per user.", check=_rate_limit)
+    limit_read: str = _row("600/minute", "Reads, per client IP.", check=_rate_limit)
+    limit_admin: str = _row("1200/minute", "Moderator endpoints, per moderator.", check=_rate_limit)
+    ratelimit_enabled: bool = _row(
+        True, "Switch rate limiting off (tests of other things).", env="RATELIMIT_ENABLED"
+    )
+    ratelimit_storage_uri: str = _row(
         "memory://",
-        _str,
         "flask-limiter storage; `redis://host:6379/0` shares limits between instances.",
+        env="RATELIMIT_STORAGE_URI",
         url=True,
-    ),
-    Setting("COMMENTS_LOG_LEVEL", "INFO", _str, "Log level of the JSON logs."),
+    )
+    log_level: str = _row("INFO", "Log level of the JSON logs.")
     # Read by gunicorn.conf.py (and checked here, so a bad combination fails at start-up).
-    Setting("HOST", "127.0.0.1", _str, "Address gunicorn binds (`0.0.0.0` in the container)."),
-    Setting("PORT", 8000, _int, "Port gunicorn binds."),
-    Setting("WEB_CONCURRENCY", 2, _int, "gunicorn worker processes."),
-    Setting("GUNICORN_TIMEOUT", 30, _int, "Seconds before gunicorn replaces a stuck worker."),
-    Setting(
-        "ACCESS_LOG",
+    host: str = _row(
+        "127.0.0.1", "Address gunicorn binds (`0.0.0.0` in the container).", env="HOST"
+    )
+    port: int = _row(8000, "Port gunicorn binds.", env="PORT")
+    web_concurrency: int = _row(
+        2, "gunicorn worker processes.", env="WEB_CONCURRENCY", check=_at_least(1)
+    )
+    gunicorn_timeout: int = _row(
+        30, "Seconds before gunicorn replaces a stuck worker.", env="GUNICORN_TIMEOUT"
+    )
+    access_log: str | None = _row(
         None,
-        _str,
         "gunicorn's own access log (`-`: stdout), as JSON; off by default because the app "
         "logs one line per request already.",
-    ),
-    Setting(
-        "PROMETHEUS_MULTIPROC_DIR",
+        env="ACCESS_LOG",
+    )
+    prometheus_multiproc_dir: str | None = _row(
         None,
-        _str,
         "Where gunicorn workers share metrics. Default: a fresh temporary directory made "
         "by gunicorn.conf.py at start-up (stale files in a given directory are removed).",
-    ),
-    Setting(
-        "COMMENTS_CACHE_URL",
+        env="PROMETHEUS_MULTIPROC_DIR",
+    )
+    cache_url: str | None = _row(
         None,
-        _str,
         "Public thread pages, keyed by the article's version: unset or `memory://` caches "
         "in each worker, `redis://host:6379/1` shares between instances, `off` disables.",
         url=True,
-    ),
-    Setting(
-        "COMMENTS_COUNTS_CACHE_SECONDS",
+        check=_cache_url,
+    )
+    counts_cache_seconds: int = _row(
         1,
-        _int,
         "`/counts` answers are kept this long in the same cache (a listing page asks for "
         "the same ids for every reader; they are sent with `max-age=30` anyway); 0: "
         "always read the database.",
-    ),
-)
+        check=_at_least(0),
+    )
 
+    def as_config(self) -> dict[str, Any]:
+        """The settings under their environment names, for app.config (flask-limiter reads
+        RATELIMIT_* there; lists stay lists, as the environment gave them before)."""
+        out: dict[str, Any] = {}
+        for setting in SETTINGS:
+            value = getattr(self, setting.attr)
+            out[setting.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "bool": _bool,
+    "int": _int,
+    "float": float,
+    "str": _str,
+    "str | None": _str,
+    "tuple[str, ...]": _list,
+}
+
+
+def _table() -> tuple[Setting, ...]:
+    rows = []
+    for f in fields(Settings):
+        meta = f.metadata
+        rows.append(
+            Setting(
+                name=meta["env"] or "COMMENTS_" + f.name.upper(),
+                attr=f.name,
+                default=f.default,
+                parse=_PARSERS[str(f.type)],
+                meaning=meta["meaning"],
+                secret=meta["secret"],
+                url=meta["url"],
+                check=meta["check"],
+            )
+        )
+    return tuple(rows)
+
+
+# One row per setting: the README's configuration table is generated from the same facts.
+SETTINGS: tuple[Setting, ...] = _table()
 _BY_NAME = {s.name: s for s in SETTINGS}
 LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("COMMENTS_LIMIT_"))
 
@@ -245,14 +336,16 @@ def default_database_url(instance_path: str) -> str:
     return "sqlite:///" + str(Path(instance_path) / "comments.db")
 
 
-def load_config(
+def load_settings(
     overrides: dict[str, Any] | None = None,
     environ: dict[str, str] | None = None,
     instance_path: str = "instance",
-) -> dict[str, Any]:
-    """Defaults, then the environment, then ``overrides`` (tests); validated."""
+) -> Settings:
+    """Defaults, then the environment, then ``overrides`` (tests, by environment name);
+    every setting checked by its own rule, then the rules that span settings."""
     environ = dict(os.environ if environ is None else environ)
-    config: dict[str, Any] = {}
+    overrides = overrides or {}
+    values: dict[str, Any] = {}
     for setting in SETTINGS:
         value = setting.default
         raw = environ.get(setting.name)
@@ -261,23 +354,32 @@ def load_config(
                 value = setting.parse(raw)
             except ValueError as exc:
                 raise ConfigError(f"{setting.name}: {exc}") from None
-        config[setting.name] = value
-    config.update(overrides or {})
-    if not config["DATABASE_URL"]:
-        config["DATABASE_URL"] = default_database_url(instance_path)
-    if not config["COMMENTS_SECRET_KEY"] and config["COMMENTS_ENV"] != "production":
+        if setting.name in overrides:
+            value = overrides[setting.name]
+            if isinstance(value, list):
+                value = tuple(value)
+        values[setting.attr] = value
+    if not values["database_url"]:
+        values["database_url"] = default_database_url(instance_path)
+    if not values["secret_key"] and values["env"] != "production":
         # Production must give one key shared by every instance (validate says so); a
         # generated per-container key would make one instance's cursors 400 on the next.
-        config["COMMENTS_SECRET_KEY"] = _instance_secret(instance_path)
-    if (
-        config["COMMENTS_DEMO"]
-        and not config["COMMENTS_JWT_SECRET"]
-        and config["COMMENTS_ENV"] != "production"
-    ):
+        values["secret_key"] = _instance_secret(instance_path)
+    if values["demo"] and not values["jwt_secret"] and values["env"] != "production":
         # The demo mints HS256 tokens; every gunicorn worker must verify what another signed.
-        config["COMMENTS_JWT_SECRET"] = _instance_secret(instance_path, "demo_jwt_secret")
-    validate(config)
-    return config
+        values["jwt_secret"] = _instance_secret(instance_path, "demo_jwt_secret")
+    settings = Settings(**values)
+    validate(settings)
+    return settings
+
+
+def load_config(
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+    instance_path: str = "instance",
+) -> dict[str, Any]:
+    """load_settings() as a dict under the environment names (app.config's shape)."""
+    return load_settings(overrides, environ, instance_path).as_config()
 
 
 def _instance_secret(instance_path: str, name: str = "secret_key") -> str:
@@ -293,82 +395,45 @@ def _instance_secret(instance_path: str, name: str = "secret_key") -> str:
     return path.read_text().strip()
 
 
-_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
-
-
-def validate(config: dict[str, Any]) -> None:
+def validate(settings: Settings) -> None:
     problems: list[str] = []
-    bad_origins = [o for o in config["COMMENTS_CORS_ORIGINS"] if not _ORIGIN.fullmatch(o)]
-    if bad_origins:
-        problems.append(
-            "COMMENTS_CORS_ORIGINS: give exact origins like https://www.example.com "
-            "(scheme and host, no path or wildcard): " + ", ".join(bad_origins)
-        )
-    if config["WEB_CONCURRENCY"] < 1:
-        problems.append("WEB_CONCURRENCY: 1 or more")
-    kinds = config["COMMENTS_REACTION_KINDS"]
-    if not kinds or any(not k.isidentifier() or len(k) > 32 for k in kinds):
-        problems.append("COMMENTS_REACTION_KINDS: give comma-separated names like like,insightful")
-    if config["COMMENTS_PREMODERATION"] not in PREMODERATION_MODES:
-        problems.append("COMMENTS_PREMODERATION: one of " + ", ".join(PREMODERATION_MODES))
-    if config["COMMENTS_MAX_DEPTH"] < 0:
-        problems.append("COMMENTS_MAX_DEPTH: 0 or more")
-    for name in ("COMMENTS_REPLIES_PER_THREAD", "COMMENTS_MAX_BODY"):
-        if config[name] < 1:
-            problems.append(f"{name}: 1 or more")
-    for name in LIMIT_SETTINGS:
-        try:
-            parse_many(config[name])
-        except ValueError:
-            problems.append(f"{name}: not a rate limit like '5/minute;100/day': {config[name]!r}")
-    terms = config["COMMENTS_BLOCKED_TERMS_FILE"]
-    if terms and not os.path.isfile(terms):
-        problems.append(f"COMMENTS_BLOCKED_TERMS_FILE: no such file: {terms!r}")
-    if config["COMMENTS_FLAG_HIDE_THRESHOLD"] <= 0:
-        problems.append("COMMENTS_FLAG_HIDE_THRESHOLD: more than 0")
-    if config["COMMENTS_COUNTS_CACHE_SECONDS"] < 0:
-        problems.append("COMMENTS_COUNTS_CACHE_SECONDS: 0 or more")
-    if config["COMMENTS_MAX_PINNED"] < 0 or config["COMMENTS_AUTO_CLOSE_DAYS"] < 0:
-        problems.append("COMMENTS_MAX_PINNED and COMMENTS_AUTO_CLOSE_DAYS: 0 or more")
-    cache_url = config.get("COMMENTS_CACHE_URL")
-    if (
-        cache_url
-        and cache_url not in ("memory://", "off")
-        and not cache_url.startswith(("redis://", "rediss://", "unix://"))
-    ):
-        problems.append("COMMENTS_CACHE_URL: memory://, redis://host:6379/1 or off")
-    if config["COMMENTS_ENV"] not in ("development", "production"):
-        problems.append("COMMENTS_ENV: development or production")
-    if config["COMMENTS_ENV"] == "production":
-        secret = config["COMMENTS_JWT_SECRET"]
-        if not config["COMMENTS_JWT_PUBLIC_KEY"] and (not secret or len(secret) < 32):
-            problems.append(
-                "COMMENTS_JWT_SECRET: production needs at least 32 characters "
-                "(or COMMENTS_JWT_PUBLIC_KEY)"
-            )
-        key = config["COMMENTS_SECRET_KEY"]
-        if not key or len(key) < 32:
-            problems.append(
-                "COMMENTS_SECRET_KEY: production needs at least 32 characters, the "
-                "same on every instance (it signs pagination cursors)"
-            )
-        if config["COMMENTS_DEMO"]:
-            problems.append(
-                "COMMENTS_DEMO: demo mode mints tokens and is never allowed in production"
-            )
-        storage = str(config["RATELIMIT_STORAGE_URI"])
-        if (
-            config["RATELIMIT_ENABLED"]
-            and storage.startswith("memory://")
-            and config["WEB_CONCURRENCY"] > 1
-        ):
-            problems.append(
-                f"RATELIMIT_STORAGE_URI: memory:// keeps separate limits in each of the "
-                f"{config['WEB_CONCURRENCY']} workers (WEB_CONCURRENCY), so every limit is "
-                "multiplied; use redis://host:6379/0 in production"
-            )
+    for setting in SETTINGS:
+        problem = setting.check(getattr(settings, setting.attr)) if setting.check else None
+        if problem:
+            problems.append(f"{setting.name}: {problem}")
+    problems.extend(_production_problems(settings))
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def _production_problems(s: Settings) -> list[str]:
+    """The rules that span settings: what production refuses to start with."""
+    if s.env != "production":
+        return []
+    problems = []
+    if not s.jwt_public_key and (not s.jwt_secret or len(s.jwt_secret) < 32):
+        problems.append(
+            "COMMENTS_JWT_SECRET: production needs at least 32 characters "
+            "(or COMMENTS_JWT_PUBLIC_KEY)"
+        )
+    if not s.secret_key or len(s.secret_key) < 32:
+        problems.append(
+            "COMMENTS_SECRET_KEY: production needs at least 32 characters, the "
+            "same on every instance (it signs pagination cursors)"
+        )
+    if s.demo:
+        problems.append("COMMENTS_DEMO: demo mode mints tokens and is never allowed in production")
+    if (
+        s.ratelimit_enabled
+        and str(s.ratelimit_storage_uri).startswith("memory://")
+        and s.web_concurrency > 1
+    ):
+        problems.append(
+            f"RATELIMIT_STORAGE_URI: memory:// keeps separate limits in each of the "
+            f"{s.web_concurrency} workers (WEB_CONCURRENCY), so every limit is "
+            "multiplied; use redis://host:6379/0 in production"
+        )
+    return problems
 
 
 _PASSWORD_PARAM = re.compile(r"(?i)([?&](?:password|passwd|pass|secret|token)=)[^&]*")
@@ -404,7 +469,7 @@ def _shown(value: Any) -> str:
         return "(unset)"
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return ",".join(value) if value else "(empty)"
     return str(value)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from flask_cors import CORS
 
+from .config import Settings
+
 # What a browser script may read from our responses: where a new comment lives, the rate
 # limit it is under, the cache validator and the id to quote in a support request.
 EXPOSE_HEADERS = [
@@ -28,11 +30,11 @@ ALLOW_HEADERS = [
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """No origins configured: no CORS headers at all (same-origin use only). Origins are
     checked by config.validate to be exact (scheme://host[:port]), so flask-cors compares
     them literally, never as patterns."""
-    origins = app.config["COMMENTS_CORS_ORIGINS"]
+    origins = settings.cors_origins
     if not origins:
         return
     CORS(

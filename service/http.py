@@ -15,6 +15,7 @@ from werkzeug.exceptions import BadRequest
 
 from .auth import client_ip
 from .cache import PageCache
+from .config import SETTINGS, Settings
 from .domain.comments import Rules
 from .domain.moderation import AutoRules
 from .domain.threads import CursorError, Cursors
@@ -29,6 +30,11 @@ MAX_ID = 2**31 - 1  # comment ids are 32-bit integers on every database
 def services() -> Services:
     """This app's services (built in create_app)."""
     return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def settings() -> Settings:
+    """This app's settings, typed and frozen."""
+    return services().settings
 
 
 def rules() -> Rules:
@@ -47,10 +53,10 @@ def page_cache() -> PageCache | None:
 def auto_rules() -> AutoRules:
     """The automatic holds (blocked terms, too many links); the terms file is re-read when
     it changes."""
-    config = current_app.config
+    s = services()
     return AutoRules(
-        blocked=services().terms.pattern(config["COMMENTS_BLOCKED_TERMS_FILE"]),
-        max_links=config["COMMENTS_MAX_LINKS"],
+        blocked=s.terms.pattern(s.settings.blocked_terms_file),
+        max_links=s.settings.max_links,
     )
 
 
@@ -101,15 +107,23 @@ def decode_cursor(
     return values
 
 
-def _limit_from(setting: str) -> Callable[[], str]:
-    return lambda: current_app.config[setting]  # type: ignore[no-any-return]
+LimitChoice = Callable[[Settings], str]
+_ATTR_OF = {s.name: s.attr for s in SETTINGS}
 
 
-def write_limit(setting: str) -> Any:
-    """Writes: per signed-in user, per client IP for guests (the limiter's key function)."""
-    return limiter.limit(_limit_from(setting))
+def _limit_from(choose: LimitChoice | str) -> Callable[[], str]:
+    if isinstance(choose, str):  # an environment name, as code written before typed settings
+        attr = _ATTR_OF[choose]
+        return lambda: getattr(settings(), attr)  # type: ignore[no-any-return]
+    return lambda: choose(settings())
+
+
+def write_limit(choose: LimitChoice | str) -> Any:
+    """Writes: per signed-in user, per client IP for guests (the limiter's key function).
+    ``choose`` picks the limit: ``write_limit(lambda s: s.limit_comment)``."""
+    return limiter.limit(_limit_from(choose))
 
 
 def read_limit() -> Any:
     """Reads: per client IP."""
-    return limiter.limit(_limit_from("COMMENTS_LIMIT_READ"), key_func=lambda: f"ip:{client_ip()}")
+    return limiter.limit(_limit_from(lambda s: s.limit_read), key_func=lambda: f"ip:{client_ip()}")

@@ -12,7 +12,7 @@ from sqlalchemy import case, func, select, text
 
 from .enums import CommentStatus
 from .extensions import db
-from .http import services
+from .http import services, settings
 from .models import Comment
 from .observability import metrics_text
 from .problems import problem_response
@@ -37,7 +37,7 @@ def _database_ok() -> bool:
 
 def _redis_ok() -> bool:
     client = redis.Redis.from_url(
-        current_app.config["RATELIMIT_STORAGE_URI"],
+        settings().ratelimit_storage_uri,
         socket_connect_timeout=CHECK_TIMEOUT_SECONDS,
         socket_timeout=CHECK_TIMEOUT_SECONDS,
     )
@@ -49,7 +49,7 @@ def _redis_ok() -> bool:
 
 def readiness_checks() -> dict[str, Callable[[], bool]]:
     checks: dict[str, Callable[[], bool]] = {"database": _database_ok}
-    if str(current_app.config["RATELIMIT_STORAGE_URI"]).startswith(("redis://", "rediss://")):
+    if str(settings().ratelimit_storage_uri).startswith(("redis://", "rediss://")):
         checks["redis"] = _redis_ok
     return checks
 

@@ -18,6 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from .cache import PageCache
 from .cache import from_url as cache_from_url
+from .config import Settings
 from .domain.comments import Rules
 from .domain.moderation import TermsCache
 from .domain.threads import Cursors
@@ -28,6 +29,7 @@ PROBE_TIMEOUT_SECONDS = 1
 
 @dataclass(frozen=True)
 class Services:
+    settings: Settings  # typed and frozen: code reads settings().max_links, not strings
     rules: Rules
     cursors: Cursors
     terms: TermsCache  # the blocked-terms file, re-read when it changes
@@ -48,14 +50,14 @@ def probe_engine(url: str) -> Engine:
     return create_engine(url, poolclass=NullPool, connect_args=connect_args)
 
 
-def init_app(app: Flask) -> Services:
-    config = app.config
+def init_app(app: Flask, settings: Settings) -> Services:
     services = Services(
-        rules=Rules.from_config(config),
-        cursors=Cursors(config["COMMENTS_SECRET_KEY"]),
+        settings=settings,
+        rules=Rules.from_config(settings.as_config()),
+        cursors=Cursors(settings.secret_key or ""),
         terms=TermsCache(),
-        page_cache=cache_from_url(config["COMMENTS_CACHE_URL"]),
-        probe_engine=probe_engine(config["SQLALCHEMY_DATABASE_URI"]),
+        page_cache=cache_from_url(settings.cache_url),
+        probe_engine=probe_engine(settings.database_url or ""),
     )
     app.extensions[EXTENSION] = services
     return services

@@ -7,21 +7,28 @@ Alembic migrations, never create_all, and each test starts from empty tables.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import time
 from typing import Any, Callable, Iterator
 
-import jwt
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
 
 from service import create_app
 from service.extensions import db
 from service.migrate import upgrade
-from service.models import Base
-
-JWT_SECRET = "test-secret-that-is-long-enough-for-hs256-0123456789"
+from tests.helpers import (  # noqa: F401  (re-exported: tests import these from here)
+    JWT_SECRET,
+    MODERATOR,
+    Callers,
+    at_once,
+    auth,
+    callers,
+    make_token,
+    reconfigure,
+    utc,
+)
+from tests.helpers import empty_tables as _empty_tables
 
 
 def _reset_postgres(url: str) -> None:
@@ -41,22 +48,6 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
     upgrade(url)
     return url
-
-
-def _empty_tables(url: str) -> None:
-    engine = create_engine(url)
-    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
-    with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
-        else:
-            for name in names:
-                conn.execute(text(f"DELETE FROM {name}"))
-            if conn.execute(
-                text("SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")
-            ).first():
-                conn.execute(text("DELETE FROM sqlite_sequence"))
-    engine.dispose()
 
 
 @pytest.fixture
@@ -93,29 +84,19 @@ def client(app: Any) -> Any:
     return app.test_client()
 
 
-def make_token(
-    sub: str = "u-1",
-    *,
-    name: str | None = None,
-    roles: list[str] | None = None,
-    expires_in: int = 3600,
-    secret: str = JWT_SECRET,
-    **claims: Any,
-) -> str:
-    now = int(time.time())
-    payload = {"sub": sub, "exp": now + expires_in, "iat": now, **claims}
-    if name is not None:
-        payload["name"] = name
-    if roles is not None:
-        payload["roles"] = roles
-    return jwt.encode(payload, secret, algorithm="HS256")
+@pytest.fixture
+def db_session(app: Any) -> Iterator[Session]:
+    """The app's database session inside an app context, to call domain rules without
+    HTTP (they flush; the test commits or not). Rolled back at the end."""
+    with app.app_context():
+        yield db.session
+        db.session.rollback()
 
 
-def auth(sub: str = "u-1", **kwargs: Any) -> dict[str, str]:
-    return {"Authorization": f"Bearer {make_token(sub, **kwargs)}"}
-
-
-MODERATOR = {"roles": ["moderator"], "name": "Mod"}
+@pytest.fixture(name="callers")
+def callers_fixture() -> Callers:
+    """Headers for callers.reader, .other, .moderator and .guest."""
+    return callers()
 
 
 @pytest.fixture
@@ -143,10 +124,6 @@ def post(client: Any) -> Callable[..., Any]:
         )
 
     return _post
-
-
-def utc(*args: int) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=dt.timezone.utc)
 
 
 class QueryCounter:
@@ -181,27 +158,3 @@ def count_queries(app: Any) -> Callable[[], Any]:
             event.remove(engine, "before_cursor_execute", _before)
 
     return _counting
-
-
-def at_once(app: Any, calls: list[Callable[[Any], int]]) -> list[int]:
-    """Run the calls on real threads released together, each with its own test client;
-    returns their results (HTTP statuses) in completion order."""
-    import threading
-
-    barrier = threading.Barrier(len(calls))
-    results: list[int] = []
-    lock = threading.Lock()
-
-    def run(call: Callable[[Any], int]) -> None:
-        local = app.test_client()
-        barrier.wait()
-        status = call(local)
-        with lock:
-            results.append(status)
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from ..auth import current_caller
 from ..domain import moderation
 from ..extensions import db
-from ..http import checked_article_id, json_body, write_limit
+from ..http import checked_article_id, json_body, settings, write_limit
 from ..models import Article, utcnow
 from ..schemas import timestamp
 from .blueprint import bp
@@ -17,17 +15,13 @@ from .schemas import ArticlePatchSchema
 
 
 def article_admin_out(article_id: str, article: Article | None) -> dict[str, Any]:
-    auto = moderation.auto_closed(
-        article, days=current_app.config["COMMENTS_AUTO_CLOSE_DAYS"], now=utcnow()
-    )
-    settings = moderation.article_settings(article_id, article)
+    auto = moderation.auto_closed(article, days=settings().auto_close_days, now=utcnow())
+    current = moderation.article_settings(article_id, article)
     return {
         "id": article_id,
-        **settings,
+        **current,
         # What readers get: "closed" also when COMMENTS_AUTO_CLOSE_DAYS has run out.
-        "effective_status": "closed"
-        if auto and settings["status"] == "open"
-        else settings["status"],
+        "effective_status": "closed" if auto and current["status"] == "open" else current["status"],
         "auto_closed": auto,
         "comment_count": article.comment_count if article else 0,
         "reaction_count": article.reaction_count if article else 0,
@@ -37,7 +31,7 @@ def article_admin_out(article_id: str, article: Article | None) -> dict[str, Any
 
 
 @bp.get("/articles/<article_id>")
-@write_limit("COMMENTS_LIMIT_ADMIN")
+@write_limit(lambda s: s.limit_admin)
 def get_article(article_id: str) -> dict[str, Any]:
     """An article's moderation settings (an unknown article reads as open, default switch)."""
     checked_article_id(article_id)
@@ -45,7 +39,7 @@ def get_article(article_id: str) -> dict[str, Any]:
 
 
 @bp.patch("/articles/<article_id>")
-@write_limit("COMMENTS_LIMIT_ADMIN")
+@write_limit(lambda s: s.limit_admin)
 def patch_article(article_id: str) -> dict[str, Any]:
     """Open, close or hide a thread; set its premoderation switch (null: follow the site
     setting). Creates the article row if needed; audited."""

@@ -30,7 +30,7 @@ def entry_out(entry: AuditEntry) -> dict[str, Any]:
 
 
 @bp.get("/audit-log")
-@write_limit("COMMENTS_LIMIT_ADMIN")
+@write_limit(lambda s: s.limit_admin)
 def audit_log() -> dict[str, Any]:
     """Every moderator action and automatic decision, newest first; filter by actor, action
     and target."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, request
+from flask import request
 from sqlalchemy import func, select
 
 from ..auth import current_caller
@@ -12,7 +12,7 @@ from ..domain import moderation
 from ..domain.threads import reactions_for
 from ..enums import TOMBSTONE_STATUSES
 from ..extensions import db
-from ..http import MAX_ID, cursors, decode_cursor, json_body, write_limit
+from ..http import MAX_ID, cursors, decode_cursor, json_body, settings, write_limit
 from ..models import Comment
 from ..problems import Problem
 from ..schemas import load_query
@@ -56,7 +56,7 @@ def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
 
 
 @bp.get("/queue")
-@write_limit("COMMENTS_LIMIT_ADMIN")
+@write_limit(lambda s: s.limit_admin)
 def queue() -> dict[str, Any]:
     """Comments needing a decision, most-flagged first: flagged (open flags), pending (held
     by premoderation or a rule), hidden (by flags), or all of them."""
@@ -87,7 +87,7 @@ def queue() -> dict[str, Any]:
 
 
 @bp.post(f"/comments/<int(max={MAX_ID}):comment_id>/actions")
-@write_limit("COMMENTS_LIMIT_ADMIN")
+@write_limit(lambda s: s.limit_admin)
 def act(comment_id: int) -> dict[str, Any]:
     """approve | remove | restore | pin | unpin | dismiss_flags, audited with before → after;
     answers with the comment after the action."""
@@ -102,7 +102,7 @@ def act(comment_id: int) -> dict[str, Any]:
         action=data["action"],
         actor_id=caller.user_id or "",
         reason=data["reason"],
-        max_pinned=current_app.config["COMMENTS_MAX_PINNED"],
+        max_pinned=settings().max_pinned,
     )
     db.session.commit()
     db.session.refresh(comment)

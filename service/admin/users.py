@@ -21,7 +21,7 @@ from .schemas import EraseQuerySchema, PageQuerySchema
 
 
 @bp.get(f"/users/{USER_ID}/comments")
-@write_limit("COMMENTS_LIMIT_ADMIN")
+@write_limit(lambda s: s.limit_admin)
 def user_comments(user_id: str) -> dict[str, Any]:
     """Everything this user wrote, in every status, newest first, with the author's record."""
     args = load_query(PageQuerySchema(), request.args)
@@ -57,7 +57,7 @@ def _comment_export(c: Comment) -> dict[str, Any]:
 
 
 @bp.get(f"/users/{USER_ID}/export")
-@write_limit("COMMENTS_LIMIT_ADMIN")
+@write_limit(lambda s: s.limit_admin)
 def export_user(user_id: str) -> dict[str, Any]:
     """Everything stored about this person, as JSON (a data-subject access request)."""
     comments = db.session.scalars(
@@ -125,7 +125,7 @@ def export_user(user_id: str) -> dict[str, Any]:
 
 
 @bp.delete(f"/users/{USER_ID}")
-@write_limit("COMMENTS_LIMIT_ADMIN")
+@write_limit(lambda s: s.limit_admin)
 def erase_user(user_id: str) -> dict[str, Any]:
     """Erase this person: comments become anonymous tombstones (when others replied) or
     disappear, reactions and flags go with every counter corrected. Audited; 200 with what

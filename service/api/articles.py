@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from ..auth import require_user
 from ..domain.reactions import article_reactions, react_to_article
 from ..domain.threads import article_visible
 from ..extensions import db
-from ..http import checked_article_id, read_limit, write_limit
+from ..http import checked_article_id, read_limit, settings, write_limit
 from ..models import Article
 from ..observability import metrics
 from ..schemas import article_out
@@ -43,7 +41,7 @@ def _react(article_id: str, kind: str, add: bool) -> dict[str, Any]:
         article_id=article_id,
         user_id=caller.user_id or "",
         kind=kind,
-        kinds=current_app.config["COMMENTS_REACTION_KINDS"],
+        kinds=settings().reaction_kinds,
         add=add,
     )
     db.session.commit()
@@ -53,14 +51,14 @@ def _react(article_id: str, kind: str, add: bool) -> dict[str, Any]:
 
 
 @bp.put(f"/articles/<article_id>/reactions/{KIND}")
-@write_limit("COMMENTS_LIMIT_REACTION")
+@write_limit(lambda s: s.limit_reaction)
 def add_article_reaction(article_id: str, kind: str) -> dict[str, Any]:
     """Add the caller's reaction to the article (idempotent)."""
     return _react(article_id, kind, add=True)
 
 
 @bp.delete(f"/articles/<article_id>/reactions/{KIND}")
-@write_limit("COMMENTS_LIMIT_REACTION")
+@write_limit(lambda s: s.limit_reaction)
 def remove_article_reaction(article_id: str, kind: str) -> dict[str, Any]:
     """Remove the caller's reaction from the article (idempotent)."""
     return _react(article_id, kind, add=False)

@@ -36,6 +36,7 @@ from ..http import (
     page_cache,
     read_limit,
     rules,
+    settings,
     write_limit,
 )
 from ..models import Article, Comment, utcnow
@@ -215,7 +216,7 @@ def _caller_key(caller: Caller) -> str:
     only in the idempotency table, never shown)."""
     if caller.is_authenticated:
         return f"user:{caller.user_id}"
-    secret = current_app.config["COMMENTS_SECRET_KEY"]
+    secret = settings().secret_key
     return "guest:" + hashlib.sha256(f"{secret}|{client_ip()}".encode()).hexdigest()
 
 
@@ -226,7 +227,7 @@ def _author(caller: Caller, author_name: str | None) -> rules_.Author:
             name=caller.name or caller.user_id or "",
             is_moderator=caller.is_moderator,
         )
-    if not current_app.config["COMMENTS_ALLOW_GUESTS"]:
+    if not settings().allow_guests:
         raise Problem(
             401, "Sign in to comment.", type_="unauthorized", headers={"WWW-Authenticate": "Bearer"}
         )
@@ -265,7 +266,7 @@ def _hold_reason(body: str) -> str | None:
 
 
 @bp.post("/articles/<article_id>/comments")
-@write_limit("COMMENTS_LIMIT_COMMENT")
+@write_limit(lambda s: s.limit_comment)
 def post_comment(article_id: str) -> Any:
     """Post a comment or a reply; 201 with the comment (and a guest's edit_token, once)."""
     checked_article_id(article_id)
@@ -406,7 +407,7 @@ def _comment_for_change(comment_id: int) -> tuple[Comment, Caller, bool]:
 
 
 @bp.patch(COMMENT)
-@write_limit("COMMENTS_LIMIT_EDIT")
+@write_limit(lambda s: s.limit_edit)
 def edit_comment(comment_id: int) -> Any:
     """The author edits the body within the edit window; sets edited_at."""
     data = json_body(EDIT_COMMENT)
@@ -428,7 +429,7 @@ def edit_comment(comment_id: int) -> Any:
 
 
 @bp.delete(COMMENT)
-@write_limit("COMMENTS_LIMIT_EDIT")
+@write_limit(lambda s: s.limit_edit)
 def delete_comment(comment_id: int) -> Any:
     """The author deletes, or a moderator removes: 204. A comment with visible replies stays
     as a tombstone."""

@@ -11,7 +11,7 @@ from flask import current_app, request
 from ..cache import pack, unpack
 from ..domain.reactions import counts_for
 from ..extensions import db
-from ..http import page_cache, read_limit
+from ..http import page_cache, read_limit, settings
 from ..problems import Problem
 from ..schemas import ARTICLE_ID_RULE, valid_article_id
 from .blueprint import bp
@@ -32,7 +32,7 @@ def counts() -> Any:
     COMMENTS_COUNTS_CACHE_SECONDS (default 1 s) in the page cache, keyed by the query string
     and the current time slot: a count can lag a write by that long (browsers and CDNs keep
     it 30 s anyway). Only valid requests are stored, so a hit needs no checking."""
-    cache, ttl = page_cache(), current_app.config["COMMENTS_COUNTS_CACHE_SECONDS"]
+    cache, ttl = page_cache(), settings().counts_cache_seconds
     key = None
     if cache is not None and ttl > 0:
         key = ":".join(

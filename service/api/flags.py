@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from ..auth import require_user
 from ..domain.moderation import add_flag
 from ..extensions import db
-from ..http import json_body, write_limit
+from ..http import json_body, settings, write_limit
 from ..models import Comment
 from ..observability import metrics
 from ..problems import Problem
@@ -19,7 +17,7 @@ from .comments import COMMENT
 
 
 @bp.post(f"{COMMENT}/flags")
-@write_limit("COMMENTS_LIMIT_FLAG")
+@write_limit(lambda s: s.limit_flag)
 def flag_comment(comment_id: int) -> Any:
     """Flag a comment: 201 the first time, 200 (with the first flag) when the caller had
     already flagged it. Enough weighted flags hide the comment until a moderator decides."""
@@ -35,7 +33,7 @@ def flag_comment(comment_id: int) -> Any:
         user_id=caller.user_id or "",
         reason=data["reason"],
         note=note or None,
-        threshold=current_app.config["COMMENTS_FLAG_HIDE_THRESHOLD"],
+        threshold=settings().flag_hide_threshold,
     )
     db.session.commit()
     if result.created:

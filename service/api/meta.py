@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from ..enums import FlagReason, Sort
-from ..http import read_limit
+from ..http import read_limit, settings
 from .blueprint import bp
 
 
@@ -15,14 +13,14 @@ from .blueprint import bp
 @read_limit()
 def get_config() -> dict[str, Any]:
     """The reaction kinds, edit window, depth and body limits, and whether guests may post."""
-    config = current_app.config
+    s = settings()
     return {
-        "reaction_kinds": list(config["COMMENTS_REACTION_KINDS"]),
-        "edit_window_seconds": config["COMMENTS_EDIT_WINDOW_SECONDS"],
-        "max_depth": config["COMMENTS_MAX_DEPTH"],
-        "allow_guests": config["COMMENTS_ALLOW_GUESTS"],
-        "max_body_length": config["COMMENTS_MAX_BODY"],
-        "replies_per_thread": config["COMMENTS_REPLIES_PER_THREAD"],
+        "reaction_kinds": list(s.reaction_kinds),
+        "edit_window_seconds": s.edit_window_seconds,
+        "max_depth": s.max_depth,
+        "allow_guests": s.allow_guests,
+        "max_body_length": s.max_body,
+        "replies_per_thread": s.replies_per_thread,
         "flag_reasons": [reason.value for reason in FlagReason],
         "sorts": [sort.value for sort in Sort],
     }

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
-
 from ..auth import require_user
 from ..domain.reactions import comment_reactions, react_to_comment
 from ..extensions import db
-from ..http import write_limit
+from ..http import settings, write_limit
 from ..models import Comment
 from ..observability import metrics
 from ..problems import Problem
@@ -28,7 +26,7 @@ def _react(comment_id: int, kind: str, add: bool) -> dict[str, Any]:
         comment=comment,
         user_id=caller.user_id or "",
         kind=kind,
-        kinds=current_app.config["COMMENTS_REACTION_KINDS"],
+        kinds=settings().reaction_kinds,
         add=add,
     )
     db.session.commit()
@@ -38,14 +36,14 @@ def _react(comment_id: int, kind: str, add: bool) -> dict[str, Any]:
 
 
 @bp.put(f"{COMMENT}/reactions/{KIND}")
-@write_limit("COMMENTS_LIMIT_REACTION")
+@write_limit(lambda s: s.limit_reaction)
 def add_comment_reaction(comment_id: int, kind: str) -> dict[str, Any]:
     """Add the caller's reaction (idempotent): 200 with the comment's counts and own kinds."""
     return _react(comment_id, kind, add=True)
 
 
 @bp.delete(f"{COMMENT}/reactions/{KIND}")
-@write_limit("COMMENTS_LIMIT_REACTION")
+@write_limit(lambda s: s.limit_reaction)
 def remove_comment_reaction(comment_id: int, kind: str) -> dict[str, Any]:
     """Remove the caller's reaction (idempotent)."""
     return _react(comment_id, kind, add=False)

@@ -12,11 +12,12 @@ from pathlib import Path
 from flask import (
     Blueprint,
     Response,
-    current_app,
     make_response,
     render_template,
     send_from_directory,
 )
+
+from ..http import settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSET_MAX_AGE = 300
@@ -41,7 +42,7 @@ def _locked_down(response: Response) -> Response:
 @bp.get("")
 def page() -> Response:
     """The console page (static HTML; demo mode adds the demo moderator's sign-in button)."""
-    html = render_template("console.html", demo=bool(current_app.config["COMMENTS_DEMO"]))
+    html = render_template("console.html", demo=bool(settings().demo))
     response = make_response(html)
     response.headers["Cache-Control"] = "no-cache"
     return _locked_down(response)

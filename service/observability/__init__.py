@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.logging import default_handler
 
+from ..config import Settings
 from . import metrics, requests
 from .gunicorn import GunicornJsonLogger
 from .logs import JsonFormatter, configure_logging
@@ -15,9 +16,9 @@ from .metrics import metrics_text
 from .requests import request_id
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     metrics.metrics()  # made at start-up, not by the first request
-    configure_logging(app.config.get("COMMENTS_LOG_LEVEL", "INFO"))
+    configure_logging(settings.log_level)
     app.logger.removeHandler(default_handler)
     requests.init_app(app)
 

@@ -24,7 +24,7 @@ from flask import (
 from marshmallow import RAISE, Schema, fields, validate
 
 from ..extensions import db
-from ..http import json_body
+from ..http import json_body, settings
 from . import demo
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -53,7 +53,7 @@ def embed_css() -> Response:
 
 
 def _require_demo() -> None:
-    if not current_app.config["COMMENTS_DEMO"]:
+    if not settings().demo:
         abort(404)
 
 
@@ -89,7 +89,7 @@ def demo_token() -> dict[str, Any]:
 @bp.cli.command("seed-demo")
 def seed_demo() -> None:
     """Seed the demo article's conversation once (does nothing when it already has one)."""
-    if not current_app.config["COMMENTS_DEMO"]:
+    if not settings().demo:
         click.echo("demo mode is off (COMMENTS_DEMO); nothing seeded")
         return
     created = demo.seed(db.session, current_app.config)

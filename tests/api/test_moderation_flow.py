@@ -3,13 +3,11 @@ pins lead, bans and shadow bans, closed articles, premoderation, all in the audi
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 import pytest
 
-from service.domain.comments import Rules
-from tests.conftest import at_once, auth
+from tests.helpers import at_once, auth, reconfigure
 
 MOD = auth("mod-1", roles=["moderator"], name="Mod")
 ADMIN = "/api/v1/admin"
@@ -412,9 +410,7 @@ def test_later_comments_keep_the_threads_first_comment_time(client, post, app):
 
 @pytest.mark.parametrize("mode", ["all", "guests", "first_comment"])
 def test_premoderation_holds_until_approved(client, post, app, mode):
-    app.config["COMMENTS_PREMODERATION"] = mode
-    services = app.extensions["comments"]  # built by create_app: rebuild its rules
-    app.extensions["comments"] = dataclasses.replace(services, rules=Rules.from_config(app.config))
+    reconfigure(app, COMMENTS_PREMODERATION=mode)
     r = post("art", "held?", user=None if mode == "guests" else "u1")
     assert r.status_code == 201
     held = r.get_json()

@@ -16,7 +16,7 @@ from service.domain import threads
 from service.enums import ArticleStatus, Sort
 from service.extensions import db
 from service.models import Article, Ban, Comment
-from tests.conftest import MODERATOR, auth
+from tests.helpers import MODERATOR, auth, reconfigure
 from tests.openapi_check import (
     SPEC_PATH,
     assert_matches_spec,
@@ -352,9 +352,9 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("POST", THREAD, 422, article_id="a1", json={"body": "no name"})
     w("POST", THREAD, 422, article_id="bad%20id", json={"body": "x"}, headers=ann)
     w("POST", THREAD, 401, article_id="a1", json={"body": "x"}, headers=bad)
-    app.config["COMMENTS_ALLOW_GUESTS"] = False
+    reconfigure(app, COMMENTS_ALLOW_GUESTS=False)
     w("POST", THREAD, 401, article_id="a1", json={"body": "x", "author_name": "Gus"})
-    app.config["COMMENTS_ALLOW_GUESTS"] = True
+    reconfigure(app, COMMENTS_ALLOW_GUESTS=True)
     w("POST", THREAD, 403, article_id="a1", json={"body": "x"}, headers=banned)
     _, duplicate = w(
         "POST", THREAD, 409, article_id="a1", json={"body": "first **post**"}, headers=ann

@@ -74,3 +74,31 @@ def test_masked_hides_secrets_and_passwords(tmp_path):
     shown = masked(config)
     assert shown["COMMENTS_JWT_SECRET"] == "***" and shown["COMMENTS_SECRET_KEY"] == "***"
     assert "hunter2" not in shown["DATABASE_URL"] and "app" in shown["DATABASE_URL"]
+
+
+def test_settings_are_typed_frozen_and_one_row_each(tmp_path):
+    import dataclasses
+
+    from service.config import SETTINGS, Settings, load_settings
+
+    settings = load_settings(
+        environ={"COMMENTS_MAX_DEPTH": "3", "COMMENTS_CORS_ORIGINS": "https://a.example"},
+        instance_path=str(tmp_path),
+    )
+    assert settings.max_depth == 3 and settings.cors_origins == ("https://a.example",)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.max_depth = 4  # type: ignore[misc]
+    names = [s.name for s in SETTINGS]
+    assert len(names) == len(set(names)) == len(dataclasses.fields(Settings))
+    assert settings.as_config()["COMMENTS_CORS_ORIGINS"] == ["https://a.example"]
+
+
+def test_every_problem_is_reported_at_once(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(
+            environ={"COMMENTS_MAX_PINNED": "-1", "WEB_CONCURRENCY": "0", "COMMENTS_ENV": "x"},
+            instance_path=str(tmp_path),
+        )
+    message = str(caught.value)
+    for name in ("COMMENTS_MAX_PINNED: 0 or more", "WEB_CONCURRENCY: 1 or more", "COMMENTS_ENV"):
+        assert name in message
