@@ -44,3 +44,24 @@ class Sort(str, enum.Enum):
 
 
 TOMBSTONE_STATUSES = (CommentStatus.DELETED, CommentStatus.REMOVED)
+
+
+class HeldReason(enum.StrEnum):
+    """Why a comment is pending or hidden (Comment.held_reason; a plain string column, and
+    a StrEnum compares equal to the stored string)."""
+
+    PREMODERATION = "premoderation"  # the article or the site holds new comments
+    BLOCKED_TERM = "blocked_term"  # the body matched COMMENTS_BLOCKED_TERMS_FILE
+    LINKS = "links"  # more links than COMMENTS_MAX_LINKS
+    FLAGS = "flags"  # readers' weighted flags passed COMMENTS_FLAG_HIDE_THRESHOLD
+
+
+class ModerationAction(enum.StrEnum):
+    """A moderator's decision on one comment (POST /admin/comments/{id}/actions)."""
+
+    APPROVE = "approve"
+    REMOVE = "remove"
+    RESTORE = "restore"
+    PIN = "pin"
+    UNPIN = "unpin"
+    DISMISS_FLAGS = "dismiss_flags"

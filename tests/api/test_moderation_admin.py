@@ -21,7 +21,7 @@ from service.models import (
     CommentReactionCount,
     Flag,
 )
-from tests.conftest import auth
+from tests.helpers import auth, reconfigure
 
 MOD = auth("mod-1", roles=["moderator"], name="Mod")
 ADMIN = "/api/v1/admin"
@@ -185,7 +185,7 @@ def test_queue_item_shows_the_parent_and_the_authors_record(client, post):
 def test_blocked_terms_and_links_hold_comments(client, post, app, tmp_path):
     terms = tmp_path / "terms.txt"
     terms.write_text("crypto pump\nscam\n")
-    app.config.update(COMMENTS_BLOCKED_TERMS_FILE=str(terms), COMMENTS_MAX_LINKS=2)
+    reconfigure(app, COMMENTS_BLOCKED_TERMS_FILE=str(terms), COMMENTS_MAX_LINKS=2)
     r = post("art", "This is a ＳＣＡＭ, trust me")
     assert r.status_code == 201 and r.get_json()["status"] == "pending"
     held = r.get_json()

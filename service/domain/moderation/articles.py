@@ -1,0 +1,62 @@
+"""An article's moderation settings: status (open, closed, hidden) and premoderation."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from ...enums import (
+    ArticleStatus,
+)
+from ...models import (
+    Article,
+    utcnow,
+)
+from ..audit import record
+from ..comments import (
+    bump_version,
+    ensure_article,
+)
+
+
+def article_settings(article_id: str, article: Article | None) -> dict[str, Any]:
+    return {
+        "status": (article.status if article else ArticleStatus.OPEN).value,
+        "premoderation": article.premoderation if article else None,
+    }
+
+
+def update_article(
+    session: Session,
+    *,
+    article_id: str,
+    changes: dict[str, Any],
+    actor_id: str,
+    reason: str | None = None,
+    now: dt.datetime | None = None,
+) -> Article:
+    now = now or utcnow()
+    article = ensure_article(session, article_id, now)
+    before = article_settings(article_id, article)
+    if "status" in changes:
+        article.status = changes["status"]
+    if "premoderation" in changes:
+        article.premoderation = changes["premoderation"]
+    session.flush()
+    after = article_settings(article_id, article)
+    if after != before:
+        bump_version(session, article_id)
+        record(
+            session,
+            actor_id=actor_id,
+            action="update_article",
+            target_type="article",
+            target_id=article_id,
+            reason=reason,
+            before=before,
+            after=after,
+            now=now,
+        )
+    return article

@@ -1,0 +1,112 @@
+"""The moderation queue: which comments wait, in which order, with their context."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Select, and_, case, func, or_, select, text
+from sqlalchemy.orm import Session
+
+from ...enums import (
+    TOMBSTONE_STATUSES,
+    CommentStatus,
+    FlagState,
+)
+from ...models import (
+    QUEUE_PREDICATE,
+    Comment,
+    Flag,
+)
+from ..threads import after_key, order_by
+
+
+def flags_by_reason(session: Session, comment_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Open, counted flags per reason for many comments, in one query."""
+    out: dict[int, dict[str, int]] = defaultdict(dict)
+    if not comment_ids:
+        return out
+    for comment_id, reason, count in session.execute(
+        select(Flag.comment_id, Flag.reason, func.count())
+        .where(Flag.comment_id.in_(comment_ids), Flag.state == FlagState.OPEN, Flag.weight > 0)
+        .group_by(Flag.comment_id, Flag.reason)
+    ):
+        out[comment_id][reason.value] = count
+    return out
+
+
+def author_records(session: Session, user_ids: list[str]) -> dict[str, dict[str, int]]:
+    """{"comments": n, "removed": m} per author, in one query."""
+    out: dict[str, dict[str, int]] = {}
+    if not user_ids:
+        return out
+    removed = func.sum(case((Comment.status == CommentStatus.REMOVED, 1), else_=0))
+    for author_id, total, removed_n in session.execute(
+        select(Comment.author_id, func.count(), removed)
+        .where(Comment.author_id.in_(user_ids))
+        .group_by(Comment.author_id)
+    ):
+        out[author_id] = {"comments": int(total), "removed": int(removed_n or 0)}
+    return out
+
+
+QUEUE_STATES = ("flagged", "pending", "hidden", "all")
+# Most-flagged first (by weight, then by count), then the longest waiting.
+QUEUE_KEYS = ((Comment.flag_weight, True), (Comment.flag_count, True), (Comment.id, False))
+
+
+def queue_condition(state: str) -> Any:
+    """The comments of one queue state. Every state starts with the partial index's own
+    predicate, as literal SQL: planners use ix_comments_queue only when the query visibly
+    implies it (a bound ``flag_count > ?`` does not)."""
+    flagged = and_(Comment.flag_count > 0, Comment.status.not_in(TOMBSTONE_STATUSES))
+    pending = Comment.status == CommentStatus.PENDING
+    hidden = Comment.status == CommentStatus.HIDDEN
+    state_condition = {
+        "flagged": flagged,
+        "pending": pending,
+        "hidden": hidden,
+        "all": or_(flagged, pending, hidden),
+    }[state]
+    return and_(text(f"({QUEUE_PREDICATE})"), state_condition)
+
+
+def queue_page(
+    session: Session,
+    *,
+    state: str,
+    article_id: str | None,
+    limit: int,
+    after: list[Any] | None,
+) -> list[Comment]:
+    """One page of comments needing a decision (``limit + 1`` rows: the extra one says there
+    is a next page)."""
+    return list(
+        session.scalars(queue_query(state=state, article_id=article_id, limit=limit, after=after))
+    )
+
+
+def queue_query(
+    *, state: str, article_id: str | None, limit: int, after: list[Any] | None
+) -> Select[Any]:
+    """The SELECT behind ``queue_page`` (every state reads ix_comments_queue)."""
+    query = select(Comment).where(queue_condition(state))
+    if article_id is not None:
+        query = query.where(Comment.article_id == article_id)
+    if after is not None:
+        query = query.where(after_key(QUEUE_KEYS, after))
+    return query.order_by(*order_by(QUEUE_KEYS)).limit(limit + 1)
+
+
+def queue_key(comment: Comment) -> list[Any]:
+    return [float(comment.flag_weight), int(comment.flag_count), int(comment.id)]
+
+
+def queue_sizes(session: Session) -> dict[str, int]:
+    return {
+        state: int(
+            session.scalar(select(func.count()).select_from(Comment).where(queue_condition(state)))
+            or 0
+        )
+        for state in QUEUE_STATES
+    }
