@@ -22,6 +22,8 @@ import threading
 from collections import OrderedDict
 from typing import Any, Protocol
 
+import redis
+
 log = logging.getLogger(__name__)
 
 MEMORY_BUDGET = 16 * 1024 * 1024  # bytes of page bodies per worker
@@ -72,8 +74,6 @@ class RedisCache:
     the page is then built from the database, as it would be without a cache."""
 
     def __init__(self, url: str, ttl: int = REDIS_TTL_SECONDS) -> None:
-        import redis
-
         self.ttl = ttl
         self.client = redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.25)
 

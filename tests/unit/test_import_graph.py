@@ -158,3 +158,17 @@ def test_importing_the_service_has_no_side_effects(tmp_path: Path) -> None:
 def _all_modules() -> list[str]:
     """Every module of the service except wsgi (which builds the app: that is its job)."""
     return sorted(name for name in import_graph() if name != "service.wsgi")
+
+
+def test_no_import_inside_a_function() -> None:
+    """Imports sit at the top of their module: one inside a function usually hides a cycle
+    (or makes the first request pay for it)."""
+    found = []
+    for path in sorted((ROOT / PACKAGE).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for inner in ast.walk(node):
+                    if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                        found.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
+    assert found == []
