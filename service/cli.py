@@ -15,6 +15,7 @@ from .config import masked
 from .domain.data import DataError, export_records, import_records, recount
 from .domain.tokens import hash_secret, new_api_key
 from .extensions import db
+from .importers.cli import register as register_importers
 from .migrate import upgrade
 from .models import ApiKey, utcnow
 
@@ -147,6 +148,4 @@ def init_app(app: Flask) -> None:
     ):
         app.cli.add_command(command)
     # `flask import FORMAT FILE` (service/importers); `flask import FILE` stays our backups.
-    from .importers.cli import register as register_importers
-
     register_importers(app, import_command)

@@ -15,10 +15,11 @@ from contextlib import ExitStack
 from typing import IO, Any
 
 import click
-from flask import current_app
 from flask.cli import with_appcontext
 
 from ..extensions import db
+from ..http import settings
+from . import commento, disqus, isso, remark42, wordpress
 from .mapping import Mapper, open_csv
 from .records import Record, SourceError
 from .sources import Counting
@@ -58,8 +59,6 @@ def _open(path: str, on_read: Callable[[int], None]) -> tuple[Any, ExitStack]:
 
 
 def _records(fmt: str, path: str, handle: Any) -> Iterator[Record]:
-    from . import commento, disqus, isso, remark42, wordpress
-
     if fmt == "disqus":
         return disqus.parse(handle)
     if fmt == "wordpress":
@@ -82,7 +81,7 @@ class _Progress:
         self.logged = 0
         self.bar: Any = None
         if sys.stderr.isatty():
-            from rich.progress import (
+            from rich.progress import (  # lazy: a progress bar only on a terminal
                 BarColumn,
                 DownloadColumn,
                 Progress,
@@ -180,7 +179,7 @@ def _command(fmt: str, what: str) -> click.Command:
                         source=fmt,
                         user_prefix=user_prefix,
                         skip_removed=skip_removed,
-                        max_depth=current_app.config["COMMENTS_MAX_DEPTH"],
+                        max_depth=settings().max_depth,
                         batch=batch_size,
                         jobs=jobs,
                     ),

@@ -24,6 +24,7 @@ way (truncated, malformed) leaves nothing behind.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -38,7 +39,7 @@ from ..domain import audit, bodies
 from ..domain.data import recount
 from ..domain.reactions import _insert
 from ..domain.threads import ancestor_ids, place_reply
-from ..enums import ArticleStatus, CommentStatus
+from ..enums import ArticleStatus, CommentStatus, HeldReason
 from ..models import Article, Comment, CommentReaction, ImportedComment, utcnow
 from .mapping import Mapper
 from .records import Note, Post, Record, State, Thread
@@ -69,7 +70,7 @@ STATUS = {
 
 @lru_cache(maxsize=1)
 def _converter() -> Any:
-    from markdownify import MarkdownConverter
+    from markdownify import MarkdownConverter  # lazy: only HTML sources need it
 
     class Converter(MarkdownConverter):  # type: ignore[misc]
         def convert_img(self, el: Any, text: str, parent_tags: Any) -> str:
@@ -407,7 +408,9 @@ class Writer:
                     "body_html": body_html,
                     "body_fingerprint": fingerprint,
                     "status": status,
-                    "held_reason": "premoderation" if status == CommentStatus.PENDING else None,
+                    "held_reason": HeldReason.PREMODERATION.value
+                    if status == CommentStatus.PENDING
+                    else None,
                     "shadowed": False,
                     "pinned": False,
                     "created_at": post.created_at,
@@ -558,8 +561,6 @@ def _prepared(records: Iterable[Record], *, jobs: int, window: int) -> Iterator[
         yield from first
         yield from it
         return
-    import multiprocessing
-
     # spawn: the workers inherit no database connection (and none of Flask).
     with multiprocessing.get_context("spawn").Pool(jobs) as pool:
         pending: tuple[list[Record], Any] | None = None
