@@ -132,4 +132,4 @@ _CONDITIONAL_HEADERS = (
 )
 
 
-from . import articles, comments, counts, flags, meta, reactions  # noqa: E402,F401  (routes)
+from . import articles, comments, counts, flags, meta, preview, reactions  # noqa: E402,F401  (routes)

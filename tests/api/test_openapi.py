@@ -193,7 +193,9 @@ class Walk:
         self, method: str, template: str, expect: int, *, query: Any = None, **kwargs: Any
     ) -> tuple[Any, Any]:
         params = {
-            k: kwargs.pop(k) for k in ("article_id", "comment_id", "kind", "user_id") if k in kwargs
+            k: kwargs.pop(k)
+            for k in ("article_id", "comment_id", "kind", "user_id", "lang")
+            if k in kwargs
         }
         path = template.format(**params)
         r = self.client.open(path, method=method, query_string=query, **kwargs)
@@ -247,6 +249,8 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", "/metrics", 200)
     w("GET", "/embed/comments.js", 200)
     w("GET", "/embed/comments.css", 200)
+    w("GET", "/embed/i18n/{lang}.js", 200, lang="de")
+    w("GET", "/embed/i18n/{lang}.js", 404, lang="xx")
     r, _ = w("GET", "/admin", 200)  # the moderator console: served whatever the mode
     assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
     r, _ = w("GET", "/admin/console.js", 200)
@@ -257,6 +261,14 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("POST", "/demo/token", 404, json={"persona": "reader-a"})
     w("GET", "/openapi.yaml", 200)
     w("POST", "/healthz", 405)
+
+    # A draft's preview.
+    _, preview = w("POST", "/api/v1/preview", 200, json={"body": "See https://example.com"})
+    assert preview["links"] == 1
+    w("POST", "/api/v1/preview", 422, json={"body": " "})
+    w("POST", "/api/v1/preview", 400, data="{", content_type="application/json")
+    w("POST", "/api/v1/preview", 415, data="x")
+    w("POST", "/api/v1/preview", 401, json={"body": "x"}, headers=bad)
 
     # Client configuration, and HTTP caching of a GET.
     r, config = w("GET", CONFIG, 200)
@@ -512,6 +524,8 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("PUT", COMMENT_REACTION, 404, comment_id=999_999, kind="like", headers=bob)
     w("DELETE", COMMENT_REACTION, 404, comment_id=999_999, kind="like", headers=bob)
     w("PUT", COMMENT_REACTION, 403, comment_id=first["id"], kind="like", headers=banned)
+    r, problem = w("PUT", COMMENT_REACTION, 403, comment_id=first["id"], kind="like", headers=ann)
+    assert problem["type"].endswith("/own-comment")  # first is Ann's: no self-votes
     w("DELETE", COMMENT_REACTION, 403, comment_id=first["id"], kind="like", headers=banned)
     w("PATCH", COMMENT_REACTION, 405, comment_id=first["id"], kind="like", headers=bob)
 

@@ -94,3 +94,16 @@ def test_bracket_floods_render_without_link_syntax():
     flooded = "[a](https://x.example) " + "[" * MAX_LINK_BRACKETS
     html = render(flooded)
     assert "<a " not in html and "[a](https://x.example)" in html
+
+
+def test_bare_urls_are_linked_with_the_same_rel_and_allow_list():
+    html = render("Source: https://example.com/report?q=1 and http://example.org/a.")
+    assert (
+        '<a href="https://example.com/report?q=1" rel="nofollow ugc noopener noreferrer">'
+        "https://example.com/report?q=1</a>"
+    ) in html
+    assert '<a href="http://example.org/a" rel="nofollow ugc noopener noreferrer">' in html
+    assert count_links(html) == 2  # the link hold counts them, as before
+    # No scheme, no link: plain words with dots stay text; other schemes never become links.
+    assert "<a" not in render("Alibaba.com, www.baba.com and BABA.N rose; javascript:alert(1)")
+    assert "<a" not in render("`https://example.com` in code stays code")
