@@ -1,6 +1,7 @@
 """Pages outside the JSON API: the embeddable widget's files and, in demo mode, a demo article.
 
-/embed/comments.js and /embed/comments.css are always served (host pages load them).
+/embed/comments.js, /embed/comments.css and the widget's language catalogues
+/embed/i18n/<lang>.js are always served (host pages load them).
 /demo, /demo/token and the redirect from / exist only with COMMENTS_DEMO=true; otherwise
 they are the same 404 problem+json as any unknown address.
 """
@@ -18,6 +19,7 @@ from flask import (
     current_app,
     redirect,
     render_template,
+    request,
     send_from_directory,
     url_for,
 )
@@ -52,6 +54,18 @@ def embed_css() -> Response:
     return _asset("comments.css", "text/css")
 
 
+# The widget's other languages, each loaded by the widget only when a page uses it.
+CATALOGUES = frozenset(p.stem for p in (STATIC / "i18n").glob("*.js"))
+
+
+@bp.get("/embed/i18n/<lang>.js")
+def embed_catalogue(lang: str) -> Response:
+    """One language's strings for the widget (de, fr, es, ja, zh-Hans)."""
+    if lang not in CATALOGUES:
+        abort(404)
+    return _asset(f"i18n/{lang}.js", "text/javascript")
+
+
 def _require_demo() -> None:
     if not current_app.config["COMMENTS_DEMO"]:
         abort(404)
@@ -66,9 +80,14 @@ def index() -> Any:
 
 @bp.get("/demo")
 def demo_page() -> str:
-    """A financial news article with the widget at its end and a switch of demo identities."""
+    """A financial news article with the widget at its end and a switch of demo identities
+    (``?lang=de``, ``fr``, ``es``, ``ja`` or ``zh-Hans``: the widget in that language)."""
     _require_demo()
-    return render_template("demo.html", article=demo.ARTICLE, personas=demo.PERSONAS)
+    # ?lang=de shows the widget in another of its languages (the page's lang attribute).
+    lang = request.args.get("lang", "en")
+    if lang not in CATALOGUES:
+        lang = "en"
+    return render_template("demo.html", article=demo.ARTICLE, personas=demo.PERSONAS, lang=lang)
 
 
 class DemoTokenSchema(Schema):
