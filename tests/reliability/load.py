@@ -152,6 +152,7 @@ def client_thread(
     user = f"load-{seed}"
     headers = auth(user, name=user, expires_in=3600)
     mine: list[int] = []
+    own: set[int] = set()  # every comment this user posted, deleted or not
     seen_by_article: dict[str, list[int]] = {a: [] for a in articles}
     deadline = time.monotonic() + seconds
     n = 0
@@ -172,13 +173,17 @@ def client_thread(
                 )
                 if status == 201:
                     out.acknowledged.add(body["id"])
+                    own.add(body["id"])
                     mine.append(body["id"])
                     seen.append(body["id"])
             elif roll < 0.6:
+                target = rnd.choice(seen)
                 kind = rnd.choice(("like", "dislike", "insightful"))
+                if target in own:  # authors cannot vote on their own comments (403)
+                    kind = "insightful"
                 verb = rnd.choice(("PUT", "DELETE"))
                 status, hdrs, body = request(
-                    base, verb, f"/api/v1/comments/{rnd.choice(seen)}/reactions/{kind}", headers
+                    base, verb, f"/api/v1/comments/{target}/reactions/{kind}", headers
                 )
             elif roll < 0.7:
                 status, hdrs, body = request(

@@ -53,11 +53,13 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ("GET", "/admin/console.js"): ("/admin/console.js", None, PUBLIC),
     ("GET", "/embed/comments.css"): ("/embed/comments.css", None, PUBLIC),
     ("GET", "/embed/comments.js"): ("/embed/comments.js", None, PUBLIC),
+    ("GET", "/embed/i18n/<lang>.js"): ("/embed/i18n/de.js", None, PUBLIC),
     ("GET", "/healthz"): ("/healthz", None, PUBLIC),
     ("GET", "/readyz"): ("/readyz", None, PUBLIC),
     ("GET", "/metrics"): ("/metrics", None, PUBLIC),
     ("GET", "/openapi.yaml"): ("/openapi.yaml", None, PUBLIC),
     ("GET", "/api/v1/config"): ("/api/v1/config", None, PUBLIC),
+    ("POST", "/api/v1/preview"): ("/api/v1/preview", {"body": "**draft**"}, PUBLIC),
     ("GET", "/api/v1/counts"): ("/api/v1/counts?article_id=a1", None, PUBLIC),
     ("GET", "/api/v1/articles/<article_id>"): ("/api/v1/articles/a1", None, PUBLIC),
     ("GET", "/api/v1/articles/<article_id>/comments"): (
@@ -117,7 +119,7 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     (
         "PUT",
         "/api/v1/comments/<int(max=2147483647):comment_id>/reactions/<string(maxlength=32):kind>",
-    ): ("/api/v1/comments/{c}/reactions/like", None, SIGNED_IN),
+    ): ("/api/v1/comments/{c}/reactions/like", None, {**SIGNED_IN, "author": 403}),  # no self-votes
     (
         "DELETE",
         "/api/v1/comments/<int(max=2147483647):comment_id>/reactions/<string(maxlength=32):kind>",
