@@ -15,7 +15,7 @@ from ..enums import TOMBSTONE_STATUSES
 from ..errors import Problem
 from ..extensions import db
 from ..models import Comment
-from ..schemas import load_query
+from ..schemas import load_query, timestamp
 from . import admin_comment_out, bp, decode_cursor
 from .schemas import ActionSchema, QueueQuerySchema
 
@@ -35,6 +35,7 @@ def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
     """Queue entries for a page of comments, in a fixed number of queries."""
     ids = [c.id for c in comments]
     flags = moderation.flags_by_reason(db.session, ids)
+    notes = moderation.recent_notes(db.session, ids)
     records = moderation.author_records(
         db.session, sorted({c.author_id for c in comments if c.author_id})
     )
@@ -49,6 +50,9 @@ def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
     for comment in comments:
         item = admin_comment_out(comment, reactions=counts)
         item["flags"] = flags.get(comment.id, {})
+        item["notes"] = [
+            {**n, "created_at": timestamp(n["created_at"])} for n in notes.get(comment.id, [])
+        ]
         item["parent"] = excerpt(parents.get(comment.parent_id)) if comment.parent_id else None
         item["author_record"] = records.get(comment.author_id) if comment.author_id else None
         items.append(item)

@@ -182,6 +182,48 @@ def test_queue_item_shows_the_parent_and_the_authors_record(client, post):
     assert item["flags"] == {"abuse": 1}
 
 
+def test_queue_items_carry_the_newest_reporters_notes(client, post, app):
+    app.config["COMMENTS_FLAG_HIDE_THRESHOLD"] = 100  # every reader can still flag it
+    comment = post("art", "a comment readers argue about").get_json()
+    other = post("art", "another comment", user="u2").get_json()
+    client.put(f"{ADMIN}/bans/shadowy", json={"reason": "x", "shadow": True}, headers=MOD)
+
+    def flag(who: str, reason: str, note: str | None, target: dict[str, Any] = comment) -> None:
+        r = client.post(
+            f"/api/v1/comments/{target['id']}/flags",
+            json={"reason": reason, "note": note},
+            headers=auth(who),
+        )
+        assert r.status_code == 201, r.get_json()
+
+    flag("f1", "spam", "First note: a link farm.")
+    flag("f2", "spam", None)
+    flag("f3", "misinformation", "Second: the figures are invented.")
+    flag("f4", "other", "Third: posted on every article.")
+    flag("shadowy", "abuse", "A shadow-banned reader's note counts for nothing.")
+    flag("f5", "abuse", "Fourth and newest.")
+    flag("f6", "spam", "On the other comment.", target=other)
+
+    items = {i["id"]: i for i in client.get(f"{ADMIN}/queue", headers=MOD).get_json()["items"]}
+    notes = items[comment["id"]]["notes"]
+    assert [(n["reason"], n["note"]) for n in notes] == [
+        ("abuse", "Fourth and newest."),
+        ("other", "Third: posted on every article."),
+        ("misinformation", "Second: the figures are invented."),
+    ]
+    assert all(re.match(r"\d{4}-\d\d-\d\dT", n["created_at"]) for n in notes)
+    assert [n["note"] for n in items[other["id"]]["notes"]] == ["On the other comment."]
+
+    # A decision closes the round: the next flags start with notes of their own.
+    after = client.post(
+        f"{ADMIN}/comments/{comment['id']}/actions", json={"action": "approve"}, headers=MOD
+    ).get_json()
+    assert after["notes"] == [] and after["flag_count"] == 0
+    flag("f7", "spam", "A new round.")
+    items = {i["id"]: i for i in client.get(f"{ADMIN}/queue", headers=MOD).get_json()["items"]}
+    assert [n["note"] for n in items[comment["id"]]["notes"]] == ["A new round."]
+
+
 def test_blocked_terms_and_links_hold_comments(client, post, app, tmp_path):
     terms = tmp_path / "terms.txt"
     terms.write_text("crypto pump\nscam\n")
