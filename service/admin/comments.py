@@ -90,6 +90,17 @@ def queue() -> dict[str, Any]:
     }
 
 
+@bp.get(f"/comments/<int(max={MAX_ID}):comment_id>")
+@write_limit("COMMENTS_LIMIT_ADMIN")
+def get_comment(comment_id: int) -> dict[str, Any]:
+    """One comment in any status, as moderators see it (the queue's shape): what an audit
+    entry or a link names, even when readers no longer see it."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise Problem(404, "There is no such comment.", type_="not-found")
+    return queue_items([comment])[0]
+
+
 @bp.post(f"/comments/<int(max={MAX_ID}):comment_id>/actions")
 @write_limit("COMMENTS_LIMIT_ADMIN")
 def act(comment_id: int) -> dict[str, Any]:

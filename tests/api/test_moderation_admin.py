@@ -224,6 +224,25 @@ def test_queue_items_carry_the_newest_reporters_notes(client, post, app):
     assert [n["note"] for n in items[comment["id"]]["notes"]] == ["A new round."]
 
 
+def test_one_comment_in_any_status_for_moderators(client, post):
+    comment = post("art", "removed soon", user="w").get_json()
+    client.post(
+        f"/api/v1/comments/{comment['id']}/flags",
+        json={"reason": "spam", "note": "ad"},
+        headers=auth("f"),
+    )
+    client.post(f"{ADMIN}/comments/{comment['id']}/actions", json={"action": "remove"}, headers=MOD)
+    assert client.get(f"/api/v1/comments/{comment['id']}").status_code == 404  # readers
+    item = client.get(f"{ADMIN}/comments/{comment['id']}", headers=MOD).get_json()
+    assert item["id"] == comment["id"] and item["status"] == "removed"
+    assert item["article_id"] == "art" and item["retained"]["author"]["id"] == "w"
+    assert item["retained"]["body"] == "removed soon" and item["notes"] == []
+    missing = client.get(f"{ADMIN}/comments/999999", headers=MOD)
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"] == "application/problem+json"
+    assert client.get(f"{ADMIN}/comments/{comment['id']}", headers=auth("r")).status_code == 403
+
+
 def test_blocked_terms_and_links_hold_comments(client, post, app, tmp_path):
     terms = tmp_path / "terms.txt"
     terms.write_text("crypto pump\nscam\n")

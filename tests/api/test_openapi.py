@@ -631,6 +631,8 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("POST", ACTIONS, 422, comment_id=target["id"], json={"action": "nuke"}, headers=mod)
     w("POST", ACTIONS, 404, comment_id=999999, json={"action": "remove"}, headers=mod)
     w("POST", ACTIONS, 200, comment_id=target["id"], json={"action": "pin"}, headers=mod)
+    w("GET", ADMIN + "/comments/{comment_id}", 200, comment_id=target["id"], headers=mod)
+    w("GET", ADMIN + "/comments/{comment_id}", 404, comment_id=999999, headers=mod)
     w("GET", ADMIN_ARTICLE, 200, article_id="m1", headers=mod)
     w("PATCH", ADMIN_ARTICLE, 200, article_id="m1", json={"premoderation": True}, headers=mod)
     w("PATCH", ADMIN_ARTICLE, 422, article_id="m1", json={}, headers=mod)

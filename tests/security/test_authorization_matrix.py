@@ -144,6 +144,11 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
         {"status": "closed"},
         MODERATORS,
     ),
+    ("GET", "/api/v1/admin/comments/<int(max=2147483647):comment_id>"): (
+        "/api/v1/admin/comments/{c}",
+        None,
+        MODERATORS,
+    ),
     ("POST", "/api/v1/admin/comments/<int(max=2147483647):comment_id>/actions"): (
         "/api/v1/admin/comments/{c}/actions",
         {"action": "pin"},

@@ -825,7 +825,7 @@
     var row = el("tr", { "data-user": ban.user_id });
     var error = el("p", { class: "error", role: "alert", hidden: true });
     var until = el("td", { class: "until" }, [ban.expires_at ? timeEl(ban.expires_at) : "no end"]);
-    var edit = el("button", { type: "button", text: "Change end", "aria-label": "Change the end of " + ban.user_id + "'s ban" });
+    var edit = el("button", { type: "button", class: "edit-end", text: "Change end", "aria-label": "Change end of " + ban.user_id + "'s ban" });
     var unban = el("button", { type: "button", class: "danger", text: "Unban", "aria-label": "Unban " + ban.user_id });
     var editor = el("form", { class: "inline-edit", hidden: true, novalidate: true });
     var input = el("input", { type: "datetime-local", id: key + "-until", value: localInput(ban.expires_at) });
@@ -850,7 +850,7 @@
         .then(function (after) {
           var fresh = banRow(after);
           row.replaceWith(fresh);
-          fresh.querySelector("button").focus();
+          fresh.querySelector(".edit-end").focus();
           announce(banned(after));
         }, function (err) { save.disabled = false; say(error, err.message); input.focus(); });
     });
@@ -862,7 +862,7 @@
         row.remove();
         show($("bans-empty"), banRows.children.length === 0);
         $("bans-status").textContent = "Lifted the ban on " + ban.user_id + ".";
-        if (next) next.querySelector("button").focus(); else $("bans-title").focus();
+        if (next) next.querySelector(".edit-end").focus(); else $("bans-title").focus();
       }, function (err) { unban.disabled = false; say(error, err.message); });
     });
     row.append(
@@ -903,7 +903,7 @@
   function findComment(id, focus) {
     var status = $("thread-status");
     status.textContent = "Looking up comment #" + id + "…";
-    request("GET", PUBLIC + "/comments/" + id).then(function (c) {
+    request("GET", API + "/comments/" + id).then(function (c) {
       history.replaceState(null, "", threadHref(c.article_id, id));
       openThread(c.article_id, id, focus);
     }, function (err) { status.textContent = quiet(err) ? "" : err.message; });
@@ -956,7 +956,8 @@
       article.scrollIntoView({ block: "center" });
     };
     if (found) { done(found); return null; }
-    return request("GET", PUBLIC + "/comments/" + commentId).then(function (c) {
+    return request("GET", API + "/comments/" + commentId).then(function (c) {
+      if (!c.author && c.retained) c.author = c.retained.author;
       var alone = el("ol", { class: "thread linked", "aria-label": "The linked comment" }, [threadItem(c)]);
       list.before(el("p", { class: "hint", text: "The linked comment is not among the first comments readers see:" }), alone);
       done($("comment-" + commentId));
