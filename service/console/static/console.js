@@ -452,11 +452,11 @@
   }
 
   function bodyOf(item) {
-    var node = el("div", { class: "body" });
+    var bodyNode = el("div", { class: "body" });
     var html = item.body_html || (item.retained && item.retained.body_html);
-    if (html) node.innerHTML = html;  // sanitised by the server
-    else node.append(el("p", { class: "muted", text: "(The text was deleted by its author.)" }));
-    return node;
+    if (html) bodyNode.innerHTML = html;  // sanitised by the server
+    else bodyNode.append(el("p", { class: "muted", text: "(The text was deleted by its author.)" }));
+    return bodyNode;
   }
 
   function authorLink(author) {
@@ -824,7 +824,7 @@
     var key = "b-" + ban.user_id.replace(/[^A-Za-z0-9_-]/g, "_");
     var row = el("tr", { "data-user": ban.user_id });
     var error = el("p", { class: "error", role: "alert", hidden: true });
-    var until = el("td", { class: "until" }, [ban.expires_at ? timeEl(ban.expires_at) : "no end"]);
+    var until = el("td", { class: "until", "data-label": "Until" }, [ban.expires_at ? timeEl(ban.expires_at) : "no end"]);
     var edit = el("button", { type: "button", class: "edit-end", text: "Change end", "aria-label": "Change end of " + ban.user_id + "'s ban" });
     var unban = el("button", { type: "button", class: "danger", text: "Unban", "aria-label": "Unban " + ban.user_id });
     var editor = el("form", { class: "inline-edit", hidden: true, novalidate: true });
@@ -867,10 +867,10 @@
     });
     row.append(
       el("td", null, [link(userHref(ban.user_id), ban.user_id, { class: "user-link" })]),
-      el("td", { text: ban.reason || "" }),
-      el("td", { text: ban.shadow ? "shadow" : "ban" }),
+      el("td", { "data-label": "Reason", text: ban.reason || "" }),
+      el("td", { "data-label": "Kind", text: ban.shadow ? "shadow" : "ban" }),
       until,
-      el("td", null, [ban.created_by, el("br"), el("span", { class: "sub" }, [timeEl(ban.created_at)])]),
+      el("td", { "data-label": "By" }, [ban.created_by, el("br"), el("span", { class: "sub" }, [timeEl(ban.created_at)])]),
       el("td", null, [el("div", { class: "buttons" }, [edit, unban]), error]),
     );
     return row;
@@ -1081,7 +1081,7 @@
         buttons.length ? el("div", { class: "buttons" }, buttons) : null,
         error, done,
       ]),
-      more, replies,
+      replies, more,
     );
   }
 
@@ -1300,11 +1300,11 @@
         var diff = changes(e.before, e.after);
         var row = el("tr", { "data-action": e.action }, [
           el("td", null, [timeEl(e.created_at)]),
-          el("td", { text: e.actor }),
+          el("td", { "data-label": "Who", text: e.actor }),
           el("td", { class: "action", text: e.action }),
-          el("td", null, [target(e)]),
-          el("td", { text: e.reason || "" }),
-          el("td", { class: "diff" }, diff.length ? [el("ul", null, diff.map(function (d) { return el("li", { text: d }); }))] : ["–"]),
+          el("td", { "data-label": "Target" }, [target(e)]),
+          el("td", { "data-label": "Reason", text: e.reason || "" }),
+          el("td", { class: "diff", "data-label": "Change" }, diff.length ? [el("ul", null, diff.map(function (d) { return el("li", { text: d }); }))] : ["–"]),
         ]);
         first = first || row;
         auditRows.append(row);
