@@ -142,6 +142,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from .admin import bp as admin_bp
     from .api import bp as api_bp
+    from .apidocs import bp as apidocs_bp
     from .console import bp as console_bp
     from .ops import bp as ops_bp
     from .web import bp as web_bp
@@ -151,6 +152,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ops_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(apidocs_bp)
 
     from .cli import init_app as init_cli
 

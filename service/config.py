@@ -171,6 +171,14 @@ SETTINGS: tuple[Setting, ...] = (
         "COMMENTS_DEMO", False, _bool, "Serve /demo and its token minting (never in production)."
     ),
     Setting(
+        "COMMENTS_API_DOCS",
+        None,
+        _bool,
+        "Serve interactive API documentation at /docs (Swagger UI from the "
+        'swagger-ui-bundle-v2 package, rendered from `openapi.yaml`, with "try it" '
+        "against this service). Default: on, but off with `COMMENTS_ENV=production`.",
+    ),
+    Setting(
         "COMMENTS_LIMIT_COMMENT",
         "5/minute;100/day",
         _str,
@@ -261,6 +269,9 @@ def load_config(
         # Production must give one key shared by every instance (validate says so); a
         # generated per-container key would make one instance's cursors 400 on the next.
         config["COMMENTS_SECRET_KEY"] = _instance_secret(instance_path)
+    if config["COMMENTS_API_DOCS"] is None:
+        # A newcomer's `make run` shows the docs; production exposes them only when asked.
+        config["COMMENTS_API_DOCS"] = config["COMMENTS_ENV"] != "production"
     if (
         config["COMMENTS_DEMO"]
         and not config["COMMENTS_JWT_SECRET"]

@@ -194,7 +194,7 @@ class Walk:
     ) -> tuple[Any, Any]:
         params = {
             k: kwargs.pop(k)
-            for k in ("article_id", "comment_id", "kind", "user_id", "lang")
+            for k in ("article_id", "comment_id", "kind", "user_id", "lang", "name")
             if k in kwargs
         }
         path = template.format(**params)
@@ -260,6 +260,14 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", "/demo", 404)
     w("POST", "/demo/token", 404, json={"persona": "reader-a"})
     w("GET", "/openapi.yaml", 200)
+    r, _ = w("GET", "/docs", 200)  # API docs: on by default outside production
+    assert "script-src 'self';" in r.headers["Content-Security-Policy"]
+    r, _ = w("GET", "/docs/apidocs.js", 200)
+    w("GET", "/docs/apidocs.js", 304, headers={"If-None-Match": r.headers["ETag"]})
+    for name in ("swagger-ui.css", "swagger-ui-bundle.js"):
+        w("GET", "/docs/swagger-ui/{name}", 200, name=name)
+    # Not on the list, though the package has it (its inline script would break the CSP).
+    w("GET", "/docs/swagger-ui/{name}", 404, name="index.html")
     w("POST", "/healthz", 405)
 
     # A draft's preview.
