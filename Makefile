@@ -17,11 +17,13 @@ $(STAMP): requirements.lock pyproject.toml
 
 ## make run: install, migrate the database (SQLite by default), seed the demo article, serve
 ## on http://$(HOST):$(PORT) (demo mode unless COMMENTS_DEMO is set: http://$(HOST):$(PORT)/demo)
+## and, once the server answers, print where its pages are (`flask banner`)
 run: export COMMENTS_DEMO ?= true
 run: export COMMENTS_ALLOW_GUESTS ?= $(COMMENTS_DEMO)
 run: $(STAMP)
 	$(BIN)/flask --app service migrate
 	$(BIN)/flask --app service seed-demo
+	$(BIN)/flask --app service banner --wait 60 &
 	$(BIN)/gunicorn --config gunicorn.conf.py service.wsgi:app
 
 ## make migrate: upgrade the database named by DATABASE_URL to the newest schema

@@ -144,6 +144,26 @@ def recount_command(check: bool, article_id: str | None) -> None:
         db.session.commit()
 
 
+@click.command("banner")
+@with_appcontext
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=0,
+    help="First wait up to this many seconds for the server to answer /healthz.",
+)
+def banner_command(wait_seconds: float) -> None:
+    """Print where the running service's pages are and how to call it (`make run` does)."""
+    from .banner import banner_text, base_url, wait_until_listening
+
+    config = current_app.config
+    if wait_seconds and not wait_until_listening(base_url(config), wait_seconds):
+        click.echo(f"nothing answered {base_url(config)}/healthz in {wait_seconds:g} s", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(banner_text(config, listening=bool(wait_seconds)))
+
+
 def init_app(app: Flask) -> None:
     for command in (
         migrate_command,
@@ -152,6 +172,7 @@ def init_app(app: Flask) -> None:
         check_config,
         export_command,
         recount_command,
+        banner_command,
     ):
         app.cli.add_command(command)
     # `flask import FORMAT FILE` (service/importers); `flask import FILE` stays our backups.
