@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import threading
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from werkzeug.serving import make_server
 
-from service.banner import base_url, token_command
+from service.banner import banner_text, base_url, token_command
 from tests.servers import free_port
 
 
@@ -89,3 +90,9 @@ def test_gives_up_when_nothing_answers(app: Any) -> None:
     result = banner(app, "--wait", "0.5")
     assert result.exit_code == 1
     assert "nothing answered" in result.output and "listening" not in result.output
+
+
+def test_the_readme_shows_what_make_run_prints() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    config = {"HOST": "127.0.0.1", "PORT": 8000, "COMMENTS_DEMO": True, "COMMENTS_API_DOCS": True}
+    assert f"```text\n{banner_text(config)}\n```" in readme
