@@ -11,8 +11,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, make_response, render_template
-from flask import send_from_directory
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    make_response,
+    render_template,
+    send_from_directory,
+)
 from swagger_ui_bundle import swagger_ui_path
 
 STATIC = Path(__file__).resolve().parent / "static"
