@@ -10,6 +10,7 @@ import pytest
 
 from service.apidocs import SWAGGER_UI, SWAGGER_UI_FILES
 from service.config import load_config
+from tests.api.test_web import fetch
 
 PRODUCTION = {
     "COMMENTS_ENV": "production",
@@ -17,14 +18,6 @@ PRODUCTION = {
     "COMMENTS_SECRET_KEY": "s" * 48,
     "RATELIMIT_STORAGE_URI": "redis://redis:6379/0",
 }
-
-
-def fetch(client: Any, path: str) -> tuple[Any, bytes]:
-    response = client.get(path)
-    try:
-        return response, response.get_data()
-    finally:
-        response.close()
 
 
 @pytest.mark.parametrize(
