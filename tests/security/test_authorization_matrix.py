@@ -51,6 +51,9 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ("GET", "/admin"): ("/admin", None, PUBLIC),  # a static page; its data needs a moderator
     ("GET", "/admin/console.css"): ("/admin/console.css", None, PUBLIC),
     ("GET", "/admin/console.js"): ("/admin/console.js", None, PUBLIC),
+    ("GET", "/docs"): ("/docs", None, PUBLIC),  # API docs: on outside production
+    ("GET", "/docs/apidocs.js"): ("/docs/apidocs.js", None, PUBLIC),
+    ("GET", "/docs/swagger-ui/<name>"): ("/docs/swagger-ui/swagger-ui.css", None, PUBLIC),
     ("GET", "/embed/comments.css"): ("/embed/comments.css", None, PUBLIC),
     ("GET", "/embed/comments.js"): ("/embed/comments.js", None, PUBLIC),
     ("GET", "/embed/i18n/<lang>.js"): ("/embed/i18n/de.js", None, PUBLIC),
