@@ -94,6 +94,7 @@ def test_readme_walk_through_runs_verbatim_against_make_run(make_run: tuple[str,
     assert token_command(base) in banner
 
     steps = extract(README.read_text())
+    assert len(steps) >= 8, "the README's marked blocks are gone: nothing would be tested"
     report = run(
         steps,
         cwd=ROOT,
