@@ -81,7 +81,7 @@ def _release_sessions_safely(app: Flask, db: Any) -> None:
 
     Registered after flask-sqlalchemy's own teardown, so it runs first: when the database
     vanished mid-request, the rollback inside ``remove()`` raises outside every error
-    handler and gunicorn would answer with its own HTML 500. Here the session's connections
+    handler and the server would answer with its own bare 500. Here the session's connections
     are invalidated instead (the pool drops them) and the next request starts clean."""
 
     @app.teardown_appcontext
@@ -124,7 +124,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     if settings["COMMENTS_TRUSTED_PROXIES"] > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["COMMENTS_TRUSTED_PROXIES"])  # type: ignore[method-assign]
 
-    from . import cors, errors, observability, ratelimit
+    from . import cors, errors, observability, ratelimit, requestlimits
     from .domain.threads import Cursors
     from .extensions import db, limiter
 
@@ -136,6 +136,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     ratelimit.init_app(app)
     errors.init_app(app)
+    requestlimits.init_app(app)
     observability.init_app(app)
     cors.init_app(app)
     app.extensions["comments_cursors"] = Cursors(settings["COMMENTS_SECRET_KEY"])

@@ -201,24 +201,29 @@ SETTINGS: tuple[Setting, ...] = (
         "flask-limiter storage; `redis://host:6379/0` shares limits between instances.",
     ),
     Setting("COMMENTS_LOG_LEVEL", "INFO", _str, "Log level of the JSON logs."),
-    # Read by gunicorn.conf.py (and checked here, so a bad combination fails at start-up).
-    Setting("HOST", "127.0.0.1", _str, "Address gunicorn binds (`0.0.0.0` in the container)."),
-    Setting("PORT", 8000, _int, "Port gunicorn binds."),
-    Setting("WEB_CONCURRENCY", 2, _int, "gunicorn worker processes."),
-    Setting("GUNICORN_TIMEOUT", 30, _int, "Seconds before gunicorn replaces a stuck worker."),
+    # Read by service/serve.py (and checked here, so a bad combination fails at start-up).
+    Setting("HOST", "127.0.0.1", _str, "Address the server binds (`0.0.0.0` in the container)."),
+    Setting("PORT", 8000, _int, "Port the server binds."),
     Setting(
-        "ACCESS_LOG",
-        None,
-        _str,
-        "gunicorn's own access log (`-`: stdout), as JSON; off by default because the app "
-        "logs one line per request already.",
+        "WEB_CONCURRENCY",
+        2,
+        _int,
+        "Worker processes (`make run`: 1 while rate limits are counted in memory, so the "
+        "documented limits hold exactly).",
+    ),
+    Setting("WEB_THREADS", 8, _int, "Threads per worker process that run the app."),
+    Setting(
+        "WORKER_TIMEOUT",
+        30,
+        _int,
+        "Seconds a request may run before its worker is ended and replaced (0: never).",
     ),
     Setting(
         "PROMETHEUS_MULTIPROC_DIR",
         None,
         _str,
-        "Where gunicorn workers share metrics. Default: a fresh temporary directory made "
-        "by gunicorn.conf.py at start-up (stale files in a given directory are removed).",
+        "Where worker processes share metrics. Default: a fresh temporary directory made "
+        "by service/serve.py at start-up (stale files in a given directory are removed).",
     ),
     Setting(
         "COMMENTS_CACHE_URL",
@@ -309,6 +314,10 @@ def validate(config: dict[str, Any]) -> None:
         )
     if config["WEB_CONCURRENCY"] < 1:
         problems.append("WEB_CONCURRENCY: 1 or more")
+    if config["WEB_THREADS"] < 1:
+        problems.append("WEB_THREADS: 1 or more")
+    if config["WORKER_TIMEOUT"] < 0:
+        problems.append("WORKER_TIMEOUT: 0 (never) or more seconds")
     kinds = config["COMMENTS_REACTION_KINDS"]
     if not kinds or any(not k.isidentifier() or len(k) > 32 for k in kinds):
         problems.append("COMMENTS_REACTION_KINDS: give comma-separated names like like,insightful")

@@ -1,7 +1,7 @@
 """Metrics, structured logs and request ids.
 
-* Prometheus metrics are module-level (one set per process). Under gunicorn,
-  PROMETHEUS_MULTIPROC_DIR (set up by gunicorn.conf.py) makes every worker write its values
+* Prometheus metrics are module-level (one set per process). Under the server,
+  PROMETHEUS_MULTIPROC_DIR (set up by service/serve.py) makes every worker write its values
   to files there, and ``/metrics`` sums them, so a scrape answered by any worker sees all of
   them. Without it (tests, ``flask run``) the values live in this module's own registry.
 * Logs are one JSON object per line on stderr. Inside a request every line carries the
@@ -25,10 +25,9 @@ from typing import Any, Callable, Iterable
 import orjson
 
 from flask import Flask, Response, g, has_request_context, request
-from gunicorn import glogging
 
 # prometheus_client opens its per-process files on the first metric; a named directory that
-# does not exist yet (a CLI command run before gunicorn made it) must not crash the import.
+# does not exist yet (a CLI command run before the server made it) must not crash the import.
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
@@ -191,8 +190,9 @@ class _LimiterStorageErrors(logging.Handler):
 
 # Request ids: 128 random bits, as uuid4().hex, without a getrandom() system call per
 # request (an id must be unique, not secret). A generator of our own, so the service never
-# moves the global `random` state that other code (and test tools) may have seeded; the
-# gunicorn master imports this module, so each forked worker reseeds it.
+# moves the global `random` state that other code (and test tools) may have seeded; a
+# server that imports this module before forking its workers must not hand them one
+# sequence, so each forked worker reseeds it.
 _IDS = random.Random()
 os.register_at_fork(after_in_child=_IDS.seed)
 
@@ -284,38 +284,6 @@ def configure_logging(level: str) -> None:
     limiter_logger = logging.getLogger("flask-limiter")
     if not any(isinstance(h, _LimiterStorageErrors) for h in limiter_logger.handlers):
         limiter_logger.addHandler(_LimiterStorageErrors())
-
-
-class GunicornJsonLogger(glogging.Logger):
-    """gunicorn's error and access logs as JSON lines (``logger_class`` in gunicorn.conf.py).
-    The access line names the path (no query string) and never the client address."""
-
-    def setup(self, cfg: Any) -> None:
-        super().setup(cfg)
-        for logger in (self.error_log, self.access_log):
-            for handler in logger.handlers:
-                handler.setFormatter(JsonFormatter())
-
-    def access(self, resp: Any, req: Any, environ: Any, request_time: Any) -> None:
-        if not self.access_log_enabled:
-            return
-        atoms = self.atoms(resp, req, environ, request_time)
-        rid = atoms.get("{x-request-id}o", "-")
-        try:
-            status: Any = int(str(atoms.get("s", "0")))
-        except ValueError:
-            status = atoms.get("s")
-        self.access_log.info(
-            "access",
-            extra={
-                "request_id": rid if rid != "-" else None,
-                "method": atoms.get("m"),
-                "path": atoms.get("U"),
-                "status": status,
-                "bytes": atoms.get("B"),
-                "duration_ms": round(request_time.total_seconds() * 1000, 2),
-            },
-        )
 
 
 # --- wiring -------------------------------------------------------------------------------
