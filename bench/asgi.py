@@ -16,6 +16,15 @@ def __getattr__(name: str) -> Any:
         from bench.ceiling import app
     else:
         raise AttributeError(name)
-    wrapped = WSGIMiddleware(app, workers=8)
+    adapter = WSGIMiddleware(app, workers=8)
+
+    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
+        # a2wsgi hands receive() to run_coroutine_threadsafe, which wants a coroutine;
+        # granian's receive() returns another awaitable (a 500 on every POST otherwise).
+        async def coroutine_receive() -> Any:
+            return await receive()
+
+        await adapter(scope, coroutine_receive, send)
+
     globals()[name] = wrapped
     return wrapped
