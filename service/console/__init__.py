@@ -15,8 +15,9 @@ from flask import (
     current_app,
     make_response,
     render_template,
-    send_from_directory,
 )
+
+from ..assets import send_asset
 
 STATIC = Path(__file__).resolve().parent / "static"
 ASSET_MAX_AGE = 300
@@ -50,14 +51,10 @@ def page() -> Response:
 @bp.get("/console.js")
 def script() -> Response:
     """The console's script."""
-    return _locked_down(
-        send_from_directory(STATIC, "console.js", mimetype="text/javascript", max_age=ASSET_MAX_AGE)
-    )
+    return _locked_down(send_asset(STATIC, "console.js", "text/javascript", ASSET_MAX_AGE))
 
 
 @bp.get("/console.css")
 def stylesheet() -> Response:
     """The console's stylesheet."""
-    return _locked_down(
-        send_from_directory(STATIC, "console.css", mimetype="text/css", max_age=ASSET_MAX_AGE)
-    )
+    return _locked_down(send_asset(STATIC, "console.css", "text/css", ASSET_MAX_AGE))

@@ -20,23 +20,23 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from marshmallow import RAISE, Schema, fields, validate
 
 from ..api import json_body
+from ..assets import send_asset
 from ..extensions import db
 from . import demo
 
 STATIC = Path(__file__).resolve().parent / "static"
-ASSET_MAX_AGE = 300  # host pages pick up a new widget within five minutes
+ASSET_MAX_AGE = 300  # host pages pick up a new widget within five minutes (service/assets.py)
 
 bp = Blueprint("web", __name__, template_folder="templates", cli_group=None)
 
 
 def _asset(name: str, mimetype: str) -> Response:
-    response = send_from_directory(STATIC, name, mimetype=mimetype, max_age=ASSET_MAX_AGE)
+    response = send_asset(STATIC, name, mimetype, ASSET_MAX_AGE)
     # Host pages on other origins load these; let pages with COEP embed them too.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
