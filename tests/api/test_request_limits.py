@@ -45,3 +45,15 @@ def test_a_1000_character_non_ascii_cursor_is_the_services_400(client):
 def test_requests_just_under_the_limits_reach_the_view(client):
     r = client.get(THREAD, headers={"X-Filler": "v" * (MAX_HEADERS - 2000)})
     assert r.status_code == 200
+
+
+def test_the_refusals_match_the_spec(client):
+    from tests.openapi_check import assert_matches_spec
+
+    template = "/api/v1/articles/{article_id}/comments"
+    r = client.get(THREAD + "?cursor=" + "a" * (MAX_TARGET + 1))
+    assert r.status_code == 414
+    assert_matches_spec("GET", template, r)
+    r = client.post(THREAD, json={"body": "x"}, headers={"X-Filler": "v" * (MAX_HEADERS + 1)})
+    assert r.status_code == 431
+    assert_matches_spec("POST", template, r)
