@@ -211,7 +211,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Worker processes (`make run`: 1 while rate limits are counted in memory, so the "
         "documented limits hold exactly).",
     ),
-    Setting("WEB_THREADS", 8, _int, "Threads per worker process that run the app."),
+    Setting("WEB_THREADS", 4, _int, "Threads per worker process that run the app."),
     Setting(
         "WORKER_TIMEOUT",
         30,

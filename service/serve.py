@@ -85,7 +85,7 @@ def server(target: str = DEFAULT_TARGET) -> Any:
     from granian.server import Server
 
     workers = _int("WEB_CONCURRENCY", 2)
-    threads = _int("WEB_THREADS", 8)
+    threads = _int("WEB_THREADS", 4)
     os.environ.setdefault("WORKER_TIMEOUT", "30")
     level = os.environ.get("COMMENTS_LOG_LEVEL", "info").lower()
     return Server(
