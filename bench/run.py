@@ -231,7 +231,7 @@ class Server:
             stdout=self.log,
             stderr=self.log,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # a busy machine starts a worker slowly
         while True:
             try:
                 with urllib.request.urlopen(self.base + "/healthz", timeout=1):
