@@ -4,13 +4,16 @@ For each database (SQLite always; PostgreSQL when BENCH_DATABASE_URL, by default
 postgresql+psycopg://postgres@127.0.0.1:5432/comments_perf, answers) it
 
 1. builds the schema with the migrations and bulk-inserts the data (bench/seed.py);
-2. starts the service with the project's gunicorn.conf.py, and beside it a bare Flask route
-   with the same settings that returns a constant 20-comment document: the ceiling;
+2. starts the service as `make run` does (python -m service.serve: granian), and beside it
+   a bare Flask route under the same server that returns a constant 20-comment document:
+   the ceiling;
 3. drives each scenario with wrk from a separate process, alternating ceiling and endpoint
    runs so that drift on a noisy machine cancels out, and reports req/s, p50, p99 and the
    ratio to the ceiling;
 4. adds 1,000,000 comments over 10,000 articles and measures the 200-comment thread again;
-5. reads each worker's resident memory from /proc after the run.
+5. reads each worker's resident memory from /proc after the run;
+6. compares the servers considered (--servers: granian WSGI and ASGI, gunicorn sync,
+   gthread and gevent) on the same data, and how each copes with stalled clients.
 
 Rate limiting is off in the benchmark (RATELIMIT_ENABLED=false): the posting scenario is a
 few hundred distinct users each posting many times, which the per-user limits would refuse.
