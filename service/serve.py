@@ -111,6 +111,36 @@ def server(target: str = DEFAULT_TARGET) -> Any:
     )
 
 
+def _end_leftover_workers() -> None:
+    """granian has returned from serve(), yet a worker it respawned after a crash can still
+    be running (seen in tests/reliability: it outlived the main process, holding the port
+    and the log pipe). Ask any child still here to stop, then kill it."""
+    import signal
+    import time
+
+    def children() -> list[int]:
+        try:
+            text = open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read()
+        except OSError:
+            return []
+        return [int(pid) for pid in text.split()]
+
+    left = children()
+    for pid in left:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + GRACEFUL_SECONDS
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        for pid in list(left):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    left.remove(pid)
+            except ChildProcessError:
+                left.remove(pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     target = args[0] if args else DEFAULT_TARGET
@@ -118,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         server(target).serve()
     finally:
+        _end_leftover_workers()
         if made:
             shutil.rmtree(made, ignore_errors=True)
     return 0
