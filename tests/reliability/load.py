@@ -134,14 +134,18 @@ def request(
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw = r.read()
-            return r.status, dict(r.headers), (json.loads(raw) if raw else None)
+            return (
+                r.status,
+                r.headers,
+                (json.loads(raw) if raw else None),
+            )  # case-insensitive: granian sends lower-case names
     except urllib.error.HTTPError as e:
         raw = e.read()
         try:
             parsed = json.loads(raw) if raw else None
         except ValueError:
             parsed = raw.decode(errors="replace")
-        return e.code, dict(e.headers), parsed
+        return e.code, e.headers, parsed
 
 
 def client_thread(
