@@ -40,6 +40,21 @@ def test_reaction_toggle_is_idempotent(client, post):
     assert anonymous["my_reactions"] == []
 
 
+def test_a_shadow_banned_users_withdrawn_reaction_leaves_the_count_alone(client, post):
+    """Kills the survivor "a shadow-banned user's reaction removal miscounted"
+    (``any(removed)`` -> ``bool(removed)`` in ``_toggle``): their reaction was stored
+    uncounted, so withdrawing it must not take away someone else's like."""
+    c = post("a1", "liked by one real reader").get_json()
+    assert react(client, c["id"], "like", "u-2").get_json()["reactions"] == {"like": 1}
+    mod = auth("mod-1", roles=["moderator"], name="Mod")
+    r = client.put(f"{API}/admin/bans/shade", json={"reason": "ring", "shadow": True}, headers=mod)
+    assert r.status_code == 201
+    assert react(client, c["id"], "like", "shade").status_code == 200
+    assert react(client, c["id"], "like", "shade", "delete").status_code == 200
+    item = client.get(f"{API}/comments/{c['id']}").get_json()
+    assert item["reactions"] == {"like": 1} and item["score"] == 1
+
+
 def test_reactions_need_a_signed_in_user_and_a_known_kind(client, post):
     c = post("a1", "x").get_json()
     r = client.put(f"{API}/comments/{c['id']}/reactions/like")

@@ -43,3 +43,11 @@ def test_controversy_wants_many_votes_evenly_split():
     assert controversy(50, 50) > controversy(90, 10)
     assert controversy(50, 50) > controversy(5, 5)
     assert controversy(5, 5) == pytest.approx(10.0)
+
+
+def test_controversy_is_magnitude_to_the_power_of_balance():
+    """Kills the survivor ``magnitude ** balance`` -> ``magnitude * balance``: (5, 5), the
+    only value tested before, is the one point where both give 10."""
+    assert controversy(6, 2) == pytest.approx(2.0)  # 8 ** (2/6)
+    assert controversy(1, 9) == pytest.approx(10 ** (1 / 9))
+    assert controversy(3, 1) == pytest.approx(4 ** (1 / 3))
