@@ -17,6 +17,7 @@ import json
 import sys
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +57,8 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
-def mutants_of(path: Path) -> list[Mutant]:
+@cache
+def mutants_of(path: Path) -> tuple[Mutant, ...]:
     """Every mutant mutmut makes of one source file, named and numbered as mutmut names them
     (mutmut.mutation.file_mutation: one group per top-level function or method, in order)."""
     import libcst as cst
@@ -95,7 +97,7 @@ def mutants_of(path: Path) -> list[Mutant]:
                 mutated=module.code_for_node(mutation.mutated_node),
             )
         )
-    return found
+    return tuple(found)
 
 
 def source_of(function: str) -> Path:

@@ -491,3 +491,29 @@ def test_hostile_admin_input_is_422_and_stores_nothing(client, post, method, url
     assert r.status_code == 422, r.get_json()
     assert r.headers["Content-Type"] == "application/problem+json"
     assert client.get(f"{ADMIN}/audit-log", headers=MOD).get_json()["items"] == before
+
+
+def test_an_audit_entry_keeps_the_time_of_the_action_it_records(app):
+    """audit.record stores the ``now`` of the change it records, not the time of the insert
+    (kills ``created_at=now or utcnow()`` dropped, set to None or turned into ``and``)."""
+    import datetime as dt
+
+    from service.domain import audit
+
+    when = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc)
+    with app.app_context():
+        entry = audit.record(
+            db.session,
+            actor_id="m-1",
+            action="hide",
+            target_type="comment",
+            target_id="7",
+            now=when,
+        )
+        db.session.commit()
+        db.session.expire_all()
+        assert db.session.get(type(entry), entry.id).created_at == when
+        later = audit.record(
+            db.session, actor_id="m-1", action="show", target_type="comment", target_id="7"
+        )
+        assert later.created_at > when

@@ -18,16 +18,18 @@ from service.domain.bodies import (
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ("", "empty"),
-        ("   \n\t ", "empty"),
-        ("a\x00b", "NUL"),
-        ("bad \ud800 surrogate", "surrogate"),
-        ("x" * 11, "at most 10"),
+        ("", "The body must not be empty."),
+        ("   \n\t ", "The body must not be empty."),
+        ("a\x00b", "The body must not contain NUL characters."),
+        ("bad \ud800 surrogate", "The body contains invalid Unicode (a lone surrogate)."),
+        ("x" * 11, "The body must be at most 10 characters (got 11)."),
     ],
 )
 def test_clean_body_refuses(raw, message):
-    with pytest.raises(BodyError, match=message):
+    """The whole message: readers see it as the problem's detail."""
+    with pytest.raises(BodyError) as refused:
         clean_body(raw, max_length=10)
+    assert str(refused.value) == message
 
 
 def test_clean_body_trims_and_counts_after_trimming():
@@ -82,6 +84,15 @@ def test_render_markdown_and_safe_links():
 def test_fingerprint_folds_case_and_spacing_only():
     assert fingerprint("Hello   World") == fingerprint("hello world\n")
     assert fingerprint("hello world") != fingerprint("hello there")
+
+
+def test_fingerprint_is_the_hash_of_the_folded_text():
+    """Fingerprints are stored with each comment, so their definition must not drift: the
+    SHA-256 of the NFKC, case-folded text with single spaces (kills a changed joiner)."""
+    import hashlib
+
+    expected = hashlib.sha256("buy the dip 10x".encode()).hexdigest()
+    assert fingerprint("  Buy\tthe   DIP\n１０x ") == expected
 
 
 def test_bracket_floods_render_without_link_syntax():
