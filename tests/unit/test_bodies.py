@@ -91,7 +91,7 @@ def test_fingerprint_is_the_hash_of_the_folded_text():
     SHA-256 of the NFKC, case-folded text with single spaces (kills a changed joiner)."""
     import hashlib
 
-    expected = hashlib.sha256("buy the dip 10x".encode()).hexdigest()
+    expected = hashlib.sha256(b"buy the dip 10x").hexdigest()
     assert fingerprint("  Buy\tthe   DIP\n１０x ") == expected
 
 
