@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The comments service: gunicorn serving service.wsgi:app, migrations run by the entrypoint.
+# The comments service: granian serving service.wsgi:app (python -m service.serve), migrations
+# run by the entrypoint. The image carries the runtime lock alone (no test or bench tools).
 
 # --- build: wheels for the pinned dependencies (compilers stay in this stage) ----------------
 FROM python:3.11-slim AS build
@@ -25,7 +26,7 @@ WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY --chown=root:root service ./service
 COPY --chown=root:root migrations ./migrations
-COPY --chown=root:root alembic.ini gunicorn.conf.py ./
+COPY --chown=root:root alembic.ini ./
 COPY --chown=root:root docker/entrypoint.sh /usr/local/bin/comments-entrypoint
 # instance/ holds the SQLite file when no DATABASE_URL is given (development only).
 RUN chmod 0755 /usr/local/bin/comments-entrypoint \

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Container entrypoint (also runnable by hand): refuse unsafe settings, bring the database
-# to the newest schema, then become gunicorn (exec: it gets the signals, so a stop is a
-# graceful shutdown). Arguments, if any, are run instead of gunicorn (e.g. `flask recount`).
+# to the newest schema, then become the server, granian via service/serve.py (exec: it gets
+# the signals, so a stop is a graceful shutdown). Arguments, if any, are run instead of the
+# server (e.g. `flask recount`).
 set -eu
 
-cd "$(dirname "$0")/.." 2>/dev/null && [ -f gunicorn.conf.py ] || cd /app
+cd "$(dirname "$0")/.." 2>/dev/null && [ -f service/serve.py ] || cd /app
 
 python -m service.preflight
 flask --app service migrate
@@ -12,4 +13,4 @@ flask --app service migrate
 if [ "$#" -gt 0 ]; then
     exec "$@"
 fi
-exec gunicorn --config gunicorn.conf.py service.wsgi:app
+exec python -m service.serve

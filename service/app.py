@@ -1,7 +1,7 @@
 """create_app(): settings, extensions, services, blueprints, error handlers, CLI.
 
 Imported by service.create_app when an app is built, so that importing service.config
-(preflight, gunicorn.conf.py's logger) does not import the whole application."""
+(preflight, service/serve.py) does not import the whole application."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cors, errors, observability, ratelimit, services
+from . import cors, errors, observability, ratelimit, requestlimits, services
 from .admin import bp as admin_bp
 from .api import bp as api_bp
+from .apidocs import bp as apidocs_bp
 from .cli import init_app as init_cli
 from .config import SETTINGS, load_settings
 from .console import bp as console_bp
@@ -90,7 +91,7 @@ def _release_sessions_safely(app: Flask, db: Any) -> None:
 
     Registered after flask-sqlalchemy's own teardown, so it runs first: when the database
     vanished mid-request, the rollback inside ``remove()`` raises outside every error
-    handler and gunicorn would answer with its own HTML 500. Here the session's connections
+    handler and the server would answer with its own bare 500. Here the session's connections
     are invalidated instead (the pool drops them) and the next request starts clean."""
 
     @app.teardown_appcontext
@@ -142,6 +143,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     _release_sessions_safely(app, db)
     ratelimit.init_app(app)
     errors.init_app(app)
+    requestlimits.init_app(app)
     observability.init_app(app, settings)
     cors.init_app(app, settings)
     services.init_app(app, settings)
@@ -151,6 +153,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(ops_bp)
     app.register_blueprint(web_bp)
     app.register_blueprint(console_bp)
+    app.register_blueprint(apidocs_bp)
 
     init_cli(app)
 

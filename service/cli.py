@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from .banner import banner_text, base_url, wait_until_listening
 from .config import masked
 from .domain.data import DataError, export_records, import_records, recount
 from .domain.tokens import hash_secret, new_api_key
@@ -137,6 +138,24 @@ def recount_command(check: bool, article_id: str | None) -> None:
         db.session.commit()
 
 
+@click.command("banner")
+@with_appcontext
+@click.option(
+    "--wait",
+    "wait_seconds",
+    type=float,
+    default=0,
+    help="First wait up to this many seconds for the server to answer /healthz.",
+)
+def banner_command(wait_seconds: float) -> None:
+    """Print where the running service's pages are and how to call it (`make run` does)."""
+    config = current_app.config
+    if wait_seconds and not wait_until_listening(base_url(config), wait_seconds):
+        click.echo(f"nothing answered {base_url(config)}/healthz in {wait_seconds:g} s", err=True)
+        raise click.exceptions.Exit(1)
+    click.echo(banner_text(config, listening=bool(wait_seconds)))
+
+
 def init_app(app: Flask) -> None:
     for command in (
         migrate_command,
@@ -145,6 +164,7 @@ def init_app(app: Flask) -> None:
         check_config,
         export_command,
         recount_command,
+        banner_command,
     ):
         app.cli.add_command(command)
     # `flask import FORMAT FILE` (service/importers); `flask import FILE` stays our backups.

@@ -227,6 +227,12 @@ class Settings:
         check=_origins,
     )
     demo: bool = _row(False, "Serve /demo and its token minting (never in production).")
+    api_docs: bool | None = _row(
+        None,
+        "Serve interactive API documentation at /docs (Swagger UI from the "
+        'swagger-ui-bundle-v2 package, rendered from `openapi.yaml`, with "try it" '
+        "against this service). Default: on, but off with `COMMENTS_ENV=production`.",
+    )
     limit_comment: str = _row(
         "5/minute;100/day", "Posting comments, per user or guest IP.", check=_rate_limit
     )
@@ -249,27 +255,31 @@ class Settings:
         url=True,
     )
     log_level: str = _row("INFO", "Log level of the JSON logs.")
-    # Read by gunicorn.conf.py (and checked here, so a bad combination fails at start-up).
+    # Read by service/serve.py (and checked here, so a bad combination fails at start-up).
     host: str = _row(
-        "127.0.0.1", "Address gunicorn binds (`0.0.0.0` in the container).", env="HOST"
+        "127.0.0.1", "Address the server binds (`0.0.0.0` in the container).", env="HOST"
     )
-    port: int = _row(8000, "Port gunicorn binds.", env="PORT")
+    port: int = _row(8000, "Port the server binds.", env="PORT")
     web_concurrency: int = _row(
-        2, "gunicorn worker processes.", env="WEB_CONCURRENCY", check=_at_least(1)
+        2,
+        "Worker processes (`make run`: 1 while rate limits are counted in memory, so the "
+        "documented limits hold exactly).",
+        env="WEB_CONCURRENCY",
+        check=_at_least(1),
     )
-    gunicorn_timeout: int = _row(
-        30, "Seconds before gunicorn replaces a stuck worker.", env="GUNICORN_TIMEOUT"
+    web_threads: int = _row(
+        4, "Threads per worker process that run the app.", env="WEB_THREADS", check=_at_least(1)
     )
-    access_log: str | None = _row(
-        None,
-        "gunicorn's own access log (`-`: stdout), as JSON; off by default because the app "
-        "logs one line per request already.",
-        env="ACCESS_LOG",
+    worker_timeout: int = _row(
+        30,
+        "Seconds a request may run before its worker is ended and replaced (0: never).",
+        env="WORKER_TIMEOUT",
+        check=_at_least(0),
     )
     prometheus_multiproc_dir: str | None = _row(
         None,
-        "Where gunicorn workers share metrics. Default: a fresh temporary directory made "
-        "by gunicorn.conf.py at start-up (stale files in a given directory are removed).",
+        "Where worker processes share metrics. Default: a fresh temporary directory made "
+        "by service/serve.py at start-up (stale files in a given directory are removed).",
         env="PROMETHEUS_MULTIPROC_DIR",
     )
     cache_url: str | None = _row(
@@ -299,6 +309,7 @@ class Settings:
 
 _PARSERS: dict[str, Callable[[str], Any]] = {
     "bool": _bool,
+    "bool | None": _bool,
     "int": _int,
     "float": float,
     "str": _str,
@@ -365,8 +376,11 @@ def load_settings(
         # Production must give one key shared by every instance (validate says so); a
         # generated per-container key would make one instance's cursors 400 on the next.
         values["secret_key"] = _instance_secret(instance_path)
+    if values["api_docs"] is None:
+        # A newcomer's `make run` shows the docs; production exposes them only when asked.
+        values["api_docs"] = values["env"] != "production"
     if values["demo"] and not values["jwt_secret"] and values["env"] != "production":
-        # The demo mints HS256 tokens; every gunicorn worker must verify what another signed.
+        # The demo mints HS256 tokens; every worker must verify what another signed.
         values["jwt_secret"] = _instance_secret(instance_path, "demo_jwt_secret")
     settings = Settings(**values)
     validate(settings)

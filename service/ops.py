@@ -100,7 +100,7 @@ def moderation_queue_sizes() -> dict[str, int]:
 
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus text format, summed over every gunicorn worker."""
+    """Prometheus text format, summed over every worker process."""
     return current_app.response_class(
         metrics_text(moderation_queue_sizes), content_type=CONTENT_TYPE_LATEST
     )

@@ -1,6 +1,6 @@
 """``python -m service.preflight``: refuse to start with unsafe settings, in one clear message.
 
-The container's entrypoint runs this before migrations and gunicorn, so a production
+The container's entrypoint runs this before migrations and the server, so a production
 misconfiguration ends the container with exit status 2 and a message naming each bad
 setting, instead of a traceback from deep inside an import.
 """

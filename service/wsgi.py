@@ -1,5 +1,8 @@
-"""gunicorn entry point: ``gunicorn service.wsgi:app``."""
+"""WSGI entry point: ``python -m service.serve`` serves ``service.wsgi:app`` with granian.
 
-from service import create_app
+A request that runs past WORKER_TIMEOUT seconds ends its worker (service/watchdog.py)."""
+
+from service import create_app, watchdog
 
 app = create_app()
+app.wsgi_app = watchdog.wrap(app.wsgi_app)  # type: ignore[method-assign]

@@ -1,4 +1,5 @@
-"""Real servers for tests that need more than the test client: gunicorn on a free port."""
+"""Real servers for tests that need more than the test client: the service as
+`python -m service.serve` (granian) starts it, on a free port."""
 
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ def wait_until_ready(base: str, timeout: float = 20.0) -> None:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int = 1) -> Iterator[str]:
-    """Serve the app with the project's gunicorn config; yields the base URL."""
+def server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
+    """Serve the app as `make run` and the container do; yields the base URL."""
     port = free_port()
     full_env = {
         **os.environ,
@@ -46,23 +47,14 @@ def gunicorn(env: dict[str, str], workers: int = 1) -> Iterator[str]:
         "WEB_CONCURRENCY": str(workers),
     }
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "gunicorn.conf.py",
-            "--access-logfile",
-            "/dev/null",
-            "service.wsgi:app",
-        ],
+        [sys.executable, "-m", "service.serve"],
         cwd=ROOT,
         env=full_env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
-    # Drain stderr while the server runs: gunicorn logs every request there, and once the
+    # Drain stderr while the server runs: the app logs every request there, and once the
     # pipe's buffer (64 KiB) is full every worker blocks on its next log line.
     tail: list[bytes] = []
 
@@ -103,3 +95,7 @@ def gunicorn(env: dict[str, str], workers: int = 1) -> Iterator[str]:
         reader.join(timeout=5)
         if proc.stderr:
             proc.stderr.close()
+
+
+# The name tests used while the server was gunicorn.
+gunicorn = server

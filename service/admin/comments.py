@@ -15,7 +15,7 @@ from ..extensions import db
 from ..http import MAX_ID, cursors, decode_cursor, json_body, settings, write_limit
 from ..models import Comment
 from ..problems import Problem
-from ..schemas import load_query
+from ..schemas import load_query, timestamp
 from .blueprint import admin_comment_out, bp
 from .schemas import ActionSchema, QueueQuerySchema
 
@@ -35,6 +35,7 @@ def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
     """Queue entries for a page of comments, in a fixed number of queries."""
     ids = [c.id for c in comments]
     flags = moderation.flags_by_reason(db.session, ids)
+    notes = moderation.recent_notes(db.session, ids)
     records = moderation.author_records(
         db.session, sorted({c.author_id for c in comments if c.author_id})
     )
@@ -49,6 +50,9 @@ def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
     for comment in comments:
         item = admin_comment_out(comment, reactions=counts)
         item["flags"] = flags.get(comment.id, {})
+        item["notes"] = [
+            {**n, "created_at": timestamp(n["created_at"])} for n in notes.get(comment.id, [])
+        ]
         item["parent"] = excerpt(parents.get(comment.parent_id)) if comment.parent_id else None
         item["author_record"] = records.get(comment.author_id) if comment.author_id else None
         items.append(item)
@@ -84,6 +88,17 @@ def queue() -> dict[str, Any]:
         "next_cursor": next_cursor,
         "total": db.session.scalar(total_query) or 0,
     }
+
+
+@bp.get(f"/comments/<int(max={MAX_ID}):comment_id>")
+@write_limit(lambda s: s.limit_admin)
+def get_comment(comment_id: int) -> dict[str, Any]:
+    """One comment in any status, as moderators see it (the queue's shape): what an audit
+    entry or a link names, even when readers no longer see it."""
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise Problem(404, "There is no such comment.", type_="not-found")
+    return queue_items([comment])[0]
 
 
 @bp.post(f"/comments/<int(max={MAX_ID}):comment_id>/actions")

@@ -14,9 +14,9 @@ from flask import (
     Response,
     make_response,
     render_template,
-    send_from_directory,
 )
 
+from ..assets import send_asset
 from ..http import settings
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -51,14 +51,10 @@ def page() -> Response:
 @bp.get("/console.js")
 def script() -> Response:
     """The console's script."""
-    return _locked_down(
-        send_from_directory(STATIC, "console.js", mimetype="text/javascript", max_age=ASSET_MAX_AGE)
-    )
+    return _locked_down(send_asset(STATIC, "console.js", "text/javascript", ASSET_MAX_AGE))
 
 
 @bp.get("/console.css")
 def stylesheet() -> Response:
     """The console's stylesheet."""
-    return _locked_down(
-        send_from_directory(STATIC, "console.css", mimetype="text/css", max_age=ASSET_MAX_AGE)
-    )
+    return _locked_down(send_asset(STATIC, "console.css", "text/css", ASSET_MAX_AGE))

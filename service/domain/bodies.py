@@ -53,11 +53,16 @@ MAX_LINK_BRACKETS = 100
 
 @lru_cache(maxsize=2)
 def _markdown(links: bool = True) -> MarkdownIt:
-    # js-default: CommonMark plus tables and strikethrough, raw HTML off, linkify off.
+    # js-default: CommonMark plus tables and strikethrough, raw HTML off. Bare URLs
+    # ("https://example.com/report") become links through linkify-it-py, so they
+    # pass the same scheme allow-list and get the same rel as written links, and count
+    # toward the link hold (count_links) as they always did in readers' eyes.
     # Images would let a comment load third-party pixels: the syntax stays a plain link.
-    md = MarkdownIt("js-default").disable("image")
+    md = MarkdownIt("js-default", {"linkify": True}).enable("linkify").disable("image")
+    # Only URLs with a scheme: "Alibaba.com" or "www.x.com" in prose stays text.
+    md.linkify.set({"fuzzy_link": False, "fuzzy_email": False})  # type: ignore[union-attr]
     if not links:
-        md.disable(["link", "reference"])
+        md.disable(["link", "reference", "linkify"])
     return md
 
 

@@ -30,6 +30,8 @@ from .errors import RuleError
 from .threads import Viewer, article_visible, comment_visible, reactions_for
 
 SCORE_KINDS = {"like": "likes", "dislike": "dislikes"}
+# Voting is one choice, not two: adding one vote withdraws the other.
+OPPOSITE_VOTE = {"like": "dislike", "dislike": "like"}
 
 
 def _insert(session: Session, model: Any) -> Any:
@@ -171,22 +173,37 @@ def react_to_comment(
         raise RuleError(
             409, "This comment was deleted; it takes no reactions.", kind="comment-deleted"
         )
+    if (
+        add
+        and kind in SCORE_KINDS
+        and comment.author_id is not None
+        and (comment.author_id == user_id)
+    ):
+        # A self-vote would lift one's own comment under "top" and "best".
+        raise RuleError(403, "You cannot vote on your own comment.", kind="own-comment")
     counted = _check_reactor(session, user_id, now)
     lock_thread(session, comment.article_id)
-    if _toggle(
-        session,
-        row=CommentReaction,
-        counts=CommentReactionCount,
-        target="comment_id",
-        target_id=comment.id,
-        user_id=user_id,
-        kind=kind,
-        counted=counted,
-        add=add,
-        now=now,
-    ):
-        if kind in SCORE_KINDS:
-            _rescore(session, comment.id, SCORE_KINDS[kind], 1 if add else -1)
+    # (kind, add) steps: adding a vote first withdraws the opposite one, in this transaction.
+    steps = [(kind, add)]
+    if add and kind in OPPOSITE_VOTE:
+        steps.insert(0, (OPPOSITE_VOTE[kind], False))
+    for step_kind, step_add in steps:
+        if (
+            _toggle(
+                session,
+                row=CommentReaction,
+                counts=CommentReactionCount,
+                target="comment_id",
+                target_id=comment.id,
+                user_id=user_id,
+                kind=step_kind,
+                counted=counted,
+                add=step_add,
+                now=now,
+            )
+            and step_kind in SCORE_KINDS
+        ):
+            _rescore(session, comment.id, SCORE_KINDS[step_kind], 1 if step_add else -1)
             session.expire(comment)
 
 

@@ -1,6 +1,6 @@
 """Observability, one module per concern: metrics.py (Prometheus, and the business events
-the views count), requests.py (request ids and what each request records), logs.py (JSON
-lines) and gunicorn.py (gunicorn's logger). Nothing happens at import; init_app wires the
+the views count), requests.py (request ids and what each request records), and logs.py (JSON
+lines). Nothing happens at import; init_app wires the
 app."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from flask.logging import default_handler
 
 from ..config import Settings
 from . import metrics, requests
-from .gunicorn import GunicornJsonLogger
 from .logs import JsonFormatter, configure_logging
 from .metrics import metrics_text
 from .requests import request_id
@@ -24,7 +23,6 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 __all__ = [
-    "GunicornJsonLogger",
     "JsonFormatter",
     "configure_logging",
     "init_app",

@@ -2,7 +2,7 @@
 opens no file and makes no directory), and the business events the views count where
 they happen.
 
-Under gunicorn, PROMETHEUS_MULTIPROC_DIR (set up by gunicorn.conf.py) makes every worker
+Under the server, PROMETHEUS_MULTIPROC_DIR (set up by service/serve.py) makes every worker
 write its values to files there, and ``/metrics`` sums them, so a scrape answered by any
 worker sees all of them. Without it (tests, ``flask run``) the values live in this module's
 own registry.
@@ -46,7 +46,7 @@ class Metrics:
 def metrics() -> Metrics:
     """This process's metrics, made on first use. In multiprocess mode a metric without
     labels opens its file when it is made; a named directory that does not exist yet (a CLI
-    command run before gunicorn made it) is made here, not at import."""
+    command run before the server made it) is made here, not at import."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
     return Metrics(

@@ -26,8 +26,9 @@ UNMATCHED_ROUTE = "<unmatched>"  # 404s and the like: one label, not one per pro
 
 # Request ids: 128 random bits, as uuid4().hex, without a getrandom() system call per
 # request (an id must be unique, not secret). A generator of our own, so the service never
-# moves the global `random` state that other code (and test tools) may have seeded; the
-# gunicorn master may import this module, so each forked worker reseeds it.
+# moves the global `random` state that other code (and test tools) may have seeded; a
+# server that imports this module before forking its workers must not hand them one
+# sequence, so each forked worker reseeds it.
 _IDS = random.Random()
 
 
@@ -68,8 +69,8 @@ log = logging.getLogger("service.request")
 
 
 def init_app(app: Flask) -> None:
-    # The gunicorn master imported this module (its logger class) and made _IDS there:
-    # each worker builds its app after the fork, and a preloaded app forks after this.
+    # A server may import this module (its log formatter) before forking and make _IDS
+    # there: each worker builds its app after the fork, and a preloaded app forks after this.
     _IDS.seed()
     _reseed_in_forked_workers()
     app.wsgi_app = _StartClock(app.wsgi_app)  # type: ignore[method-assign]

@@ -1,6 +1,7 @@
 """Pages outside the JSON API: the embeddable widget's files and, in demo mode, a demo article.
 
-/embed/comments.js and /embed/comments.css are always served (host pages load them).
+/embed/comments.js, /embed/comments.css and the widget's language catalogues
+/embed/i18n/<lang>.js are always served (host pages load them).
 /demo, /demo/token and the redirect from / exist only with COMMENTS_DEMO=true; otherwise
 they are the same 404 problem+json as any unknown address.
 """
@@ -18,23 +19,24 @@ from flask import (
     current_app,
     redirect,
     render_template,
-    send_from_directory,
+    request,
     url_for,
 )
 from marshmallow import RAISE, Schema, fields, validate
 
+from ..assets import send_asset
 from ..extensions import db
 from ..http import json_body, settings
 from . import demo
 
 STATIC = Path(__file__).resolve().parent / "static"
-ASSET_MAX_AGE = 300  # host pages pick up a new widget within five minutes
+ASSET_MAX_AGE = 300  # host pages pick up a new widget within five minutes (service/assets.py)
 
 bp = Blueprint("web", __name__, template_folder="templates", cli_group=None)
 
 
 def _asset(name: str, mimetype: str) -> Response:
-    response = send_from_directory(STATIC, name, mimetype=mimetype, max_age=ASSET_MAX_AGE)
+    response = send_asset(STATIC, name, mimetype, ASSET_MAX_AGE)
     # Host pages on other origins load these; let pages with COEP embed them too.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     return response
@@ -52,6 +54,18 @@ def embed_css() -> Response:
     return _asset("comments.css", "text/css")
 
 
+# The widget's other languages, each loaded by the widget only when a page uses it.
+CATALOGUES = frozenset(p.stem for p in (STATIC / "i18n").glob("*.js"))
+
+
+@bp.get("/embed/i18n/<lang>.js")
+def embed_catalogue(lang: str) -> Response:
+    """One language's strings for the widget (de, fr, es, ja, zh-Hans)."""
+    if lang not in CATALOGUES:
+        abort(404)
+    return _asset(f"i18n/{lang}.js", "text/javascript")
+
+
 def _require_demo() -> None:
     if not settings().demo:
         abort(404)
@@ -66,9 +80,14 @@ def index() -> Any:
 
 @bp.get("/demo")
 def demo_page() -> str:
-    """A financial news article with the widget at its end and a switch of demo identities."""
+    """A financial news article with the widget at its end and a switch of demo identities
+    (``?lang=de``, ``fr``, ``es``, ``ja`` or ``zh-Hans``: the widget in that language)."""
     _require_demo()
-    return render_template("demo.html", article=demo.ARTICLE, personas=demo.PERSONAS)
+    # ?lang=de shows the widget in another of its languages (the page's lang attribute).
+    lang = request.args.get("lang", "en")
+    if lang not in CATALOGUES:
+        lang = "en"
+    return render_template("demo.html", article=demo.ARTICLE, personas=demo.PERSONAS, lang=lang)
 
 
 class DemoTokenSchema(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from service.extensions import db
 from service.models import Comment
@@ -81,6 +81,27 @@ def test_replies_past_max_depth_attach_to_the_parent(client, post):
     assert ids[6]["parent_id"] == ids[4]["id"]
     assert ids[7]["parent_id"] == ids[4]["id"]
     assert thread(client)["items"][0]["reply_count"] == 7
+
+
+def test_a_reply_past_max_depth_is_not_counted_under_the_comment_it_answered(client, post):
+    """Kills the survivor "the reattached reply's path includes the depth-5 parent": the
+    reply becomes the depth-5 comment's sibling, so it counts under depth 4 and above, and
+    the depth-5 comment it answered still has no replies."""
+    chain, parent_id = [], None
+    for i in range(6):
+        chain.append(post("a1", f"level {i}", parent_id=parent_id).get_json())
+        parent_id = chain[-1]["id"]
+    deepest = chain[5]
+    reply = post("a1", "too deep", parent_id=deepest["id"]).get_json()
+    assert (reply["parent_id"], reply["depth"]) == (chain[4]["id"], 5)
+
+    def reply_count(comment):
+        return client.get(f"{API}/comments/{comment['id']}").get_json()["reply_count"]
+
+    assert reply_count(deepest) == 0
+    assert reply_count(chain[4]) == 2
+    assert reply_count(chain[3]) == 3
+    assert thread(client)["items"][0]["reply_count"] == 6
 
 
 def test_reply_must_be_in_the_same_article(client, post):
@@ -334,14 +355,14 @@ def test_bad_article_ids_are_422(client, article_id):
 
 
 def test_every_kind_of_error_is_problem_json_with_nosniff(client):
-    for method, url in [
-        ("get", "/nowhere"),
-        ("get", f"{API}/comments/abc"),
-        ("put", f"{API}/config"),
-        ("get", f"{API}/comments/99999999999"),
+    for method, url, status in [
+        ("get", "/nowhere", 404),
+        ("get", f"{API}/comments/abc", 404),
+        ("put", f"{API}/config", 405),
+        ("get", f"{API}/comments/99999999999", 404),
     ]:
         r = getattr(client, method)(url)
-        assert r.status_code in (404, 405)
+        assert r.status_code == status, (method, url)
         assert r.content_type == "application/problem+json"
         assert r.headers["X-Content-Type-Options"] == "nosniff"
     assert client.get("/healthz").headers["X-Content-Type-Options"] == "nosniff"
@@ -370,6 +391,48 @@ def test_double_submit_of_the_same_body_is_409(client, post):
     assert second.get_json()["comment_id"] == first.get_json()["id"]
     assert post("a2", "buy the dip").status_code == 201
     assert post("a1", "buy the dip", user="u-9").status_code == 201
+
+
+def _age(app, model, seconds, **where):
+    """Move rows' created_at ``seconds`` into the past: the clock cannot move through HTTP."""
+    with app.app_context():
+        for row in db.session.scalars(select(model).filter_by(**where)):
+            row.created_at -= dt.timedelta(seconds=seconds)
+        db.session.commit()
+
+
+def test_the_same_text_is_welcome_again_after_the_duplicate_window(app, client, post):
+    """Kills the survivor "the duplicate window dropped": the same text is refused within
+    COMMENTS_DUPLICATE_WINDOW_SECONDS (300) and accepted after it."""
+    first = post("a1", "same words").get_json()
+    _age(app, Comment, 290, id=first["id"])
+    r = post("a1", "same words")
+    assert r.status_code == 409 and r.get_json()["comment_id"] == first["id"]
+    _age(app, Comment, 11, id=first["id"])  # now 301 s old
+    again = post("a1", "same words")
+    assert again.status_code == 201
+    assert again.get_json()["id"] != first["id"]
+
+
+def test_an_idempotency_key_is_forgotten_after_its_ttl(app, client, post):
+    """Kills the survivor "idempotency keys never expire": within
+    COMMENTS_IDEMPOTENCY_TTL_SECONDS (24 h) a retry replays the first comment; after it, the
+    same key posts a new one."""
+    from service.models import IdempotencyKey
+
+    headers = {"Idempotency-Key": "retry-me"}
+    first = post("a1", "once", headers=headers).get_json()
+    _age(app, IdempotencyKey, 86_400 - 60)
+    _age(app, Comment, 86_400 - 60)  # keeps the duplicate rule out of the way
+    replayed = post("a1", "once", headers=headers)
+    assert replayed.status_code == 201 and replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.get_json()["id"] == first["id"]
+    _age(app, IdempotencyKey, 61)
+    fresh = post("a1", "once", headers=headers)
+    assert fresh.status_code == 201
+    assert "Idempotent-Replayed" not in fresh.headers
+    assert fresh.get_json()["id"] != first["id"]
+    assert thread(client)["total"] == 2
 
 
 def test_unicode_round_trips(client, post):

@@ -182,6 +182,67 @@ def test_queue_item_shows_the_parent_and_the_authors_record(client, post):
     assert item["flags"] == {"abuse": 1}
 
 
+def test_queue_items_carry_the_newest_reporters_notes(client, post, app):
+    reconfigure(app, COMMENTS_FLAG_HIDE_THRESHOLD=100)  # every reader can still flag it
+    comment = post("art", "a comment readers argue about").get_json()
+    other = post("art", "another comment", user="u2").get_json()
+    client.put(f"{ADMIN}/bans/shadowy", json={"reason": "x", "shadow": True}, headers=MOD)
+
+    def flag(who: str, reason: str, note: str | None, target: dict[str, Any] = comment) -> None:
+        r = client.post(
+            f"/api/v1/comments/{target['id']}/flags",
+            json={"reason": reason, "note": note},
+            headers=auth(who),
+        )
+        assert r.status_code == 201, r.get_json()
+
+    flag("f1", "spam", "First note: a link farm.")
+    flag("f2", "spam", None)
+    flag("f3", "misinformation", "Second: the figures are invented.")
+    flag("f4", "other", "Third: posted on every article.")
+    flag("shadowy", "abuse", "A shadow-banned reader's note counts for nothing.")
+    flag("f5", "abuse", "Fourth and newest.")
+    flag("f6", "spam", "On the other comment.", target=other)
+
+    items = {i["id"]: i for i in client.get(f"{ADMIN}/queue", headers=MOD).get_json()["items"]}
+    notes = items[comment["id"]]["notes"]
+    assert [(n["reason"], n["note"]) for n in notes] == [
+        ("abuse", "Fourth and newest."),
+        ("other", "Third: posted on every article."),
+        ("misinformation", "Second: the figures are invented."),
+    ]
+    assert all(re.match(r"\d{4}-\d\d-\d\dT", n["created_at"]) for n in notes)
+    assert [n["note"] for n in items[other["id"]]["notes"]] == ["On the other comment."]
+
+    # A decision closes the round: the next flags start with notes of their own.
+    after = client.post(
+        f"{ADMIN}/comments/{comment['id']}/actions", json={"action": "approve"}, headers=MOD
+    ).get_json()
+    assert after["notes"] == [] and after["flag_count"] == 0
+    flag("f7", "spam", "A new round.")
+    items = {i["id"]: i for i in client.get(f"{ADMIN}/queue", headers=MOD).get_json()["items"]}
+    assert [n["note"] for n in items[comment["id"]]["notes"]] == ["A new round."]
+
+
+def test_one_comment_in_any_status_for_moderators(client, post):
+    comment = post("art", "removed soon", user="w").get_json()
+    client.post(
+        f"/api/v1/comments/{comment['id']}/flags",
+        json={"reason": "spam", "note": "ad"},
+        headers=auth("f"),
+    )
+    client.post(f"{ADMIN}/comments/{comment['id']}/actions", json={"action": "remove"}, headers=MOD)
+    assert client.get(f"/api/v1/comments/{comment['id']}").status_code == 404  # readers
+    item = client.get(f"{ADMIN}/comments/{comment['id']}", headers=MOD).get_json()
+    assert item["id"] == comment["id"] and item["status"] == "removed"
+    assert item["article_id"] == "art" and item["retained"]["author"]["id"] == "w"
+    assert item["retained"]["body"] == "removed soon" and item["notes"] == []
+    missing = client.get(f"{ADMIN}/comments/999999", headers=MOD)
+    assert missing.status_code == 404
+    assert missing.headers["Content-Type"] == "application/problem+json"
+    assert client.get(f"{ADMIN}/comments/{comment['id']}", headers=auth("r")).status_code == 403
+
+
 def test_blocked_terms_and_links_hold_comments(client, post, app, tmp_path):
     terms = tmp_path / "terms.txt"
     terms.write_text("crypto pump\nscam\n")
@@ -430,3 +491,29 @@ def test_hostile_admin_input_is_422_and_stores_nothing(client, post, method, url
     assert r.status_code == 422, r.get_json()
     assert r.headers["Content-Type"] == "application/problem+json"
     assert client.get(f"{ADMIN}/audit-log", headers=MOD).get_json()["items"] == before
+
+
+def test_an_audit_entry_keeps_the_time_of_the_action_it_records(app):
+    """audit.record stores the ``now`` of the change it records, not the time of the insert
+    (kills ``created_at=now or utcnow()`` dropped, set to None or turned into ``and``)."""
+    import datetime as dt
+
+    from service.domain import audit
+
+    when = dt.datetime(2021, 3, 4, 5, 6, 7, tzinfo=dt.timezone.utc)
+    with app.app_context():
+        entry = audit.record(
+            db.session,
+            actor_id="m-1",
+            action="hide",
+            target_type="comment",
+            target_id="7",
+            now=when,
+        )
+        db.session.commit()
+        db.session.expire_all()
+        assert db.session.get(type(entry), entry.id).created_at == when
+        later = audit.record(
+            db.session, actor_id="m-1", action="show", target_type="comment", target_id="7"
+        )
+        assert later.created_at > when

@@ -304,6 +304,35 @@ def test_expired_ban_no_longer_applies(client, post):
     assert client.put(f"{ADMIN}/bans/u-9", json={}, headers=MOD).status_code == 422
 
 
+def test_timed_ban_applies_until_it_lapses(app, client, post):
+    """Kills the survivors "a timed ban is never enforced" (``expires_at <= now`` flipped in
+    ``active_ban``) and "expired bans never lapse": the same user posts during the ban and
+    again once its expiry has passed."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from service.extensions import db
+    from service.models import Ban
+
+    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).isoformat()
+    r = client.put(f"{ADMIN}/bans/u-9", json={"reason": "r", "expires_at": later}, headers=MOD)
+    assert r.status_code == 201
+    r = post("art", "during the ban", user="u-9")
+    assert r.status_code == 403
+    assert r.get_json()["type"].endswith("/banned")
+    assert " until " in r.get_json()["detail"]
+
+    # The clock cannot be moved through HTTP, so the ban's expiry is moved instead.
+    with app.app_context():
+        lapsed = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1)
+        db.session.execute(update(Ban).where(Ban.user_id == "u-9").values(expires_at=lapsed))
+        db.session.commit()
+    r = post("art", "after the ban", user="u-9")
+    assert r.status_code == 201
+    assert r.get_json()["status"] == "published"
+
+
 def test_shadow_ban(client, post):
     liked = post("art", "popular", user="author").get_json()
     r = client.put(f"{ADMIN}/bans/shade", json={"reason": "spam ring", "shadow": True}, headers=MOD)
@@ -447,6 +476,19 @@ def test_author_sees_own_pending_comment(client, post):
     held = post("art", "mine", user="u1").get_json()
     assert held["id"] in ids(thread(client, "art", user="u1"))
     assert held["id"] not in ids(thread(client, "art", user="u2"))
+
+
+def test_pending_comments_stay_private_between_authors_who_both_have_one(client, post):
+    """Kills the survivor "the author condition in ``visible_to`` dropped": u2 has a pending
+    comment of their own, so their listing takes the private path, where u1's pending comment
+    must still be invisible to them (and the reverse)."""
+    client.patch(f"{ADMIN}/articles/art", json={"premoderation": True}, headers=MOD)
+    first = post("art", "held one", user="u1").get_json()
+    second = post("art", "held two", user="u2").get_json()
+    assert first["status"] == second["status"] == "pending"
+    assert ids(thread(client, "art", user="u1")) == [first["id"]]
+    assert ids(thread(client, "art", user="u2")) == [second["id"]]
+    assert ids(thread(client, "art")) == []
 
 
 def test_one_user_flagging_at_once_stores_one_flag(app, client, post):

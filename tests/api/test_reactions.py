@@ -40,6 +40,21 @@ def test_reaction_toggle_is_idempotent(client, post):
     assert anonymous["my_reactions"] == []
 
 
+def test_a_shadow_banned_users_withdrawn_reaction_leaves_the_count_alone(client, post):
+    """Kills the survivor "a shadow-banned user's reaction removal miscounted"
+    (``any(removed)`` -> ``bool(removed)`` in ``_toggle``): their reaction was stored
+    uncounted, so withdrawing it must not take away someone else's like."""
+    c = post("a1", "liked by one real reader").get_json()
+    assert react(client, c["id"], "like", "u-2").get_json()["reactions"] == {"like": 1}
+    mod = auth("mod-1", roles=["moderator"], name="Mod")
+    r = client.put(f"{API}/admin/bans/shade", json={"reason": "ring", "shadow": True}, headers=mod)
+    assert r.status_code == 201
+    assert react(client, c["id"], "like", "shade").status_code == 200
+    assert react(client, c["id"], "like", "shade", "delete").status_code == 200
+    item = client.get(f"{API}/comments/{c['id']}").get_json()
+    assert item["reactions"] == {"like": 1} and item["score"] == 1
+
+
 def test_reactions_need_a_signed_in_user_and_a_known_kind(client, post):
     c = post("a1", "x").get_json()
     r = client.put(f"{API}/comments/{c['id']}/reactions/like")
@@ -164,10 +179,10 @@ def test_counts_limits(client):
 
 def test_counters_match_the_rows(app, client, post):
     c = post("a1", "count me").get_json()
-    for i in range(5):
-        react(client, c["id"], "like", f"u-{i}")
-        react(client, c["id"], "dislike", f"u-{i + 10}")
-    react(client, c["id"], "like", "u-0", "delete")
+    for i in range(5):  # readers, not the author (u-1): authors cannot vote on their own
+        react(client, c["id"], "like", f"r-{i}")
+        react(client, c["id"], "dislike", f"r-{i + 10}")
+    react(client, c["id"], "like", "r-0", "delete")
     with app.app_context():
         comment = db.session.get(Comment, c["id"])
         assert (comment.likes, comment.dislikes, comment.score) == (4, 5, -1)
@@ -234,3 +249,54 @@ def test_no_reactions_inside_a_hidden_thread(app, client, post):
     r = client.put(f"{API}/articles/a1/reactions/like", headers=auth("u-2"))
     assert r.status_code == 409
     assert client.get(f"{API}/articles/a1").get_json()["reactions"] == {}
+
+
+def test_like_and_dislike_are_one_vote(app, client, post):
+    """Adding a like withdraws the caller's dislike and vice versa, counters and score too;
+    other kinds are independent of the vote."""
+    c = post("a1", "vote on me").get_json()
+    assert react(client, c["id"], "insightful", "u-2").status_code == 200
+    r = react(client, c["id"], "like", "u-2")
+    assert r.get_json() == {
+        "reactions": {"like": 1, "insightful": 1},
+        "my_reactions": ["insightful", "like"],
+    }
+    r = react(client, c["id"], "dislike", "u-2")
+    assert r.status_code == 200
+    assert r.get_json() == {
+        "reactions": {"dislike": 1, "insightful": 1},
+        "my_reactions": ["dislike", "insightful"],
+    }
+    react(client, c["id"], "like", "u-3")
+    with app.app_context():
+        comment = db.session.get(Comment, c["id"])
+        assert (comment.likes, comment.dislikes, comment.score) == (1, 1, 0)
+        assert comment.controversy > 0  # one like, one dislike: evenly split
+    r = react(client, c["id"], "like", "u-2")
+    assert r.get_json()["reactions"] == {"like": 2, "insightful": 1}
+    with app.app_context():
+        comment = db.session.get(Comment, c["id"])
+        assert (comment.likes, comment.dislikes, comment.score) == (2, 0, 2)
+        counts = dict(
+            db.session.execute(
+                select(CommentReactionCount.kind, CommentReactionCount.count).where(
+                    CommentReactionCount.comment_id == c["id"]
+                )
+            ).all()
+        )
+        assert counts == {"like": 2, "dislike": 0, "insightful": 1}
+
+
+def test_authors_cannot_vote_on_their_own_comments(client, post):
+    mine = post("a1", "my own view", user="u-1").get_json()
+    for kind in ("like", "dislike"):
+        r = react(client, mine["id"], kind, "u-1")
+        assert r.status_code == 403
+        assert r.content_type == "application/problem+json"
+        problem = r.get_json()
+        assert problem["type"].endswith("/own-comment") and "own comment" in problem["detail"]
+    # Other kinds are not votes, and withdrawing is always allowed.
+    assert react(client, mine["id"], "insightful", "u-1").status_code == 200
+    assert react(client, mine["id"], "like", "u-1", "delete").status_code == 200
+    item = client.get(f"{API}/comments/{mine['id']}").get_json()
+    assert item["reactions"] == {"insightful": 1} and item["score"] == 0

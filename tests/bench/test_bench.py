@@ -177,6 +177,9 @@ def test_bench_smoke(tmp_path):
         "post a comment",
         "react to a comment",
         "in the database)",
+        "Servers compared (SQLite",
+        "| granian WSGI (the default",
+        "of the fastest ceiling",
     ):
         assert name in doc
     assert "errors)" not in doc, doc

@@ -77,7 +77,7 @@ def test_compose_wires_two_replicas_to_postgres_and_redis() -> None:
 
 
 @pytest.mark.slow
-def test_entrypoint_migrates_a_fresh_database_then_execs_gunicorn(tmp_path: Path) -> None:
+def test_entrypoint_migrates_a_fresh_database_then_execs_the_server(tmp_path: Path) -> None:
     db_file = tmp_path / "fresh.db"
     port = free_port()
     env = base_env(
@@ -102,7 +102,7 @@ def test_entrypoint_migrates_a_fresh_database_then_execs_gunicorn(tmp_path: Path
     finally:
         code = stop(process)
         log.close()
-    # exec: the process we started *was* gunicorn, so SIGTERM stopped it gracefully (0) and
+    # exec: the process we started *was* the server, so SIGTERM stopped it gracefully (0) and
     # nothing is left listening (a shell parent would have died and orphaned the server).
     assert code == 0, (tmp_path / "server.log").read_text()
     assert port_closed(port)

@@ -134,14 +134,18 @@ def request(
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
             raw = r.read()
-            return r.status, dict(r.headers), (json.loads(raw) if raw else None)
+            return (
+                r.status,
+                r.headers,
+                (json.loads(raw) if raw else None),
+            )  # case-insensitive: granian sends lower-case names
     except urllib.error.HTTPError as e:
         raw = e.read()
         try:
             parsed = json.loads(raw) if raw else None
         except ValueError:
             parsed = raw.decode(errors="replace")
-        return e.code, dict(e.headers), parsed
+        return e.code, e.headers, parsed
 
 
 def client_thread(
@@ -152,6 +156,7 @@ def client_thread(
     user = f"load-{seed}"
     headers = auth(user, name=user, expires_in=3600)
     mine: list[int] = []
+    own: set[int] = set()  # every comment this user posted, deleted or not
     seen_by_article: dict[str, list[int]] = {a: [] for a in articles}
     deadline = time.monotonic() + seconds
     n = 0
@@ -172,13 +177,17 @@ def client_thread(
                 )
                 if status == 201:
                     out.acknowledged.add(body["id"])
+                    own.add(body["id"])
                     mine.append(body["id"])
                     seen.append(body["id"])
             elif roll < 0.6:
+                target = rnd.choice(seen)
                 kind = rnd.choice(("like", "dislike", "insightful"))
+                if target in own:  # authors cannot vote on their own comments (403)
+                    kind = "insightful"
                 verb = rnd.choice(("PUT", "DELETE"))
                 status, hdrs, body = request(
-                    base, verb, f"/api/v1/comments/{rnd.choice(seen)}/reactions/{kind}", headers
+                    base, verb, f"/api/v1/comments/{target}/reactions/{kind}", headers
                 )
             elif roll < 0.7:
                 status, hdrs, body = request(

@@ -257,8 +257,8 @@ def _master_pid(base: str) -> int:
     ).stdout
     for line in out.splitlines():
         pid, ppid, args = line.split(None, 2)
-        if "gunicorn" in args and int(ppid) == os.getpid():
+        if "service.serve" in args and int(ppid) == os.getpid():
             # our child: the master of a server started by this test process
             if _worker_pids(int(pid)):
                 return int(pid)
-    raise AssertionError(f"no gunicorn master for port {port}")
+    raise AssertionError(f"no server master process for port {port}")

@@ -51,13 +51,18 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ("GET", "/admin"): ("/admin", None, PUBLIC),  # a static page; its data needs a moderator
     ("GET", "/admin/console.css"): ("/admin/console.css", None, PUBLIC),
     ("GET", "/admin/console.js"): ("/admin/console.js", None, PUBLIC),
+    ("GET", "/docs"): ("/docs", None, PUBLIC),  # API docs: on outside production
+    ("GET", "/docs/apidocs.js"): ("/docs/apidocs.js", None, PUBLIC),
+    ("GET", "/docs/swagger-ui/<name>"): ("/docs/swagger-ui/swagger-ui.css", None, PUBLIC),
     ("GET", "/embed/comments.css"): ("/embed/comments.css", None, PUBLIC),
     ("GET", "/embed/comments.js"): ("/embed/comments.js", None, PUBLIC),
+    ("GET", "/embed/i18n/<lang>.js"): ("/embed/i18n/de.js", None, PUBLIC),
     ("GET", "/healthz"): ("/healthz", None, PUBLIC),
     ("GET", "/readyz"): ("/readyz", None, PUBLIC),
     ("GET", "/metrics"): ("/metrics", None, PUBLIC),
     ("GET", "/openapi.yaml"): ("/openapi.yaml", None, PUBLIC),
     ("GET", "/api/v1/config"): ("/api/v1/config", None, PUBLIC),
+    ("POST", "/api/v1/preview"): ("/api/v1/preview", {"body": "**draft**"}, PUBLIC),
     ("GET", "/api/v1/counts"): ("/api/v1/counts?article_id=a1", None, PUBLIC),
     ("GET", "/api/v1/articles/<article_id>"): ("/api/v1/articles/a1", None, PUBLIC),
     ("GET", "/api/v1/articles/<article_id>/comments"): (
@@ -117,7 +122,7 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     (
         "PUT",
         "/api/v1/comments/<int(max=2147483647):comment_id>/reactions/<string(maxlength=32):kind>",
-    ): ("/api/v1/comments/{c}/reactions/like", None, SIGNED_IN),
+    ): ("/api/v1/comments/{c}/reactions/like", None, {**SIGNED_IN, "author": 403}),  # no self-votes
     (
         "DELETE",
         "/api/v1/comments/<int(max=2147483647):comment_id>/reactions/<string(maxlength=32):kind>",
@@ -140,6 +145,11 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ("PATCH", "/api/v1/admin/articles/<article_id>"): (
         "/api/v1/admin/articles/a1",
         {"status": "closed"},
+        MODERATORS,
+    ),
+    ("GET", "/api/v1/admin/comments/<int(max=2147483647):comment_id>"): (
+        "/api/v1/admin/comments/{c}",
+        None,
         MODERATORS,
     ),
     ("POST", "/api/v1/admin/comments/<int(max=2147483647):comment_id>/actions"): (

@@ -18,16 +18,18 @@ from service.domain.bodies import (
 @pytest.mark.parametrize(
     ("raw", "message"),
     [
-        ("", "empty"),
-        ("   \n\t ", "empty"),
-        ("a\x00b", "NUL"),
-        ("bad \ud800 surrogate", "surrogate"),
-        ("x" * 11, "at most 10"),
+        ("", "The body must not be empty."),
+        ("   \n\t ", "The body must not be empty."),
+        ("a\x00b", "The body must not contain NUL characters."),
+        ("bad \ud800 surrogate", "The body contains invalid Unicode (a lone surrogate)."),
+        ("x" * 11, "The body must be at most 10 characters (got 11)."),
     ],
 )
 def test_clean_body_refuses(raw, message):
-    with pytest.raises(BodyError, match=message):
+    """The whole message: readers see it as the problem's detail."""
+    with pytest.raises(BodyError) as refused:
         clean_body(raw, max_length=10)
+    assert str(refused.value) == message
 
 
 def test_clean_body_trims_and_counts_after_trimming():
@@ -84,6 +86,15 @@ def test_fingerprint_folds_case_and_spacing_only():
     assert fingerprint("hello world") != fingerprint("hello there")
 
 
+def test_fingerprint_is_the_hash_of_the_folded_text():
+    """Fingerprints are stored with each comment, so their definition must not drift: the
+    SHA-256 of the NFKC, case-folded text with single spaces (kills a changed joiner)."""
+    import hashlib
+
+    expected = hashlib.sha256(b"buy the dip 10x").hexdigest()
+    assert fingerprint("  Buy\tthe   DIP\n１０x ") == expected
+
+
 def test_bracket_floods_render_without_link_syntax():
     """Past MAX_LINK_BRACKETS, brackets stay text (markdown-it's link rule is quadratic on
     them); below it, links work as usual."""
@@ -94,3 +105,16 @@ def test_bracket_floods_render_without_link_syntax():
     flooded = "[a](https://x.example) " + "[" * MAX_LINK_BRACKETS
     html = render(flooded)
     assert "<a " not in html and "[a](https://x.example)" in html
+
+
+def test_bare_urls_are_linked_with_the_same_rel_and_allow_list():
+    html = render("Source: https://example.com/report?q=1 and http://example.org/a.")
+    assert (
+        '<a href="https://example.com/report?q=1" rel="nofollow ugc noopener noreferrer">'
+        "https://example.com/report?q=1</a>"
+    ) in html
+    assert '<a href="http://example.org/a" rel="nofollow ugc noopener noreferrer">' in html
+    assert count_links(html) == 2  # the link hold counts them, as before
+    # No scheme, no link: plain words with dots stay text; other schemes never become links.
+    assert "<a" not in render("Alibaba.com, www.baba.com and BABA.N rose; javascript:alert(1)")
+    assert "<a" not in render("`https://example.com` in code stays code")

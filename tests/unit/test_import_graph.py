@@ -160,11 +160,12 @@ def _all_modules() -> list[str]:
     return sorted(name for name in import_graph() if name != "service.wsgi")
 
 
-def test_preflight_and_the_gunicorn_logger_do_not_load_the_application() -> None:
-    """The container runs preflight, then migrate, then gunicorn: each start-up pays for its
-    imports, so the light entry points stay light."""
+def test_preflight_and_the_server_do_not_load_the_application() -> None:
+    """The container runs preflight, then migrate, then the server (service/serve.py, whose
+    log config names service.observability's formatter): each start-up pays for its imports,
+    so the light entry points stay light."""
     code = (
-        "import sys, service.preflight, service.observability.gunicorn\n"
+        "import sys, service.preflight, service.serve, service.observability\n"
         "loaded = [m for m in ('service.app', 'service.api', 'service.models', 'alembic')"
         " if m in sys.modules]\n"
         "assert loaded == [], loaded\n"

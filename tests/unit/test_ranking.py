@@ -43,3 +43,19 @@ def test_controversy_wants_many_votes_evenly_split():
     assert controversy(50, 50) > controversy(90, 10)
     assert controversy(50, 50) > controversy(5, 5)
     assert controversy(5, 5) == pytest.approx(10.0)
+
+
+def test_controversy_is_magnitude_to_the_power_of_balance():
+    """Kills the survivor ``magnitude ** balance`` -> ``magnitude * balance``: (5, 5), the
+    only value tested before, is the one point where both give 10."""
+    assert controversy(6, 2) == pytest.approx(2.0)  # 8 ** (2/6)
+    assert controversy(1, 9) == pytest.approx(10 ** (1 / 9))
+    assert controversy(3, 1) == pytest.approx(4 ** (1 / 3))
+
+
+def test_wilson_of_a_single_vote():
+    """One like: the bound is 1 / (1 + z²), not 0 (kills ``n == 0`` -> ``n == 1``); one
+    dislike: exactly 0."""
+    z = 1.281551565545
+    assert wilson_lower_bound(1, 0) == pytest.approx(1 / (1 + z * z))
+    assert wilson_lower_bound(0, 1) == pytest.approx(0.0, abs=1e-12)

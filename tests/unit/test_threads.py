@@ -38,3 +38,60 @@ def test_cursor_round_trip_and_tampering():
         Cursors("other").decode(token, "thread:a:newest", 2)
     with pytest.raises(CursorError):
         cursors.decode("garbage", "thread:a:newest", 2)
+
+
+def test_cursor_refusals_say_why():
+    cursors = Cursors("secret")
+    token = cursors.encode("thread:a:top", [False, 3, 42])
+    assert cursors.decode(token, "thread:a:top", 3) == [False, 3, 42]
+    with pytest.raises(CursorError) as wrong_width:  # a cursor of a sort with other keys
+        cursors.decode(token, "thread:a:top", 2)
+    assert str(wrong_width.value) == "The cursor belongs to another listing or sort."
+    with pytest.raises(CursorError) as forged:
+        Cursors("other").decode(token, "thread:a:top", 3)
+    assert str(forged.value) == "The cursor is not one this service issued."
+    # signed by us, but not the [scope, key] pair a listing issues
+    for payload in ({"scope": "thread:a:top"}, ["thread:a:top"], ["thread:a:top", "k", 1]):
+        odd = cursors._serializer.dumps(payload)
+        with pytest.raises(CursorError, match="another listing"):
+            cursors.decode(odd, "thread:a:top", 3)
+    with pytest.raises(CursorError, match="another listing"):
+        cursors.decode(cursors._serializer.dumps(["thread:a:top", "key"]), "thread:a:top", 3)
+
+
+def test_cursors_are_salted_for_this_purpose():
+    """The same secret signs other things (itsdangerous salts keep them apart): a value
+    signed with the bare secret is not a cursor."""
+    from itsdangerous import URLSafeSerializer
+
+    bare = URLSafeSerializer("secret").dumps(["thread:a:newest", [False, 42]])
+    with pytest.raises(CursorError):
+        Cursors("secret").decode(bare, "thread:a:newest", 2)
+    salted = URLSafeSerializer("secret", salt="comments-cursor-v1")
+    assert Cursors("secret").decode(
+        salted.dumps(["thread:a:newest", [False, 42]]), "thread:a:newest", 2
+    ) == [False, 42]
+
+
+@pytest.mark.parametrize(
+    ("values", "ok"),
+    [
+        ([False, 42], True),
+        ([True, 2.5, 42], True),
+        ([True, -3, 42], True),
+        ([1, 42], False),  # pinned must be a bool
+        ([False, "42"], False),  # the id must be an int
+        ([False, True, 42], False),  # a score is a number, not a bool
+        ([False, "x", 42], False),
+    ],
+)
+def test_check_key_accepts_only_the_types_a_listing_issues(values, ok):
+    from service.domain.threads import _check_key
+    from service.enums import Sort
+
+    sort = Sort.TOP if len(values) == 3 else Sort.NEWEST
+    if ok:
+        assert _check_key(values, sort) == values
+    else:
+        with pytest.raises(CursorError, match="^The cursor is malformed.$"):
+            _check_key(values, sort)

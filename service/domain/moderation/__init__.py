@@ -41,6 +41,7 @@ from .flags import (
 )
 from .holds import audit_hold, hold_edited, snapshot
 from .queue import (
+    NOTES_PER_COMMENT,
     QUEUE_KEYS,
     QUEUE_STATES,
     author_records,
@@ -50,6 +51,7 @@ from .queue import (
     queue_page,
     queue_query,
     queue_sizes,
+    recent_notes,
 )
 
 # Why a comment waits (Comment.held_reason): the names used before HeldReason.
@@ -66,6 +68,7 @@ __all__ = [
     "HELD_PREMODERATION",
     "MAX_FLAG_WEIGHT",
     "MIN_FLAG_WEIGHT",
+    "NOTES_PER_COMMENT",
     "QUEUE_KEYS",
     "QUEUE_STATES",
     "AutoRules",
@@ -96,6 +99,7 @@ __all__ = [
     "queue_query",
     "queue_sizes",
     "read_terms_file",
+    "recent_notes",
     "snapshot",
     "update_article",
 ]

@@ -35,6 +35,44 @@ def flags_by_reason(session: Session, comment_ids: list[int]) -> dict[int, dict[
     return out
 
 
+NOTES_PER_COMMENT = 3
+
+
+def recent_notes(
+    session: Session, comment_ids: list[int], *, per_comment: int = NOTES_PER_COMMENT
+) -> dict[int, list[dict[str, Any]]]:
+    """The newest reporters' notes on many comments' open, counted flags (a shadow-banned
+    flagger's note counts no more than their flag), newest first, at most ``per_comment``
+    each, in one query."""
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not comment_ids:
+        return out
+    rank = (
+        func.row_number()
+        .over(partition_by=Flag.comment_id, order_by=(Flag.created_at.desc(), Flag.id.desc()))
+        .label("rank")
+    )
+    noted = (
+        select(Flag.comment_id, Flag.reason, Flag.note, Flag.created_at, rank)
+        .where(
+            Flag.comment_id.in_(comment_ids),
+            Flag.state == FlagState.OPEN,
+            Flag.weight > 0,
+            Flag.note.is_not(None),
+            Flag.note != "",
+        )
+        .subquery()
+    )
+    rows = session.execute(
+        select(noted.c.comment_id, noted.c.reason, noted.c.note, noted.c.created_at)
+        .where(noted.c.rank <= per_comment)
+        .order_by(noted.c.comment_id, noted.c.rank)
+    )
+    for comment_id, reason, note, created_at in rows:
+        out[comment_id].append({"reason": reason.value, "note": note, "created_at": created_at})
+    return out
+
+
 def author_records(session: Session, user_ids: list[str]) -> dict[str, dict[str, int]]:
     """{"comments": n, "removed": m} per author, in one query."""
     out: dict[str, dict[str, int]] = {}

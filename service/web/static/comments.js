@@ -1,9 +1,10 @@
 /*
- * Comments widget. A host page adds
- *   <div data-comments-article="ARTICLE_ID"></div>
+ * Comments widget: <comments-thread article-id="ID"></comments-thread> (or the older
+ *   <div data-comments-article="ID"></div>) and
  *   <script src="https://COMMENTS-SERVICE/embed/comments.js" defer></script>
- * and, for signed-in readers, a data-token attribute or window.CommentsAuth.getToken().
- * Plain JavaScript, no dependencies. Only body_html (sanitised by the server) is inserted
+ * A custom element with an open shadow root: host styles cannot reach in; the page themes it
+ * through inherited --cw-* custom properties and ::part(). Plain JavaScript, no dependencies,
+ * no cookies, no third-party requests. Only body_html (sanitised by the server) is inserted
  * as HTML; every other string goes through textContent. See docs/widget.md.
  */
 (function () {
@@ -15,24 +16,60 @@
   }
 
   var SCRIPT = document.currentScript;
-  var SCRIPT_ORIGIN = SCRIPT && SCRIPT.src ? new URL(SCRIPT.src, location.href).origin : location.origin;
-  var SORTS = [["newest", "Newest"], ["oldest", "Oldest"], ["top", "Top"], ["best", "Best"]];
-  var REACTIONS = {
-    like: ["\uD83D\uDC4D", "Like"], dislike: ["\uD83D\uDC4E", "Dislike"],
-    insightful: ["\uD83D\uDCA1", "Insightful"], funny: ["\uD83E\uDD23", "Funny"],
-    agree: ["\u2705", "Agree"], disagree: ["\u274C", "Disagree"],
-  };
-  var REASONS = {
-    spam: "Spam or advertising", abuse: "Abusive or insulting", harassment: "Harassment of a person",
-    hate: "Hate speech", misinformation: "False or misleading", off_topic: "Off topic",
-    other: "Something else",
-  };
-  var GONE = {
-    deleted: "This comment was deleted by its author.",
-    removed: "This comment was removed by a moderator.",
-  };
+  var SRC = SCRIPT && SCRIPT.src ? new URL(SCRIPT.src, location.href) : new URL("/embed/comments.js", location.href);
+  var BASE = new URL(".", SRC).href; // where comments.css and i18n/*.js live
+  var SORTS = ["newest", "oldest", "top", "best", "controversial"];
+  var VOTES = { like: 1, dislike: 1 };
+  var ICONS = { insightful: "\uD83D\uDCA1", funny: "\uD83D\uDE04", agree: "\u2714\uFE0E", disagree: "\u2716\uFE0E" };
+  var LANGS = ["en", "de", "fr", "es", "ja", "zh-Hans"];
   var TOKENS_KEY = "comments-widget:edit-tokens";
   var NAME_KEY = "comments-widget:guest-name";
+  // English, the catalogue every other one falls back to. {n} is a number, formatted for the
+  // language; an object is chosen by Intl.PluralRules.
+  var EN = {
+    comments: "Comments", skip: "Skip past the comments", end: "End of comments",
+    sort: "Sort comments", newest: "Newest", oldest: "Oldest", top: "Top", best: "Best", controversial: "Controversial",
+    empty: "Be the first to comment: what is your take on this story?",
+    empty_closed: "No one commented before the discussion closed.",
+    empty_signin: "Be the first to comment: sign in and share your take on this story.",
+    more: "Load more comments",
+    more_replies: { one: "Show {n} more reply", other: "Show {n} more replies" },
+    hide_replies: "Hide replies", show_replies: { one: "Show {n} reply", other: "Show {n} replies" },
+    deleted: "This comment was deleted by its author.", removed: "This comment was removed by a moderator.",
+    moderator: "Moderator", guest: "Guest", pinned: "Pinned", edited: "(edited)", edited_at: "Edited {date}",
+    held: "Held for review: only you can see this comment until a moderator approves it.",
+    actions: "Comment by {name}", like: "Like", dislike: "Dislike", score: "Score",
+    react: "React", react_to: "Add a reaction", insightful: "Insightful", funny: "Funny", agree: "Agree", disagree: "Disagree",
+    reply: "Reply", edit: "Edit", delete: "Delete", remove: "Remove", report: "Report",
+    closed: "Comments on this article are closed.", signin_join: "Sign in to join the conversation.",
+    signin: "Sign in", signin_comment: "Sign in to comment", session_over: "Your sign-in has expired or is not valid; you can still read the comments.",
+    signin_react: "Sign in to vote or react.", signin_report: "Sign in to report a comment.",
+    banned: "You cannot comment here.", your_comment: "Your comment", your_name: "Your name",
+    post: "Post comment", post_reply: "Post reply", reply_to: "Reply to {name}", edit_yours: "Edit your comment",
+    save: "Save changes", cancel: "Cancel", preview: "Preview", nothing_preview: "Nothing to preview yet.",
+    hint: "Markdown works: **bold**, _italic_, [links](https://example.com).", guest_hint: "Posting as a guest.",
+    left: { one: "{n} character left", other: "{n} characters left" },
+    need_name: "Give your name.", need_body: "Write something first.",
+    posted: "Your comment was posted.", posted_held: "Thanks. Your comment is held for review and will appear once a moderator approves it.",
+    saved: "Your changes were saved.", ask_delete: "Delete this comment?", ask_remove: "Remove this comment as a moderator?",
+    yes_delete: "Yes, delete", yes_remove: "Yes, remove", keep: "Keep it",
+    was_deleted: "Your comment was deleted.", was_removed: "The comment was removed.",
+    report_title: "Report this comment", why: "Why should a moderator look at it?",
+    note: "Anything else a moderator should know? (optional)", send: "Send report", choose: "Choose a reason.",
+    reported: "Thank you. A moderator will review this comment.", reported_again: "You had already reported this comment; a moderator will review it.",
+    spam: "Spam or advertising", abuse: "Abusive or insulting", harassment: "Harassment of a person", hate: "Hate speech",
+    misinformation: "False or misleading", off_topic: "Off topic", other: "Something else",
+    too_many: { one: "Too many attempts. Try again in {n} second.", other: "Too many attempts. Try again in {n} seconds." },
+    try_now: "You can try again now.",
+    offline: "Could not reach the comments service. Check your connection and try again.",
+    unavailable: "Comments are unavailable on this site.",
+    broken: "Something went wrong in the comments widget. Reload the page and try again.",
+    answered: "The comments service answered {n}.", just_now: "just now",
+    pin: "Pin", unpin: "Unpin", ban: "Ban author", ask_ban: "Ban {name} from commenting?", ban_reason: "Reason",
+    yes_ban: "Yes, ban", was_pinned: "The comment was pinned.", was_unpinned: "The comment was unpinned.", was_banned: "{name} is banned.",
+  };
+  var CATALOGUES = { en: EN };
+  var loading = {};
   var configs = {};
   var widgets = [];
   var counter = 0;
@@ -50,28 +87,34 @@
       else node.setAttribute(key, value === true ? "" : String(value));
     });
     (children || []).forEach(function (child) {
-      if (child === null || child === undefined) return;
-      node.append(typeof child === "string" ? document.createTextNode(child) : child);
+      if (child !== null && child !== undefined) node.append(child);
     });
     return node;
   }
 
+  function btn(cls, text, onclick, attrs) {
+    return el("button", Object.assign({ type: "button", class: cls, text: text, onclick: onclick, part: "button" }, attrs || {}));
+  }
+
   var enc = encodeURIComponent;
 
-  function store(key, fallback) {
-    try { return JSON.parse(localStorage.getItem(key)) || fallback; } catch (e) { return fallback; }
+  function store(kind, key, fallback) {
+    try { return JSON.parse(window[kind].getItem(key)) || fallback; } catch (e) { return fallback; }
   }
 
-  function keep(key, value) {
-    try { localStorage.setItem(key, JSON.stringify(value)); } catch (e) { /* private mode */ }
+  function keep(kind, key, value) {
+    try {
+      if (value === null) window[kind].removeItem(key);
+      else window[kind].setItem(key, JSON.stringify(value));
+    } catch (e) { /* storage off or full: nothing to keep */ }
   }
 
-  function editToken(id) { return store(TOKENS_KEY, {})[id] || null; }
+  function editToken(id) { return store("localStorage", TOKENS_KEY, {})[id] || null; }
 
   function keepEditToken(id, token) {
-    var tokens = store(TOKENS_KEY, {});
+    var tokens = store("localStorage", TOKENS_KEY, {});
     tokens[id] = token;
-    keep(TOKENS_KEY, tokens);
+    keep("localStorage", TOKENS_KEY, tokens);
   }
 
   function newKey() {
@@ -84,8 +127,7 @@
     try {
       var part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
       while (part.length % 4) part += "=";
-      var bytes = Uint8Array.from(atob(part), function (ch) { return ch.charCodeAt(0); });
-      return JSON.parse(new TextDecoder().decode(bytes));
+      return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(part), function (ch) { return ch.charCodeAt(0); })));
     } catch (e) {
       return null;
     }
@@ -94,73 +136,117 @@
   function identity(token) {
     if (!token) return null;
     var c = claims(token) || {};
-    var roles = Array.isArray(c.roles) ? c.roles : (c.roles ? [c.roles] : []);
-    return {
-      id: c.sub || null,
-      name: c.name || c.sub || "you",
-      moderator: roles.indexOf("moderator") >= 0 || roles.indexOf("admin") >= 0,
-    };
+    var roles = [].concat(c.roles || []);
+    return { id: c.sub || null, name: c.name || c.sub || "", moderator: roles.indexOf("moderator") >= 0 || roles.indexOf("admin") >= 0 };
   }
 
-  var RTF = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat("en", { numeric: "auto" }) : null;
-  var STEPS = [[60, "second"], [3600, "minute", 60], [86400, "hour", 3600], [604800, "day", 86400],
-    [2629800, "week", 604800], [31557600, "month", 2629800], [Infinity, "year", 31557600]];
-
-  function ago(iso) {
-    var seconds = (Date.now() - Date.parse(iso)) / 1000;
-    if (seconds < 45) return "just now";
-    for (var i = 1; i < STEPS.length; i++) {
-      if (seconds < STEPS[i][0]) {
-        var n = Math.round(seconds / STEPS[i][2]);
-        return RTF ? RTF.format(-n, STEPS[i][1]) : n + " " + STEPS[i][1] + (n === 1 ? "" : "s") + " ago";
-      }
-    }
-    return iso;
+  /** The supported catalogue for a BCP 47 tag: "de-CH" -> "de", "zh-CN" -> "zh-Hans". */
+  function pickLang(tag) {
+    tag = (tag || "").toLowerCase();
+    if (/^zh(-hans|-cn|-sg|$)/.test(tag)) return "zh-Hans";
+    var base = tag.split("-")[0];
+    return LANGS.indexOf(base) > 0 && base !== "zh" ? base : "en";
   }
 
-  function longDate(iso) {
-    return new Date(iso).toLocaleString("en", { dateStyle: "medium", timeStyle: "short" });
+  function loadCatalogue(lang) {
+    if (CATALOGUES[lang]) return Promise.resolve();
+    loading[lang] = loading[lang] || new Promise(function (resolve) {
+      var s = el("script", { src: BASE + "i18n/" + lang + ".js", async: true });
+      s.onload = s.onerror = function () { resolve(); };
+      document.head.append(s);
+    });
+    return loading[lang];
   }
 
-  function timeEl(iso) {
-    return el("time", { class: "cw-time", datetime: iso, title: longDate(iso), text: ago(iso) });
-  }
-
-  function ApiError(status, message, retryAfter) {
+  function ApiError(status, message, retryAfter, type) {
     this.status = status;
     this.message = message;
     this.retryAfter = retryAfter;
+    this.type = type || "";
   }
 
-  /** What to tell the reader: the problem's detail, or a plain sentence for a 429. */
-  function explain(err, noun) {
-    if (!(err instanceof ApiError)) return "Something went wrong in the comments widget. Reload the page and try again.";
-    if (err.status === 429) {
-      var what = noun ? "Too many " + noun : "Too many requests";
-      return err.retryAfter > 0 ? what + ", try again in " + err.retryAfter + " s." : what + ", try again shortly.";
-    }
-    return err.message;
+  // Live regions announce every change: a countdown's number changes silently in its own span.
+  function countdown(node, seconds, w) {
+    var n = Math.max(1, seconds);
+    var num = el("span", { "aria-live": "off" });
+    node.replaceChildren(num);
+    var show = function () {
+      if (!node.isConnected || node.firstChild !== num) return clearInterval(timer);
+      if (n <= 0) { clearInterval(timer); node.textContent = w.t("try_now"); return; }
+      num.textContent = w.t("too_many", n);
+      n--;
+    };
+    var timer = setInterval(show, 1000);
+    show();
   }
 
-  // --- one widget per host element
+  /** Show what went wrong in ``node`` (next to its cause); a 429 counts down. */
+  function fail(node, err, w) {
+    if (err instanceof ApiError && err.status === 429) return countdown(node, err.retryAfter || 30, w);
+    node.textContent = err instanceof ApiError ? err.message : w.t("broken");
+    if (!(err instanceof ApiError)) setTimeout(function () { throw err; });
+  }
+
+  // Arrow keys move inside a toolbar; only one of its buttons is a tab stop.
+  function rove(bar) {
+    bar.addEventListener("keydown", function (e) {
+      var items = Array.prototype.filter.call(bar.querySelectorAll("button"), function (b) { return !b.closest("[hidden]"); });
+      var i = items.indexOf(e.target);
+      var steps = { ArrowRight: i + 1, ArrowLeft: i - 1, Home: 0, End: items.length - 1 };
+      if (i < 0 || !(e.key in steps)) return;
+      e.preventDefault();
+      items[(steps[e.key] + items.length) % items.length].focus();
+    });
+    bar.addEventListener("focusin", function (e) { if (e.target.tagName === "BUTTON") settle(bar, e.target); });
+  }
+
+  function settle(bar, current) {
+    var items = bar.querySelectorAll("button");
+    current = current && current.parentNode ? current : bar.querySelector("[aria-pressed=true]") || items[0];
+    Array.prototype.forEach.call(items, function (b) { b.tabIndex = b === current ? 0 : -1; });
+  }
+
+  // --- one widget per <comments-thread>
 
   function Widget(host) {
     this.host = host;
     this.n = ++counter;
-    this.articleId = host.getAttribute("data-comments-article");
-    var api = host.getAttribute("data-api") || (SCRIPT && SCRIPT.getAttribute("data-api")) || SCRIPT_ORIGIN;
-    this.api = api.replace(/\/+$/, "").replace(/\/api\/v1$/, "") + "/api/v1";
-    this.sort = host.getAttribute("data-sort") || "newest";
-    this.pageSize = Math.min(100, Math.max(1, parseInt(host.getAttribute("data-page-size"), 10) || 20));
     this.nodes = new Map();
-    this.build();
+    this.shadow = host.shadowRoot || host.attachShadow({ mode: "open" });
+    widgets.push(this);
     this.load();
   }
 
   var P = Widget.prototype;
 
+  P.attr = function (name) {
+    return this.host.getAttribute(name) || this.host.getAttribute("data-" + name) || (SCRIPT && SCRIPT.getAttribute("data-" + name));
+  };
+
+  P.t = function (key, n, vars) {
+    var text = (CATALOGUES[this.lang] || EN)[key] || EN[key] || key;
+    if (typeof text === "object") text = text[this.plural.select(n)] || text.other;
+    var self = this;
+    return text.replace(/\{(\w+)\}/g, function (_, name) {
+      return name === "n" ? self.num.format(n) : (vars || {})[name];
+    });
+  };
+
+  P.emit = function (name, detail) {
+    return this.host.dispatchEvent(new CustomEvent("comments:" + name, {
+      detail: Object.assign({ articleId: this.articleId }, detail), bubbles: true, composed: true, cancelable: true,
+    }));
+  };
+
+  /** The host's sign-in: an event first; CommentsAuth.signIn() unless the host took it. */
+  P.signIn = function (reason) {
+    var auth = window.CommentsAuth;
+    if (this.emit("signin-required", { reason: reason }) && auth && typeof auth.signIn === "function") auth.signIn();
+  };
+
   P.token = function () {
-    var fixed = this.host.getAttribute("data-token") || (SCRIPT && SCRIPT.getAttribute("data-token"));
+    if (this.anon) return Promise.resolve(null);
+    var fixed = this.attr("token");
     if (fixed) return Promise.resolve(fixed);
     var auth = window.CommentsAuth;
     if (!auth || typeof auth.getToken !== "function") return Promise.resolve(null);
@@ -168,10 +254,11 @@
       .then(function (t) { return t || null; }, function () { return null; });
   };
 
-  /** One API call: resolves {status, data}; rejects with an ApiError carrying the detail. */
-  P.call = function (method, path, body, headers) {
+  /** One API call (``anon``: without the reader's token): resolves {status, data}; rejects
+   *  with an ApiError carrying the detail. */
+  P.call = function (method, path, body, headers, anon) {
     var self = this;
-    return this.token().then(function (token) {
+    return (anon ? Promise.resolve(null) : this.token()).then(function (token) {
       var h = Object.assign({ Accept: "application/json" }, headers || {});
       if (token) h.Authorization = "Bearer " + token;
       var init = { method: method, headers: h, cache: "no-store", credentials: "omit" };
@@ -179,57 +266,85 @@
         h["Content-Type"] = "application/json";
         init.body = JSON.stringify(body);
       }
-      return fetch(self.api + path, init).catch(function () {
-        throw new ApiError(0, "Could not reach the comments service. Check your connection and try again.");
-      });
+      return fetch(self.api + path, init).catch(function () { return self.unreachable(); });
     }).then(function (res) {
       var parse = res.status === 204 ? Promise.resolve(null) : res.json().catch(function () { return null; });
       return parse.then(function (data) {
         if (res.ok) return { status: res.status, data: data };
-        var detail = data && (data.detail || data.title);
-        throw new ApiError(res.status, detail || "The comments service answered " + res.status + ".",
-          parseInt(res.headers.get("Retry-After"), 10));
+        data = data || {};
+        throw new ApiError(res.status, data.detail || data.title || self.t("answered", res.status),
+          parseInt(res.headers.get("Retry-After"), 10), String(data.type || "").split("/").pop());
       });
     });
   };
 
+  /** A failed fetch: the network, or a service that answers but not to this page (CORS)?
+   *  An opaque no-cors request reaches a server that CORS refuses, and fails offline. */
+  P.unreachable = function () {
+    var self = this;
+    var offline = new ApiError(0, this.t("offline"));
+    if (new URL(this.api).origin === location.origin) throw offline;
+    return fetch(this.api + "/config", { mode: "no-cors", credentials: "omit", cache: "no-store" }).then(function () {
+      console.error("Comments widget: " + self.api + " answers, but not to pages on " + location.origin +
+        " (CORS). Add this origin to the service's COMMENTS_CORS_ORIGINS.");
+      throw new ApiError(0, self.t("unavailable"), 0, "cors");
+    }, function () { throw offline; });
+  };
+
   P.getConfig = function () {
-    if (!configs[this.api]) {
-      var self = this;
-      configs[this.api] = this.call("GET", "/config").then(function (r) { return r.data; }, function (err) {
-        delete configs[self.api];
-        throw err;
-      });
-    }
-    return configs[this.api];
+    var api = this.api;
+    configs[api] = configs[api] || this.call("GET", "/config", undefined, null, true).then(function (r) { return r.data; }, function (err) {
+      delete configs[api];
+      throw err;
+    });
+    return configs[api];
+  };
+
+  P.applyTheme = function () {
+    var theme = this.attr("theme") || "light";
+    var dark = theme === "dark" || (theme === "auto" && matchMedia("(prefers-color-scheme: dark)").matches);
+    this.root.classList.toggle("cw-dark", dark);
   };
 
   P.build = function () {
     var id = "cw" + this.n;
     var self = this;
+    var lang = this.host.closest("[lang]");
+    this.lang = pickLang(this.attr("lang") || (lang && lang.getAttribute("lang")) || "en");
+    this.plural = new Intl.PluralRules(this.lang);
+    this.num = new Intl.NumberFormat(this.lang);
+    this.rtf = new Intl.RelativeTimeFormat(this.lang, { numeric: "auto" });
+    this.dates = new Intl.DateTimeFormat(this.lang, { dateStyle: "long", timeStyle: "short" });
+    this.articleId = this.attr("article-id") || this.attr("comments-article");
+    var api = this.attr("api") || SRC.origin;
+    this.api = api.replace(/\/+$/, "").replace(/\/api\/v1$/, "") + "/api/v1";
+    this.sort = SORTS.indexOf(this.attr("sort")) >= 0 ? this.attr("sort") : "newest";
+    this.pageSize = Math.min(100, Math.max(1, parseInt(this.attr("page-size"), 10) || 20));
     this.countEl = el("span", { class: "cw-count" });
-    this.title = el("h2", { class: "cw-title", id: id + "-title", tabindex: "-1" }, ["Comments ", this.countEl]);
-    this.sortBar = el("div", { class: "cw-sort", role: "group", "aria-label": "Sort comments" });
+    this.title = el("h2", { class: "cw-title", id: id + "-title", tabindex: "-1", part: "title" }, [this.t("comments") + " ", this.countEl]);
+    this.sortBar = el("div", { class: "cw-sort", role: "toolbar", "aria-label": this.t("sort"), part: "sort" });
     SORTS.forEach(function (s) {
-      self.sortBar.append(el("button", {
-        type: "button", class: "cw-sort-btn", "data-sort": s[0], "aria-pressed": String(s[0] === self.sort),
-        text: s[1], onclick: function () { self.setSort(s[0]); },
-      }));
+      self.sortBar.append(btn("cw-sort-btn", self.t(s), function () { self.setSort(s); }, { "data-sort": s, "aria-pressed": String(s === self.sort) }));
     });
-    this.status = el("p", { class: "cw-status", role: "status", "aria-live": "polite" });
+    rove(this.sortBar);
+    settle(this.sortBar);
+    this.status = el("p", { class: "cw-status", role: "status" });
     this.alert = el("p", { class: "cw-alert", role: "alert" });
-    this.composer = el("div", { class: "cw-composer" });
+    this.composer = el("div", { class: "cw-composer", part: "composer" });
     this.empty = el("p", { class: "cw-empty", hidden: true });
-    this.list = el("ol", { class: "cw-list", "aria-labelledby": id + "-title" });
-    this.moreBtn = el("button", {
-      type: "button", class: "cw-btn cw-load-more", hidden: true, text: "Load more comments",
-      onclick: function () { self.loadMore(); },
-    });
-    this.root = el("section", { class: "cw", "aria-labelledby": id + "-title" }, [
-      el("header", { class: "cw-head" }, [this.title, this.sortBar]),
-      this.composer, this.status, this.alert, this.empty, this.list, this.moreBtn,
+    this.list = el("ol", { class: "cw-list", "aria-labelledby": id + "-title", part: "list" });
+    this.moreBtn = btn("cw-btn cw-load-more", this.t("more"), function () { self.loadMore(); }, { hidden: true });
+    this.end = el("p", { class: "cw-sr cw-end", tabindex: "-1", text: this.t("end") });
+    var skip = el("a", { class: "cw-skip", href: "#", text: this.t("skip"), onclick: function (e) { e.preventDefault(); self.end.focus(); } });
+    this.root = el("section", { class: "cw", "aria-labelledby": id + "-title", lang: this.lang, part: "root", hidden: true }, [
+      skip, el("div", { class: "cw-head", part: "header" }, [this.title, this.sortBar]),
+      this.composer, this.status, this.alert, this.empty, this.list, this.moreBtn, this.end,
     ]);
-    this.host.replaceChildren(this.root);
+    // Shown once its stylesheet is in (or failed), never as unstyled markup.
+    var css = el("link", { rel: "stylesheet", href: BASE + "comments.css" });
+    css.onload = css.onerror = function () { self.root.hidden = false; };
+    this.shadow.replaceChildren(css, this.root);
+    this.applyTheme();
     this.host.setAttribute("data-comments-mounted", "");
   };
 
@@ -240,19 +355,29 @@
 
   P.load = function () {
     var self = this;
-    this.list.setAttribute("aria-busy", "true");
-    var article = this.call("GET", "/articles/" + enc(this.articleId));
-    return Promise.all([this.getConfig(), this.token(), article, this.fetchPage(null)])
-      .then(function (r) {
-        self.config = r[0];
-        self.me = identity(r[1]);
-        self.article = r[2].data;
-        self.reset();
-        self.renderComposer();
-        self.appendPage(r[3].data);
-      })
-      .catch(function (err) { self.say(explain(err), true); })
-      .then(function () { self.list.removeAttribute("aria-busy"); });
+    var lang = this.host.closest("[lang]");
+    return loadCatalogue(pickLang(this.attr("lang") || (lang && lang.getAttribute("lang")))).then(function () {
+      if (!self.root || self.dirty) self.build();
+      self.dirty = false;
+      self.list.setAttribute("aria-busy", "true");
+      var article = self.call("GET", "/articles/" + enc(self.articleId));
+      return Promise.all([self.getConfig(), self.token(), article, self.fetchPage(null)]);
+    }).then(function (r) {
+      self.config = r[0];
+      self.me = identity(r[1]);
+      self.article = r[2].data;
+      self.reset();
+      self.renderComposer();
+      self.appendPage(r[3].data);
+      self.reopenDrafts();
+    }).catch(function (err) {
+      // An expired or wrong token must not hide a public thread: read it signed out.
+      if (err instanceof ApiError && err.status === 401 && !self.anon) {
+        self.anon = self.tokenFailed = true;
+        return self.load();
+      }
+      fail(self.alert, err, self);
+    }).then(function () { if (self.list) self.list.removeAttribute("aria-busy"); });
   };
 
   P.fetchPage = function (cursor) {
@@ -268,15 +393,11 @@
 
   P.setCount = function (total) {
     this.total = Math.max(0, total);
-    this.countEl.textContent = this.total ? "(" + this.total + ")" : "";
+    this.countEl.textContent = this.total ? "(" + this.num.format(this.total) + ")" : "";
     var empty = this.nodes.size === 0;
     this.empty.hidden = !empty;
-    if (empty) {
-      this.empty.textContent = this.canPost()
-        ? "Be the first to comment: what is your take on this story?"
-        : this.closed() ? "No one commented before the discussion closed."
-          : "Be the first to comment: sign in and share your take on this story.";
-    }
+    if (empty) this.empty.textContent = this.t(this.canPost() ? "empty" : this.closed() ? "empty_closed" : "empty_signin");
+    this.emit("count", { count: this.total });
   };
 
   P.closed = function () {
@@ -284,7 +405,7 @@
   };
 
   P.canPost = function () {
-    return !this.closed() && (!!this.me || !!(this.config && this.config.allow_guests));
+    return !this.closed() && (!!this.me || !!(this.config && this.config.allow_guests && !this.tokenFailed));
   };
 
   P.appendPage = function (page) {
@@ -312,47 +433,66 @@
     this.fetchPage(null).then(function (r) {
       self.reset();
       self.appendPage(r.data);
-    }, function (err) { self.say(explain(err), true); })
+      self.reopenDrafts();
+    }, function (err) { fail(self.alert, err, self); })
       .then(function () { self.list.removeAttribute("aria-busy"); });
   };
 
   P.loadMore = function () {
     var self = this;
-    this.moreBtn.disabled = true;
+    if (this.moreBusy) return;
+    this.moreBusy = true;
     this.fetchPage(this.cursor).then(function (r) {
       var first = self.appendPage(r.data);
       if (first) first.art.focus();
-    }, function (err) { self.say(explain(err), true); })
-      .then(function () { self.moreBtn.disabled = false; });
+      else if (self.moreBtn.hidden) self.end.focus();
+    }, function (err) { fail(self.alert, err, self); })
+      .then(function () { self.moreBusy = false; });
   };
 
   // --- the thread
+
+  /** Where a new top-level comment goes under the current sort: before the first unpinned
+   *  comment it outranks (it is the newest, so it wins every tie), or at the end. */
+  P.placeFor = function () {
+    var sort = this.sort;
+    if (sort === "oldest") return null;
+    var items = Array.prototype.slice.call(this.list.children);
+    return items.find(function (li) {
+      var d = li.cwNode.data;
+      var r = d.reactions || {};
+      if (d.pinned) return false;
+      if (sort === "top") return (d.score || 0) <= 0;
+      if (sort === "best") return !r.like;
+      if (sort === "controversial") return !(r.like && r.dislike);
+      return true;
+    }) || null;
+  };
 
   /** Render a comment (and its nested replies) and place it under its parent, or at the top
    *  level; a reply whose parent is not on the page goes under ``fallback``. */
   P.attach = function (c, opts) {
     opts = opts || {};
     if (this.nodes.has(c.id)) return this.nodes.get(c.id);
-    var parent = c.parent_id !== null && c.parent_id !== undefined
-      ? this.nodes.get(c.parent_id) || opts.fallback : null;
+    var parent = c.parent_id !== null && c.parent_id !== undefined ? this.nodes.get(c.parent_id) || opts.fallback : null;
     var node = {
       data: c,
       li: el("li", { class: "cw-item", id: "comment-" + c.id }),
-      art: el("article", { class: "cw-comment", tabindex: "-1" }),
-      replies: el("ol", { class: "cw-replies" }),
+      art: el("article", { class: "cw-comment", tabindex: "-1", part: "comment" }),
+      replies: el("ol", { class: "cw-replies", id: "cw" + this.n + "-replies-" + c.id }),
       root: parent ? parent.root : null,
     };
     node.root = node.root || node;
     node.li.cwNode = node;
     node.li.append(node.art, node.replies);
     this.nodes.set(c.id, node);
-    var list = parent ? parent.replies : this.list;
-    if (opts.prepend) list.prepend(node.li);
-    else list.append(node.li);
+    if (parent) parent.replies.append(node.li);
+    else this.list.insertBefore(node.li, opts.place ? this.placeFor() : null);
     this.fill(node);
     var self = this;
     (c.replies || []).forEach(function (r) { self.attach(r, { fallback: node }); });
     c.replies = [];
+    if (parent) this.fillBar(parent);
     if (node.root === node) this.updateMoreReplies(node);
     return node;
   };
@@ -363,101 +503,200 @@
     return !!(this.me && this.me.id && c.author.id === this.me.id);
   };
 
+  P.timeEl = function (iso) {
+    var full = this.dates.format(new Date(iso));
+    return el("time", { class: "cw-time", datetime: iso, title: full }, [
+      el("span", { "aria-hidden": "true", text: this.ago(iso) }), el("span", { class: "cw-sr", text: full }),
+    ]);
+  };
+
+  P.ago = function (iso) {
+    var seconds = (Date.now() - Date.parse(iso)) / 1000;
+    var steps = [[3600, "minute", 60], [86400, "hour", 3600], [604800, "day", 86400],
+      [2629800, "week", 604800], [31557600, "month", 2629800], [Infinity, "year", 31557600]];
+    if (seconds < 45) return this.t("just_now");
+    for (var i = 0; i < steps.length; i++) {
+      if (seconds < steps[i][0]) return this.rtf.format(-Math.max(1, Math.round(seconds / steps[i][2])), steps[i][1]);
+    }
+  };
+
   P.fill = function (node) {
     var c = node.data;
     var art = node.art;
-    var self = this;
     art.replaceChildren();
     art.className = "cw-comment cw-" + c.status + (c.pinned ? " cw-pinned" : "");
-    if (GONE[c.status]) {
-      art.setAttribute("aria-label", "Comment " + c.status);
-      art.append(el("p", { class: "cw-tombstone", text: GONE[c.status] }));
+    if (c.status === "deleted" || c.status === "removed") {
+      art.setAttribute("aria-label", this.t(c.status));
+      art.append(el("p", { class: "cw-tombstone", text: this.t(c.status) }));
+      node.bar = el("div", { class: "cw-actions", role: "toolbar", "aria-label": this.t(c.status) });
+      rove(node.bar);
+      art.append(node.bar);
+      this.fillBar(node);
       return;
     }
     var nameId = "cw" + this.n + "-author-" + c.id;
     art.setAttribute("aria-labelledby", nameId);
     art.removeAttribute("aria-label");
-    var meta = el("p", { class: "cw-meta" }, [
-      el("span", { class: "cw-author", id: nameId, text: c.author.name }),
-      c.author.is_moderator ? el("span", { class: "cw-badge", text: "Moderator" }) : null,
-      c.author.is_guest ? el("span", { class: "cw-badge cw-badge-quiet", text: "Guest" }) : null,
-      c.pinned ? el("span", { class: "cw-badge cw-badge-pin", text: "Pinned" }) : null,
+    art.append(el("p", { class: "cw-meta" }, [
+      el("span", { class: "cw-author", id: nameId, text: c.author.name, part: "author" }),
+      c.author.is_moderator ? el("span", { class: "cw-badge", text: this.t("moderator") }) : null,
+      c.author.is_guest ? el("span", { class: "cw-badge cw-badge-quiet", text: this.t("guest") }) : null,
+      c.pinned ? el("span", { class: "cw-badge cw-badge-pin", text: this.t("pinned") }) : null,
       el("span", { class: "cw-dot", "aria-hidden": "true", text: "\u00B7" }),
-      timeEl(c.created_at),
-      c.edited_at ? el("span", { class: "cw-edited", title: "Edited " + longDate(c.edited_at), text: "(edited)" }) : null,
-    ]);
-    art.append(meta);
-    if (c.status === "pending") {
-      art.append(el("p", {
-        class: "cw-notice",
-        text: "Held for review: only you can see this comment until a moderator approves it.",
-      }));
-    }
-    var body = el("div", { class: "cw-body" });
+      this.timeEl(c.created_at),
+      c.edited_at ? el("span", { class: "cw-edited", title: this.t("edited_at", 0, { date: this.dates.format(new Date(c.edited_at)) }), text: this.t("edited") }) : null,
+    ]));
+    if (c.status === "pending") art.append(el("p", { class: "cw-notice", text: this.t("held") }));
+    var body = el("div", { class: "cw-body", part: "body" });
     body.innerHTML = c.body_html || ""; // sanitised by the server; the only HTML we insert
     art.append(body);
-    art.append(this.reactionBar(node));
-    var actions = el("div", { class: "cw-actions" });
-    var add = function (label, cls, fn) {
-      var b = el("button", { type: "button", class: "cw-link " + cls, text: label });
-      b.addEventListener("click", function () { fn.call(self, node, b); });
-      actions.append(b);
-    };
-    var windowMs = (this.config.edit_window_seconds || 0) * 1000;
-    var own = this.mine(c);
-    if (c.status === "published" && this.canPost()) add("Reply", "cw-reply", this.openReply);
-    if (own && Date.now() - Date.parse(c.created_at) < windowMs) add("Edit", "cw-edit", this.openEdit);
-    if (own || (this.me && this.me.moderator)) add(own ? "Delete" : "Remove", "cw-delete", this.confirmDelete);
-    if (!own && c.status === "published") add("Report", "cw-report", this.openFlag);
-    art.append(actions);
+    node.bar = el("div", { class: "cw-actions", role: "toolbar", "aria-label": this.t("actions", 0, { name: c.author.name }), part: "toolbar" });
+    node.msg = el("p", { class: "cw-error", role: "alert" });
+    rove(node.bar);
+    art.append(node.bar, node.msg);
+    this.fillBar(node);
   };
 
-  P.reactionBar = function (node) {
+  /** The comment's one toolbar: vote, reactions with counts, React, collapse, reply, edit,
+   *  delete, report. Rebuilt after every change, keeping focus on the same button. */
+  P.fillBar = function (node) {
     var c = node.data;
+    var bar = node.bar;
+    if (!bar) return;
     var self = this;
-    var bar = el("div", { class: "cw-reactions", role: "group", "aria-label": "Reactions" });
-    (this.config.reaction_kinds || []).forEach(function (kind) {
-      var b = el("button", { type: "button", class: "cw-react", "data-kind": kind }, [
-        el("span", { class: "cw-react-icon", "aria-hidden": "true", text: (REACTIONS[kind] || [kind])[0] }),
-        el("span", { class: "cw-react-count", "aria-hidden": "true" }),
-      ]);
-      b.addEventListener("click", function () { self.toggleReaction(node, kind, b); });
+    var focused = this.shadow.activeElement;
+    var key = focused && bar.contains(focused) ? focused.getAttribute("data-k") : null;
+    bar.replaceChildren();
+    var add = function (k, label, fn, attrs, cls) {
+      var b = btn("cw-link cw-" + k, label, function () { fn.call(self, node, b); }, Object.assign({ "data-k": k }, attrs));
+      if (cls) b.className = cls;
       bar.append(b);
-    });
-    this.showReactions(c, bar);
-    return bar;
-  };
-
-  P.showReactions = function (c, bar) {
+      return b;
+    };
+    var live = c.status !== "deleted" && c.status !== "removed";
+    var counts = c.reactions || {};
     var mine = c.my_reactions || [];
-    Array.prototype.forEach.call(bar.children, function (b) {
-      var kind = b.getAttribute("data-kind");
-      var label = (REACTIONS[kind] || [kind, kind])[1];
-      var n = (c.reactions || {})[kind] || 0;
-      b.setAttribute("aria-pressed", String(mine.indexOf(kind) >= 0));
-      b.setAttribute("aria-label", label + " (" + n + ")");
-      b.title = label;
-      b.classList.toggle("cw-zero", !n);
-      b.lastChild.textContent = n ? String(n) : "";
-    });
+    var kinds = this.config.reaction_kinds || [];
+    var own = this.mine(c);
+    if (live && (kinds.indexOf("like") >= 0 || kinds.indexOf("dislike") >= 0)) {
+      var score = (counts.like || 0) - (counts.dislike || 0);
+      var vote = el("span", { class: "cw-vote" });
+      bar.append(vote);
+      ["like", "dislike"].forEach(function (k, i) {
+        if (own || kinds.indexOf(k) < 0) return;
+        var b = btn("cw-vote-btn cw-" + k, i ? "\u25BC" : "\u25B2", function () { self.react(node, k, b); },
+          { "data-k": k, "aria-pressed": String(mine.indexOf(k) >= 0), "aria-label": self.t(k) });
+        vote.append(b);
+        if (!i) vote.append(el("span", { class: "cw-score", title: self.t("score") }, [
+          el("span", { class: "cw-sr", text: self.t("score") + " " }), self.num.format(score)]));
+      });
+      if (own) vote.append(el("span", { class: "cw-score" }, [self.t("score") + " " + self.num.format(score)]));
+    }
+    var others = kinds.filter(function (k) { return !VOTES[k]; });
+    if (live) {
+      others.forEach(function (k) {
+        if (!counts[k]) return;
+        var b = add("r-" + k, "", function () { self.react(node, k, b); }, { "aria-pressed": String(mine.indexOf(k) >= 0) }, "cw-chip");
+        b.append(el("span", { "aria-hidden": "true", text: ICONS[k] || "\u2022" }), " " + self.t(k) + " ", el("b", { text: self.num.format(counts[k]) }));
+      });
+      if (others.length) add("react", this.t("react"), this.openPicker, { "aria-expanded": "false" });
+    }
+    if (c.reply_count || node.replies.children.length) {
+      add("fold", node.folded ? this.t("show_replies", c.reply_count || node.replies.children.length) : this.t("hide_replies"),
+        this.fold, { "aria-expanded": String(!node.folded), "aria-controls": node.replies.id });
+    }
+    if (live && c.status === "published" && this.canPost()) add("reply", this.t("reply"), this.openReply);
+    var windowMs = (this.config.edit_window_seconds || 0) * 1000;
+    if (live && own && Date.now() - Date.parse(c.created_at) < windowMs) add("edit", this.t("edit"), this.openEdit);
+    if (live && (own || (this.me && this.me.moderator))) add("delete", this.t(own ? "delete" : "remove"), this.confirmDelete);
+    if (live && !own && c.status === "published") add("report", this.t("report"), this.openFlag);
+    if (live && this.me && this.me.moderator && c.status === "published") {
+      add("pin", this.t(c.pinned ? "unpin" : "pin"), this.pin);
+      if (!own && c.author && c.author.id) add("ban", this.t("ban"), this.confirmBan);
+    }
+    var again = key && (bar.querySelector('[data-k="' + key + '"]') || bar.querySelector('[data-k="react"]') || bar.querySelector("button"));
+    settle(bar, again);
+    if (again) again.focus();
   };
 
-  P.toggleReaction = function (node, kind, button) {
+  P.note = function (node, text) {
+    if (node.msg) node.msg.textContent = text;
+    else this.say(text, true);
+  };
+
+  /** Vote or react; the button stays enabled and focused (a second press waits its turn). */
+  P.react = function (node, kind, button) {
+    var self = this;
     if (!this.me) {
-      this.say("Sign in to react to comments.", true);
+      this.note(node, this.t("signin_react"));
+      this.signIn("react");
       return;
     }
-    var self = this;
+    if (node.busy) return;
+    node.busy = true;
+    button.setAttribute("aria-busy", "true");
     var on = button.getAttribute("aria-pressed") === "true";
-    button.disabled = true;
+    var fromPicker = node.picker && node.picker.contains(button);
     this.call(on ? "DELETE" : "PUT", "/comments/" + node.data.id + "/reactions/" + enc(kind))
       .then(function (r) {
         node.data.reactions = r.data.reactions;
         node.data.my_reactions = r.data.my_reactions;
-        self.showReactions(node.data, button.parentNode);
-        self.say("");
-      }, function (err) { self.say(explain(err, "reactions"), true); })
-      .then(function () { button.disabled = false; });
+        node.data.score = (r.data.reactions.like || 0) - (r.data.reactions.dislike || 0);
+        self.note(node, "");
+      }, function (err) {
+        fail(node.msg, err, self);
+        if (err.status === 401) self.signIn("expired");
+      })
+      .then(function () {
+        node.busy = false;
+        button.removeAttribute("aria-busy");
+        if (node.picker) self.closePicker(node, fromPicker);
+        self.fillBar(node);
+      });
+  };
+
+  P.openPicker = function (node, button) {
+    if (node.picker) return this.closePicker(node, true);
+    if (!this.me) {
+      this.note(node, this.t("signin_react"));
+      this.signIn("react");
+      return;
+    }
+    var self = this;
+    var mine = node.data.my_reactions || [];
+    var picker = el("div", { class: "cw-picker", role: "group", "aria-label": this.t("react_to") });
+    (this.config.reaction_kinds || []).forEach(function (k) {
+      if (VOTES[k]) return;
+      var b = btn("cw-chip", "", function () { self.react(node, k, b); }, { "data-k": "r-" + k, "aria-pressed": String(mine.indexOf(k) >= 0) });
+      b.append(el("span", { "aria-hidden": "true", text: ICONS[k] || "\u2022" }), " " + self.t(k));
+      picker.append(b);
+    });
+    picker.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { e.preventDefault(); self.closePicker(node, true); }
+    });
+    rove(picker);
+    settle(picker, picker.firstChild);
+    node.picker = picker;
+    button.setAttribute("aria-expanded", "true");
+    node.bar.after(picker);
+    picker.firstChild.focus();
+  };
+
+  P.closePicker = function (node, refocus) {
+    node.picker.remove();
+    node.picker = null;
+    var react = node.bar.querySelector('[data-k="react"]');
+    if (react) {
+      react.setAttribute("aria-expanded", "false");
+      if (refocus) react.focus();
+    }
+  };
+
+  P.fold = function (node) {
+    node.folded = !node.folded;
+    node.replies.hidden = node.folded;
+    if (node.moreReplies) node.moreReplies.hidden = node.folded || node.repliesDone;
+    this.fillBar(node);
   };
 
   P.updateMoreReplies = function (root) {
@@ -472,21 +711,18 @@
       return;
     }
     if (!root.moreReplies) {
-      root.moreReplies = el("button", {
-        type: "button", class: "cw-link cw-more-replies",
-        onclick: function () { self.loadReplies(root); },
-      });
+      root.moreReplies = btn("cw-link cw-more-replies", "", function () { self.loadReplies(root); });
       root.li.append(root.moreReplies);
     }
-    root.moreReplies.hidden = false;
-    root.moreReplies.textContent = "Show " + remaining + " more " + (remaining === 1 ? "reply" : "replies");
+    root.moreReplies.hidden = !!root.folded;
+    root.moreReplies.textContent = this.t("more_replies", remaining);
   };
 
   P.loadReplies = function (root) {
     var self = this;
     var first = null;
-    var button = root.moreReplies;
-    button.disabled = true;
+    if (root.loadingReplies) return;
+    root.loadingReplies = true;
     var step = function () {
       var q = "?limit=100" + (root.replyCursor ? "&cursor=" + enc(root.replyCursor) : "");
       return self.call("GET", "/comments/" + root.data.id + "/replies" + q).then(function (r) {
@@ -497,69 +733,101 @@
         });
         root.replyCursor = r.data.next_cursor;
         if (!root.replyCursor) root.repliesDone = true;
-        if (!first && root.replyCursor) return step();
-        return null;
+        return !first && root.replyCursor ? step() : null;
       });
     };
     step().then(function () {
       self.updateMoreReplies(root);
       if (first) first.art.focus();
-    }, function (err) { self.say(explain(err), true); })
-      .then(function () { button.disabled = false; });
+    }, function (err) { fail(root.msg || self.alert, err, self); })
+      .then(function () { root.loadingReplies = false; });
   };
 
   // --- writing
 
+  P.draftKey = function (parentId) {
+    return "comments-widget:draft:" + this.api + "|" + this.articleId + "|" + (parentId || 0);
+  };
+
+  /** Reply drafts (kept in sessionStorage) come back open under their comments. */
+  P.reopenDrafts = function () {
+    var self = this;
+    var prefix = this.draftKey("");
+    prefix = prefix.slice(0, -1);
+    if (!this.canPost()) return;
+    for (var i = 0; i < sessionStorage.length; i++) {
+      var key = sessionStorage.key(i);
+      if (key.indexOf(prefix) !== 0) continue;
+      var node = this.nodes.get(parseInt(key.slice(prefix.length), 10));
+      if (node && !node.replyForm && node.data.status === "published") this.openReply(node, true);
+    }
+  };
+
   P.renderComposer = function () {
     var self = this;
     this.composer.replaceChildren();
+    var banned = this.me && store("sessionStorage", "comments-widget:banned:" + this.api + "|" + this.me.id, null);
     if (this.closed()) {
-      this.composer.append(el("p", { class: "cw-closed", text: "Comments on this article are closed." }));
+      this.composer.append(el("p", { class: "cw-closed", text: this.t("closed") }));
+    } else if (banned) {
+      this.composer.append(el("div", { class: "cw-banned", tabindex: "-1" }, [
+        el("p", { class: "cw-banned-title", text: this.t("banned") }), el("p", { class: "cw-error", text: banned }),
+      ]));
     } else if (this.canPost()) {
       this.composer.append(this.form({
-        label: "Your comment", submit: "Post comment",
+        label: this.t("your_comment"), submit: this.t("post"), draft: this.draftKey(null),
         send: function (payload) { return self.post(payload, null); },
       }));
     } else {
-      var auth = window.CommentsAuth;
       this.composer.append(el("p", { class: "cw-signin" }, [
-        "Sign in to join the conversation. ",
-        auth && typeof auth.signIn === "function"
-          ? el("button", { type: "button", class: "cw-btn", text: "Sign in", onclick: function () { auth.signIn(); } })
-          : null,
+        this.tokenFailed ? this.t("session_over") + " " : this.t("signin_join") + " ",
+        btn("cw-btn cw-primary", this.t(this.tokenFailed ? "signin_comment" : "signin"), function () { self.signIn("comment"); }),
       ]));
     }
   };
 
-  /** A comment form: textarea (and a guest's name), an error line, submit and cancel. */
+  /** A comment form: textarea (and a guest's name), counter, preview, error line, actions. */
   P.form = function (opts) {
     var id = "cw" + this.n + "-f" + (++counter);
     var self = this;
     var guest = !this.me;
     var max = this.config.max_body_length || 10000;
-    var text = el("textarea", { id: id + "-body", name: "body", rows: opts.rows || 3, maxlength: max, required: true, "aria-describedby": id + "-hint" });
-    text.value = opts.initial || "";
+    var text = el("textarea", { id: id + "-body", name: "body", rows: opts.rows || 3, maxlength: max, required: true, "aria-describedby": id + "-hint " + id + "-left", part: "textarea" });
+    text.value = opts.initial || (opts.draft && store("sessionStorage", opts.draft, "")) || "";
     var name = guest ? el("input", { id: id + "-name", name: "author_name", type: "text", maxlength: 80, required: true, autocomplete: "nickname" }) : null;
-    if (name) name.value = store(NAME_KEY, "");
+    if (name) name.value = store("localStorage", NAME_KEY, "");
+    var left = el("p", { class: "cw-left", id: id + "-left" });
     var error = el("p", { class: "cw-error", role: "alert" });
-    var submit = el("button", { type: "submit", class: "cw-btn cw-primary", text: opts.submit });
+    var preview = el("div", { class: "cw-body cw-preview", hidden: true, part: "body" });
+    var submit = el("button", { type: "submit", class: "cw-btn cw-primary", text: opts.submit, part: "button primary" });
+    var previewBtn = btn("cw-btn", this.t("preview"), function () { self.preview(text, preview, previewBtn, error); }, { "aria-pressed": "false", "aria-controls": id + "-preview" });
+    preview.id = id + "-preview";
     var key = null;
-    var form = el("form", { class: "cw-form", novalidate: true }, [
-      name ? el("div", { class: "cw-field" }, [el("label", { for: id + "-name", text: "Your name" }), name]) : null,
+    var form = el("form", { class: "cw-form", novalidate: true, part: "form" }, [
+      name ? el("div", { class: "cw-field" }, [el("label", { for: id + "-name", text: this.t("your_name") }), name]) : null,
       el("div", { class: "cw-field" }, [
-        el("label", { for: id + "-body", text: opts.label }),
-        text,
-        el("p", { class: "cw-hint", id: id + "-hint", text: guest && !opts.initial
-          ? "Posting as a guest. Markdown works: **bold**, _italic_, [links](https://example.com)."
-          : "Markdown works: **bold**, _italic_, [links](https://example.com)." }),
+        el("label", { for: id + "-body", text: opts.label }), text,
+        el("div", { class: "cw-under" }, [
+          el("p", { class: "cw-hint", id: id + "-hint", text: (guest ? this.t("guest_hint") + " " : "") + this.t("hint") }), left,
+        ]),
       ]),
-      error,
+      preview, error,
       el("div", { class: "cw-form-actions" }, [
-        submit,
-        opts.cancel ? el("button", { type: "button", class: "cw-btn", text: "Cancel", onclick: opts.cancel }) : null,
+        submit, previewBtn,
+        opts.cancel ? btn("cw-btn", this.t("cancel"), opts.cancel) : null,
       ]),
     ]);
-    text.addEventListener("input", function () { key = null; });
+    var count = function () {
+      var remaining = max - text.value.length;
+      left.textContent = remaining <= Math.max(20, max / 10) ? self.t("left", remaining) : "";
+    };
+    count();
+    text.addEventListener("input", function () {
+      key = null;
+      count();
+      if (opts.draft) keep("sessionStorage", opts.draft, text.value || null);
+      if (previewBtn.getAttribute("aria-pressed") === "true") self.preview(text, preview, previewBtn, error, true);
+    });
     form.addEventListener("keydown", function (e) {
       if (e.key === "Escape" && opts.cancel) { e.preventDefault(); opts.cancel(); }
       if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) { e.preventDefault(); form.requestSubmit(); }
@@ -567,23 +835,50 @@
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var body = text.value.trim();
-      if (name && !name.value.trim()) { error.textContent = "Give your name."; name.focus(); return; }
-      if (!body) { error.textContent = "Write something first."; text.focus(); return; }
+      self.say("");
+      if (name && !name.value.trim()) { error.textContent = self.t("need_name"); name.focus(); return; }
+      if (!body) { error.textContent = self.t("need_body"); text.focus(); return; }
+      if (form.busy) return;
       error.textContent = "";
       key = key || newKey(); // the same key on a retry, so a lost answer never posts twice
       var payload = { body: body, key: key };
-      if (name) { payload.author_name = name.value.trim(); keep(NAME_KEY, payload.author_name); }
-      submit.disabled = true;
+      if (name) { payload.author_name = name.value.trim(); keep("localStorage", NAME_KEY, payload.author_name); }
+      form.busy = true;
+      submit.setAttribute("aria-busy", "true");
       opts.send(payload).then(function () {
         key = null;
-        if (!opts.cancel) text.value = "";
+        if (opts.draft) keep("sessionStorage", opts.draft, null);
+        if (!opts.cancel) {
+          text.value = "";
+          count();
+          preview.hidden = true;
+          previewBtn.setAttribute("aria-pressed", "false");
+        }
       }, function (err) {
-        error.textContent = explain(err, opts.noun || "comments");
-        text.focus();
-      }).then(function () { submit.disabled = false; });
+        fail(error, err, self);
+        if (err.status === 401) self.signIn("expired");
+        if (text.isConnected) text.focus();
+      }).then(function () {
+        form.busy = false;
+        submit.removeAttribute("aria-busy");
+      });
     });
     form.text = text;
     return form;
+  };
+
+  /** The server renders the preview exactly as it will render the comment. */
+  P.preview = function (text, pane, button, error, quiet) {
+    var on = quiet || button.getAttribute("aria-pressed") !== "true";
+    button.setAttribute("aria-pressed", String(on));
+    pane.hidden = !on;
+    if (!on) return;
+    var body = text.value.trim();
+    if (!body) { pane.textContent = this.t("nothing_preview"); return; }
+    var seq = pane.seq = (pane.seq || 0) + 1;
+    this.call("POST", "/preview", { body: body }).then(function (r) {
+      if (seq === pane.seq) pane.innerHTML = r.data.body_html; // sanitised by the server
+    }, function (err) { if (seq === pane.seq) fail(error, err, this); }.bind(this));
   };
 
   P.post = function (payload, parent) {
@@ -596,38 +891,52 @@
         var c = r.data;
         if (c.edit_token) keepEditToken(c.id, c.edit_token);
         if (parent) self.closeReply(parent);
-        var node = self.attach(c, { prepend: !parent, fallback: parent });
+        var node = self.attach(c, { place: !parent, fallback: parent });
         if (c.status === "published") {
           if (node.root !== node) node.root.data.reply_count = (node.root.data.reply_count || 0) + 1;
+          if (parent) self.fillBar(parent);
           self.setCount((self.total || 0) + 1);
         } else {
           self.setCount(self.total || 0);
         }
-        self.say(c.status === "pending"
-          ? "Thanks. Your comment is held for review and will appear once a moderator approves it."
-          : "Your comment was posted.");
+        self.say(self.t(c.status === "pending" ? "posted_held" : "posted"));
+        self.emit("posted", { comment: c });
         node.art.focus();
+      }, function (err) {
+        // Banned: say so where the composer was (the draft stays in sessionStorage).
+        if (err.type === "banned" && self.me) {
+          keep("sessionStorage", "comments-widget:banned:" + self.api + "|" + self.me.id, err.message);
+          if (!parent) {
+            self.renderComposer();
+            self.composer.firstChild.focus();
+          }
+        }
+        throw err;
       });
   };
 
-  P.openReply = function (node) {
+  P.openReply = function (node, quiet) {
     if (node.replyForm) { node.replyForm.text.focus(); return; }
     var self = this;
     node.replyForm = this.form({
-      label: "Reply to " + node.data.author.name, submit: "Post reply", rows: 2,
+      label: this.t("reply_to", 0, { name: node.data.author.name }), submit: this.t("post_reply"), rows: 2,
+      draft: this.draftKey(node.data.id),
       send: function (payload) { return self.post(payload, node); },
-      cancel: function () { self.closeReply(node, true); },
+      cancel: function () {
+        keep("sessionStorage", self.draftKey(node.data.id), null);
+        self.closeReply(node, true);
+      },
     });
     node.replyForm.classList.add("cw-reply-form");
     node.art.after(node.replyForm);
-    node.replyForm.text.focus();
+    if (quiet !== true) node.replyForm.text.focus();
   };
 
   P.closeReply = function (node, refocus) {
     if (!node.replyForm) return;
     node.replyForm.remove();
     node.replyForm = null;
-    var reply = node.art.querySelector(".cw-reply");
+    var reply = node.bar.querySelector('[data-k="reply"]');
     if (refocus && reply) reply.focus();
   };
 
@@ -645,7 +954,7 @@
       node.art.hidden = false;
     };
     node.editForm = this.form({
-      label: "Edit your comment", submit: "Save changes", initial: node.data.body, noun: "edits",
+      label: this.t("edit_yours"), submit: this.t("save"), initial: node.data.body,
       send: function (payload) {
         return self.call("PATCH", "/comments/" + node.data.id, { body: payload.body }, self.headersFor(node.data))
           .then(function (r) {
@@ -653,13 +962,13 @@
             node.data = r.data;
             close();
             self.fill(node);
-            self.say("Your changes were saved.");
+            self.say(self.t("saved"));
             node.art.focus();
           });
       },
       cancel: function () {
         close();
-        var edit = node.art.querySelector(".cw-edit");
+        var edit = node.bar.querySelector('[data-k="edit"]');
         if (edit) edit.focus();
       },
     });
@@ -671,32 +980,85 @@
 
   P.confirmDelete = function (node, button) {
     var self = this;
-    var actions = button.parentNode;
     var own = this.mine(node.data);
-    var question = el("span", { class: "cw-confirm", role: "group", "aria-label": "Confirm" }, [
-      el("span", { text: own ? "Delete this comment?" : "Remove this comment as a moderator?" }),
+    var bar = node.bar;
+    var yes = btn("cw-btn cw-danger", this.t(own ? "yes_delete" : "yes_remove"));
+    var no = btn("cw-btn", this.t("keep"));
+    var question = el("div", { class: "cw-confirm", role: "group", "aria-label": this.t(own ? "ask_delete" : "ask_remove") }, [
+      el("span", { text: this.t(own ? "ask_delete" : "ask_remove") }), yes, no,
     ]);
-    var yes = el("button", { type: "button", class: "cw-btn cw-danger", text: own ? "Yes, delete" : "Yes, remove" });
-    var no = el("button", { type: "button", class: "cw-btn", text: "Keep it" });
-    question.append(yes, no);
-    actions.hidden = true;
-    actions.after(question);
-    no.addEventListener("click", function () {
+    var back = function () {
       question.remove();
-      actions.hidden = false;
-      button.focus();
-    });
+      bar.hidden = false;
+      var again = bar.querySelector('[data-k="delete"]');
+      if (again) again.focus();
+    };
+    bar.hidden = true;
+    bar.after(question);
+    no.addEventListener("click", back);
+    question.addEventListener("keydown", function (e) { if (e.key === "Escape") back(); });
     yes.addEventListener("click", function () {
-      yes.disabled = true;
+      if (yes.getAttribute("aria-busy")) return;
+      yes.setAttribute("aria-busy", "true");
       self.call("DELETE", "/comments/" + node.data.id, undefined, self.headersFor(node.data))
         .then(function () { self.removed(node, own ? "deleted" : "removed"); }, function (err) {
-          self.say(explain(err, "requests"), true);
-          question.remove();
-          actions.hidden = false;
-          button.focus();
+          back();
+          fail(node.msg, err, self);
         });
     });
     yes.focus();
+  };
+
+  // --- moderators, in context (the same admin API as the console)
+
+  P.pin = function (node) {
+    var self = this;
+    var action = node.data.pinned ? "unpin" : "pin";
+    this.call("POST", "/admin/comments/" + node.data.id + "/actions", { action: action }).then(function (r) {
+      node.data = Object.assign(node.data, { pinned: r.data.pinned });
+      self.fill(node);
+      self.say(self.t(action === "pin" ? "was_pinned" : "was_unpinned"));
+    }, function (err) { fail(node.msg, err, self); }).then(function () {
+      var again = node.bar.querySelector('[data-k="pin"]');
+      if (again) again.focus();
+    });
+  };
+
+  P.confirmBan = function (node) {
+    var self = this;
+    var bar = node.bar;
+    var name = node.data.author.name;
+    var id = "cw" + this.n + "-ban-" + node.data.id;
+    var reason = el("input", { id: id, type: "text", maxlength: 500 });
+    var yes = el("button", { type: "submit", class: "cw-btn cw-danger", text: this.t("yes_ban") });
+    var form = el("form", { class: "cw-confirm", "aria-label": this.t("ask_ban", 0, { name: name }) }, [
+      el("span", { text: this.t("ask_ban", 0, { name: name }) }),
+      el("label", { for: id, text: this.t("ban_reason") }), reason, yes,
+      btn("cw-btn", this.t("cancel"), function () { back(); }),
+    ]);
+    var back = function () {
+      form.remove();
+      bar.hidden = false;
+      var again = bar.querySelector('[data-k="ban"]');
+      if (again) again.focus();
+    };
+    form.addEventListener("keydown", function (e) { if (e.key === "Escape") back(); });
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if (yes.getAttribute("aria-busy")) return;
+      yes.setAttribute("aria-busy", "true");
+      var body = { reason: reason.value.trim() || self.t("ban"), shadow: false };
+      self.call("PUT", "/admin/bans/" + enc(node.data.author.id), body).then(function () {
+        back();
+        self.say(self.t("was_banned", 0, { name: name }));
+      }, function (err) {
+        yes.removeAttribute("aria-busy");
+        fail(node.msg, err, self);
+      });
+    });
+    bar.hidden = true;
+    bar.after(form);
+    reason.focus();
   };
 
   P.removed = function (node, status) {
@@ -709,11 +1071,12 @@
     } else {
       node.li.remove();
       this.nodes.delete(node.data.id);
+      if (parent) this.fillBar(parent);
       (parent ? parent.art : this.title).focus();
     }
     if (counted && node.root !== node) node.root.data.reply_count -= 1;
     this.setCount((this.total || 0) - (counted ? 1 : 0));
-    this.say(status === "deleted" ? "Your comment was deleted." : "The comment was removed.");
+    this.say(this.t(status === "deleted" ? "was_deleted" : "was_removed"));
   };
 
   // --- reporting
@@ -722,44 +1085,35 @@
     if (this.dialog) return this.dialog;
     var self = this;
     var id = "cw" + this.n + "-flag";
-    var reasons = this.config.flag_reasons || Object.keys(REASONS);
-    var fieldset = el("fieldset", { class: "cw-reasons" }, [el("legend", { text: "Why should a moderator look at it?" })]);
-    reasons.forEach(function (reason, i) {
-      fieldset.append(el("label", { class: "cw-choice" }, [
-        el("input", { type: "radio", name: "reason", value: reason, required: i === 0 }),
-        " " + (REASONS[reason] || reason),
-      ]));
+    var fieldset = el("fieldset", { class: "cw-reasons" }, [el("legend", { text: this.t("why") })]);
+    (this.config.flag_reasons || ["spam", "abuse", "harassment", "hate", "misinformation", "off_topic", "other"]).forEach(function (reason) {
+      fieldset.append(el("label", { class: "cw-choice" }, [el("input", { type: "radio", name: "reason", value: reason }), " " + self.t(reason)]));
     });
     var note = el("textarea", { id: id + "-note", name: "note", rows: 2, maxlength: 500 });
     var error = el("p", { class: "cw-error", role: "alert" });
-    var send = el("button", { type: "submit", class: "cw-btn cw-primary", text: "Send report" });
+    var send = el("button", { type: "submit", class: "cw-btn cw-primary", text: this.t("send") });
     var form = el("form", { class: "cw-form", novalidate: true }, [
       fieldset,
-      el("div", { class: "cw-field" }, [el("label", { for: id + "-note", text: "Anything else a moderator should know? (optional)" }), note]),
+      el("div", { class: "cw-field" }, [el("label", { for: id + "-note", text: this.t("note") }), note]),
       error,
-      el("div", { class: "cw-form-actions" }, [
-        send,
-        el("button", { type: "button", class: "cw-btn", text: "Cancel", onclick: function () { dialog.close(); } }),
-      ]),
+      el("div", { class: "cw-form-actions" }, [send, btn("cw-btn", this.t("cancel"), function () { dialog.close(); })]),
     ]);
     var dialog = el("dialog", { class: "cw-dialog", "aria-labelledby": id + "-title" }, [
-      el("h2", { id: id + "-title", class: "cw-dialog-title", text: "Report this comment" }),
-      form,
+      el("h2", { id: id + "-title", class: "cw-dialog-title", text: this.t("report_title") }), form,
     ]);
     form.addEventListener("submit", function (e) {
       e.preventDefault();
       var chosen = form.querySelector("input[name=reason]:checked");
-      if (!chosen) { error.textContent = "Choose a reason."; fieldset.querySelector("input").focus(); return; }
+      if (!chosen) { error.textContent = self.t("choose"); fieldset.querySelector("input").focus(); return; }
       var payload = { reason: chosen.value };
       if (note.value.trim()) payload.note = note.value.trim();
-      send.disabled = true;
+      if (send.getAttribute("aria-busy")) return;
+      send.setAttribute("aria-busy", "true");
       self.call("POST", "/comments/" + dialog.target.data.id + "/flags", payload).then(function (r) {
         dialog.close();
-        self.say(r.status === 201
-          ? "Thank you. A moderator will review this comment."
-          : "You had already reported this comment; a moderator will review it.");
-      }, function (err) { error.textContent = explain(err, "reports"); })
-        .then(function () { send.disabled = false; });
+        self.say(self.t(r.status === 201 ? "reported" : "reported_again"));
+      }, function (err) { fail(error, err, self); })
+        .then(function () { send.removeAttribute("aria-busy"); });
     });
     dialog.addEventListener("close", function () {
       if (dialog.opener && dialog.opener.isConnected) dialog.opener.focus();
@@ -773,7 +1127,8 @@
 
   P.openFlag = function (node, button) {
     if (!this.me) {
-      this.say("Sign in to report a comment.", true);
+      this.note(node, this.t("signin_report"));
+      this.signIn("report");
       return;
     }
     var dialog = this.flagDialog();
@@ -786,26 +1141,64 @@
   };
 
   P.tick = function () {
+    var self = this;
+    if (!this.root) return;
     this.root.querySelectorAll("time.cw-time").forEach(function (t) {
-      t.textContent = ago(t.getAttribute("datetime"));
+      t.firstChild.textContent = self.ago(t.getAttribute("datetime"));
     });
   };
 
   // --- mounting
 
+  class ThreadElement extends HTMLElement {
+    static get observedAttributes() { return ["theme", "lang", "article-id", "api", "token", "sort"]; }
+
+    connectedCallback() {
+      if (!this.cw) this.cw = new Widget(this);
+    }
+
+    attributeChangedCallback(name, was, now) {
+      if (!this.cw || was === now || !this.cw.root) return;
+      if (name === "theme") return this.cw.applyTheme();
+      this.cw.dirty = true;
+      this.cw.anon = this.cw.tokenFailed = false;
+      this.cw.load();
+    }
+  }
+
+  /** The older markup, <div data-comments-article="ID" data-…>, gets an element inside. */
   function mountAll() {
-    document.querySelectorAll("[data-comments-article]:not([data-comments-mounted])").forEach(function (host) {
-      widgets.push(new Widget(host));
+    document.querySelectorAll("[data-comments-article]:not([data-comments-mounted]):not(comments-thread)").forEach(function (host) {
+      var thread = document.createElement("comments-thread");
+      ["api", "token", "sort", "page-size", "theme"].forEach(function (name) {
+        var value = host.getAttribute("data-" + name);
+        if (value) thread.setAttribute(name, value);
+      });
+      thread.setAttribute("article-id", host.getAttribute("data-comments-article"));
+      host.setAttribute("data-comments-mounted", "");
+      host.replaceChildren(thread);
     });
   }
 
   function refresh() {
     widgets = widgets.filter(function (w) { return w.host.isConnected; });
-    return Promise.all(widgets.map(function (w) { return w.load(); }));
+    return Promise.all(widgets.map(function (w) {
+      w.anon = w.tokenFailed = false;
+      return w.load();
+    }));
   }
 
-  window.CommentsWidget = { mountAll: mountAll, refresh: refresh };
+  window.CommentsWidget = {
+    mountAll: mountAll,
+    refresh: refresh,
+    /** Called by i18n/<lang>.js: adds a catalogue (missing keys fall back to English). */
+    catalogue: function (lang, strings) { CATALOGUES[lang] = strings; },
+  };
+  customElements.define("comments-thread", ThreadElement);
   document.addEventListener("comments:auth-changed", refresh);
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", function () {
+    widgets.forEach(function (w) { if (w.root) w.applyTheme(); });
+  });
   setInterval(function () { widgets.forEach(function (w) { w.tick(); }); }, 60000);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
   else mountAll();

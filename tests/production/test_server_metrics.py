@@ -1,4 +1,4 @@
-"""gunicorn with two workers: /metrics adds up what every worker counted."""
+"""The server with two workers: /metrics adds up what every worker counted."""
 
 from __future__ import annotations
 
@@ -55,10 +55,10 @@ def test_metrics_sum_counters_across_two_workers(tmp_path: Path) -> None:
         COMMENTS_JWT_SECRET=STRONG,
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
-    log_path = tmp_path / "gunicorn.log"
+    log_path = tmp_path / "server.log"
     log = log_path.open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "service.wsgi:app"],
+        [sys.executable, "-m", "service.serve"],
         cwd=ROOT,
         env=env,
         stdout=log,

@@ -1,0 +1,159 @@
+"""The HTTP server: granian (a Rust HTTP server) serving the WSGI app.
+
+``python -m service.serve`` is what `make run`, the container and the benchmark start. It
+reads the same variables gunicorn did (HOST, PORT, WEB_CONCURRENCY, PROMETHEUS_MULTIPROC_DIR)
+plus WEB_THREADS and WORKER_TIMEOUT, and gives what gunicorn gave:
+
+* worker processes (WEB_CONCURRENCY), each with WEB_THREADS threads for the app; granian
+  reads and parses requests in Rust, so a client that sends half a request and stalls holds
+  no Python thread (the reason for the switch: docs/production.md);
+* graceful shutdown on SIGTERM/SIGINT: in-flight requests finish, within 20 s;
+* a worker that dies is replaced (``respawn_failed_workers``);
+* a request stuck for WORKER_TIMEOUT seconds ends its worker, which is then replaced
+  (``service.watchdog``; granian itself has no per-request timeout);
+* metrics summed across workers (a fresh PROMETHEUS_MULTIPROC_DIR, stale files removed);
+* JSON log lines for granian's own messages too; the app logs the one access line per
+  request.
+
+``python -m service.serve bench.ceiling:app`` serves another WSGI target the same way.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from typing import Any
+
+from granian.constants import Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server import Server
+
+DEFAULT_TARGET = "service.wsgi:app"
+GRACEFUL_SECONDS = 20
+# The app's own limits on the request line and header block (service/requestlimits.py) sit
+# below granian's (a 64 KiB request target; this buffer for the head), so every request
+# granian can parse reaches the app and is refused, if at all, as problem+json.
+HTTP1_BUFFER = 417_792
+HEADER_READ_TIMEOUT_MS = 10_000
+BACKLOG = 2048  # a client that never finishes its headers is dropped
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        return int(raw) if raw else default
+    except ValueError:
+        sys.exit(f"comments: {name} must be a whole number, not {raw!r}")
+
+
+def metrics_dir() -> str | None:
+    """Point every worker at one directory for prometheus-client's multiprocess files:
+    the given one emptied of a previous run's files, or a fresh one (returned, to remove at
+    exit). Must run before a worker imports prometheus_client."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        os.makedirs(given, exist_ok=True)
+        for stale in glob.glob(os.path.join(given, "*.db")):
+            os.remove(stale)
+        return None
+    made = tempfile.mkdtemp(prefix="comments-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made
+
+
+LOG_CONFIG: dict[str, Any] = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "service.observability.JsonFormatter"}},
+    "handlers": {
+        "stderr": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stderr",
+        }
+    },
+    "loggers": {
+        "_granian": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "granian.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    },
+}
+
+
+def server(target: str = DEFAULT_TARGET) -> Any:
+
+    workers = _int("WEB_CONCURRENCY", 2)
+    threads = _int("WEB_THREADS", 4)
+    os.environ.setdefault("WORKER_TIMEOUT", "30")
+    level = os.environ.get("COMMENTS_LOG_LEVEL", "info").lower()
+    return Server(
+        target,
+        address=os.environ.get("HOST", "127.0.0.1"),
+        port=_int("PORT", 8000),
+        interface=Interfaces.WSGI,
+        workers=workers,
+        blocking_threads=threads,
+        # granian's backpressure caps the connections a worker holds at once (idle and
+        # half-sent ones included), not the requests running: left at its default,
+        # backlog / workers. Requests beyond the threads wait, parsed, inside granian.
+        backlog=BACKLOG,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=HEADER_READ_TIMEOUT_MS, max_buffer_size=HTTP1_BUFFER
+        ),
+        websockets=False,
+        log_level=LogLevels(level if level in LogLevels.__members__ else "info"),
+        log_dictconfig=LOG_CONFIG,
+        respawn_failed_workers=True,
+        respawn_interval=0.5,
+        workers_kill_timeout=GRACEFUL_SECONDS,
+    )
+
+
+def _end_leftover_workers() -> None:
+    """granian has returned from serve(), yet a worker it respawned after a crash can still
+    be running (seen in tests/reliability: it outlived the main process, holding the port
+    and the log pipe). Ask any child still here to stop, then kill it."""
+
+    def children() -> list[int]:
+        try:
+            text = open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read()
+        except OSError:
+            return []
+        return [int(pid) for pid in text.split()]
+
+    left = children()
+    for pid in left:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + GRACEFUL_SECONDS
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        for pid in list(left):
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    left.remove(pid)
+            except ChildProcessError:
+                left.remove(pid)
+    for pid in left:
+        os.kill(pid, signal.SIGKILL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    target = args[0] if args else DEFAULT_TARGET
+    made = metrics_dir()
+    try:
+        server(target).serve()
+    finally:
+        _end_leftover_workers()
+        if made:
+            shutil.rmtree(made, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
