@@ -57,7 +57,13 @@ def _public_key() -> str | None:
         return None
     if "-----BEGIN" in raw:
         return raw.replace("\\n", "\n")
-    return _read_key(raw, os.stat(raw).st_mtime_ns)  # a replaced key file is read again
+    try:
+        return _read_key(raw, os.stat(raw).st_mtime_ns)  # a replaced key file is read again
+    except OSError:
+        # Start-up checked the file; it vanished since. The caller is not at fault.
+        raise Problem(
+            503, "The token verification key is unavailable; try again later.", type_="unavailable"
+        ) from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -140,6 +146,12 @@ def _verified(
         raise _unauthorized(f"The bearer token lacks the {exc.claim!r} claim.") from None
     except jwt.InvalidTokenError:
         raise _unauthorized("The bearer token's signature does not verify.") from None
+    except jwt.InvalidKeyError:
+        # An ES256 token against an RSA key (or RS256 against an EC key): the caller's
+        # token does not fit the configured key, which is a 401, never a 500.
+        raise _unauthorized(
+            f"Tokens signed with {alg!r} do not match the configured key."
+        ) from None
     sub = claims.get("sub")
     if not isinstance(sub, str) or not 1 <= len(sub) <= 200:
         raise _unauthorized("The token's 'sub' must be a string of 1 to 200 characters.")

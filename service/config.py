@@ -301,6 +301,32 @@ def _instance_secret(instance_path: str, name: str = "secret_key") -> str:
     return path.read_text().strip()
 
 
+def public_key_problem(value: str | None) -> str | None:
+    """Why COMMENTS_JWT_PUBLIC_KEY (a PEM, or a path to one) cannot verify tokens, or None.
+
+    Checked at start-up in every environment: a key that does not load would otherwise
+    turn every signed-in request into a 500."""
+    if not value:
+        return None
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    if "-----BEGIN" in value:
+        pem = value.replace("\\n", "\n")
+    else:
+        try:
+            pem = Path(value).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            return f"cannot read the key file {value!r}: {exc.__class__.__name__}"
+    try:
+        key = load_pem_public_key(pem.encode())
+    except (ValueError, TypeError) as exc:
+        return f"not a PEM public key ({exc.__class__.__name__})"
+    if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+        return "give an RSA (RS256) or EC (ES256) public key"
+    return None
+
+
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 
 
@@ -351,9 +377,16 @@ def validate(config: dict[str, Any]) -> None:
         problems.append("COMMENTS_CACHE_URL: memory://, redis://host:6379/1 or off")
     if config["COMMENTS_ENV"] not in ("development", "production"):
         problems.append("COMMENTS_ENV: development or production")
+    key_problem = public_key_problem(config["COMMENTS_JWT_PUBLIC_KEY"])
+    if key_problem:
+        problems.append(f"COMMENTS_JWT_PUBLIC_KEY: {key_problem}")
+    secret = config["COMMENTS_JWT_SECRET"]
+    if secret is not None and secret != "" and not secret.strip():
+        problems.append(
+            "COMMENTS_JWT_SECRET: only whitespace; give a real secret or leave it unset"
+        )
     if config["COMMENTS_ENV"] == "production":
-        secret = config["COMMENTS_JWT_SECRET"]
-        if not config["COMMENTS_JWT_PUBLIC_KEY"] and (not secret or len(secret) < 32):
+        if not config["COMMENTS_JWT_PUBLIC_KEY"] and (not secret or len(secret.strip()) < 32):
             problems.append(
                 "COMMENTS_JWT_SECRET: production needs at least 32 characters "
                 "(or COMMENTS_JWT_PUBLIC_KEY)"
