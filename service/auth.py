@@ -155,7 +155,11 @@ def _verified(
     sub = claims.get("sub")
     if not isinstance(sub, str) or not 1 <= len(sub) <= 200:
         raise _unauthorized("The token's 'sub' must be a string of 1 to 200 characters.")
+    if not _storable(sub):
+        raise _unauthorized("The token's 'sub' must not contain NUL or lone surrogates.")
     name = claims.get("name")
+    if isinstance(name, str) and not _storable(name):
+        raise _unauthorized("The token's 'name' must not contain NUL or lone surrogates.")
     if not isinstance(name, str) or not name.strip():
         name = sub
     roles = claims.get("roles") or []
@@ -167,6 +171,12 @@ def _verified(
         user_id=sub, name=name.strip()[:80], roles=frozenset(r for r in roles if isinstance(r, str))
     )
     return caller, float(claims["exp"])
+
+
+def _storable(text: str) -> bool:
+    """Text a database can hold: no NUL (PostgreSQL refuses it), no lone surrogate (not
+    encodable as UTF-8)."""
+    return "\x00" not in text and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
 def _api_key_caller(token: str) -> Caller:

@@ -131,12 +131,12 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ("GET", "/api/v1/admin/stats"): ("/api/v1/admin/stats", None, MODERATORS),
     ("GET", "/api/v1/admin/audit-log"): ("/api/v1/admin/audit-log", None, MODERATORS),
     ("GET", "/api/v1/admin/bans"): ("/api/v1/admin/bans", None, MODERATORS),
-    ("PUT", "/api/v1/admin/bans/<string(minlength=1,maxlength=200):user_id>"): (
+    ("PUT", "/api/v1/admin/bans/<user_id:user_id>"): (
         "/api/v1/admin/bans/u-other",
         {"reason": "matrix", "shadow": False},
         MODERATORS,
     ),
-    ("DELETE", "/api/v1/admin/bans/<string(minlength=1,maxlength=200):user_id>"): (
+    ("DELETE", "/api/v1/admin/bans/<user_id:user_id>"): (
         "/api/v1/admin/bans/u-banned",
         None,
         MODERATORS,
@@ -157,17 +157,17 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
         {"action": "pin"},
         MODERATORS,
     ),
-    ("GET", "/api/v1/admin/users/<string(minlength=1,maxlength=200):user_id>/comments"): (
+    ("GET", "/api/v1/admin/users/<user_id:user_id>/comments"): (
         "/api/v1/admin/users/u-author/comments",
         None,
         MODERATORS,
     ),
-    ("GET", "/api/v1/admin/users/<string(minlength=1,maxlength=200):user_id>/export"): (
+    ("GET", "/api/v1/admin/users/<user_id:user_id>/export"): (
         "/api/v1/admin/users/u-author/export",
         None,
         MODERATORS,
     ),
-    ("DELETE", "/api/v1/admin/users/<string(minlength=1,maxlength=200):user_id>"): (
+    ("DELETE", "/api/v1/admin/users/<user_id:user_id>"): (
         "/api/v1/admin/users/u-author",
         None,
         MODERATORS,
