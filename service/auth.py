@@ -16,6 +16,7 @@ import jwt
 from flask import current_app, g, request
 from sqlalchemy import select
 
+from .config import DEMO_JWT_SECRET, DEMO_KEY_ID
 from .errors import Problem
 from .extensions import db
 from .domain.tokens import API_KEY_PREFIX, hash_secret, secret_matches
@@ -93,6 +94,7 @@ def decode_jwt(token: str, config: dict[str, Any], public_key: str | None) -> Ca
         config.get("COMMENTS_JWT_ISSUER"),
         config.get("COMMENTS_JWT_AUDIENCE"),
         leeway,
+        config.get(DEMO_JWT_SECRET) if config.get("COMMENTS_DEMO") else None,
     )
     if _now() >= expires + leeway:  # as PyJWT: expired once exp <= now - leeway
         raise _unauthorized("The bearer token has expired; sign in again.")
@@ -107,6 +109,7 @@ def _verified(
     issuer: str | None,
     audience: str | None,
     leeway: int,
+    demo_secret: str | None = None,
 ) -> tuple[Caller, float]:
     """(the Caller, its token's ``exp``) for a token that verifies now; raises Problem 401."""
     try:
@@ -116,8 +119,13 @@ def _verified(
     alg = header.get("alg")
     # The key follows from the algorithm, and each algorithm only from its own allow-list,
     # so an HS256 token "signed" with the public key, or alg=none, never verifies.
-    if alg == "HS256" and secret:
-        key: Any = secret
+    if header.get("kid") == DEMO_KEY_ID:
+        # Minted by /demo/token with the demo's own secret: valid only while demo mode is on.
+        if alg != "HS256" or not demo_secret:
+            raise _unauthorized("Demo tokens are accepted only while demo mode is on.")
+        key: Any = demo_secret
+    elif alg == "HS256" and secret:
+        key = secret
     elif alg in ASYMMETRIC_ALGORITHMS and public_key:
         key = public_key
     else:

@@ -7,6 +7,7 @@ The README's configuration table lists every name below; keep the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -168,7 +169,19 @@ SETTINGS: tuple[Setting, ...] = (
         "from a browser; no wildcards. Empty: no CORS headers.",
     ),
     Setting(
-        "COMMENTS_DEMO", False, _bool, "Serve /demo and its token minting (never in production)."
+        "COMMENTS_DEMO",
+        False,
+        _bool,
+        "Serve /demo and its token minting (never in production). Demo tokens are signed "
+        "with a generated secret of their own, never `COMMENTS_JWT_SECRET`, and accepted "
+        "only while demo mode is on. On a non-loopback `HOST` the operator must set it.",
+    ),
+    Setting(
+        "COMMENTS_DEMO_SET_BY",
+        None,
+        _str,
+        "`make` when `make run` turned demo mode on by default: then a non-loopback `HOST` "
+        "refuses to start (set `COMMENTS_DEMO` yourself to serve the demo there).",
     ),
     Setting(
         "COMMENTS_API_DOCS",
@@ -243,6 +256,10 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
+# Derived, not set by anyone: the demo's own token secret (see load_config).
+DEMO_JWT_SECRET = "DEMO_JWT_SECRET"
+DEMO_KEY_ID = "demo"  # the `kid` header of tokens the demo mints
+LOOPBACK_HOSTS = frozenset({"localhost", "ip6-localhost"})
 LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("COMMENTS_LIMIT_"))
 
 
@@ -277,13 +294,13 @@ def load_config(
     if config["COMMENTS_API_DOCS"] is None:
         # A newcomer's `make run` shows the docs; production exposes them only when asked.
         config["COMMENTS_API_DOCS"] = config["COMMENTS_ENV"] != "production"
-    if (
-        config["COMMENTS_DEMO"]
-        and not config["COMMENTS_JWT_SECRET"]
-        and config["COMMENTS_ENV"] != "production"
-    ):
-        # The demo mints HS256 tokens; every gunicorn worker must verify what another signed.
-        config["COMMENTS_JWT_SECRET"] = _instance_secret(instance_path, "demo_jwt_secret")
+    config[DEMO_JWT_SECRET] = None
+    if config["COMMENTS_DEMO"] and config["COMMENTS_ENV"] != "production":
+        # The demo mints HS256 tokens with its own generated secret, never the site's
+        # COMMENTS_JWT_SECRET (a demo on a reachable address would mint real moderators),
+        # and every worker must verify what another signed. Demo tokens are
+        # accepted only while demo mode is on: without it this key is None.
+        config[DEMO_JWT_SECRET] = _instance_secret(instance_path, "demo_jwt_secret")
     validate(config)
     return config
 
@@ -299,6 +316,16 @@ def _instance_secret(instance_path: str, name: str = "secret_key") -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(secrets.token_urlsafe(48))
     return path.read_text().strip()
+
+
+def is_loopback(host: str) -> bool:
+    host = host.strip().strip("[]")
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def public_key_problem(value: str | None) -> str | None:
@@ -375,6 +402,16 @@ def validate(config: dict[str, Any]) -> None:
         and not cache_url.startswith(("redis://", "rediss://", "unix://"))
     ):
         problems.append("COMMENTS_CACHE_URL: memory://, redis://host:6379/1 or off")
+    if (
+        config["COMMENTS_DEMO"]
+        and config.get("COMMENTS_DEMO_SET_BY") == "make"
+        and not is_loopback(str(config["HOST"]))
+    ):
+        problems.append(
+            f"COMMENTS_DEMO: make run turns demo mode on by default, and demo mode mints "
+            f"tokens for anyone who can reach HOST={config['HOST']}; set COMMENTS_DEMO=true "
+            "yourself to serve the demo there, or COMMENTS_DEMO=false"
+        )
     if config["COMMENTS_ENV"] not in ("development", "production"):
         problems.append("COMMENTS_ENV: development or production")
     key_problem = public_key_problem(config["COMMENTS_JWT_PUBLIC_KEY"])
