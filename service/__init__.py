@@ -123,7 +123,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     from .user_paths import UserIdConverter, UserIdPaths
 
+    from .converters import AsciiIntegerConverter
+
     app.url_map.converters["user_id"] = UserIdConverter
+    app.url_map.converters["int"] = AsciiIntegerConverter
     app.wsgi_app = UserIdPaths(app.wsgi_app)  # type: ignore[method-assign]
     if settings["COMMENTS_TRUSTED_PROXIES"] > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["COMMENTS_TRUSTED_PROXIES"])  # type: ignore[method-assign]
