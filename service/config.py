@@ -139,6 +139,13 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         "Weighted flags that hide a comment until a moderator decides.",
     ),
+    Setting(
+        "COMMENTS_FLAG_TRUST_HOURS",
+        24,
+        _int,
+        "A flagger's flags weigh 0.25 until they have a published comment this many hours "
+        "old; after that 0.25 to 2.0 by their upheld/dismissed record (0: trust everyone).",
+    ),
     Setting("COMMENTS_MAX_PINNED", 3, _int, "Pinned comments per article."),
     Setting("COMMENTS_MAX_LINKS", 3, _int, "More links than this holds a comment for review."),
     Setting(
@@ -204,6 +211,13 @@ SETTINGS: tuple[Setting, ...] = (
         "COMMENTS_LIMIT_REACTION", "60/minute", _str, "Adding and removing reactions, per user."
     ),
     Setting("COMMENTS_LIMIT_FLAG", "20/hour", _str, "Flagging, per user."),
+    Setting(
+        "COMMENTS_LIMIT_WRITE_PER_IP",
+        "60/minute",
+        _str,
+        "All public writes (posts, edits, reactions, flags) from one client IP together, "
+        "whoever is signed in: many accounts behind one address share it.",
+    ),
     Setting("COMMENTS_LIMIT_READ", "600/minute", _str, "Reads, per client IP."),
     Setting("COMMENTS_LIMIT_ADMIN", "1200/minute", _str, "Moderator endpoints, per moderator."),
     Setting("RATELIMIT_ENABLED", True, _bool, "Switch rate limiting off (tests of other things)."),
@@ -393,6 +407,8 @@ def validate(config: dict[str, Any]) -> None:
         problems.append("COMMENTS_FLAG_HIDE_THRESHOLD: more than 0")
     if config["COMMENTS_COUNTS_CACHE_SECONDS"] < 0:
         problems.append("COMMENTS_COUNTS_CACHE_SECONDS: 0 or more")
+    if config["COMMENTS_FLAG_TRUST_HOURS"] < 0:
+        problems.append("COMMENTS_FLAG_TRUST_HOURS: 0 or more")
     if config["COMMENTS_MAX_PINNED"] < 0 or config["COMMENTS_AUTO_CLOSE_DAYS"] < 0:
         problems.append("COMMENTS_MAX_PINNED and COMMENTS_AUTO_CLOSE_DAYS: 0 or more")
     cache_url = config.get("COMMENTS_CACHE_URL")

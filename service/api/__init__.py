@@ -89,8 +89,17 @@ def _limit_from(setting: str) -> Callable[[], str]:
 
 
 def write_limit(setting: str) -> Any:
-    """Writes: per signed-in user, per client IP for guests (the limiter's key function)."""
-    return limiter.limit(_limit_from(setting))
+    """Writes: per signed-in user, per client IP for guests (the limiter's key function);
+    public writes also share one ceiling per client IP whoever signs them (#14 item 9)."""
+    per_caller = limiter.limit(_limit_from(setting))
+    if setting == "COMMENTS_LIMIT_ADMIN":
+        return per_caller
+    per_ip = limiter.shared_limit(
+        _limit_from("COMMENTS_LIMIT_WRITE_PER_IP"),
+        scope="write-per-ip",
+        key_func=lambda: f"ip:{client_ip()}",
+    )
+    return lambda view: per_ip(per_caller(view))
 
 
 def read_limit() -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from typing import Any
 
 from flask import current_app
@@ -34,6 +36,7 @@ def flag_comment(comment_id: int) -> Any:
         reason=data["reason"],
         note=note or None,
         threshold=current_app.config["COMMENTS_FLAG_HIDE_THRESHOLD"],
+        trust_after=dt.timedelta(hours=current_app.config["COMMENTS_FLAG_TRUST_HOURS"]),
     )
     db.session.commit()
     flag = result.flag
