@@ -219,8 +219,12 @@ def _caller_key(caller: Caller) -> str:
     only in the idempotency table, never shown)."""
     if caller.is_authenticated:
         return f"user:{caller.user_id}"
+    return "guest:" + _guest_key()
+
+
+def _guest_key() -> str:
     secret = current_app.config["COMMENTS_SECRET_KEY"]
-    return "guest:" + hashlib.sha256(f"{secret}|{client_ip()}".encode()).hexdigest()
+    return hashlib.sha256(f"{secret}|{client_ip()}".encode()).hexdigest()
 
 
 def _author(caller: Caller, author_name: str | None) -> rules_.Author:
@@ -242,7 +246,7 @@ def _author(caller: Caller, author_name: str | None) -> rules_.Author:
             title="Invalid request",
             errors={"author_name": ["Give your name."]},
         )
-    return rules_.Author(user_id=None, name=author_name.strip())
+    return rules_.Author(user_id=None, name=author_name.strip(), guest_key=_guest_key())
 
 
 def _created_response(

@@ -70,6 +70,7 @@ class Author:
     user_id: str | None
     name: str
     is_moderator: bool = False
+    guest_key: str | None = None  # a guest's keyed IP hash (never shown)
 
     @property
     def is_guest(self) -> bool:
@@ -213,6 +214,21 @@ _DUPLICATE = (
     .order_by(_COMMENTS.c.id.desc())
     .limit(1)
 )
+# Guests have no id: the same name from the same (hashed) IP is the same guest.
+_GUEST_DUPLICATE = (
+    select(_COMMENTS.c.id)
+    .where(
+        _COMMENTS.c.article_id == bindparam("article_id"),
+        _COMMENTS.c.author_id.is_(None),
+        _COMMENTS.c.guest_key == bindparam("guest_key"),
+        _COMMENTS.c.author_name == bindparam("author_name"),
+        _COMMENTS.c.body_fingerprint == bindparam("fingerprint"),
+        _COMMENTS.c.created_at >= bindparam("since", type_=_COMMENTS.c.created_at.type),
+        _COMMENTS.c.status.not_in(TOMBSTONE_STATUSES),
+    )
+    .order_by(_COMMENTS.c.id.desc())
+    .limit(1)
+)
 
 
 def active_ban(session: Session, user_id: str | None, now: dt.datetime) -> ActiveBan | None:
@@ -313,8 +329,21 @@ def find_duplicate(
     window: dt.timedelta,
 ) -> int | None:
     """The id of the author's live comment with the same text posted within ``window``."""
-    if author.user_id is None or window.total_seconds() <= 0:
+    if window.total_seconds() <= 0:
         return None
+    if author.user_id is None:
+        if not author.guest_key:
+            return None
+        return session.execute(
+            _GUEST_DUPLICATE,
+            {
+                "article_id": article_id,
+                "guest_key": author.guest_key,
+                "author_name": author.name,
+                "fingerprint": fingerprint,
+                "since": now - window,
+            },
+        ).scalar()
     return session.execute(
         _DUPLICATE,
         {
@@ -438,6 +467,7 @@ def create_comment(
         author_is_guest=author.is_guest,
         author_is_moderator=author.is_moderator,
         edit_token_hash=hash_secret(edit_token) if edit_token else None,
+        guest_key=author.guest_key if author.is_guest else None,
         body=body,
         body_html=bodies.render(body),
         body_fingerprint=fingerprint,

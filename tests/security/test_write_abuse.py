@@ -90,3 +90,30 @@ def test_accounts_with_a_day_old_published_comment_weigh_fully(app, client, post
     for n in range(3):
         assert _flag(client, cid, f"old-{n}").status_code == 201
     assert client.get(f"{API}/comments/{cid}").status_code == 404
+
+
+def _guest(client, body, name="Pat", ip="10.1.1.1"):
+    return client.post(
+        f"{API}/articles/a1/comments",
+        json={"body": body, "author_name": name},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+
+
+def test_guests_get_duplicate_detection_by_name_and_ip(client):
+    """#14 item 8 (duplicates): a guest's double submit, dressed up, is 409 too."""
+    first = _guest(client, "Rates will fall.")
+    assert first.status_code == 201
+    for variant in ["Rates will fall.\u200b", "Rates will *fall*", "Rates will f&#97;ll."]:
+        r = _guest(client, variant)
+        assert r.status_code == 409, variant
+        assert r.get_json()["comment_id"] == first.get_json()["id"]
+    # Another guest name, or the same name from another address, is another guest.
+    assert _guest(client, "Rates will fall.", name="Sam").status_code == 201
+    assert _guest(client, "Rates will fall.", ip="10.1.1.2").status_code == 201
+
+
+def test_signed_in_duplicates_see_through_dressing(client, post):
+    assert post("a1", "Buy the dip.", user="u-5").status_code == 201
+    assert post("a1", "Buy the **dip**!", user="u-5").status_code == 409
+    assert post("a1", "Buy the dip.\u200b", user="u-5").status_code == 409
