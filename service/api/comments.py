@@ -139,14 +139,33 @@ def _thread_payload(
     page: threads.ThreadPage, v: threads.Viewer, mine: dict[int, list[str]] | None
 ) -> dict[str, Any]:
     visible = page.article is not None and article_visible(page.article, v)
-    return {
-        "items": [
-            tree_out(node, page.reactions, page.mine if mine is None else mine)
-            for node in page.nodes
-        ],
-        "next_cursor": page.next_cursor,
-        "total": page.article.comment_count if visible and page.article else 0,
-    }
+    reactions = page.reactions
+    if mine is None and page.own_uncounted:  # the viewer's own page, not the stored one
+        reactions = {k: dict(v) for k, v in page.reactions.items()}
+        threads.add_own_uncounted(reactions, page.own_uncounted)
+    items = [tree_out(node, reactions, page.mine if mine is None else mine) for node in page.nodes]
+    total = page.article.comment_count if visible and page.article else 0
+    if page.own_shadowed:
+        # A shadow-banned author sees numbers as if their comments counted (#14 item 7).
+        total += len(page.own_shadowed)
+        _add_replies(items, threads.shadow_adjustments(page.own_shadowed))
+    return {"items": items, "next_cursor": page.next_cursor, "total": total}
+
+
+def _add_own_reactions(items: list[dict[str, Any]], uncounted: list[tuple[int, str]]) -> None:
+    """A shadow-banned reader's own reactions, added to the stored page's counts."""
+    extra: dict[int, dict[str, int]] = {}
+    threads.add_own_uncounted(extra, uncounted)
+    for item in items:
+        for kind, n in extra.get(item["id"], {}).items():
+            item["reactions"][kind] = item["reactions"].get(kind, 0) + n
+        _add_own_reactions(item["replies"], uncounted)
+
+
+def _add_replies(items: list[dict[str, Any]], extra: dict[int, int]) -> None:
+    for item in items:
+        item["reply_count"] += extra.get(item["id"], 0)
+        _add_replies(item["replies"], extra)
 
 
 def _page_key(article: threads.ArticleHead, args: Mapping[str, Any]) -> str:
@@ -177,9 +196,12 @@ def _cached_page(hit: bytes, conn: Connection, user_id: str | None) -> Any:
         response.set_etag(etag)
         return response
     payload = json.loads(body)
-    mine = threads.own_reactions(conn, list(_ids(payload["items"])), user_id)
+    uncounted: list[tuple[int, str]] = []
+    mine = threads.own_reactions(conn, list(_ids(payload["items"])), user_id, uncounted)
     if mine:
         _fill_mine(payload["items"], mine)
+    if uncounted:
+        _add_own_reactions(payload["items"], uncounted)
     return payload
 
 
