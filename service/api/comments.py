@@ -17,6 +17,7 @@ from ..cache import PageCache, pack, unpack
 from ..domain import comments as rules_
 from ..domain import bodies, moderation
 from ..domain.audit import record
+from ..domain.tokens import idempotent_edit_token, secret_matches
 from ..domain.threads import (
     CursorError,
     article_visible,
@@ -271,6 +272,21 @@ def _author(caller: Caller, author_name: str | None) -> rules_.Author:
     return rules_.Author(user_id=None, name=author_name.strip(), guest_key=_guest_key())
 
 
+def _edit_token(caller_key: str, key: str) -> str:
+    return idempotent_edit_token(current_app.config["COMMENTS_SECRET_KEY"], caller_key, key)
+
+
+def _replayed(comment: Comment, caller_key: str, key: str) -> rules_.Created:
+    """A replayed post: for a guest, with the same edit token as the first answer (it is
+    derived from the Idempotency-Key, and only handed out if it still opens the comment)."""
+    token = None
+    if comment.author_is_guest:
+        candidate = _edit_token(caller_key, key)
+        if secret_matches(comment.edit_token_hash, candidate):
+            token = candidate
+    return rules_.Created(comment, token)
+
+
 def _created_response(
     created: rules_.Created, *, replayed: bool
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -326,7 +342,7 @@ def post_comment(article_id: str) -> Any:
             ttl=rules().idempotency_ttl,
         )
         if previous is not None:
-            return _created_response(rules_.Created(previous), replayed=True)
+            return _created_response(_replayed(previous, caller_key, key), replayed=True)
     hold = None if author.is_moderator else _hold_reason(data["body"])
     created = rules_.create_comment(
         db.session,
@@ -337,6 +353,7 @@ def post_comment(article_id: str) -> Any:
         rules=rules(),
         now=now,
         hold_reason=hold,
+        edit_token=_edit_token(caller_key, key) if key and author.is_guest else None,
     )
     if created.comment.status == CommentStatus.PENDING:
         moderation.audit_hold(db.session, comment=created.comment, now=now)
@@ -368,7 +385,7 @@ def post_comment(article_id: str) -> Any:
         )
         if previous is None:
             raise
-        return _created_response(rules_.Created(previous), replayed=True)
+        return _created_response(_replayed(previous, caller_key, key or ""), replayed=True)
     return _created_response(created, replayed=False)
 
 
@@ -417,9 +434,17 @@ def list_replies(comment_id: int) -> dict[str, Any]:
 def _comment_for_change(comment_id: int) -> tuple[Comment, Caller, bool]:
     caller = current_caller()
     comment = db.session.get(Comment, comment_id)
-    if comment is None or (not caller.is_moderator and not comment_visible(comment, viewer())):
+    # A guest's valid edit token opens their comment even while it is pending, which no
+    # one else can see (#14 item 14); without it, an invisible comment does not exist.
+    token_ok = (
+        comment is not None
+        and comment.author_is_guest
+        and guest_token_matches(comment.edit_token_hash)
+    )
+    if comment is None or (
+        not caller.is_moderator and not token_ok and not comment_visible(comment, viewer())
+    ):
         raise Problem(404, "There is no such comment.", type_="not-found")
-    token_ok = comment.author_is_guest and guest_token_matches(comment.edit_token_hash)
     if not caller.is_authenticated and not token_ok:
         if request.headers.get("X-Edit-Token"):
             raise Problem(

@@ -392,8 +392,10 @@ def create_comment(
     rules: Rules,
     now: dt.datetime | None = None,
     hold_reason: str | None = None,
+    edit_token: str | None = None,
 ) -> Created:
-    """Post a comment or a reply. ``hold_reason`` is an automatic rule that held it."""
+    """Post a comment or a reply. ``hold_reason`` is an automatic rule that held it;
+    ``edit_token``: a guest's token when the caller chose it (else a random one)."""
     now = now or utcnow()
     body = _checked_body(body, rules)
     ban = active_ban(session, author.user_id, now)
@@ -455,7 +457,7 @@ def create_comment(
     elif premoderation_applies(session, mode=rules.premoderation, article=article, author=author):
         status, held = CommentStatus.PENDING, "premoderation"
 
-    edit_token = new_edit_token() if author.is_guest else None
+    edit_token = (edit_token or new_edit_token()) if author.is_guest else None
     values: dict[str, Any] = dict(
         article_id=article_id,
         parent_id=effective_parent,
