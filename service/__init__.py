@@ -21,7 +21,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the one writer; busy_timeout makes a writer wait for the
     # lock instead of failing with "database is locked"; SQLite leaves foreign keys off.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception:  # a read-only file keeps its journal mode; reads still work
+        log.warning("SQLite: cannot switch to WAL (read-only database?)")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -103,7 +106,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = load_config(config, instance_path=app.instance_path)
     app.config.update(settings)
     url = settings["DATABASE_URL"]
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+    if (
+        url.startswith("sqlite:///")
+        and not url.startswith(("sqlite:///:memory:", "sqlite:///file:"))
+        and "?" not in url
+    ):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # No SECRET_KEY: nothing uses Flask's cookie session, and without a key Flask skips
     # building its signing serializer on every request (measured: docs/performance.md).
@@ -140,6 +147,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
     _release_sessions_safely(app, db)
+    ratelimit.guard_retry_after(app)
     limiter.init_app(app)
     ratelimit.init_app(app)
     errors.init_app(app)
