@@ -44,6 +44,10 @@ class Caller:
     def is_moderator(self) -> bool:
         return bool(self.roles & MODERATOR_ROLES)
 
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
 
 ANONYMOUS = Caller()
 
@@ -231,6 +235,15 @@ def require_moderator() -> Caller:
     caller = require_user()
     if not caller.is_moderator:
         raise Problem(403, "Only moderators may do this.", type_="forbidden")
+    return caller
+
+
+def require_admin() -> Caller:
+    """Irreversible or powerful acts (erasing a person, API keys) need the ``admin`` role;
+    a moderator is 403 (#14 item 19)."""
+    caller = require_moderator()
+    if not caller.is_admin:
+        raise Problem(403, "Only admins may do this.", type_="forbidden")
     return caller
 
 

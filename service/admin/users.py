@@ -9,7 +9,7 @@ from flask import request
 from sqlalchemy import or_, select
 
 from ..api import cursors, write_limit
-from ..auth import current_caller
+from ..auth import current_caller, require_admin
 from ..domain import moderation
 from ..extensions import db
 from ..models import ArticleReaction, AuditEntry, Ban, Comment, CommentReaction, Flag, utcnow
@@ -129,7 +129,8 @@ def export_user(user_id: str) -> dict[str, Any]:
 def erase_user(user_id: str) -> dict[str, Any]:
     """Erase this person: comments become anonymous tombstones (when others replied) or
     disappear, reactions and flags go with every counter corrected. Audited; 200 with what
-    was erased."""
+    was erased. Admins only: it cannot be undone."""
+    require_admin()
     reason = load_query(EraseQuerySchema(), request.args)["reason"]
     summary = moderation.erase_user(
         db.session, user_id=user_id, actor_id=current_caller().user_id or "", reason=reason or None

@@ -675,7 +675,8 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", USER + "/comments", 200, user_id="u-1", headers=mod)
     w("GET", USER + "/export", 200, user_id="u-2", headers=mod)
     w("GET", ADMIN + "/stats", 200, headers=mod)
-    w("DELETE", USER, 200, user_id="u-2", headers=mod)
+    w("DELETE", USER, 403, user_id="u-2", headers=mod)
+    w("DELETE", USER, 200, user_id="u-2", headers=auth("root", roles=["admin"]))
 
     # A path that matches no route.
     r = client.get("/api/v1/nothing-here")
