@@ -19,6 +19,7 @@ from sqlalchemy import select
 from .config import DEMO_JWT_SECRET, DEMO_KEY_ID
 from .errors import Problem
 from .extensions import db
+from .domain.names import fallback_name, name_problem
 from .domain.tokens import API_KEY_PREFIX, hash_secret, secret_matches
 from .models import ApiKey
 
@@ -173,7 +174,9 @@ def _verified(
     if isinstance(name, str) and not _storable(name):
         raise _unauthorized("The token's 'name' must not contain NUL or lone surrogates.")
     if not isinstance(name, str) or not name.strip():
-        name = sub
+        name = fallback_name(sub)
+    elif name_problem(name.strip()):
+        raise _unauthorized(f"The token's 'name' cannot be shown: {name_problem(name.strip())}")
     roles = claims.get("roles") or []
     if isinstance(roles, str):
         roles = [roles]

@@ -15,6 +15,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from .domain.names import name_problem
 from .enums import TOMBSTONE_STATUSES, ArticleStatus, FlagReason, Sort
 from .models import Article, Comment
 
@@ -62,6 +63,9 @@ class NewCommentSchema(_Strict):
             "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)
         ):
             raise ValidationError("The name contains characters that are not allowed.")
+        problem = name_problem(value.strip()) if value is not None else None
+        if problem:
+            raise ValidationError(problem)
 
 
 class EditCommentSchema(_Strict):

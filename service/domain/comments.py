@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, false, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import make_transient_to_detached
@@ -231,6 +231,23 @@ _GUEST_DUPLICATE = (
 )
 
 
+def _name_taken(session: Session, article_id: str, name: str) -> bool:
+    """Does a signed-in author (a reader or a moderator) of this article go by ``name``
+    (case aside)? A guest may not take it: that is impersonation (#14 item 16)."""
+    return (
+        session.execute(
+            select(_COMMENTS.c.id)
+            .where(
+                _COMMENTS.c.article_id == article_id,
+                _COMMENTS.c.author_is_guest == false(),
+                func.lower(_COMMENTS.c.author_name) == name.lower(),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def active_ban(session: Session, user_id: str | None, now: dt.datetime) -> ActiveBan | None:
     if user_id is None:
         return None
@@ -418,6 +435,13 @@ def create_comment(
     if article.status == ArticleStatus.HIDDEN and not author.is_moderator:
         raise RuleError(409, "Comments on this article are not available.", kind="article-hidden")
 
+    if author.is_guest and _name_taken(session, article_id, author.name):
+        raise RuleError(
+            422,
+            "That name belongs to a signed-in reader or moderator in this thread; choose another.",
+            kind="validation-error",
+            field="author_name",
+        )
     fingerprint = bodies.fingerprint(body)
     duplicate = find_duplicate(
         session,
