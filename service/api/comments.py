@@ -365,6 +365,7 @@ def post_comment(article_id: str) -> Any:
             request_fingerprint=fingerprint,
             comment_id=created.comment.id,
             now=now,
+            ttl=rules().idempotency_ttl,
         )
     try:
         db.session.commit()

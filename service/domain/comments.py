@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, false, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import make_transient_to_detached
@@ -561,6 +561,25 @@ def replay(
     return session.get(Comment, row.comment_id)
 
 
+PURGE_BATCH = 100  # expired keys removed per remembered one: bounded work per request
+
+
+def purge_idempotency_keys(session: Session, *, now: dt.datetime, ttl: dt.timedelta) -> int:
+    """Forget up to PURGE_BATCH keys older than ``ttl`` (they no longer replay anything).
+    Run lazily by each post that remembers a key, so the table stays near one TTL's worth
+    of keys without a scheduler (#14 item 11). Returns how many went."""
+    expired = (
+        select(IdempotencyKey.id)
+        .where(IdempotencyKey.created_at < now - ttl)
+        .order_by(IdempotencyKey.created_at)
+        .limit(PURGE_BATCH)
+    )
+    ids = list(session.scalars(expired))
+    if ids:
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(ids)))
+    return len(ids)
+
+
 def remember(
     session: Session,
     *,
@@ -569,7 +588,10 @@ def remember(
     request_fingerprint: str,
     comment_id: int,
     now: dt.datetime,
+    ttl: dt.timedelta | None = None,
 ) -> None:
+    if ttl is not None:
+        purge_idempotency_keys(session, now=now, ttl=ttl)
     session.add(
         IdempotencyKey(
             caller=caller_key,

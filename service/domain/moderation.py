@@ -26,6 +26,7 @@ from ..models import (
     Ban,
     Comment,
     Flag,
+    IdempotencyKey,
     QUEUE_PREDICATE,
     utcnow,
 )
@@ -653,6 +654,8 @@ def erase_user(
             removed_rows += 1
         session.flush()
 
+    # Their Idempotency-Keys name them (caller "user:<id>") and point at their comments.
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.caller == f"user:{user_id}"))
     had_ban = session.get(Ban, user_id)
     if had_ban is not None:
         session.delete(had_ban)
