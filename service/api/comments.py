@@ -157,10 +157,14 @@ def _add_own_reactions(items: list[dict[str, Any]], uncounted: list[tuple[int, s
     """A shadow-banned reader's own reactions, added to the stored page's counts."""
     extra: dict[int, dict[str, int]] = {}
     threads.add_own_uncounted(extra, uncounted)
+    _add_reactions(items, extra)
+
+
+def _add_reactions(items: list[dict[str, Any]], extra: dict[int, dict[str, int]]) -> None:
     for item in items:
         for kind, n in extra.get(item["id"], {}).items():
             item["reactions"][kind] = item["reactions"].get(kind, 0) + n
-        _add_own_reactions(item["replies"], uncounted)
+        _add_reactions(item["replies"], extra)
 
 
 def _add_replies(items: list[dict[str, Any]], extra: dict[int, int]) -> None:
