@@ -56,3 +56,31 @@ def test_fullwidth_digits_are_not_comment_ids(client, post):
     assert client.get("/api/v1/comments/1").status_code == 200
     assert client.get("/api/v1/comments/\uff11").status_code == 404
     assert client.get("/api/v1/comments/%EF%BC%91").status_code == 404
+
+
+@pytest.mark.parametrize("size", [80 * 1024, 64 * 1024 + 10])
+def test_a_chunked_body_over_the_limit_is_413(client, size):
+    import io
+    import json
+
+    body = json.dumps({"body": "x" * size, "author_name": "G"}).encode()
+    r = client.post(
+        "/api/v1/articles/a1/comments",
+        input_stream=io.BytesIO(body),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert r.status_code == 413
+    assert r.mimetype == "application/problem+json"
+
+
+def test_a_small_chunked_body_still_posts(client):
+    import io
+
+    r = client.post(
+        "/api/v1/articles/a1/comments",
+        input_stream=io.BytesIO(b'{"body": "short", "author_name": "G"}'),
+        headers={"Transfer-Encoding": "chunked", "Content-Type": "application/json"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert r.status_code == 201
