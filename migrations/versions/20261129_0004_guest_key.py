@@ -1,7 +1,7 @@
 """comments.guest_key: a keyed hash of a guest's IP, for guests' duplicate detection
 
-Revision ID: 0003_guest_key
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-29
 
 A guest posting the same text twice within the duplicate window made two comments, as
@@ -16,8 +16,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0003_guest_key"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
