@@ -24,12 +24,17 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 	rm -f $(VENV)/.installed-dev-*
 	touch $(STAMP)
 
+# Demo mode is make run's default only on a loopback HOST: service/config.py refuses a
+# non-loopback HOST unless the operator set COMMENTS_DEMO themselves (#14 item 4).
+DEMO_SET_BY := $(if $(COMMENTS_DEMO),,make)
+
 ## make run: install, migrate the database (SQLite by default), seed the demo article, serve
 ## on http://$(HOST):$(PORT) (demo mode unless COMMENTS_DEMO is set: http://$(HOST):$(PORT)/demo)
 ## with granian (service/serve.py), and once the server answers, print where its pages are
 ## (`flask banner`). One worker process (threads inside it) while rate limits are counted in
 ## memory, so the documented limits hold exactly; WEB_CONCURRENCY overrides.
 run: export COMMENTS_DEMO ?= true
+run: export COMMENTS_DEMO_SET_BY := $(DEMO_SET_BY)
 run: export COMMENTS_ALLOW_GUESTS ?= $(COMMENTS_DEMO)
 run: export WEB_CONCURRENCY ?= $(if $(filter-out memory://,$(or $(RATELIMIT_STORAGE_URI),memory://)),2,1)
 run: $(RUN_STAMP)

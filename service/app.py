@@ -21,9 +21,11 @@ from .apidocs import bp as apidocs_bp
 from .cli import init_app as init_cli
 from .config import SETTINGS, load_settings
 from .console import bp as console_bp
+from .converters import AsciiIntegerConverter
 from .extensions import db
 from .jsonprovider import OrjsonProvider
 from .ops import bp as ops_bp
+from .user_paths import UserIdConverter, UserIdPaths
 from .web import bp as web_bp
 
 log = logging.getLogger(__name__)
@@ -35,7 +37,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the one writer; busy_timeout makes a writer wait for the
     # lock instead of failing with "database is locked"; SQLite leaves foreign keys off.
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+    except Exception:  # a read-only file keeps its journal mode; reads still work
+        log.warning("SQLite: cannot switch to WAL (read-only database?)")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -117,7 +122,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     known = {s.name for s in SETTINGS}
     app.config.update({k: v for k, v in (config or {}).items() if k not in known})
     url = settings.database_url or ""
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+    if (
+        url.startswith("sqlite:///")
+        and not url.startswith(("sqlite:///:memory:", "sqlite:///file:"))
+        and "?" not in url
+    ):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     # No SECRET_KEY: nothing uses Flask's cookie session, and without a key Flask skips
     # building its signing serializer on every request (measured: docs/performance.md).
@@ -133,6 +142,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.json = OrjsonProvider(app)  # measured: docs/performance.md
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.url_map.converters["user_id"] = UserIdConverter
+    app.url_map.converters["int"] = AsciiIntegerConverter
+    app.wsgi_app = UserIdPaths(app.wsgi_app)  # type: ignore[method-assign]
     if settings.trusted_proxies > 0:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
 

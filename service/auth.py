@@ -16,6 +16,8 @@ import jwt
 from flask import current_app, g, request
 from sqlalchemy import select
 
+from .config import DEMO_JWT_SECRET, DEMO_KEY_ID
+from .domain.names import fallback_name, name_problem
 from .domain.tokens import API_KEY_PREFIX, hash_secret, secret_matches
 from .extensions import db
 from .models import ApiKey
@@ -43,6 +45,10 @@ class Caller:
     def is_moderator(self) -> bool:
         return bool(self.roles & MODERATOR_ROLES)
 
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
 
 ANONYMOUS = Caller()
 
@@ -57,7 +63,13 @@ def _public_key() -> str | None:
         return None
     if "-----BEGIN" in raw:
         return raw.replace("\\n", "\n")
-    return _read_key(raw, os.stat(raw).st_mtime_ns)  # a replaced key file is read again
+    try:
+        return _read_key(raw, os.stat(raw).st_mtime_ns)  # a replaced key file is read again
+    except OSError:
+        # Start-up checked the file; it vanished since. The caller is not at fault.
+        raise Problem(
+            503, "The token verification key is unavailable; try again later.", type_="unavailable"
+        ) from None
 
 
 @functools.lru_cache(maxsize=8)
@@ -87,6 +99,7 @@ def decode_jwt(token: str, config: dict[str, Any], public_key: str | None) -> Ca
         config.get("COMMENTS_JWT_ISSUER"),
         config.get("COMMENTS_JWT_AUDIENCE"),
         leeway,
+        config.get(DEMO_JWT_SECRET) if config.get("COMMENTS_DEMO") else None,
     )
     if _now() >= expires + leeway:  # as PyJWT: expired once exp <= now - leeway
         raise _unauthorized("The bearer token has expired; sign in again.")
@@ -101,6 +114,7 @@ def _verified(
     issuer: str | None,
     audience: str | None,
     leeway: int,
+    demo_secret: str | None = None,
 ) -> tuple[Caller, float]:
     """(the Caller, its token's ``exp``) for a token that verifies now; raises Problem 401."""
     try:
@@ -110,8 +124,13 @@ def _verified(
     alg = header.get("alg")
     # The key follows from the algorithm, and each algorithm only from its own allow-list,
     # so an HS256 token "signed" with the public key, or alg=none, never verifies.
-    if alg == "HS256" and secret:
-        key: Any = secret
+    if header.get("kid") == DEMO_KEY_ID:
+        # Minted by /demo/token with the demo's own secret: valid only while demo mode is on.
+        if alg != "HS256" or not demo_secret:
+            raise _unauthorized("Demo tokens are accepted only while demo mode is on.")
+        key: Any = demo_secret
+    elif alg == "HS256" and secret:
+        key = secret
     elif alg in ASYMMETRIC_ALGORITHMS and public_key:
         key = public_key
     else:
@@ -140,12 +159,24 @@ def _verified(
         raise _unauthorized(f"The bearer token lacks the {exc.claim!r} claim.") from None
     except jwt.InvalidTokenError:
         raise _unauthorized("The bearer token's signature does not verify.") from None
+    except jwt.InvalidKeyError:
+        # An ES256 token against an RSA key (or RS256 against an EC key): the caller's
+        # token does not fit the configured key, which is a 401, never a 500.
+        raise _unauthorized(
+            f"Tokens signed with {alg!r} do not match the configured key."
+        ) from None
     sub = claims.get("sub")
     if not isinstance(sub, str) or not 1 <= len(sub) <= 200:
         raise _unauthorized("The token's 'sub' must be a string of 1 to 200 characters.")
+    if not _storable(sub):
+        raise _unauthorized("The token's 'sub' must not contain NUL or lone surrogates.")
     name = claims.get("name")
+    if isinstance(name, str) and not _storable(name):
+        raise _unauthorized("The token's 'name' must not contain NUL or lone surrogates.")
     if not isinstance(name, str) or not name.strip():
-        name = sub
+        name = fallback_name(sub)
+    elif name_problem(name.strip()):
+        raise _unauthorized(f"The token's 'name' cannot be shown: {name_problem(name.strip())}")
     roles = claims.get("roles") or []
     if isinstance(roles, str):
         roles = [roles]
@@ -155,6 +186,12 @@ def _verified(
         user_id=sub, name=name.strip()[:80], roles=frozenset(r for r in roles if isinstance(r, str))
     )
     return caller, float(claims["exp"])
+
+
+def _storable(text: str) -> bool:
+    """Text a database can hold: no NUL (PostgreSQL refuses it), no lone surrogate (not
+    encodable as UTF-8)."""
+    return "\x00" not in text and not any(0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
 def _api_key_caller(token: str) -> Caller:
@@ -201,6 +238,15 @@ def require_moderator() -> Caller:
     caller = require_user()
     if not caller.is_moderator:
         raise Problem(403, "Only moderators may do this.", type_="forbidden")
+    return caller
+
+
+def require_admin() -> Caller:
+    """Irreversible or powerful acts (erasing a person, API keys) need the ``admin`` role;
+    a moderator is 403 (#14 item 19)."""
+    caller = require_moderator()
+    if not caller.is_admin:
+        raise Problem(403, "Only admins may do this.", type_="forbidden")
     return caller
 
 

@@ -7,6 +7,7 @@ The README's configuration table lists every name below; keep the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from limits import parse_many
 
 DEFAULT_REACTION_KINDS: tuple[str, ...] = (
@@ -203,6 +206,12 @@ class Settings:
         "Weighted flags that hide a comment until a moderator decides.",
         check=_at_least(0, more_than=True),
     )
+    flag_trust_hours: int = _row(
+        24,
+        "A flagger's flags weigh 0.25 until they have a published comment this many hours "
+        "old; after that 0.25 to 2.0 by their upheld/dismissed record (0: trust everyone).",
+        check=_at_least(0),
+    )
     max_pinned: int = _row(3, "Pinned comments per article.", check=_at_least(0))
     max_links: int = _row(3, "More links than this holds a comment for review.")
     blocked_terms_file: str | None = _row(
@@ -226,7 +235,17 @@ class Settings:
         "from a browser; no wildcards. Empty: no CORS headers.",
         check=_origins,
     )
-    demo: bool = _row(False, "Serve /demo and its token minting (never in production).")
+    demo: bool = _row(
+        False,
+        "Serve /demo and its token minting (never in production). Demo tokens are signed "
+        "with a generated secret of their own, never `COMMENTS_JWT_SECRET`, and accepted "
+        "only while demo mode is on. On a non-loopback `HOST` the operator must set it.",
+    )
+    demo_set_by: str | None = _row(
+        None,
+        "`make` when `make run` turned demo mode on by default: then a non-loopback `HOST` "
+        "refuses to start (set `COMMENTS_DEMO` yourself to serve the demo there).",
+    )
     api_docs: bool | None = _row(
         None,
         "Serve interactive API documentation at /docs (Swagger UI from the "
@@ -243,6 +262,12 @@ class Settings:
         "60/minute", "Adding and removing reactions, per user.", check=_rate_limit
     )
     limit_flag: str = _row("20/hour", "Flagging, per user.", check=_rate_limit)
+    limit_write_per_ip: str = _row(
+        "60/minute",
+        "All public writes (posts, edits, reactions, flags) from one client IP together, "
+        "whoever is signed in: many accounts behind one address share it.",
+        check=_rate_limit,
+    )
     limit_read: str = _row("600/minute", "Reads, per client IP.", check=_rate_limit)
     limit_admin: str = _row("1200/minute", "Moderator endpoints, per moderator.", check=_rate_limit)
     ratelimit_enabled: bool = _row(
@@ -297,6 +322,10 @@ class Settings:
         check=_at_least(0),
     )
 
+    # Derived, not set by anyone (no row in the table): the demo's own token secret, None
+    # unless demo mode is on (see load_settings).
+    demo_jwt_secret: str | None = field(default=None, metadata={"derived": True})
+
     def as_config(self) -> dict[str, Any]:
         """The settings under their environment names, for app.config (flask-limiter reads
         RATELIMIT_* there; lists stay lists, as the environment gave them before)."""
@@ -304,6 +333,7 @@ class Settings:
         for setting in SETTINGS:
             value = getattr(self, setting.attr)
             out[setting.name] = list(value) if isinstance(value, tuple) else value
+        out[DEMO_JWT_SECRET] = self.demo_jwt_secret
         return out
 
 
@@ -322,6 +352,8 @@ def _table() -> tuple[Setting, ...]:
     rows = []
     for f in fields(Settings):
         meta = f.metadata
+        if meta.get("derived"):
+            continue
         rows.append(
             Setting(
                 name=meta["env"] or "COMMENTS_" + f.name.upper(),
@@ -340,6 +372,10 @@ def _table() -> tuple[Setting, ...]:
 # One row per setting: the README's configuration table is generated from the same facts.
 SETTINGS: tuple[Setting, ...] = _table()
 _BY_NAME = {s.name: s for s in SETTINGS}
+# Derived, not set by anyone: the demo's own token secret (see load_settings).
+DEMO_JWT_SECRET = "DEMO_JWT_SECRET"
+DEMO_KEY_ID = "demo"  # the `kid` header of tokens the demo mints
+LOOPBACK_HOSTS = frozenset({"localhost", "ip6-localhost"})
 LIMIT_SETTINGS = tuple(s.name for s in SETTINGS if s.name.startswith("COMMENTS_LIMIT_"))
 
 
@@ -379,9 +415,13 @@ def load_settings(
     if values["api_docs"] is None:
         # A newcomer's `make run` shows the docs; production exposes them only when asked.
         values["api_docs"] = values["env"] != "production"
-    if values["demo"] and not values["jwt_secret"] and values["env"] != "production":
-        # The demo mints HS256 tokens; every worker must verify what another signed.
-        values["jwt_secret"] = _instance_secret(instance_path, "demo_jwt_secret")
+    values["demo_jwt_secret"] = None
+    if values["demo"] and values["env"] != "production":
+        # The demo mints HS256 tokens with its own generated secret, never the site's
+        # COMMENTS_JWT_SECRET (a demo on a reachable address would mint real moderators),
+        # and every worker must verify what another signed. Demo tokens are
+        # accepted only while demo mode is on: without it this key is None.
+        values["demo_jwt_secret"] = _instance_secret(instance_path, "demo_jwt_secret")
     settings = Settings(**values)
     validate(settings)
     return settings
@@ -409,15 +449,69 @@ def _instance_secret(instance_path: str, name: str = "secret_key") -> str:
     return path.read_text().strip()
 
 
+def is_loopback(host: str) -> bool:
+    host = host.strip().strip("[]")
+    if host.lower() in LOOPBACK_HOSTS:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def public_key_problem(value: str | None) -> str | None:
+    """Why COMMENTS_JWT_PUBLIC_KEY (a PEM, or a path to one) cannot verify tokens, or None.
+
+    Checked at start-up in every environment: a key that does not load would otherwise
+    turn every signed-in request into a 500."""
+    if not value:
+        return None
+    if "-----BEGIN" in value:
+        pem = value.replace("\\n", "\n")
+    else:
+        try:
+            pem = Path(value).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            return f"cannot read the key file {value!r}: {exc.__class__.__name__}"
+    try:
+        key = load_pem_public_key(pem.encode())
+    except (ValueError, TypeError) as exc:
+        return f"not a PEM public key ({exc.__class__.__name__})"
+    if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):
+        return "give an RSA (RS256) or EC (ES256) public key"
+    return None
+
+
 def validate(settings: Settings) -> None:
     problems: list[str] = []
     for setting in SETTINGS:
         problem = setting.check(getattr(settings, setting.attr)) if setting.check else None
         if problem:
             problems.append(f"{setting.name}: {problem}")
+    problems.extend(_spanning_problems(settings))
     problems.extend(_production_problems(settings))
     if problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+def _spanning_problems(s: Settings) -> list[str]:
+    """The rules that span settings, in every environment."""
+    problems = []
+    if s.demo and s.demo_set_by == "make" and not is_loopback(str(s.host)):
+        problems.append(
+            f"COMMENTS_DEMO: make run turns demo mode on by default, and demo mode mints "
+            f"tokens for anyone who can reach HOST={s.host}; set COMMENTS_DEMO=true "
+            "yourself to serve the demo there, or COMMENTS_DEMO=false"
+        )
+    key_problem = public_key_problem(s.jwt_public_key)
+    if key_problem:
+        problems.append(f"COMMENTS_JWT_PUBLIC_KEY: {key_problem}")
+    secret = s.jwt_secret
+    if secret is not None and secret != "" and not secret.strip():
+        problems.append(
+            "COMMENTS_JWT_SECRET: only whitespace; give a real secret or leave it unset"
+        )
+    return problems
 
 
 def _production_problems(s: Settings) -> list[str]:
@@ -425,7 +519,7 @@ def _production_problems(s: Settings) -> list[str]:
     if s.env != "production":
         return []
     problems = []
-    if not s.jwt_public_key and (not s.jwt_secret or len(s.jwt_secret) < 32):
+    if not s.jwt_public_key and (not s.jwt_secret or len(s.jwt_secret.strip()) < 32):
         problems.append(
             "COMMENTS_JWT_SECRET: production needs at least 32 characters "
             "(or COMMENTS_JWT_PUBLIC_KEY)"

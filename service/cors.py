@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_cors import CORS
 
 from .config import Settings
@@ -37,6 +37,24 @@ def init_app(app: Flask, settings: Settings) -> None:
     origins = settings.cors_origins
     if not origins:
         return
+    allowed = frozenset(origins)
+
+    # Registered before flask-cors's own hook, so it runs after it (Flask runs after_request
+    # functions in reverse). flask-cors sends a single configured origin to every request,
+    # Origin or not, and without Vary: a CDN could store that answer (Cache-Control: public)
+    # and serve it to the real site, or the reverse (#14 item 6).
+    @app.after_request
+    def _vary_on_origin(response: Response) -> Response:
+        if not request.path.startswith("/api/v1/"):
+            return response
+        response.vary.add("Origin")
+        if request.headers.get("Origin") not in allowed:
+            for name in [
+                h for h in response.headers.keys() if h.lower().startswith("access-control-")
+            ]:
+                del response.headers[name]
+        return response
+
     CORS(
         app,
         resources={r"/api/v1/*": {"origins": list(origins)}},

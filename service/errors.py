@@ -124,7 +124,8 @@ def _handle_database_unavailable(exc: Exception) -> Response:
     """The database cannot be reached (connection refused or cut, pool exhausted, server
     shutting down): 503 with Retry-After, nothing saved. Other database errors stay 500."""
     if not isinstance(exc, PoolTimeout) and not (
-        isinstance(exc, DBAPIError) and (exc.connection_invalidated or _is_connection_error(exc))
+        isinstance(exc, DBAPIError)
+        and (exc.connection_invalidated or _is_connection_error(exc) or _is_read_only_error(exc))
     ):
         return _handle_unexpected(exc)
     log.warning("database unavailable: %s", exc.__class__.__name__)
@@ -149,9 +150,16 @@ def _is_connection_error(exc: Any) -> bool:
         return False
     if type(exc.orig).__module__.startswith("sqlite3"):
         message = str(exc.orig)
-        return "locked" in message or "unable to open" in message
+        # "readonly database": a read-only file or mount; writes wait for an operator, and
+        # the answer says so with a 503 rather than a 500 (#14 item 12).
+        return "locked" in message or "unable to open" in message or "readonly" in message
     sqlstate = getattr(exc.orig, "sqlstate", None)
     return sqlstate is None or sqlstate.startswith("08") or sqlstate in {"57P01", "57P02", "57P03"}
+
+
+def _is_read_only_error(exc: Any) -> bool:
+    """PostgreSQL in read-only mode (a standby, default_transaction_read_only): 25006."""
+    return isinstance(exc, DBAPIError) and getattr(exc.orig, "sqlstate", None) == "25006"
 
 
 def _handle_rule(exc: RuleError) -> Response:

@@ -154,6 +154,9 @@ class Comment(Base):
     author_is_guest: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     author_is_moderator: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     edit_token_hash: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
+    # A guest's keyed IP hash (see _caller_key in api/comments.py): duplicate detection for
+    # guests goes by name and this. Never leaves the database.
+    guest_key: Mapped[Optional[str]] = mapped_column(String(64), nullable=True)
 
     body: Mapped[Optional[str]] = mapped_column(Text, nullable=True)
     body_html: Mapped[Optional[str]] = mapped_column(Text, nullable=True)

@@ -71,7 +71,27 @@ def _too_many_requests(exc: RateLimitExceeded) -> Response:
     )
 
 
+def _retry_after_only_when_refused(response: Response) -> Response:
+    """flask-limiter sets Retry-After on every response under a limit (a 200 said "retry in
+    60 s") and overwrote a 503's own. Retry-After belongs to 429 and 503 alone, with the
+    number the problem body states (#14 item 13)."""
+    if response.status_code not in (429, 503):
+        response.headers.pop("Retry-After", None)
+        return response
+    body = response.get_json(silent=True) if response.is_json else None
+    if isinstance(body, dict) and isinstance(body.get("retry_after"), int):
+        response.headers["Retry-After"] = str(body["retry_after"])
+    return response
+
+
+def guard_retry_after(app: Flask) -> None:
+    """Register before flask-limiter's init_app: Flask runs after_request functions in
+    reverse, so this one sees the limiter's headers."""
+    app.after_request(_retry_after_only_when_refused)
+
+
 def init_app(app: Flask) -> None:
+    guard_retry_after(app)
     limiter.init_app(app)
     app.after_request(_ietf_headers)
     app.register_error_handler(429, _too_many_requests)

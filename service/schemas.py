@@ -15,15 +15,29 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
+from .domain.names import name_problem
 from .enums import TOMBSTONE_STATUSES, ArticleStatus, FlagReason, Sort
 from .models import Article, Comment
 
 ARTICLE_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
-ARTICLE_ID_RULE = "1 to 200 characters of A-Z a-z 0-9 . _ : -"
+ARTICLE_ID_RULE = "1 to 200 characters of A-Z a-z 0-9 . _ : -, other than . and .."
 
 
 def valid_article_id(value: str) -> bool:
-    return bool(ARTICLE_ID_RE.fullmatch(value))
+    # "." and ".." are path segments, not names: a URL holding them is rewritten by clients.
+    return bool(ARTICLE_ID_RE.fullmatch(value)) and value not in (".", "..")
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only: marshmallow's Boolean also takes 0, 1, "yes", "on"...,
+    so `{"shadow": "on"}` shadow-banned someone (#14 item 18)."""
+
+    default_error_messages = {"invalid": "Not a boolean: use true or false."}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class _Strict(Schema):
@@ -49,6 +63,9 @@ class NewCommentSchema(_Strict):
             "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)
         ):
             raise ValidationError("The name contains characters that are not allowed.")
+        problem = name_problem(value.strip()) if value is not None else None
+        if problem:
+            raise ValidationError(problem)
 
 
 class EditCommentSchema(_Strict):

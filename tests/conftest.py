@@ -62,6 +62,9 @@ def settings(request: pytest.FixtureRequest) -> dict[str, Any]:
         # /counts answers are kept 1 s by default; tests read them right after writes.
         # tests/api/test_page_cache.py covers the default behaviour.
         "COMMENTS_COUNTS_CACHE_SECONDS": 0,
+        # Flag tests use fresh accounts at full weight; tests/security/test_write_abuse.py
+        # covers the default (new accounts' flags weigh 0.25).
+        "COMMENTS_FLAG_TRUST_HOURS": 0,
     }
     for marker in reversed(list(request.node.iter_markers("settings"))):
         values.update(marker.kwargs)

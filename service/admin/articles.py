@@ -31,7 +31,7 @@ def article_admin_out(article_id: str, article: Article | None) -> dict[str, Any
 
 
 @bp.get("/articles/<article_id>")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def get_article(article_id: str) -> dict[str, Any]:
     """An article's moderation settings (an unknown article reads as open, default switch)."""
     checked_article_id(article_id)
@@ -39,7 +39,7 @@ def get_article(article_id: str) -> dict[str, Any]:
 
 
 @bp.patch("/articles/<article_id>")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def patch_article(article_id: str) -> dict[str, Any]:
     """Open, close or hide a thread; set its premoderation switch (null: follow the site
     setting). Creates the article row if needed; audited."""

@@ -30,7 +30,7 @@ def entry_out(entry: AuditEntry) -> dict[str, Any]:
 
 
 @bp.get("/audit-log")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def audit_log() -> dict[str, Any]:
     """Every moderator action and automatic decision, newest first; filter by actor, action
     and target."""

@@ -30,7 +30,7 @@ def ban_admin_out(ban: Ban) -> dict[str, Any]:
 
 
 @bp.get("/bans")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def list_bans() -> dict[str, Any]:
     """Bans in force (expired ones are left out), by user id."""
     args = load_query(PageQuerySchema(), request.args)
@@ -48,7 +48,7 @@ def list_bans() -> dict[str, Any]:
 
 
 @bp.put(f"/bans/{USER_ID}")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def put_ban(user_id: str) -> Any:
     """Ban a user, or change their ban: 201 when new, 200 when replaced. Audited."""
     data = json_body(BanSchema())
@@ -65,7 +65,7 @@ def put_ban(user_id: str) -> Any:
 
 
 @bp.delete(f"/bans/{USER_ID}")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def delete_ban(user_id: str) -> Any:
     """Lift a ban: 204; 404 when the user is not banned. Audited."""
     moderation.lift_ban(db.session, user_id=user_id, actor_id=current_caller().user_id or "")

@@ -60,7 +60,7 @@ def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
 
 
 @bp.get("/queue")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def queue() -> dict[str, Any]:
     """Comments needing a decision, most-flagged first: flagged (open flags), pending (held
     by premoderation or a rule), hidden (by flags), or all of them."""
@@ -91,7 +91,7 @@ def queue() -> dict[str, Any]:
 
 
 @bp.get(f"/comments/<int(max={MAX_ID}):comment_id>")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def get_comment(comment_id: int) -> dict[str, Any]:
     """One comment in any status, as moderators see it (the queue's shape): what an audit
     entry or a link names, even when readers no longer see it."""
@@ -102,7 +102,7 @@ def get_comment(comment_id: int) -> dict[str, Any]:
 
 
 @bp.post(f"/comments/<int(max={MAX_ID}):comment_id>/actions")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def act(comment_id: int) -> dict[str, Any]:
     """approve | remove | restore | pin | unpin | dismiss_flags, audited with before → after;
     answers with the comment after the action."""

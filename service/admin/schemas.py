@@ -17,7 +17,7 @@ from marshmallow import (
 
 from ..domain.moderation import ACTIONS, QUEUE_STATES
 from ..enums import ArticleStatus
-from ..schemas import ARTICLE_ID_RULE, valid_article_id
+from ..schemas import ARTICLE_ID_RULE, StrictBoolean, valid_article_id
 
 TARGET_TYPES = ("comment", "article", "user")
 
@@ -73,7 +73,7 @@ class ActionSchema(_Strict):
 
 class ArticlePatchSchema(_Strict):
     status = fields.Enum(ArticleStatus, by_value=True)
-    premoderation = fields.Boolean(allow_none=True)
+    premoderation = StrictBoolean(allow_none=True)
     reason = _text(500)
 
     @validates("reason")
@@ -89,7 +89,7 @@ class ArticlePatchSchema(_Strict):
 class BanSchema(_Strict):
     reason = _text(500, required=True)
     expires_at = fields.AwareDateTime(load_default=None, allow_none=True)
-    shadow = fields.Boolean(load_default=False)
+    shadow = StrictBoolean(load_default=False)
 
     @validates("reason")
     def _reason(self, value: str, **_: Any) -> None:

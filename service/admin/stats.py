@@ -15,7 +15,7 @@ from .schemas import StatsQuerySchema
 
 
 @bp.get("/stats")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def stats() -> dict[str, Any]:
     """Comments and reactions per day (UTC) over ``?days=`` (default 30), the most discussed
     articles, flags by reason, queue sizes and the median time to a moderator's decision."""

@@ -8,7 +8,7 @@ from typing import Any
 from flask import request
 from sqlalchemy import or_, select
 
-from ..auth import current_caller
+from ..auth import current_caller, require_admin
 from ..domain import moderation
 from ..extensions import db
 from ..http import cursors, decode_cursor, write_limit
@@ -21,7 +21,7 @@ from .schemas import EraseQuerySchema, PageQuerySchema
 
 
 @bp.get(f"/users/{USER_ID}/comments")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def user_comments(user_id: str) -> dict[str, Any]:
     """Everything this user wrote, in every status, newest first, with the author's record."""
     args = load_query(PageQuerySchema(), request.args)
@@ -57,7 +57,7 @@ def _comment_export(c: Comment) -> dict[str, Any]:
 
 
 @bp.get(f"/users/{USER_ID}/export")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def export_user(user_id: str) -> dict[str, Any]:
     """Everything stored about this person, as JSON (a data-subject access request)."""
     comments = db.session.scalars(
@@ -125,11 +125,12 @@ def export_user(user_id: str) -> dict[str, Any]:
 
 
 @bp.delete(f"/users/{USER_ID}")
-@write_limit(lambda s: s.limit_admin)
+@write_limit(lambda s: s.limit_admin, per_ip=False)
 def erase_user(user_id: str) -> dict[str, Any]:
     """Erase this person: comments become anonymous tombstones (when others replied) or
     disappear, reactions and flags go with every counter corrected. Audited; 200 with what
-    was erased."""
+    was erased. Admins only: it cannot be undone."""
+    require_admin()
     reason = load_query(EraseQuerySchema(), request.args)["reason"]
     summary = moderation.erase_user(
         db.session, user_id=user_id, actor_id=current_caller().user_id or "", reason=reason or None

@@ -24,6 +24,7 @@ from ..domain.threads import (
     replies_after,
     subtree,
 )
+from ..domain.tokens import idempotent_edit_token, secret_matches
 from ..enums import CommentStatus
 from ..extensions import db
 from ..http import (
@@ -136,14 +137,37 @@ def _thread_payload(
     page: threads.ThreadPage, v: threads.Viewer, mine: dict[int, list[str]] | None
 ) -> dict[str, Any]:
     visible = page.article is not None and article_visible(page.article, v)
-    return {
-        "items": [
-            tree_out(node, page.reactions, page.mine if mine is None else mine)
-            for node in page.nodes
-        ],
-        "next_cursor": page.next_cursor,
-        "total": page.article.comment_count if visible and page.article else 0,
-    }
+    reactions = page.reactions
+    if mine is None and page.own_uncounted:  # the viewer's own page, not the stored one
+        reactions = {k: dict(v) for k, v in page.reactions.items()}
+        threads.add_own_uncounted(reactions, page.own_uncounted)
+    items = [tree_out(node, reactions, page.mine if mine is None else mine) for node in page.nodes]
+    total = page.article.comment_count if visible and page.article else 0
+    if page.own_shadowed:
+        # A shadow-banned author sees numbers as if their comments counted (#14 item 7).
+        total += len(page.own_shadowed)
+        _add_replies(items, threads.shadow_adjustments(page.own_shadowed))
+    return {"items": items, "next_cursor": page.next_cursor, "total": total}
+
+
+def _add_own_reactions(items: list[dict[str, Any]], uncounted: list[tuple[int, str]]) -> None:
+    """A shadow-banned reader's own reactions, added to the stored page's counts."""
+    extra: dict[int, dict[str, int]] = {}
+    threads.add_own_uncounted(extra, uncounted)
+    _add_reactions(items, extra)
+
+
+def _add_reactions(items: list[dict[str, Any]], extra: dict[int, dict[str, int]]) -> None:
+    for item in items:
+        for kind, n in extra.get(item["id"], {}).items():
+            item["reactions"][kind] = item["reactions"].get(kind, 0) + n
+        _add_reactions(item["replies"], extra)
+
+
+def _add_replies(items: list[dict[str, Any]], extra: dict[int, int]) -> None:
+    for item in items:
+        item["reply_count"] += extra.get(item["id"], 0)
+        _add_replies(item["replies"], extra)
 
 
 def _page_key(article: threads.ArticleHead, args: Mapping[str, Any]) -> str:
@@ -174,9 +198,12 @@ def _cached_page(hit: bytes, conn: Connection, user_id: str | None) -> Any:
         response.set_etag(etag)
         return response
     payload = json.loads(body)
-    mine = threads.own_reactions(conn, list(_ids(payload["items"])), user_id)
+    uncounted: list[tuple[int, str]] = []
+    mine = threads.own_reactions(conn, list(_ids(payload["items"])), user_id, uncounted)
     if mine:
         _fill_mine(payload["items"], mine)
+    if uncounted:
+        _add_own_reactions(payload["items"], uncounted)
     return payload
 
 
@@ -216,8 +243,12 @@ def _caller_key(caller: Caller) -> str:
     only in the idempotency table, never shown)."""
     if caller.is_authenticated:
         return f"user:{caller.user_id}"
+    return "guest:" + _guest_key()
+
+
+def _guest_key() -> str:
     secret = settings().secret_key
-    return "guest:" + hashlib.sha256(f"{secret}|{client_ip()}".encode()).hexdigest()
+    return hashlib.sha256(f"{secret}|{client_ip()}".encode()).hexdigest()
 
 
 def _author(caller: Caller, author_name: str | None) -> rules_.Author:
@@ -239,7 +270,22 @@ def _author(caller: Caller, author_name: str | None) -> rules_.Author:
             title="Invalid request",
             errors={"author_name": ["Give your name."]},
         )
-    return rules_.Author(user_id=None, name=author_name.strip())
+    return rules_.Author(user_id=None, name=author_name.strip(), guest_key=_guest_key())
+
+
+def _edit_token(caller_key: str, key: str) -> str:
+    return idempotent_edit_token(settings().secret_key, caller_key, key)
+
+
+def _replayed(comment: Comment, caller_key: str, key: str) -> rules_.Created:
+    """A replayed post: for a guest, with the same edit token as the first answer (it is
+    derived from the Idempotency-Key, and only handed out if it still opens the comment)."""
+    token = None
+    if comment.author_is_guest:
+        candidate = _edit_token(caller_key, key)
+        if secret_matches(comment.edit_token_hash, candidate):
+            token = candidate
+    return rules_.Created(comment, token)
 
 
 def _created_response(
@@ -297,7 +343,7 @@ def post_comment(article_id: str) -> Any:
             ttl=rules().idempotency_ttl,
         )
         if previous is not None:
-            return _created_response(rules_.Created(previous), replayed=True)
+            return _created_response(_replayed(previous, caller_key, key), replayed=True)
     hold = None if author.is_moderator else _hold_reason(data["body"])
     created = rules_.create_comment(
         db.session,
@@ -308,6 +354,7 @@ def post_comment(article_id: str) -> Any:
         rules=rules(),
         now=now,
         hold_reason=hold,
+        edit_token=_edit_token(caller_key, key) if key and author.is_guest else None,
     )
     if created.comment.status == CommentStatus.PENDING:
         moderation.audit_hold(db.session, comment=created.comment, now=now)
@@ -319,6 +366,7 @@ def post_comment(article_id: str) -> Any:
             request_fingerprint=fingerprint,
             comment_id=created.comment.id,
             now=now,
+            ttl=rules().idempotency_ttl,
         )
     try:
         db.session.commit()
@@ -339,7 +387,7 @@ def post_comment(article_id: str) -> Any:
         )
         if previous is None:
             raise
-        return _created_response(rules_.Created(previous), replayed=True)
+        return _created_response(_replayed(previous, caller_key, key or ""), replayed=True)
     metrics.comment_created(created.comment.status.value)
     return _created_response(created, replayed=False)
 
@@ -389,9 +437,17 @@ def list_replies(comment_id: int) -> dict[str, Any]:
 def _comment_for_change(comment_id: int) -> tuple[Comment, Caller, bool]:
     caller = current_caller()
     comment = db.session.get(Comment, comment_id)
-    if comment is None or (not caller.is_moderator and not comment_visible(comment, viewer())):
+    # A guest's valid edit token opens their comment even while it is pending, which no
+    # one else can see (#14 item 14); without it, an invisible comment does not exist.
+    token_ok = (
+        comment is not None
+        and comment.author_is_guest
+        and guest_token_matches(comment.edit_token_hash)
+    )
+    if comment is None or (
+        not caller.is_moderator and not token_ok and not comment_visible(comment, viewer())
+    ):
         raise Problem(404, "There is no such comment.", type_="not-found")
-    token_ok = comment.author_is_guest and guest_token_matches(comment.edit_token_hash)
     if not caller.is_authenticated and not token_ok:
         if request.headers.get("X-Edit-Token"):
             raise Problem(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from ..auth import require_user
@@ -34,6 +35,7 @@ def flag_comment(comment_id: int) -> Any:
         reason=data["reason"],
         note=note or None,
         threshold=settings().flag_hide_threshold,
+        trust_after=dt.timedelta(hours=settings().flag_trust_hours),
     )
     db.session.commit()
     if result.created:

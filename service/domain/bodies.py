@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import html as html_lib
+import re
 import unicodedata
 from functools import lru_cache
 
 import nh3
+from confusable_homoglyphs import confusables
 from markdown_it import MarkdownIt
 
 # What a comment may contain after rendering. No images (tracking pixels), no headings
@@ -98,10 +101,55 @@ def render(body: str) -> str:
     ).strip()
 
 
+# Block-level tags separate words; inline ones (strong, em, code, a...) do not: `cas**ino**`
+# reads "casino".
+_BLOCK_TAG = re.compile(
+    r"</?(?:p|br|hr|li|ul|ol|blockquote|pre|table|thead|tbody|tr|th|td)\b[^>]*>", re.IGNORECASE
+)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain_text(body: str) -> str:
+    """The words a reader sees: the rendered body without markup, entities decoded
+    (`cas&#105;no`, `_casino_` and `cas**ino**` all read "casino")."""
+    html = _BLOCK_TAG.sub(" ", render(body))
+    return html_lib.unescape(_TAG.sub("", html))
+
+
+@lru_cache(maxsize=4096)
+def _latin_lookalike(ch: str) -> str:
+    """The ASCII letter or digit ``ch`` is confusable with (Cyrillic "а", Greek "ο",
+    mathematical "𝐜"...), from Unicode's confusables data via confusable-homoglyphs;
+    ``ch`` itself when it resembles none."""
+    found = confusables.is_confusable(ch, greedy=True, preferred_aliases=["latin"])
+    for entry in found or ():
+        for glyph in entry["homoglyphs"]:
+            if glyph["c"].isascii() and glyph["c"].isalnum():
+                return glyph["c"]  # type: ignore[no-any-return]
+    return ch
+
+
+def fold(text: str) -> str:
+    """The form texts are compared in (blocked terms, duplicates): compatibility forms
+    decomposed (full-width, stylised letters), combining marks and invisible format
+    characters (zero-width spaces, soft hyphens, bidi controls) removed, lookalikes from
+    other scripts turned into the Latin letters they imitate, case folded."""
+    out = []
+    for ch in unicodedata.normalize("NFKD", text):
+        if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        out.append(ch if ch.isascii() else _latin_lookalike(ch))
+    return unicodedata.normalize("NFKC", "".join(out)).casefold()
+
+
 def fingerprint(body: str) -> str:
-    """Identifies 'the same text' for double-submit detection: case and spacing folded."""
-    folded = " ".join(unicodedata.normalize("NFKC", body).casefold().split())
-    return hashlib.sha256(folded.encode()).hexdigest()
+    """Identifies 'the same text' for double-submit detection: the text a reader sees,
+    folded (see ``fold``), punctuation dropped and spacing collapsed, so a trailing
+    zero-width space, a period, an entity or emphasis make no new comment."""
+    folded = "".join(
+        " " if unicodedata.category(ch).startswith("P") else ch for ch in fold(plain_text(body))
+    )
+    return hashlib.sha256(" ".join(folded.split()).encode()).hexdigest()
 
 
 def count_links(html: str) -> int:

@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.util import identity_key
@@ -56,6 +56,7 @@ class Author:
     user_id: str | None
     name: str
     is_moderator: bool = False
+    guest_key: str | None = None  # a guest's keyed IP hash (never shown)
 
     @property
     def is_guest(self) -> bool:
@@ -199,6 +200,38 @@ _DUPLICATE = (
     .order_by(_COMMENTS.c.id.desc())
     .limit(1)
 )
+# Guests have no id: the same name from the same (hashed) IP is the same guest.
+_GUEST_DUPLICATE = (
+    select(_COMMENTS.c.id)
+    .where(
+        _COMMENTS.c.article_id == bindparam("article_id"),
+        _COMMENTS.c.author_id.is_(None),
+        _COMMENTS.c.guest_key == bindparam("guest_key"),
+        _COMMENTS.c.author_name == bindparam("author_name"),
+        _COMMENTS.c.body_fingerprint == bindparam("fingerprint"),
+        _COMMENTS.c.created_at >= bindparam("since", type_=_COMMENTS.c.created_at.type),
+        _COMMENTS.c.status.not_in(TOMBSTONE_STATUSES),
+    )
+    .order_by(_COMMENTS.c.id.desc())
+    .limit(1)
+)
+
+
+def _name_taken(session: Session, article_id: str, name: str) -> bool:
+    """Does a signed-in author (a reader or a moderator) of this article go by ``name``
+    (case aside)? A guest may not take it: that is impersonation (#14 item 16)."""
+    return (
+        session.execute(
+            select(_COMMENTS.c.id)
+            .where(
+                _COMMENTS.c.article_id == article_id,
+                _COMMENTS.c.author_is_guest == false(),
+                func.lower(_COMMENTS.c.author_name) == name.lower(),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def active_ban(session: Session, user_id: str | None, now: dt.datetime) -> ActiveBan | None:
@@ -299,8 +332,21 @@ def find_duplicate(
     window: dt.timedelta,
 ) -> int | None:
     """The id of the author's live comment with the same text posted within ``window``."""
-    if author.user_id is None or window.total_seconds() <= 0:
+    if window.total_seconds() <= 0:
         return None
+    if author.user_id is None:
+        if not author.guest_key:
+            return None
+        return session.execute(
+            _GUEST_DUPLICATE,
+            {
+                "article_id": article_id,
+                "guest_key": author.guest_key,
+                "author_name": author.name,
+                "fingerprint": fingerprint,
+                "since": now - window,
+            },
+        ).scalar()
     return session.execute(
         _DUPLICATE,
         {
@@ -349,8 +395,10 @@ def create_comment(
     rules: Rules,
     now: dt.datetime | None = None,
     hold_reason: str | None = None,
+    edit_token: str | None = None,
 ) -> Created:
-    """Post a comment or a reply. ``hold_reason`` is an automatic rule that held it."""
+    """Post a comment or a reply. ``hold_reason`` is an automatic rule that held it;
+    ``edit_token``: a guest's token when the caller chose it (else a random one)."""
     now = now or utcnow()
     body = _checked_body(body, rules)
     ban = active_ban(session, author.user_id, now)
@@ -373,6 +421,13 @@ def create_comment(
     if article.status == ArticleStatus.HIDDEN and not author.is_moderator:
         raise RuleError(409, "Comments on this article are not available.", kind="article-hidden")
 
+    if author.is_guest and _name_taken(session, article_id, author.name):
+        raise RuleError(
+            422,
+            "That name belongs to a signed-in reader or moderator in this thread; choose another.",
+            kind="validation-error",
+            field="author_name",
+        )
     fingerprint = bodies.fingerprint(body)
     duplicate = find_duplicate(
         session,
@@ -412,7 +467,7 @@ def create_comment(
     elif premoderation_applies(session, mode=rules.premoderation, article=article, author=author):
         status, held = CommentStatus.PENDING, "premoderation"
 
-    edit_token = new_edit_token() if author.is_guest else None
+    edit_token = (edit_token or new_edit_token()) if author.is_guest else None
     values: dict[str, Any] = dict(
         article_id=article_id,
         parent_id=effective_parent,
@@ -424,6 +479,7 @@ def create_comment(
         author_is_guest=author.is_guest,
         author_is_moderator=author.is_moderator,
         edit_token_hash=hash_secret(edit_token) if edit_token else None,
+        guest_key=author.guest_key if author.is_guest else None,
         body=body,
         body_html=bodies.render(body),
         body_fingerprint=fingerprint,
@@ -491,6 +547,25 @@ def replay(
     return session.get(Comment, row.comment_id)
 
 
+PURGE_BATCH = 100  # expired keys removed per remembered one: bounded work per request
+
+
+def purge_idempotency_keys(session: Session, *, now: dt.datetime, ttl: dt.timedelta) -> int:
+    """Forget up to PURGE_BATCH keys older than ``ttl`` (they no longer replay anything).
+    Run lazily by each post that remembers a key, so the table stays near one TTL's worth
+    of keys without a scheduler (#14 item 11). Returns how many went."""
+    expired = (
+        select(IdempotencyKey.id)
+        .where(IdempotencyKey.created_at < now - ttl)
+        .order_by(IdempotencyKey.created_at)
+        .limit(PURGE_BATCH)
+    )
+    ids = list(session.scalars(expired))
+    if ids:
+        session.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(ids)))
+    return len(ids)
+
+
 def remember(
     session: Session,
     *,
@@ -499,7 +574,10 @@ def remember(
     request_fingerprint: str,
     comment_id: int,
     now: dt.datetime,
+    ttl: dt.timedelta | None = None,
 ) -> None:
+    if ttl is not None:
+        purge_idempotency_keys(session, now=now, ttl=ttl)
     session.add(
         IdempotencyKey(
             caller=caller_key,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, false, func, literal, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from ..enums import TOMBSTONE_STATUSES, ArticleStatus
+from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus
 from ..models import (
     Article,
     ArticleReaction,
@@ -351,4 +351,39 @@ def counts_for(session: Session, article_ids: list[str]) -> dict[str, dict[str, 
     out = {article_id: {"comments": 0, "reactions": 0} for article_id in article_ids}
     for article_id, comments, reactions in session.execute(_COUNTS, {"ids": article_ids}):
         out[article_id] = {"comments": comments, "reactions": reactions}
+    return out
+
+
+def own_uncounted_counts(
+    session: Session, article_ids: list[str], user_id: str
+) -> dict[str, dict[str, int]]:
+    """What a shadow-banned user's own writes would add to ``counts_for`` had they counted:
+    their shadowed published comments and uncounted article reactions, per article, in one
+    query. Added to their own /counts so nothing there gives the ban away (#14 item 7)."""
+    comments = (
+        select(Comment.article_id, literal("comments"), func.count())
+        .join(Article, Article.id == Comment.article_id)
+        .where(
+            Article.status != ArticleStatus.HIDDEN,
+            Comment.article_id.in_(article_ids),
+            Comment.author_id == user_id,
+            Comment.status == CommentStatus.PUBLISHED,
+            Comment.shadowed == true(),
+        )
+        .group_by(Comment.article_id)
+    )
+    reactions = (
+        select(ArticleReaction.article_id, literal("reactions"), func.count())
+        .join(Article, Article.id == ArticleReaction.article_id)
+        .where(
+            Article.status != ArticleStatus.HIDDEN,
+            ArticleReaction.article_id.in_(article_ids),
+            ArticleReaction.user_id == user_id,
+            ArticleReaction.counted == false(),
+        )
+        .group_by(ArticleReaction.article_id)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for article_id, what, n in session.execute(comments.union_all(reactions)):
+        out.setdefault(article_id, {"comments": 0, "reactions": 0})[what] = n
     return out

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Connection,
     and_,
     bindparam,
+    case,
     exists,
     false,
     func,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -207,6 +209,10 @@ class ThreadPage:
     next_cursor: str | None
     reactions: dict[int, dict[str, int]]
     mine: dict[int, list[str]]
+    # Paths of the viewer's own shadowed comments in the article (see reactions_for).
+    own_shadowed: list[str] = field(default_factory=list)
+    # The viewer's own uncounted reactions (comment id, kind): counts stay public here.
+    own_uncounted: list[tuple[int, str]] = field(default_factory=list)
 
 
 def top_level_page(
@@ -270,9 +276,22 @@ def replies_after(
 
 
 def reactions_for(
-    session: Session, comment_ids: Sequence[int], user_id: str | None
+    session: Session,
+    comment_ids: Sequence[int],
+    user_id: str | None,
+    *,
+    shadowed_in: str | None = None,
+    own_shadowed: list[str] | None = None,
+    own_uncounted: list[tuple[int, str]] | None = None,
 ) -> tuple[dict[int, dict[str, int]], dict[int, list[str]]]:
-    """Counts per kind and the viewer's own kinds for many comments, in one query."""
+    """Counts per kind and the viewer's own kinds for many comments, in one query.
+
+    A shadow-banned viewer's own reactions are stored uncounted; to them the counts read
+    as if they counted (#14 item 7), unless ``own_uncounted`` is given: then the counts
+    stay public and those (comment id, kind) pairs are appended to it instead. With
+    ``shadowed_in`` (an article id) the same query also collects into ``own_shadowed`` the
+    paths of the viewer's own shadowed, published comments in that article, which the
+    caller adds to ``total`` and ``reply_count``."""
     counts: dict[int, dict[str, int]] = {}
     mine: dict[int, list[str]] = {}
     if not comment_ids:
@@ -281,7 +300,7 @@ def reactions_for(
         CommentReactionCount.comment_id,
         CommentReactionCount.kind,
         CommentReactionCount.count,
-        literal(False).label("own"),
+        literal(_COUNT).label("row"),
     ).where(CommentReactionCount.comment_id.in_(comment_ids), CommentReactionCount.count > 0)
     query: Any = count_rows
     if user_id is not None:
@@ -289,17 +308,58 @@ def reactions_for(
             CommentReaction.comment_id,
             CommentReaction.kind,
             literal(0),
-            literal(True).label("own"),
+            case((CommentReaction.counted == false(), _OWN_UNCOUNTED), else_=_OWN).label("row"),
         ).where(CommentReaction.comment_id.in_(comment_ids), CommentReaction.user_id == user_id)
-        query = count_rows.union_all(own_rows)
-    for comment_id, kind, count, own in session.execute(query):
-        if own:
-            mine.setdefault(comment_id, []).append(kind)
-        else:
+        parts: list[Any] = [count_rows, own_rows]
+        if shadowed_in is not None:
+            parts.append(
+                select(Comment.id, Comment.path, literal(0), literal(_OWN_SHADOWED_COMMENT)).where(
+                    Comment.article_id == shadowed_in,
+                    Comment.author_id == user_id,
+                    Comment.status == CommentStatus.PUBLISHED,
+                    Comment.shadowed == true(),
+                )
+            )
+        query = union_all(*parts)
+    uncounted: list[tuple[int, str]] = [] if own_uncounted is None else own_uncounted
+    for comment_id, kind, count, row in session.execute(query):
+        if row == _COUNT:
             counts.setdefault(comment_id, {})[kind] = count
+        elif row == _OWN_SHADOWED_COMMENT:
+            if own_shadowed is not None:
+                own_shadowed.append(kind)  # the comment's path
+        else:
+            mine.setdefault(comment_id, []).append(kind)
+            if row == _OWN_UNCOUNTED:
+                uncounted.append((comment_id, kind))
+    if own_uncounted is None:
+        add_own_uncounted(counts, uncounted)
     for kinds in mine.values():
         kinds.sort()
     return counts, mine
+
+
+def add_own_uncounted(
+    counts: dict[int, dict[str, int]], uncounted: Sequence[tuple[int, str]]
+) -> None:
+    """Counts as a shadow-banned viewer expects them: their own reactions included."""
+    for comment_id, kind in uncounted:
+        kinds = counts.setdefault(comment_id, {})
+        kinds[kind] = kinds.get(kind, 0) + 1
+
+
+# What each row of reactions_for's query is.
+_COUNT, _OWN, _OWN_UNCOUNTED, _OWN_SHADOWED_COMMENT = 0, 1, 2, 3
+
+
+def shadow_adjustments(paths: Sequence[str]) -> dict[int, int]:
+    """{comment id: how many of the viewer's own shadowed comments it has below it}, from
+    those comments' paths ("/1/5/": under 1 and 5): what their ``reply_count`` lacks."""
+    out: dict[int, int] = {}
+    for path in paths:
+        for ancestor in ancestor_ids(path):
+            out[ancestor] = out.get(ancestor, 0) + 1
+    return out
 
 
 # Hot-path statements, built once with bind parameters: SQLAlchemy then reuses their
@@ -324,18 +384,31 @@ _PRIVATE_VIEW = (
 )
 _HEAD = select(*_HEAD_COLUMNS).where(_A.c.id == bindparam("article_id"))
 _HEAD_AND_PRIVATE = select(*_HEAD_COLUMNS, _PRIVATE_VIEW).where(_A.c.id == bindparam("article_id"))
-_OWN_REACTIONS = select(_R.c.comment_id, _R.c.kind).where(
+_OWN_REACTIONS = select(_R.c.comment_id, _R.c.kind, _R.c.counted).where(
     _R.c.comment_id.in_(bindparam("ids", expanding=True)), _R.c.user_id == bindparam("user_id")
 )
 
 
 def own_reactions(
-    session: Session | Connection, comment_ids: Sequence[int], user_id: str
+    session: Session | Connection,
+    comment_ids: Sequence[int],
+    user_id: str,
+    uncounted: list[tuple[int, str]] | None = None,
 ) -> dict[int, list[str]]:
-    """The viewer's own reaction kinds on many comments, in one query (sorted per comment)."""
+    """The viewer's own reaction kinds on many comments, in one query (sorted per comment);
+    those stored uncounted (a shadow ban) are also appended to ``uncounted``."""
     mine: dict[int, list[str]] = {}
     if not comment_ids:
         return mine
+    for comment_id, kind, counted in session.execute(
+        _OWN_REACTIONS, {"ids": list(comment_ids), "user_id": user_id}
+    ):
+        mine.setdefault(comment_id, []).append(kind)
+        if not counted and uncounted is not None:
+            uncounted.append((comment_id, kind))
+    for kinds in mine.values():
+        kinds.sort()
+    return mine
     for comment_id, kind in session.execute(
         _OWN_REACTIONS, {"ids": list(comment_ids), "user_id": user_id}
     ):
@@ -412,8 +485,19 @@ def list_thread(
         session, root_ids=[c.id for c in roots], viewer=viewer, per_root=replies_per_thread
     )
     ids = [c.id for c in roots] + [c.id for c in replies]
-    counts, mine = reactions_for(session, ids, reactions_of or viewer.user_id)
-    return ThreadPage(article, build_tree(roots, replies), next_cursor, counts, mine)
+    own_shadowed: list[str] = []
+    own_uncounted: list[tuple[int, str]] = []
+    counts, mine = reactions_for(
+        session,
+        ids,
+        reactions_of or viewer.user_id,
+        shadowed_in=article_id if reactions_of is None and viewer.user_id else None,
+        own_shadowed=own_shadowed,
+        own_uncounted=own_uncounted,
+    )
+    return ThreadPage(
+        article, build_tree(roots, replies), next_cursor, counts, mine, own_shadowed, own_uncounted
+    )
 
 
 def subtree(
@@ -442,6 +526,8 @@ __all__ = [
     "subtree",
     "replies_after",
     "reactions_for",
+    "shadow_adjustments",
+    "add_own_uncounted",
     "build_tree",
     "own_reactions",
     "article_for_listing",

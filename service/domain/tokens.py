@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -15,6 +16,16 @@ def hash_secret(value: str) -> str:
 
 def new_edit_token() -> str:
     return secrets.token_urlsafe(24)
+
+
+def idempotent_edit_token(secret: str, caller_key: str, idempotency_key: str) -> str:
+    """A guest's edit token for a post sent with an Idempotency-Key: derived from the key
+    (and the caller it is scoped to) with the service's secret, so a replay of the post can
+    hand the same token out again; a guest whose first 201 was lost can still edit."""
+    digest = hmac.new(
+        secret.encode(), f"edit-token|{caller_key}|{idempotency_key}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
 
 def new_api_key() -> str:

@@ -15,6 +15,7 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..config import DEMO_JWT_SECRET, DEMO_KEY_ID
 from ..domain.comments import Author, Rules, create_comment, delete_comment
 from ..domain.reactions import react_to_comment
 from ..models import Comment, utcnow
@@ -71,7 +72,8 @@ PERSONAS: dict[str, dict[str, Any]] = {
 
 
 def mint(persona: str, config: dict[str, Any], now: float | None = None) -> dict[str, Any]:
-    """A short-lived HS256 token for ``persona`` signed with COMMENTS_JWT_SECRET."""
+    """A short-lived HS256 token for ``persona``, signed with the demo's own secret (never
+    the site's COMMENTS_JWT_SECRET) and marked ``kid: demo`` so only demo mode accepts it."""
     who = PERSONAS[persona]
     if who["sub"] is None:
         return {"persona": persona, "token": None, "expires_in": None, "user": None}
@@ -87,7 +89,9 @@ def mint(persona: str, config: dict[str, Any], now: float | None = None) -> dict
         claims["iss"] = config["COMMENTS_JWT_ISSUER"]
     if config.get("COMMENTS_JWT_AUDIENCE"):
         claims["aud"] = config["COMMENTS_JWT_AUDIENCE"]
-    token = jwt.encode(claims, config["COMMENTS_JWT_SECRET"], algorithm="HS256")
+    token = jwt.encode(
+        claims, config[DEMO_JWT_SECRET], algorithm="HS256", headers={"kid": DEMO_KEY_ID}
+    )
     return {
         "persona": persona,
         "token": token,

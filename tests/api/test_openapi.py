@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import update
+from werkzeug.routing import IntegerConverter
 
 from service import create_app
 from service.domain import threads
@@ -123,7 +124,8 @@ def test_integer_path_parameters_have_the_routes_bounds(app: Any) -> None:
         if path not in spec()["paths"]:
             continue
         for name, converter in rule._converters.items():
-            if type(converter).__name__ != "IntegerConverter":
+            # service.converters.AsciiIntegerConverter is one (ASCII digits only).
+            if not isinstance(converter, IntegerConverter):
                 continue
             param = next(p for p in _path_parameters(path) if p["name"] == name)
             assert param["schema"].get("maximum") == converter.max, (path, name)
@@ -673,7 +675,8 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", USER + "/comments", 200, user_id="u-1", headers=mod)
     w("GET", USER + "/export", 200, user_id="u-2", headers=mod)
     w("GET", ADMIN + "/stats", 200, headers=mod)
-    w("DELETE", USER, 200, user_id="u-2", headers=mod)
+    w("DELETE", USER, 403, user_id="u-2", headers=mod)
+    w("DELETE", USER, 200, user_id="u-2", headers=auth("root", roles=["admin"]))
 
     # A path that matches no route.
     r = client.get("/api/v1/nothing-here")

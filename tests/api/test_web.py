@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 import pytest
 
-from service.config import ConfigError, load_config
+from service.config import DEMO_JWT_SECRET, ConfigError, load_config
 from service.web import demo
 from tests.conftest import JWT_SECRET
 
@@ -117,12 +117,12 @@ def test_demo_page_embeds_the_widget_on_the_article(demo_on, client):
 
 
 @pytest.mark.parametrize("persona", ["reader-a", "reader-b", "moderator"])
-def test_demo_token_is_short_lived_and_verifies(demo_on, client, persona):
+def test_demo_token_is_short_lived_and_verifies(demo_on, app, client, persona):
     before = int(time.time())
     r = client.post("/demo/token", json={"persona": persona})
     assert r.status_code == 200
     body = r.get_json()
-    claims = jwt.decode(body["token"], JWT_SECRET, algorithms=["HS256"])
+    claims = jwt.decode(body["token"], app.config[DEMO_JWT_SECRET], algorithms=["HS256"])
     who = demo.PERSONAS[persona]
     assert claims["sub"] == who["sub"] and claims["name"] == who["name"]
     assert claims["roles"] == who["roles"]
@@ -192,24 +192,53 @@ def test_demo_is_refused_in_production(tmp_path):
 def test_demo_generates_one_jwt_secret_per_instance(tmp_path):
     first = load_config({"COMMENTS_DEMO": True}, environ={}, instance_path=str(tmp_path))
     again = load_config({"COMMENTS_DEMO": True}, environ={}, instance_path=str(tmp_path))
-    secret = first["COMMENTS_JWT_SECRET"]
+    secret = first[DEMO_JWT_SECRET]
     assert secret and len(secret) >= 32
-    assert again["COMMENTS_JWT_SECRET"] == secret  # every worker verifies every token
+    assert again[DEMO_JWT_SECRET] == secret  # every worker verifies every token
+    assert first["COMMENTS_JWT_SECRET"] is None  # the site's secret is not invented
     path = tmp_path / "demo_jwt_secret"
     assert path.read_text().strip() == secret
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
 
 
-def test_configured_jwt_secret_wins_and_no_demo_means_no_generated_secret(tmp_path):
-    given = load_config(
-        {"COMMENTS_DEMO": True, "COMMENTS_JWT_SECRET": "s" * 40},
-        environ={},
-        instance_path=str(tmp_path),
-    )
-    assert given["COMMENTS_JWT_SECRET"] == "s" * 40
+def test_no_demo_means_no_generated_secret(tmp_path):
     off = load_config(environ={}, instance_path=str(tmp_path))
-    assert off["COMMENTS_JWT_SECRET"] is None
+    assert off["COMMENTS_JWT_SECRET"] is None and off[DEMO_JWT_SECRET] is None
     assert not (tmp_path / "demo_jwt_secret").exists()
+
+
+def test_demo_never_signs_with_the_configured_jwt_secret(demo_on, app, client):
+    """#14 item 4: a demo started with the site's real secret minted real moderator tokens."""
+    body = client.post("/demo/token", json={"persona": "moderator"}).get_json()
+    assert app.config["COMMENTS_JWT_SECRET"] == JWT_SECRET
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(body["token"], JWT_SECRET, algorithms=["HS256"])
+    assert app.config[DEMO_JWT_SECRET] != JWT_SECRET
+
+
+def test_demo_tokens_are_accepted_only_while_demo_mode_is_on(demo_on, app, client):
+    token = client.post("/demo/token", json={"persona": "moderator"}).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/admin/queue", headers=headers).status_code == 200
+    app.config["COMMENTS_DEMO"] = False
+    r = client.get("/api/v1/admin/queue", headers=headers)
+    assert r.status_code == 401 and "demo mode" in r.get_json()["detail"]
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.7", "::", "comments.example.com"])
+def test_make_runs_default_demo_refuses_a_non_loopback_host(tmp_path, host):
+    environ = {"COMMENTS_DEMO": "true", "COMMENTS_DEMO_SET_BY": "make", "HOST": host}
+    with pytest.raises(ConfigError, match="COMMENTS_DEMO"):
+        load_config(environ=environ, instance_path=str(tmp_path))
+    # The operator's own COMMENTS_DEMO=true is an explicit choice.
+    del environ["COMMENTS_DEMO_SET_BY"]
+    assert load_config(environ=environ, instance_path=str(tmp_path))["COMMENTS_DEMO"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1", "127.0.0.2"])
+def test_make_runs_default_demo_starts_on_loopback(tmp_path, host):
+    environ = {"COMMENTS_DEMO": "true", "COMMENTS_DEMO_SET_BY": "make", "HOST": host}
+    assert load_config(environ=environ, instance_path=str(tmp_path))["COMMENTS_DEMO"]
 
 
 def test_seed_demo_seeds_once(demo_on, app, client):

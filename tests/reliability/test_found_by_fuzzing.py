@@ -8,6 +8,8 @@ import pytest
 
 from tests.conftest import MODERATOR, auth
 
+ADMIN = auth("root", roles=["admin"], name="Root")  # erasure is admin-only (#14 item 19)
+
 TOO_LARGE = 2**31  # one past the largest comment id a route accepts
 
 
@@ -44,9 +46,7 @@ def test_a_user_id_too_long_for_the_route_is_404_on_every_method(client: Any) ->
 @pytest.mark.parametrize("reason", ["r" * 501, "nul\x00byte"])
 def test_erasure_refuses_a_reason_it_cannot_keep(client: Any, post: Any, reason: str) -> None:
     assert post("a-1", "mine", user="u-9").status_code == 201
-    r = client.delete(
-        "/api/v1/admin/users/u-9", query_string={"reason": reason}, headers=auth("m", **MODERATOR)
-    )
+    r = client.delete("/api/v1/admin/users/u-9", query_string={"reason": reason}, headers=ADMIN)
     assert r.status_code == 422
     assert r.json["errors"].keys() == {"reason"}
     assert client.get("/api/v1/articles/a-1").json["comment_count"] == 1  # nothing erased
@@ -57,7 +57,7 @@ def test_erasure_keeps_a_reason_of_500_characters(client: Any, post: Any) -> Non
     r = client.delete(
         "/api/v1/admin/users/u-9",
         query_string={"reason": "r" * 500},
-        headers=auth("m", **MODERATOR),
+        headers=ADMIN,
     )
     assert r.status_code == 200
     log = client.get("/api/v1/admin/audit-log?action=erase_user", headers=auth("m", **MODERATOR))

@@ -138,3 +138,13 @@ def test_config_refuses_a_missing_terms_file_and_bad_thresholds(tmp_path):
     terms.write_text("scam\n")
     config = load_config({**base, "COMMENTS_BLOCKED_TERMS_FILE": str(terms)}, environ={})
     assert config["COMMENTS_BLOCKED_TERMS_FILE"] == str(terms)
+
+
+def test_an_account_that_has_not_earned_a_say_weighs_a_quarter():
+    """#14 item 9: new accounts (no published comment a day old) flag at 0.25."""
+    from service.domain.moderation import NEW_ACCOUNT_FLAG_WEIGHT
+
+    assert NEW_ACCOUNT_FLAG_WEIGHT == 0.25
+    assert flag_weight(0, 0, established=False) == 0.25
+    assert flag_weight(50, 0, established=False) == 0.25
+    assert flag_weight(0, 0, established=True) == 1.0

@@ -34,10 +34,12 @@ from .erasure import erase_user
 from .flags import (
     MAX_FLAG_WEIGHT,
     MIN_FLAG_WEIGHT,
+    NEW_ACCOUNT_FLAG_WEIGHT,
     FlagResult,
     add_flag,
     flag_weight,
     flagger_record,
+    is_established,
 )
 from .holds import audit_hold, hold_edited, snapshot
 from .queue import (
@@ -68,6 +70,7 @@ __all__ = [
     "HELD_PREMODERATION",
     "MAX_FLAG_WEIGHT",
     "MIN_FLAG_WEIGHT",
+    "NEW_ACCOUNT_FLAG_WEIGHT",
     "NOTES_PER_COMMENT",
     "QUEUE_KEYS",
     "QUEUE_STATES",
@@ -90,6 +93,7 @@ __all__ = [
     "flagger_record",
     "flags_by_reason",
     "hold_edited",
+    "is_established",
     "lift_ban",
     "normalise",
     "put_ban",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -18,12 +17,9 @@ log = logging.getLogger(__name__)
 
 
 def normalise(text: str) -> str:
-    """The form blocked terms are matched in: NFKC (full-width and stylised letters become
-    plain ones), invisible format characters (zero-width spaces, soft hyphens) dropped,
-    case folded."""
-    text = unicodedata.normalize("NFKC", text)
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
-    return text.casefold()
+    """The form blocked terms are matched in: ``bodies.fold`` (compatibility forms, combining
+    marks, invisible characters, lookalikes from other scripts, case)."""
+    return bodies.fold(text)
 
 
 def compile_terms(terms: Iterable[str]) -> re.Pattern[str] | None:
@@ -70,7 +66,12 @@ class AutoRules:
 
     def hold_reason(self, body: str) -> str | None:
         """``blocked_term`` or ``links`` when a rule holds this body, else None."""
-        if self.blocked is not None and self.blocked.search(normalise(body)):
+        # The text a reader sees (`cas**ino**`, `cas&#105;no`), and the source as well, so a
+        # term inside a link's address still holds the comment.
+        if self.blocked is not None and (
+            self.blocked.search(normalise(bodies.plain_text(body)))
+            or self.blocked.search(normalise(body))
+        ):
             return HeldReason.BLOCKED_TERM
         if self.max_links >= 0 and count_links(body) > self.max_links:
             return HeldReason.LINKS

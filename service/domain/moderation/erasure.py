@@ -16,6 +16,7 @@ from ...models import (
     Ban,
     Comment,
     Flag,
+    IdempotencyKey,
     utcnow,
 )
 from ..audit import record
@@ -84,6 +85,8 @@ def erase_user(
             removed_rows += 1
         session.flush()
 
+    # Their Idempotency-Keys name them (caller "user:<id>") and point at their comments.
+    session.execute(delete(IdempotencyKey).where(IdempotencyKey.caller == f"user:{user_id}"))
     had_ban = session.get(Ban, user_id)
     if had_ban is not None:
         session.delete(had_ban)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
 from ...enums import (
@@ -35,8 +35,15 @@ MIN_FLAG_WEIGHT = 0.25
 MAX_FLAG_WEIGHT = 2.0
 
 
-def flag_weight(upheld: int, dismissed: int) -> float:
+NEW_ACCOUNT_FLAG_WEIGHT = 0.25
+
+
+def flag_weight(upheld: int, dismissed: int, established: bool = True) -> float:
     """How much one flag from this flagger counts.
+
+    An account that has not yet earned a say (``established``: it has a published
+    comment at least COMMENTS_FLAG_TRUST_HOURS old) weighs 0.25 whatever its record, so a
+    handful of brand-new accounts cannot hide a comment (#14 item 9). Otherwise:
 
         weight = clamp((1 + upheld) / (1 + dismissed), 0.25, 2.0)
 
@@ -45,8 +52,33 @@ def flag_weight(upheld: int, dismissed: int) -> float:
     2.0 means no single flagger can hide a comment alone at the default threshold of 3; the
     floor of 0.25 means a careless flagger is still heard, just four times more quietly.
     """
+    if not established:
+        return NEW_ACCOUNT_FLAG_WEIGHT
     raw = (1 + max(upheld, 0)) / (1 + max(dismissed, 0))
     return max(MIN_FLAG_WEIGHT, min(MAX_FLAG_WEIGHT, raw))
+
+
+def is_established(
+    session: Session, user_id: str, now: dt.datetime, trust_after: dt.timedelta
+) -> bool:
+    """Has this account earned full flag weight: a published, unshadowed comment at least
+    ``trust_after`` old? (Accounts live at the host site; their first comment here is the
+    oldest fact we hold about them.) ``trust_after`` of zero trusts every account."""
+    if trust_after <= dt.timedelta(0):
+        return True
+    return (
+        session.execute(
+            select(Comment.id)
+            .where(
+                Comment.author_id == user_id,
+                Comment.status == CommentStatus.PUBLISHED,
+                Comment.shadowed == false(),
+                Comment.created_at <= now - trust_after,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
 
 
 def flagger_record(session: Session, user_id: str) -> dict[str, int]:
@@ -75,6 +107,7 @@ def add_flag(
     note: str | None,
     threshold: float,
     now: dt.datetime | None = None,
+    trust_after: dt.timedelta = dt.timedelta(0),
 ) -> FlagResult:
     """A reader flags a comment: one flag per reader per comment (the unique constraint
     decides races). When the open flags' weight reaches ``threshold`` a published comment is
@@ -100,7 +133,11 @@ def add_flag(
         weight = 0.0
     else:
         record_ = flagger_record(session, user_id)
-        weight = flag_weight(record_["upheld"], record_["dismissed"])
+        weight = flag_weight(
+            record_["upheld"],
+            record_["dismissed"],
+            established=is_established(session, user_id, now, trust_after),
+        )
     inserted = session.execute(
         _insert(session, Flag)
         .values(
