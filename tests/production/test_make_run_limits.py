@@ -17,6 +17,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+from ..servers import is_server_process
 from .processes import ROOT, STRONG, base_env, free_port, wait_until_ready
 
 pytestmark = pytest.mark.slow
@@ -55,7 +56,9 @@ def _server_processes(group: int) -> list[str]:
     return [
         line
         for line in out.splitlines()
-        if int(line.split()[0]) == group and "service.serve" in line and "/bin/sh" not in line
+        if int(line.split()[0]) == group
+        and is_server_process(line.split(None, 2)[2])
+        and "/bin/sh" not in line
     ]
 
 

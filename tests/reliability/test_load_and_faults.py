@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from service.models import Comment
 from tests.conftest import JWT_SECRET
-from tests.servers import gunicorn
+from tests.servers import gunicorn, is_server_process
 
 from .invariants import drift, orphans
 from .load import Outcome, TcpProxy, request, run_load
@@ -191,6 +191,7 @@ def test_redis_outage_keeps_the_service_serving(tmp_path: Any) -> None:
                 "COMMENTS_LIMIT_FLAG",
                 "COMMENTS_LIMIT_READ",
                 "COMMENTS_LIMIT_ADMIN",
+                "COMMENTS_LIMIT_WRITE_PER_IP",
             )
         },
     )
@@ -257,7 +258,7 @@ def _master_pid(base: str) -> int:
     ).stdout
     for line in out.splitlines():
         pid, ppid, args = line.split(None, 2)
-        if "service.serve" in args and int(ppid) == os.getpid():
+        if is_server_process(args) and int(ppid) == os.getpid():
             # our child: the master of a server started by this test process
             if _worker_pids(int(pid)):
                 return int(pid)
