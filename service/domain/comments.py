@@ -17,7 +17,7 @@ from sqlalchemy.orm.util import identity_key
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus
 from ..models import Article, Ban, Comment, IdempotencyKey, utcnow
-from . import bodies
+from . import bodies, events
 from .errors import RuleError
 from .threads import Viewer, ancestor_ids, comment_visible, is_counted, place_reply
 from .tokens import hash_secret, new_edit_token
@@ -164,6 +164,7 @@ def set_status(
 ) -> None:
     """Move a comment to ``status`` and keep every counter in step."""
     before = is_counted(comment.status, comment.shadowed)
+    previous = comment.status
     comment.status = status
     if shadowed is not None:
         comment.shadowed = shadowed
@@ -173,6 +174,16 @@ def set_status(
     after = is_counted(comment.status, comment.shadowed)
     session.flush()
     shift_counts(session, comment, int(after) - int(before))
+    if status != previous:
+        events.record(
+            session,
+            events.Event(
+                events.COMMENT_STATUS,
+                article_id=comment.article_id,
+                comment_id=comment.id,
+                data={"before": CommentStatus(previous).value, "after": status.value},
+            ),
+        )
 
 
 # --- bans and holds -----------------------------------------------------------------------
@@ -505,6 +516,16 @@ def create_comment(
     make_transient_to_detached(comment)
     session.add(comment)
     shift_counts(session, comment, int(is_counted(comment.status, comment.shadowed)), posted_at=now)
+    events.record(
+        session,
+        events.Event(
+            events.COMMENT_CREATED,
+            article_id=article_id,
+            comment_id=comment.id,
+            actor_id=author.user_id,
+            data={"status": status.value, "parent_id": effective_parent},
+        ),
+    )
     return Created(comment, edit_token)
 
 
@@ -632,6 +653,15 @@ def edit_comment(
         comment.body_fingerprint = bodies.fingerprint(body)
         comment.edited_at = now
         session.flush()
+        events.record(
+            session,
+            events.Event(
+                events.COMMENT_EDITED,
+                article_id=comment.article_id,
+                comment_id=comment.id,
+                actor_id=user_id,
+            ),
+        )
     return comment
 
 

@@ -24,7 +24,7 @@ from ..models import (
     CommentReactionCount,
     utcnow,
 )
-from . import ranking
+from . import events, ranking
 from .comments import active_ban, ensure_article, lock_thread
 from .errors import RuleError
 from .threads import Viewer, article_visible, comment_visible, reactions_for
@@ -187,24 +187,35 @@ def react_to_comment(
     steps = [(kind, add)]
     if add and kind in OPPOSITE_VOTE:
         steps.insert(0, (OPPOSITE_VOTE[kind], False))
+    changed = False
     for step_kind, step_add in steps:
-        if (
-            _toggle(
-                session,
-                row=CommentReaction,
-                counts=CommentReactionCount,
-                target="comment_id",
-                target_id=comment.id,
-                user_id=user_id,
-                kind=step_kind,
-                counted=counted,
-                add=step_add,
-                now=now,
-            )
-            and step_kind in SCORE_KINDS
-        ):
+        toggled = _toggle(
+            session,
+            row=CommentReaction,
+            counts=CommentReactionCount,
+            target="comment_id",
+            target_id=comment.id,
+            user_id=user_id,
+            kind=step_kind,
+            counted=counted,
+            add=step_add,
+            now=now,
+        )
+        changed = changed or toggled
+        if toggled and step_kind in SCORE_KINDS:
             _rescore(session, comment.id, SCORE_KINDS[step_kind], 1 if step_add else -1)
             session.expire(comment)
+    if changed:
+        events.record(
+            session,
+            events.Event(
+                events.REACTION_CHANGED,
+                article_id=comment.article_id,
+                comment_id=comment.id,
+                actor_id=user_id,
+                data={"kind": kind, "added": add, "counted": counted},
+            ),
+        )
 
 
 def react_to_article(
@@ -244,6 +255,15 @@ def react_to_article(
                 reaction_count=Article.reaction_count + (1 if add else -1),
                 version=Article.version + 1,
             )
+        )
+        events.record(
+            session,
+            events.Event(
+                events.REACTION_CHANGED,
+                article_id=article_id,
+                actor_id=user_id,
+                data={"kind": kind, "added": add, "counted": counted},
+            ),
         )
 
 

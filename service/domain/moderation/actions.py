@@ -23,6 +23,7 @@ from ...models import (
     Flag,
     utcnow,
 )
+from .. import events
 from ..audit import record
 from ..comments import (
     bump_version,
@@ -174,6 +175,16 @@ def apply_action(
         )
     )
     session.flush()
+    events.record(
+        session,
+        events.Event(
+            events.COMMENT_MODERATED,
+            article_id=comment.article_id,
+            comment_id=comment.id,
+            actor_id=actor_id,
+            data={"action": action, "reason": reason},
+        ),
+    )
     return record(
         session,
         actor_id=actor_id,

@@ -14,6 +14,7 @@ from ...models import (
     Article,
     utcnow,
 )
+from .. import events
 from ..audit import record
 from ..comments import (
     bump_version,
@@ -48,6 +49,15 @@ def update_article(
     after = article_settings(article_id, article)
     if after != before:
         bump_version(session, article_id)
+        events.record(
+            session,
+            events.Event(
+                events.ARTICLE_CHANGED,
+                article_id=article_id,
+                actor_id=actor_id,
+                data={"before": before, "after": after},
+            ),
+        )
         record(
             session,
             actor_id=actor_id,

@@ -11,6 +11,7 @@ from ...models import (
     Ban,
     utcnow,
 )
+from .. import events
 from ..audit import record
 from ..errors import RuleError
 
@@ -47,6 +48,15 @@ def put_ban(
         session.add(ban)
     ban.reason, ban.shadow, ban.expires_at = reason, shadow, expires_at
     session.flush()
+    events.record(
+        session,
+        events.Event(
+            events.USER_BANNED,
+            user_id=user_id,
+            actor_id=actor_id,
+            data={"shadow": shadow, "reason": reason},
+        ),
+    )
     record(
         session,
         actor_id=actor_id,
@@ -75,6 +85,7 @@ def lift_ban(
     before = ban_out(ban)
     session.delete(ban)
     session.flush()
+    events.record(session, events.Event(events.USER_UNBANNED, user_id=user_id, actor_id=actor_id))
     record(
         session,
         actor_id=actor_id,

@@ -19,6 +19,7 @@ from ...models import (
     IdempotencyKey,
     utcnow,
 )
+from .. import events
 from ..audit import record
 from ..comments import (
     bump_version,
@@ -101,6 +102,7 @@ def erase_user(
         "bans": int(had_ban is not None),
     }
     session.flush()
+    events.record(session, events.Event(events.USER_ERASED, user_id=user_id, actor_id=actor_id))
     record(
         session,
         actor_id=actor_id,

@@ -21,6 +21,7 @@ from ...models import (
     Flag,
     utcnow,
 )
+from .. import events
 from ..audit import SYSTEM, record
 from ..comments import (
     active_ban,
@@ -157,6 +158,16 @@ def add_flag(
     ).scalar_one()
     if inserted is None:
         return FlagResult(flag, created=False)
+    events.record(
+        session,
+        events.Event(
+            events.COMMENT_FLAGGED,
+            article_id=comment.article_id,
+            comment_id=comment.id,
+            actor_id=user_id,
+            data={"reason": FlagReason(reason).value, "weight": weight},
+        ),
+    )
     if weight <= 0:
         return FlagResult(flag, created=True)
     # Atomic: concurrent flags each add their own weight; the row lock orders them, so
