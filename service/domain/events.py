@@ -22,6 +22,7 @@ Event types (``Event.type``), and what ``data`` holds besides the ids:
 ``article.changed``    a moderator changed the article's settings (``before``, ``after``)
 ``user.banned``        a ban was put or changed (``shadow``); ``user.unbanned`` lifted
 ``user.erased``        a person was erased (``user_id``)
+``notification.created`` a reader was notified (``user_id``: the recipient; ``data.id``)
 =====================  ==================================================================
 """
 
@@ -44,6 +45,7 @@ ARTICLE_CHANGED = "article.changed"
 USER_BANNED = "user.banned"
 USER_UNBANNED = "user.unbanned"
 USER_ERASED = "user.erased"
+NOTIFICATION_CREATED = "notification.created"
 TYPES = (
     COMMENT_CREATED,
     COMMENT_EDITED,
@@ -55,6 +57,7 @@ TYPES = (
     USER_BANNED,
     USER_UNBANNED,
     USER_ERASED,
+    NOTIFICATION_CREATED,
 )
 
 
