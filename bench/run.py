@@ -578,6 +578,7 @@ class Bench:
             "COMMENTS_SECRET_KEY": "bench-cursor-secret-0123456789abcdefghij",
             "RATELIMIT_ENABLED": "false",
             "COMMENTS_ENV": "production",
+            "COMMENTS_METRICS_PUBLIC": "true",  # nothing scrapes it here
         }
         env.update(dict(kv.split("=", 1) for kv in self.args.env))
         log = self.workdir / f"{label}.log"

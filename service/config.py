@@ -314,6 +314,18 @@ class Settings:
         url=True,
         check=_cache_url,
     )
+    # --- operational endpoints (#14 item 17) ---
+    metrics_token: str | None = _row(
+        None,
+        "When set, /metrics answers only requests with `Authorization: Bearer <this token>` "
+        "(401 otherwise). Production requires it unless `COMMENTS_METRICS_PUBLIC=true`.",
+        secret=True,
+    )
+    metrics_public: bool = _row(
+        False,
+        "Production only: serve /metrics without a token (when a private network already "
+        "keeps it from the public). Ignored when `COMMENTS_METRICS_TOKEN` is set.",
+    )
     counts_cache_seconds: int = _row(
         1,
         "`/counts` answers are kept this long in the same cache (a listing page asks for "
@@ -506,6 +518,11 @@ def _spanning_problems(s: Settings) -> list[str]:
     key_problem = public_key_problem(s.jwt_public_key)
     if key_problem:
         problems.append(f"COMMENTS_JWT_PUBLIC_KEY: {key_problem}")
+    token = s.metrics_token
+    if token is not None and token != "" and not token.strip():
+        problems.append(
+            "COMMENTS_METRICS_TOKEN: only whitespace; give a real token or leave it unset"
+        )
     secret = s.jwt_secret
     if secret is not None and secret != "" and not secret.strip():
         problems.append(
@@ -531,6 +548,7 @@ def _production_problems(s: Settings) -> list[str]:
         )
     if s.demo:
         problems.append("COMMENTS_DEMO: demo mode mints tokens and is never allowed in production")
+    problems.extend(_metrics_problems(s))
     if (
         s.ratelimit_enabled
         and str(s.ratelimit_storage_uri).startswith("memory://")
@@ -542,6 +560,26 @@ def _production_problems(s: Settings) -> list[str]:
             "multiplied; use redis://host:6379/0 in production"
         )
     return problems
+
+
+METRICS_TOKEN_MIN = 32
+
+
+def _metrics_problems(s: Settings) -> list[str]:
+    """Production: /metrics (every route's traffic, queue sizes) is not for the public, and
+    each scrape costs real work; a token is required unless the operator says it is public."""
+    token = (s.metrics_token or "").strip()
+    if not token:
+        if s.metrics_public:
+            return []
+        return [
+            "COMMENTS_METRICS_TOKEN: production needs a token for /metrics (Prometheus sends "
+            "it as `Authorization: Bearer <token>`), or COMMENTS_METRICS_PUBLIC=true to "
+            "serve /metrics without one (only where a private network keeps it in)"
+        ]
+    if len(token) < METRICS_TOKEN_MIN:
+        return [f"COMMENTS_METRICS_TOKEN: production needs at least {METRICS_TOKEN_MIN} characters"]
+    return []
 
 
 _PASSWORD_PARAM = re.compile(r"(?i)([?&](?:password|passwd|pass|secret|token)=)[^&]*")

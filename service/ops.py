@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import hmac
+import time
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import Callable
 
-import redis
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select, text
+from sqlalchemy.engine import Engine
 
 from .enums import CommentStatus
 from .extensions import db
-from .http import services, settings
+from .http import read_limit, services, settings
 from .models import Comment
 from .observability import metrics_text
 from .problems import problem_response
@@ -20,7 +24,9 @@ from .problems import problem_response
 bp = Blueprint("ops", __name__)
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
-CHECK_TIMEOUT_SECONDS = 1  # a readiness probe must answer before the balancer gives up
+# A readiness probe must answer before the balancer gives up: each check gets this long,
+# whatever the driver's own timeouts do (a server that accepts but never answers).
+CHECK_DEADLINE_SECONDS = 1.5
 
 
 @bp.get("/healthz")
@@ -29,8 +35,8 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-def _database_ok() -> bool:
-    with services().probe_engine.connect() as conn:
+def _database_ok(engine: Engine) -> bool:
+    with engine.connect() as conn:
         conn.execute(text("SELECT 1"))
         if conn.dialect.name == "sqlite":
             # A read-only file answers SELECT 1 but refuses every write: try one (a no-op
@@ -42,38 +48,38 @@ def _database_ok() -> bool:
     return True
 
 
-def _redis_ok() -> bool:
-    client = redis.Redis.from_url(
-        settings().ratelimit_storage_uri,
-        socket_connect_timeout=CHECK_TIMEOUT_SECONDS,
-        socket_timeout=CHECK_TIMEOUT_SECONDS,
-    )
-    try:
-        return bool(client.ping())
-    finally:
-        client.close()
-
-
 def readiness_checks() -> dict[str, Callable[[], bool]]:
-    checks: dict[str, Callable[[], bool]] = {"database": _database_ok}
-    if str(settings().ratelimit_storage_uri).startswith(("redis://", "rediss://")):
-        checks["redis"] = _redis_ok
+    """The checks, bound to this app's pooled probe engine and Redis client (they run in
+    the probe threads, outside the app context)."""
+    s = services()
+    engine, client = s.probe_engine, s.probe_redis
+    checks: dict[str, Callable[[], bool]] = {"database": lambda: _database_ok(engine)}
+    if client is not None:
+        checks["redis"] = lambda: bool(client.ping())
     return checks
 
 
+def _outcome(name: str, future: Future[bool], deadline: float) -> str:
+    try:
+        return "ok" if future.result(timeout=max(0.0, deadline - time.monotonic())) else "down"
+    except FutureTimeout:
+        future.cancel()  # still queued behind a stuck check: never run it
+        current_app.logger.warning("readiness check %s timed out", name)
+    except Exception as exc:  # any driver error means "not ready"
+        current_app.logger.warning("readiness check %s failed: %s", name, exc.__class__.__name__)
+    return "down"
+
+
 @bp.get("/readyz")
+@read_limit()
 def readyz() -> Response | dict[str, str]:
-    """Ready to serve: the database answers and, when limits live in Redis, Redis does.
-    503 problem+json naming what is down otherwise."""
-    results: dict[str, str] = {}
-    for name, check in readiness_checks().items():
-        try:
-            results[name] = "ok" if check() else "down"
-        except Exception as exc:  # any driver error means "not ready"
-            current_app.logger.warning(
-                "readiness check %s failed: %s", name, exc.__class__.__name__
-            )
-            results[name] = "down"
+    """Ready to serve: the database answers and, when limits live in Redis, Redis does,
+    each within CHECK_DEADLINE_SECONDS, over connections kept between probes. 503
+    problem+json naming what is down otherwise. Rate limited per client IP like reads."""
+    runner = services().probe_runner
+    deadline = time.monotonic() + CHECK_DEADLINE_SECONDS  # the checks run side by side
+    futures = {name: runner.submit(check) for name, check in readiness_checks().items()}
+    results = {name: _outcome(name, future, deadline) for name, future in futures.items()}
     down = [name for name, state in results.items() if state != "ok"]
     if down:
         return problem_response(
@@ -105,9 +111,27 @@ def moderation_queue_sizes() -> dict[str, int]:
     return sizes
 
 
+def _metrics_caller_ok(token: str) -> bool:
+    """``Authorization: Bearer <token>``, compared in constant time (as bytes: a WSGI header
+    is the raw bytes read as Latin-1)."""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode("latin-1", "replace"), token.encode("utf-8")
+    )
+
+
 @bp.get("/metrics")
 def metrics() -> Response:
-    """Prometheus text format, summed over every worker process."""
+    """Prometheus text format, summed over every worker process. With
+    COMMENTS_METRICS_TOKEN set, only for ``Authorization: Bearer <token>`` (401 otherwise)."""
+    token = settings().metrics_token
+    if token and not _metrics_caller_ok(token):
+        return problem_response(
+            401,
+            "/metrics needs 'Authorization: Bearer <COMMENTS_METRICS_TOKEN>'.",
+            type_="unauthorized",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     return current_app.response_class(
         metrics_text(moderation_queue_sizes), content_type=CONTENT_TYPE_LATEST
     )

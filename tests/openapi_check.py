@@ -146,6 +146,8 @@ def _check_body(where: str, media_type: str, schema_pointer: str, response: Any)
             body = json.loads(text)
         except ValueError:
             raise AssertionError(f"{where}: body is not JSON: {text[:200]!r}") from None
+    elif media_type == "application/yaml":
+        body = yaml.safe_load(text)  # as a client reads it (schemathesis does too)
     else:
         body = text
     problems = _errors(validator_at(schema_pointer), body)

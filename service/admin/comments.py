@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..auth import current_caller
 from ..domain import moderation
@@ -22,7 +22,8 @@ from .schemas import ActionSchema, QueueQuerySchema
 EXCERPT = 160
 
 
-def excerpt(comment: Comment | None) -> dict[str, Any] | None:
+def excerpt(comment: Any) -> dict[str, Any] | None:
+    """A parent's id, status and the start of its text (a Comment, or a row of those)."""
     if comment is None:
         return None
     text = None if comment.status in TOMBSTONE_STATUSES else comment.body
@@ -31,19 +32,24 @@ def excerpt(comment: Comment | None) -> dict[str, Any] | None:
     return {"id": comment.id, "status": comment.status.value, "excerpt": text}
 
 
+# A parent's excerpt needs three columns, read as rows (not entities), with a statement
+# built once (the queue's speed: docs/performance.md).
+_PARENTS = select(Comment.id, Comment.status, Comment.body).where(
+    Comment.id.in_(bindparam("ids", expanding=True))
+)
+QUEUE_QUERY = QueueQuerySchema()  # no per-request state: one instance
+
+
 def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
     """Queue entries for a page of comments, in a fixed number of queries."""
     ids = [c.id for c in comments]
-    flags = moderation.flags_by_reason(db.session, ids)
-    notes = moderation.recent_notes(db.session, ids)
+    flags, notes = moderation.flag_context(db.session, ids)
     records = moderation.author_records(
         db.session, sorted({c.author_id for c in comments if c.author_id})
     )
     parent_ids = sorted({c.parent_id for c in comments if c.parent_id})
     parents = (
-        {p.id: p for p in db.session.scalars(select(Comment).where(Comment.id.in_(parent_ids)))}
-        if parent_ids
-        else {}
+        {p.id: p for p in db.session.execute(_PARENTS, {"ids": parent_ids})} if parent_ids else {}
     )
     counts, _ = reactions_for(db.session, ids, None)
     items = []
@@ -64,7 +70,7 @@ def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
 def queue() -> dict[str, Any]:
     """Comments needing a decision, most-flagged first: flagged (open flags), pending (held
     by premoderation or a rule), hidden (by flags), or all of them."""
-    args = load_query(QueueQuerySchema(), request.args)
+    args = load_query(QUEUE_QUERY, request.args)
     scope = f"queue:{args['state']}:{args['article_id'] or ''}"
     after = decode_cursor(args["cursor"], scope, ((int, float), int, int))
     rows = moderation.queue_page(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..auth import require_user
-from ..domain.reactions import article_reactions, react_to_article
+from ..domain.reactions import article_reactions, own_uncounted_counts, react_to_article
 from ..domain.threads import article_visible
 from ..extensions import db
 from ..http import checked_article_id, read_limit, settings, write_limit
@@ -22,7 +22,14 @@ def _engagement(article_id: str) -> dict[str, Any]:
     article = db.session.get(Article, article_id)
     visible = article_visible(article, v)
     counts, mine = article_reactions(db.session, article_id, v.user_id) if visible else ({}, [])
-    return article_out(article_id, article, reactions=counts, mine=mine, visible=visible)
+    out = article_out(article_id, article, reactions=counts, mine=mine, visible=visible)
+    if visible and article is not None and v.user_id:
+        # A shadow-banned author sees their own comments counted (#14 item 7); everyone
+        # else, the public count. (Their article reactions: article_reactions.)
+        own = own_uncounted_counts(db.session, [article_id], v.user_id).get(article_id)
+        if own:
+            out["comment_count"] += own["comments"]
+    return out
 
 
 @bp.get("/articles/<article_id>")

@@ -21,6 +21,7 @@ from flask import (
 )
 from swagger_ui_bundle import swagger_ui_path
 
+from .. import csp
 from ..http import settings
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -38,11 +39,8 @@ SWAGGER_UI_FILES = {
 }
 
 # Nothing inline and nothing from another origin: the page's own script starts Swagger UI.
-# Swagger UI's stylesheet draws its icons as data: SVGs, and "try it" calls this origin.
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+# Swagger UI's stylesheet draws its icons as data: SVGs, and "try it" calls this origin:
+# service/csp.py's policy, as on every page of the service.
 
 bp = Blueprint("apidocs", __name__, url_prefix="/docs", template_folder="templates")
 
@@ -53,11 +51,7 @@ def _require_enabled() -> None:
         abort(404)
 
 
-def _locked_down(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+_locked_down = csp.locked_down
 
 
 @bp.get("")

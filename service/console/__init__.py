@@ -16,6 +16,7 @@ from flask import (
     render_template,
 )
 
+from .. import csp
 from ..assets import send_asset
 from ..http import settings
 
@@ -23,20 +24,12 @@ STATIC = Path(__file__).resolve().parent / "static"
 ASSET_MAX_AGE = 300
 
 # The console shows reader-written HTML (sanitised by the server) to people with power over
-# it, so the page allows nothing but its own script and stylesheet and cannot be framed.
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+# it, so the page allows nothing but its own script and stylesheet and cannot be framed
+# (service/csp.py).
 
 bp = Blueprint("console", __name__, url_prefix="/admin", template_folder="templates")
 
-
-def _locked_down(response: Response) -> Response:
-    response.headers["Content-Security-Policy"] = CSP
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+_locked_down = csp.locked_down
 
 
 @bp.get("")

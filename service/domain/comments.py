@@ -237,6 +237,9 @@ def _name_taken(session: Session, article_id: str, name: str) -> bool:
             .where(
                 _COMMENTS.c.article_id == article_id,
                 _COMMENTS.c.author_is_guest == false(),
+                # A shadow-banned author's comments are seen by no one else: their names
+                # must not refuse a guest either (that would show the comments exist).
+                _COMMENTS.c.shadowed == false(),
                 func.lower(_COMMENTS.c.author_name) == name.lower(),
             )
             .limit(1)
@@ -515,7 +518,14 @@ def create_comment(
     comment = Comment(id=session.execute(_INSERT_COMMENT, values).scalar_one(), **values)
     make_transient_to_detached(comment)
     session.add(comment)
-    shift_counts(session, comment, int(is_counted(comment.status, comment.shadowed)), posted_at=now)
+    # A shadowed comment does not start the thread's auto-close clock (first_comment_at):
+    # nothing a shadow-banned author writes may change what others see (#14).
+    shift_counts(
+        session,
+        comment,
+        int(is_counted(comment.status, comment.shadowed)),
+        posted_at=None if comment.shadowed else now,
+    )
     events.record(
         session,
         events.Event(

@@ -343,13 +343,15 @@ def article_reactions(
     }
     mine: list[str] = []
     if user_id is not None:
-        mine = sorted(
-            session.scalars(
-                select(ArticleReaction.kind).where(
-                    ArticleReaction.article_id == article_id, ArticleReaction.user_id == user_id
-                )
+        for kind, counted in session.execute(
+            select(ArticleReaction.kind, ArticleReaction.counted).where(
+                ArticleReaction.article_id == article_id, ArticleReaction.user_id == user_id
             )
-        )
+        ):
+            mine.append(kind)
+            if not counted:  # a shadow ban kept it out: to its author it counts (#14 item 7)
+                counts[kind] = counts.get(kind, 0) + 1
+        mine.sort()
     return counts, mine
 
 

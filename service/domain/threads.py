@@ -501,13 +501,26 @@ def list_thread(
 
 
 def subtree(
-    session: Session, *, comment: Comment, viewer: Viewer, per_root: int
+    session: Session,
+    *,
+    comment: Comment,
+    viewer: Viewer,
+    per_root: int,
+    own_shadowed: list[str] | None = None,
 ) -> tuple[Node, dict[int, dict[str, int]], dict[int, list[str]]]:
-    """One comment with its first replies nested, for GET /comments/{id}."""
+    """One comment with its first replies nested, for GET /comments/{id}. ``own_shadowed``
+    collects the paths of a signed-in viewer's own shadowed comments in the article (the
+    same query as the reactions), for their own ``reply_count``s (see reactions_for)."""
     replies = replies_after(session, comment=comment, viewer=viewer, limit=per_root, after_id=None)
     replies = replies[:per_root]
     ids = [comment.id] + [c.id for c in replies]
-    counts, mine = reactions_for(session, ids, viewer.user_id)
+    counts, mine = reactions_for(
+        session,
+        ids,
+        viewer.user_id,
+        shadowed_in=comment.article_id if viewer.user_id and own_shadowed is not None else None,
+        own_shadowed=own_shadowed,
+    )
     return build_tree([comment], replies)[0], counts, mine
 
 

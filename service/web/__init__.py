@@ -17,6 +17,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    make_response,
     redirect,
     render_template,
     request,
@@ -24,6 +25,7 @@ from flask import (
 )
 from marshmallow import RAISE, Schema, fields, validate
 
+from .. import csp
 from ..assets import send_asset
 from ..extensions import db
 from ..http import json_body, settings
@@ -79,15 +81,23 @@ def index() -> Any:
 
 
 @bp.get("/demo")
-def demo_page() -> str:
+def demo_page() -> Response:
     """A financial news article with the widget at its end and a switch of demo identities
-    (``?lang=de``, ``fr``, ``es``, ``ja`` or ``zh-Hans``: the widget in that language)."""
+    (``?lang=de``, ``fr``, ``es``, ``ja`` or ``zh-Hans``: the widget in that language).
+    Its one inline script and stylesheet run under a nonce new to each response; nothing
+    else inline does (service/csp.py)."""
     _require_demo()
     # ?lang=de shows the widget in another of its languages (the page's lang attribute).
     lang = request.args.get("lang", "en")
     if lang not in CATALOGUES:
         lang = "en"
-    return render_template("demo.html", article=demo.ARTICLE, personas=demo.PERSONAS, lang=lang)
+    nonce = csp.new_nonce()
+    html = render_template(
+        "demo.html", article=demo.ARTICLE, personas=demo.PERSONAS, lang=lang, csp_nonce=nonce
+    )
+    response = make_response(html)
+    response.headers["Cache-Control"] = "no-store"  # a nonce is for one response only
+    return csp.locked_down(response, nonce)
 
 
 class DemoTokenSchema(Schema):

@@ -17,6 +17,7 @@ PRODUCTION = {
     "COMMENTS_JWT_SECRET": "s" * 48,
     "COMMENTS_SECRET_KEY": "s" * 48,
     "RATELIMIT_STORAGE_URI": "redis://redis:6379/0",
+    "COMMENTS_METRICS_PUBLIC": "true",
 }
 
 

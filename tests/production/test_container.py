@@ -88,6 +88,7 @@ def test_entrypoint_migrates_a_fresh_database_then_execs_the_server(tmp_path: Pa
         COMMENTS_ENV="production",
         COMMENTS_JWT_SECRET=STRONG,
         COMMENTS_SECRET_KEY=STRONG,
+        COMMENTS_METRICS_TOKEN=STRONG,
         PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"),
     )
     log = (tmp_path / "server.log").open("w")

@@ -16,6 +16,7 @@ def _production(**env: str) -> dict[str, str]:
         "COMMENTS_SECRET_KEY": STRONG,
         "RATELIMIT_STORAGE_URI": "redis://redis:6379/0",
         "DATABASE_URL": "postgresql+psycopg://app@db/comments",
+        "COMMENTS_METRICS_TOKEN": STRONG,
     }
     base.update(env)
     return base

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select, text
+from sqlalchemy import Select, and_, bindparam, case, func, literal, null, or_, select, text
 from sqlalchemy.orm import Session
 
 from ...enums import (
     TOMBSTONE_STATUSES,
     CommentStatus,
+    FlagReason,
     FlagState,
 )
 from ...models import (
@@ -19,6 +20,74 @@ from ...models import (
     Flag,
 )
 from ..threads import after_key, order_by
+
+NOTES_PER_COMMENT = 3
+
+# The moderators' queue page asks for the same context of every page (issue #14 item 4):
+# statements built once with expanding bind parameters, as the thread's hot path does, since
+# building and keying a windowed statement per request cost more than running it.
+_OPEN_COUNTED = (
+    Flag.comment_id.in_(bindparam("ids", expanding=True)),
+    Flag.state == FlagState.OPEN,
+    Flag.weight > 0,
+)
+_NOTE_RANK = (
+    func.row_number()
+    .over(partition_by=Flag.comment_id, order_by=(Flag.created_at.desc(), Flag.id.desc()))
+    .label("rank")
+)
+_NOTED = (
+    select(Flag.comment_id, Flag.reason, Flag.note, Flag.created_at, _NOTE_RANK)
+    .where(*_OPEN_COUNTED, Flag.note.is_not(None), Flag.note != "")
+    .subquery()
+)
+# One statement for both: (comment, reason, count, None, None) rows per reason, then
+# (comment, reason, None, note, created_at) rows for the newest notes.
+_FLAG_CONTEXT = (
+    select(
+        Flag.comment_id,
+        Flag.reason,
+        func.count().label("n"),
+        literal(None, Flag.note.type).label("note"),
+        literal(None, Flag.created_at.type).label("created_at"),
+        literal(0).label("rank"),
+    )
+    .where(*_OPEN_COUNTED)
+    .group_by(Flag.comment_id, Flag.reason)
+    .union_all(
+        select(
+            _NOTED.c.comment_id,
+            _NOTED.c.reason,
+            null(),
+            _NOTED.c.note,
+            _NOTED.c.created_at,
+            _NOTED.c.rank,
+        ).where(_NOTED.c.rank <= bindparam("per_comment"))
+    )
+)
+_FLAG_CONTEXT_ORDERED = select(_FLAG_CONTEXT.subquery()).order_by(text("comment_id"), text("rank"))
+
+
+def flag_context(
+    session: Session, comment_ids: list[int], *, per_comment: int = NOTES_PER_COMMENT
+) -> tuple[dict[int, dict[str, int]], dict[int, list[dict[str, Any]]]]:
+    """``flags_by_reason`` and ``recent_notes`` for many comments, in one query."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    notes: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    if not comment_ids:
+        return counts, notes
+    rows = session.execute(
+        _FLAG_CONTEXT_ORDERED, {"ids": list(comment_ids), "per_comment": per_comment}
+    )
+    for comment_id, reason, n, note, created_at, _rank in rows:
+        reason = FlagReason(reason)
+        if n is not None:
+            counts[comment_id][reason.value] = int(n)
+        else:
+            notes[comment_id].append(
+                {"reason": reason.value, "note": note, "created_at": created_at}
+            )
+    return counts, notes
 
 
 def flags_by_reason(session: Session, comment_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -33,9 +102,6 @@ def flags_by_reason(session: Session, comment_ids: list[int]) -> dict[int, dict[
     ):
         out[comment_id][reason.value] = count
     return out
-
-
-NOTES_PER_COMMENT = 3
 
 
 def recent_notes(
@@ -73,16 +139,24 @@ def recent_notes(
     return out
 
 
+_AUTHOR_RECORDS = (
+    select(
+        Comment.author_id,
+        func.count(),
+        func.sum(case((Comment.status == CommentStatus.REMOVED, 1), else_=0)),
+    )
+    .where(Comment.author_id.in_(bindparam("user_ids", expanding=True)))
+    .group_by(Comment.author_id)
+)
+
+
 def author_records(session: Session, user_ids: list[str]) -> dict[str, dict[str, int]]:
     """{"comments": n, "removed": m} per author, in one query."""
     out: dict[str, dict[str, int]] = {}
     if not user_ids:
         return out
-    removed = func.sum(case((Comment.status == CommentStatus.REMOVED, 1), else_=0))
     for author_id, total, removed_n in session.execute(
-        select(Comment.author_id, func.count(), removed)
-        .where(Comment.author_id.in_(user_ids))
-        .group_by(Comment.author_id)
+        _AUTHOR_RECORDS, {"user_ids": list(user_ids)}
     ):
         out[author_id] = {"comments": int(total), "removed": int(removed_n or 0)}
     return out

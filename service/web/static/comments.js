@@ -109,11 +109,31 @@
     } catch (e) { /* storage off or full: nothing to keep */ }
   }
 
-  function editToken(id) { return store("localStorage", TOKENS_KEY, {})[id] || null; }
+  // A guest's edit tokens, {comment id: {token, until}} (until: ms since the epoch), kept
+  // only while the comment's edit window is open: every read drops the lapsed ones (and
+  // entries from before times were stored), and each widget reads them when it loads.
+  function editTokens() {
+    var all = store("localStorage", TOKENS_KEY, {});
+    var now = Date.now();
+    var kept = {};
+    var pruned = false;
+    Object.keys(all).forEach(function (id) {
+      var entry = all[id];
+      if (entry && typeof entry.token === "string" && entry.until > now) kept[id] = entry;
+      else pruned = true;
+    });
+    if (pruned) keep("localStorage", TOKENS_KEY, Object.keys(kept).length ? kept : null);
+    return kept;
+  }
 
-  function keepEditToken(id, token) {
-    var tokens = store("localStorage", TOKENS_KEY, {});
-    tokens[id] = token;
+  function editToken(id) {
+    var entry = editTokens()[id];
+    return entry ? entry.token : null;
+  }
+
+  function keepEditToken(id, token, windowSeconds) {
+    var tokens = editTokens();
+    tokens[id] = { token: token, until: Date.now() + windowSeconds * 1000 };
     keep("localStorage", TOKENS_KEY, tokens);
   }
 
@@ -355,6 +375,7 @@
 
   P.load = function () {
     var self = this;
+    editTokens(); // prune the guest's lapsed edit tokens
     var lang = this.host.closest("[lang]");
     return loadCatalogue(pickLang(this.attr("lang") || (lang && lang.getAttribute("lang")))).then(function () {
       if (!self.root || self.dirty) self.build();
@@ -889,7 +910,7 @@
     return this.call("POST", "/articles/" + enc(this.articleId) + "/comments", body, { "Idempotency-Key": payload.key })
       .then(function (r) {
         var c = r.data;
-        if (c.edit_token) keepEditToken(c.id, c.edit_token);
+        if (c.edit_token) keepEditToken(c.id, c.edit_token, self.config.edit_window_seconds || 0);
         if (parent) self.closeReply(parent);
         var node = self.attach(c, { place: !parent, fallback: parent });
         if (c.status === "published") {
