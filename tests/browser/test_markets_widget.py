@@ -58,7 +58,7 @@ def edited_comment(client: Any) -> dict[str, Any]:
 def shoot(page: Any, name: str, tmp_path: Path) -> Path:
     target = Path(os.environ.get("COMMENTS_SCREENSHOT_DIR") or tmp_path)
     path = target / f"markets-{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.locator("comments-thread").screenshot(path=str(path))
     return path
 
 
@@ -84,8 +84,8 @@ def test_cashtags_disclosures_and_edit_history(
     edited.click()
     expect(edited).to_have_attribute("aria-expanded", "true")
     history = article.get_by_role("region", name="Edit history")
-    expect(history.locator(".cw-version")).to_have_count(1)
-    expect(history.locator(".cw-version .cw-body")).to_contain_text("Target $90 for $BABA")
+    expect(history.locator("li")).to_have_count(1)
+    expect(history.locator("li .cw-body")).to_contain_text("Target $90 for $BABA")
     expect(history.locator(".cw-version-when")).to_contain_text("Version of")
 
     # The composer asks for a position once the draft names a stock (required here).
@@ -137,4 +137,6 @@ def test_editing_keeps_the_disclosure_and_adds_a_version(client, open_demo, expe
     article = page.locator(f"#comment-{posted['id']} > article")
     expect(article.locator(".cw-disclosure")).to_have_text("Discloses: long BABA")
     article.get_by_role("button", name="(edited)").click()
-    expect(article.locator(".cw-version .cw-body")).to_have_text("Holding $BABA through earnings.")
+    expect(article.locator(".cw-history li .cw-body")).to_have_text(
+        "Holding $BABA through earnings."
+    )

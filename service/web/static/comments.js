@@ -587,10 +587,10 @@
   P.editedEl = function (node) {
     var c = node.data;
     var self = this;
-    var attrs = { class: "cw-edited", title: this.t("edited_at", 0, { date: this.dates.format(new Date(c.edited_at)) }) };
-    if (!c.revision_count) return el("span", Object.assign(attrs, { text: this.t("edited") }));
+    var title = this.t("edited_at", 0, { date: this.dates.format(new Date(c.edited_at)) });
+    if (!c.revision_count) return el("span", { class: "cw-edited", title: title, text: this.t("edited") });
     return btn("cw-link cw-edited", this.t("edited"), function (e) { self.toggleHistory(node, e.currentTarget); },
-      Object.assign(attrs, { class: null, "aria-expanded": "false", "aria-controls": "cw" + this.n + "-h" + c.id }));
+      { title: title, "aria-expanded": "false", "aria-controls": "cw" + this.n + "-h" + c.id });
   };
 
   P.toggleHistory = function (node, button) {
@@ -603,7 +603,7 @@
     node.history = el("section", { class: "cw-history", id: button.getAttribute("aria-controls"), "aria-label": this.t("history"), part: "history" }, [
       el("h3", { text: this.t("history") }), list, msg,
     ]);
-    node.art.querySelector(".cw-body").after(node.history);
+    (node.art.querySelector(".cw-disclosure") || node.art.querySelector(".cw-body")).after(node.history);
     this.call("GET", "/comments/" + node.data.id + "/revisions").then(function (r) {
       r.data.items.forEach(function (v) {
         var body = el("div", { class: "cw-body" });
@@ -895,7 +895,7 @@
     var error = el("p", { class: "cw-error", role: "alert" });
     var preview = el("div", { class: "cw-body cw-preview", hidden: true, part: "body" });
     // a new choice is a new request: it must not reuse the Idempotency-Key of a failed one
-    var disclose = this.disclosurePicker(id, text, opts.disclosure, function () { key = null; });
+    var disclose = this.disclosurePicker(id, text, opts.disclosure, function () { key = null; error.textContent = ""; });
     var submit = el("button", { type: "submit", class: "cw-btn cw-primary", text: opts.submit, part: "button primary" });
     var previewBtn = btn("cw-btn", this.t("preview"), function () { self.preview(text, preview, previewBtn, error); }, { "aria-pressed": "false", "aria-controls": id + "-preview" });
     preview.id = id + "-preview";
