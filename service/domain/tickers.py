@@ -52,9 +52,11 @@ def forget(session: Session, comment_ids: Sequence[int]) -> None:
 
 
 def _public() -> ColumnElement[bool]:
-    """A mention anyone may count: a published, unshadowed comment in a visible article."""
+    """A mention anyone may count: a published, unshadowed comment in a visible article.
+    The status is wrapped (coalesce) so that no planner drives the query from the status
+    index, through every published comment, instead of from the mentions' indexes."""
     return and_(
-        Comment.status == CommentStatus.PUBLISHED,
+        func.coalesce(Comment.status, "") == CommentStatus.PUBLISHED.value,
         Comment.shadowed == false(),
         Article.status != ArticleStatus.HIDDEN,
     )

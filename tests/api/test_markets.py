@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from service import create_app
 from service.extensions import db
@@ -428,3 +428,36 @@ def test_export_and_import_carry_mentions_and_history(app, client, post, databas
     with fresh.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+def test_ticker_queries_go_through_the_mention_indexes(app, client, post):
+    """Counts are computed, not kept: each ticker endpoint is one query that finds its
+    mentions through an index of comment_tickers, never by scanning every mention (the
+    statements checked are the ones the service sends, bound parameters included)."""
+    created(post("a1", "$BABA and $JD"))
+    sent: list[tuple[str, Any]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        for path in ("/tickers?window=7d", "/tickers/BABA", "/tickers/BABA/comments"):
+            assert client.get("/api/v1" + path).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+    statements = [(s, p) for s, p in sent if "comment_tickers" in s]
+    assert len(statements) == 3
+    with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":  # a tiny table: which index can it use?
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+        for statement, parameters in statements:
+            plan = " ".join(
+                str(row) for row in conn.exec_driver_sql(explain + statement, parameters)
+            )
+            # found by symbol or time, not reached from every comment by comment id
+            assert "_comment_tickers_" in plan, (statement, plan)
+            assert "ix_comment_tickers_comment_id" not in plan, (statement, plan)
