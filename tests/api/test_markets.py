@@ -357,6 +357,12 @@ def test_erasure_deletes_the_history(app, client, post):
     alone = created(post("a2", "v1 $JD", user="u-gone"))
     client.patch(f"/api/v1/comments/{alone['id']}", json={"body": "v2 $JD"}, headers=auth("u-gone"))
     assert rows(app, CommentRevision, kept["id"]) == rows(app, CommentRevision, alone["id"]) == 1
+    r = client.get(f"{ADMIN}/users/u-gone/export", headers=MOD)
+    export = assert_matches_spec("GET", "/api/v1/admin/users/{user_id}/export", r)
+    assert [(v["comment_id"], v["body"]) for v in export["comment_revisions"]] == [
+        (kept["id"], "v1 $BABA"),
+        (alone["id"], "v1 $JD"),
+    ]
     r = client.delete(f"{ADMIN}/users/u-gone", headers=auth("root", roles=["admin"]))
     assert r.status_code == 200, r.get_json()
     for cid in (kept["id"], alone["id"]):
