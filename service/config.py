@@ -145,6 +145,14 @@ def _cache_url(url: Any) -> str | None:
     return None
 
 
+def _ticker_template(template: Any) -> str | None:
+    if not template:
+        return None
+    if "{symbol}" not in template or not re.match(r"https?://[^/\s]+", template):
+        return "give an http(s) URL containing {symbol}, e.g. https://news.example/quote/{symbol}"
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting, typed and frozen, built once by load_settings() in create_app. Code
@@ -332,6 +340,20 @@ class Settings:
         "the same ids for every reader; they are sent with `max-age=30` anyway); 0: "
         "always read the database.",
         check=_at_least(0),
+    )
+    # --- market features (issue #18, docs/markets.md) ---
+    ticker_url_template: str | None = _row(
+        None,
+        "Quote page that cashtags (`$BABA`) link to, `{symbol}` standing for the URL-encoded "
+        "symbol, e.g. `https://news.example/quote/{symbol}`. Unset: cashtags stay plain text "
+        "(they are still stored and counted). Applies to comments written after it is set.",
+        check=_ticker_template,
+        url=True,
+    )
+    require_disclosure: bool = _row(
+        False,
+        "A comment that mentions a cashtag must carry a `disclosure` of the author's "
+        "positions (else 422).",
     )
 
     # Derived, not set by anyone (no row in the table): the demo's own token secret, None

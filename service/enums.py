@@ -65,3 +65,12 @@ class ModerationAction(enum.StrEnum):
     PIN = "pin"
     UNPIN = "unpin"
     DISMISS_FLAGS = "dismiss_flags"
+
+
+class Position(enum.StrEnum):
+    """What a comment's author discloses holding of a security they write about
+    (docs/markets.md)."""
+
+    LONG = "long"
+    SHORT = "short"
+    NONE = "none"

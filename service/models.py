@@ -188,6 +188,57 @@ class Comment(Base):
     flag_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     flag_weight: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
+    # --- market features (docs/markets.md) ---
+    # The cashtags of the body (["BABA", "9988.HK"]; None: none), kept on the row so a
+    # listing shows them without another query; comment_tickers indexes them.
+    tickers: Mapped[Optional[list[str]]] = mapped_column(JSON, nullable=True)
+    # The author's positions ({"BABA": "long"}; None: no disclosure).
+    disclosure: Mapped[Optional[dict[str, str]]] = mapped_column(JSON, nullable=True)
+    # Earlier versions kept in comment_revisions (0 once an author's delete wiped them).
+    revision_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class CommentTicker(Base):
+    """One security a comment names: what the ticker endpoints count and list. Counts are
+    computed by indexed queries joined to the comment (so a status change, a shadow ban or
+    a hidden article applies at once, with nothing to keep in step)."""
+
+    __tablename__ = "comment_tickers"
+    __table_args__ = (
+        # One symbol's comments, newest first (GET /tickers/{symbol}/comments) and its
+        # counts per window.
+        UniqueConstraint("symbol", "comment_id"),
+        Index("ix_comment_tickers_symbol_created_at", "symbol", "created_at"),
+        # The most-mentioned symbols of a window (GET /tickers).
+        Index("ix_comment_tickers_created_at_symbol", "created_at", "symbol"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    symbol: Mapped[str] = mapped_column(String(16))
+    # The comment's created_at: a mention counts in the window the comment was posted in.
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CommentRevision(Base):
+    """An earlier version of a comment, kept when its author edits it (visible edit
+    history): the body and disclosure as they were, and when that version was written."""
+
+    __tablename__ = "comment_revisions"
+    __table_args__ = (
+        Index("ix_comment_revisions_comment_id_id", "comment_id", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    disclosure: Mapped[Optional[dict[str, str]]] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
 
 class CommentReaction(Base):
     __tablename__ = "comment_reactions"
@@ -338,5 +389,7 @@ __all__ = [
     "ApiKey",
     "IdempotencyKey",
     "ImportedComment",
+    "CommentTicker",
+    "CommentRevision",
     "utcnow",
 ]

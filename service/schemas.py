@@ -13,11 +13,19 @@ import datetime as dt
 import re
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
 
 from .domain.names import name_problem
 from .enums import TOMBSTONE_STATUSES, ArticleStatus, FlagReason, Sort
-from .models import Article, Comment
+from .models import Article, Comment, CommentRevision
 
 ARTICLE_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 ARTICLE_ID_RULE = "1 to 200 characters of A-Z a-z 0-9 . _ : -, other than . and .."
@@ -54,6 +62,8 @@ class NewCommentSchema(_Strict):
         validate=validate.Range(min=1, max=2**31 - 1),
     )
     author_name = fields.String(load_default=None, allow_none=True)
+    # {"BABA": "long"}: checked by domain/markets.py (symbols, positions, how many).
+    disclosure = fields.Dict(load_default=None, allow_none=True)
 
     @validates("author_name")
     def _author_name(self, value: str | None, **_: Any) -> None:
@@ -68,8 +78,21 @@ class NewCommentSchema(_Strict):
             raise ValidationError(problem)
 
 
-class EditCommentSchema(_Strict):
+class BodySchema(_Strict):
     body = fields.String(required=True)
+
+
+class EditCommentSchema(_Strict):
+    """PATCH: the body, the disclosure or both (a key left out stays as it is; a null
+    disclosure withdraws it)."""
+
+    body = fields.String()
+    disclosure = fields.Dict(allow_none=True)
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if "body" not in data and "disclosure" not in data:
+            raise ValidationError("Send the new body, disclosure or both.", "body")
 
 
 class ThreadQuerySchema(_Strict):
@@ -140,6 +163,10 @@ def comment_out(
         "reactions": reactions.get(comment.id, {}),
         "my_reactions": mine.get(comment.id, []),
         "score": comment.score,
+        # market features (docs/markets.md): wiped with the text of a tombstone
+        "tickers": [] if tombstone else (comment.tickers or []),
+        "disclosure": None if tombstone else comment.disclosure,
+        "revision_count": 0 if tombstone else comment.revision_count,
         "reply_count": comment.reply_count,
         "replies": replies if replies is not None else [],
     }
@@ -184,3 +211,20 @@ class FlagSchema(_Strict):
             "\x00" in value or any(0xD800 <= ord(c) <= 0xDFFF for c in value)
         ):
             raise ValidationError("The note contains characters that are not allowed.")
+
+
+# --- market features (docs/markets.md) ----------------------------------------------------
+
+
+class TickersQuerySchema(_Strict):
+    window = fields.String(load_default="24h", validate=validate.OneOf(("1h", "24h", "7d")))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+def revision_out(revision: CommentRevision) -> dict[str, Any]:
+    return {
+        "body": revision.body,
+        "body_html": revision.body_html,
+        "disclosure": revision.disclosure,
+        "created_at": timestamp(revision.created_at),
+    }

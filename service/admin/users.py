@@ -12,8 +12,17 @@ from ..auth import current_caller, require_admin
 from ..domain import moderation
 from ..extensions import db
 from ..http import cursors, decode_cursor, write_limit
-from ..models import ArticleReaction, AuditEntry, Ban, Comment, CommentReaction, Flag, utcnow
-from ..schemas import load_query, timestamp
+from ..models import (
+    ArticleReaction,
+    AuditEntry,
+    Ban,
+    Comment,
+    CommentReaction,
+    CommentRevision,
+    Flag,
+    utcnow,
+)
+from ..schemas import load_query, revision_out, timestamp
 from .audit import entry_out
 from .blueprint import USER_ID, admin_comment_out, bp
 from .comments import queue_items
@@ -85,10 +94,18 @@ def export_user(user_id: str) -> dict[str, Any]:
         )
         .order_by(AuditEntry.id)
     )
+    # the earlier versions of their comments (#18): theirs as much as the comments
+    revisions = db.session.scalars(
+        select(CommentRevision)
+        .join(Comment, Comment.id == CommentRevision.comment_id)
+        .where(Comment.author_id == user_id)
+        .order_by(CommentRevision.id)
+    )
     return {
         "user_id": user_id,
         "exported_at": timestamp(utcnow()),
         "comments": [_comment_export(c) for c in comments],
+        "comment_revisions": [{"comment_id": r.comment_id, **revision_out(r)} for r in revisions],
         "comment_reactions": [
             {"comment_id": r.comment_id, "kind": r.kind, "created_at": timestamp(r.created_at)}
             for r in reactions

@@ -57,7 +57,7 @@ from .blueprint import bp, viewer
 COMMENT = f"/comments/<int(max={MAX_ID}):comment_id>"
 # Part of every cached page's key: change it when the shape of a thread page changes, so
 # instances of two releases sharing one Redis never serve each other's pages.
-PAGE_SHAPE = "p1"
+PAGE_SHAPE = "p2"  # p2: tickers, disclosure, revision_count (#18)
 # Schemas hold no per-request state: one instance each, not one per request.
 THREAD_QUERY, PAGE_QUERY = ThreadQuerySchema(), PageQuerySchema()
 NEW_COMMENT, EDIT_COMMENT = NewCommentSchema(), EditCommentSchema()
@@ -330,9 +330,10 @@ def post_comment(article_id: str) -> Any:
         )
     now = utcnow()
     caller_key = _caller_key(caller) if key else ""
-    fingerprint = hashlib.sha256(
-        json.dumps([article_id, data["body"], data["parent_id"], data["author_name"]]).encode()
-    ).hexdigest()
+    request_parts = [article_id, data["body"], data["parent_id"], data["author_name"]]
+    if data["disclosure"] is not None:  # a retry must carry the same disclosure (#18)
+        request_parts.append(data["disclosure"])
+    fingerprint = hashlib.sha256(json.dumps(request_parts, sort_keys=True).encode()).hexdigest()
     if key:
         previous = rules_.replay(
             db.session,
@@ -355,6 +356,7 @@ def post_comment(article_id: str) -> Any:
         now=now,
         hold_reason=hold,
         edit_token=_edit_token(caller_key, key) if key and author.is_guest else None,
+        disclosure=data["disclosure"],
     )
     if created.comment.status == CommentStatus.PENDING:
         moderation.audit_hold(db.session, comment=created.comment, now=now)
@@ -488,13 +490,15 @@ def _sign_in_or_token() -> Problem:
 @bp.patch(COMMENT)
 @write_limit(lambda s: s.limit_edit)
 def edit_comment(comment_id: int) -> Any:
-    """The author edits the body within the edit window; sets edited_at."""
+    """The author edits the body or disclosure within the edit window; sets edited_at and
+    keeps the version replaced (GET .../revisions)."""
     data = json_body(EDIT_COMMENT)
     comment, caller, token_ok = _comment_for_change(comment_id)
     rules_.edit_comment(
         db.session,
         comment=comment,
-        body=data["body"],
+        body=data.get("body"),
+        disclosure=data.get("disclosure", rules_.UNCHANGED),
         user_id=caller.user_id,
         guest_token_ok=token_ok,
         rules=rules(),

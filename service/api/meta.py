@@ -23,4 +23,7 @@ def get_config() -> dict[str, Any]:
         "replies_per_thread": s.replies_per_thread,
         "flag_reasons": [reason.value for reason in FlagReason],
         "sorts": [sort.value for sort in Sort],
+        # market features (docs/markets.md)
+        "require_disclosure": s.require_disclosure,
+        "ticker_url_template": s.ticker_url_template or None,
     }

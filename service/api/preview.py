@@ -7,10 +7,10 @@ from typing import Any
 from ..domain import bodies
 from ..http import json_body, read_limit, rules
 from ..problems import Problem
-from ..schemas import EditCommentSchema
+from ..schemas import BodySchema
 from .blueprint import bp
 
-PREVIEW = EditCommentSchema()
+PREVIEW = BodySchema()
 
 
 @bp.post("/preview")
@@ -28,5 +28,5 @@ def preview_body() -> dict[str, Any]:
             title="Invalid request",
             errors={"body": [str(exc)]},
         ) from None
-    html = bodies.render(clean)
+    html = bodies.render(clean, rules().ticker_url)
     return {"body_html": html, "links": bodies.count_links(html)}

@@ -12,6 +12,8 @@ import nh3
 from confusable_homoglyphs import confusables
 from markdown_it import MarkdownIt
 
+from . import markets
+
 # What a comment may contain after rendering. No images (tracking pixels), no headings
 # (a comment should not outshout the article), no raw HTML at all (js-default turns it off;
 # nh3 removes anything that would slip through).
@@ -40,6 +42,8 @@ ALLOWED_TAGS = frozenset(
     }
 )
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}, "th": {"align"}, "td": {"align"}}
+# The one class a body may carry: the cashtag links the service itself makes (markets.py).
+ALLOWED_CLASSES = {"a": {"cashtag"}}
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener noreferrer"
 
@@ -66,6 +70,8 @@ def _markdown(links: bool = True) -> MarkdownIt:
     md.linkify.set({"fuzzy_link": False, "fuzzy_email": False})  # type: ignore[union-attr]
     if not links:
         md.disable(["link", "reference", "linkify"])
+    # Cashtags ($BABA) are found in the parsed text, after links are made (markets.py).
+    md.core.ruler.after("linkify", "cashtags", markets.cashtag_rule)
     return md
 
 
@@ -85,20 +91,32 @@ def clean_body(raw: str, *, max_length: int) -> str:
     return body
 
 
+def render(body: str, ticker_url: str = "") -> str:
+    """Markdown source → sanitised HTML, the only HTML clients ever insert; cashtags become
+    links to ``ticker_url`` (COMMENTS_TICKER_URL_TEMPLATE) when it is set."""
+    return render_with_tickers(body, ticker_url)[0]
+
+
 @lru_cache(maxsize=64)
-def render(body: str) -> str:
-    """Markdown source → sanitised HTML, the only HTML clients ever insert. A pure function
-    of the body, remembered for the last few: posting renders a body twice (the link-count
-    rule that may hold it, then the stored HTML)."""
-    html = _markdown(body.count("[") <= MAX_LINK_BRACKETS).render(body)
-    return nh3.clean(
+def render_with_tickers(body: str, ticker_url: str = "") -> tuple[str, tuple[str, ...]]:
+    """The sanitised HTML and the symbols of the cashtags in it (first mention first, at
+    most markets.MAX_TICKERS), from one parse. A pure function of its arguments,
+    remembered for the last few: posting renders a body twice (the link-count rule that
+    may hold it, then the stored HTML)."""
+    env: dict[str, object] = {markets.ENV_URL: ticker_url}
+    html = _markdown(body.count("[") <= MAX_LINK_BRACKETS).render(body, env)
+    found = env.get(markets.ENV_TICKERS) or []
+    assert isinstance(found, list)
+    clean = nh3.clean(
         html,
         tags=set(ALLOWED_TAGS),
         attributes={k: set(v) for k, v in ALLOWED_ATTRIBUTES.items()},
+        allowed_classes={k: set(v) for k, v in ALLOWED_CLASSES.items()},
         url_schemes=set(URL_SCHEMES),
         link_rel=LINK_REL,
         strip_comments=True,
     ).strip()
+    return clean, tuple(found[: markets.MAX_TICKERS])
 
 
 # Block-level tags separate words; inline ones (strong, em, code, a...) do not: `cas**ino**`
@@ -153,4 +171,5 @@ def fingerprint(body: str) -> str:
 
 
 def count_links(html: str) -> int:
-    return html.count("<a ")
+    """Links in rendered HTML, not counting the service's own cashtag links."""
+    return html.count("<a ") - html.count('class="cashtag"')

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, Mapping, cast
 
 from sqlalchemy import Table, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -17,7 +17,7 @@ from sqlalchemy.orm.util import identity_key
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus
 from ..models import Article, Ban, Comment, IdempotencyKey, utcnow
-from . import bodies, events
+from . import bodies, events, markets, revisions, tickers
 from .errors import RuleError
 from .threads import Viewer, ancestor_ids, comment_visible, is_counted, place_reply
 from .tokens import hash_secret, new_edit_token
@@ -33,6 +33,10 @@ class Rules:
     idempotency_ttl: dt.timedelta = dt.timedelta(hours=24)
     replies_per_thread: int = 50
     auto_close_days: int = 0
+    # Market features (docs/markets.md): cashtag links, and whether naming one needs a
+    # disclosure.
+    ticker_url: str = ""
+    require_disclosure: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -46,6 +50,8 @@ class Rules:
             idempotency_ttl=dt.timedelta(seconds=config["COMMENTS_IDEMPOTENCY_TTL_SECONDS"]),
             replies_per_thread=config["COMMENTS_REPLIES_PER_THREAD"],
             auto_close_days=config["COMMENTS_AUTO_CLOSE_DAYS"],
+            ticker_url=config.get("COMMENTS_TICKER_URL_TEMPLATE") or "",
+            require_disclosure=bool(config.get("COMMENTS_REQUIRE_DISCLOSURE")),
         )
 
 
@@ -410,11 +416,16 @@ def create_comment(
     now: dt.datetime | None = None,
     hold_reason: str | None = None,
     edit_token: str | None = None,
+    disclosure: Mapping[str, Any] | None = None,
 ) -> Created:
     """Post a comment or a reply. ``hold_reason`` is an automatic rule that held it;
-    ``edit_token``: a guest's token when the caller chose it (else a random one)."""
+    ``edit_token``: a guest's token when the caller chose it (else a random one);
+    ``disclosure``: the author's positions in securities ({"BABA": "long"})."""
     now = now or utcnow()
     body = _checked_body(body, rules)
+    positions = markets.parse_disclosure(disclosure)
+    body_html, symbols = bodies.render_with_tickers(body, rules.ticker_url)
+    markets.check_required(symbols, positions, required=rules.require_disclosure)
     ban = active_ban(session, author.user_id, now)
     if ban is not None and not ban.shadow:
         raise RuleError(
@@ -495,7 +506,7 @@ def create_comment(
         edit_token_hash=hash_secret(edit_token) if edit_token else None,
         guest_key=author.guest_key if author.is_guest else None,
         body=body,
-        body_html=bodies.render(body),
+        body_html=body_html,
         body_fingerprint=fingerprint,
         status=status,
         held_reason=held,
@@ -512,6 +523,9 @@ def create_comment(
         flag_count=0,
         flag_weight=0.0,
         pinned=False,
+        tickers=list(symbols) or None,
+        disclosure=positions,
+        revision_count=0,
     )
     # One INSERT ... RETURNING id, then the object joins the session as loaded from it:
     # the unit of work's flush cost more than the rest of posting (docs/performance.md).
@@ -526,6 +540,7 @@ def create_comment(
         int(is_counted(comment.status, comment.shadowed)),
         posted_at=None if comment.shadowed else now,
     )
+    tickers.store(session, comment_id=comment.id, symbols=symbols, created_at=now)
     events.record(
         session,
         events.Event(
@@ -630,16 +645,22 @@ def may_change(comment: Comment, *, user_id: str | None, guest_token_ok: bool) -
     return user_id is not None and comment.author_id == user_id
 
 
+UNCHANGED: Any = object()  # edit_comment(disclosure=...) when the request left it out
+
+
 def edit_comment(
     session: Session,
     *,
     comment: Comment,
-    body: str,
+    body: str | None,
     user_id: str | None,
     guest_token_ok: bool,
     rules: Rules,
     now: dt.datetime | None = None,
+    disclosure: Mapping[str, Any] | None = UNCHANGED,
 ) -> Comment:
+    """The author changes the body, the disclosure or both (None / UNCHANGED: keep it)
+    within the edit window. The version replaced is kept (revisions.py)."""
     now = now or utcnow()
     if comment.status in TOMBSTONE_STATUSES:
         raise RuleError(404, "There is no such comment.", kind="not-found")
@@ -655,23 +676,45 @@ def edit_comment(
             f"Comments can only be edited within {minutes} minutes of posting.",
             kind="edit-window-closed",
         )
-    body = _checked_body(body, rules)
-    if body != comment.body:
-        lock_thread(session, comment.article_id)
-        comment.body = body
-        comment.body_html = bodies.render(body)
-        comment.body_fingerprint = bodies.fingerprint(body)
-        comment.edited_at = now
-        session.flush()
-        events.record(
-            session,
-            events.Event(
-                events.COMMENT_EDITED,
-                article_id=comment.article_id,
+    new_body = comment.body if body is None else _checked_body(body, rules)
+    positions = (
+        comment.disclosure if disclosure is UNCHANGED else markets.parse_disclosure(disclosure)
+    )
+    body_changed = new_body != comment.body and new_body is not None
+    if not body_changed and positions == comment.disclosure:
+        return comment
+    symbols = tuple(comment.tickers or ())
+    html = comment.body_html
+    if body_changed and new_body is not None:
+        html, symbols = bodies.render_with_tickers(new_body, rules.ticker_url)
+    markets.check_required(symbols, positions, required=rules.require_disclosure)
+    lock_thread(session, comment.article_id)
+    revisions.keep(session, comment=comment)
+    if body_changed and new_body is not None:
+        if list(symbols) != list(comment.tickers or ()):
+            tickers.store(
+                session,
                 comment_id=comment.id,
-                actor_id=user_id,
-            ),
-        )
+                symbols=symbols,
+                created_at=comment.created_at,
+                replace=True,
+            )
+        comment.body = new_body
+        comment.body_html = html
+        comment.body_fingerprint = bodies.fingerprint(new_body)
+        comment.tickers = list(symbols) or None
+    comment.disclosure = positions
+    comment.edited_at = now
+    session.flush()
+    events.record(
+        session,
+        events.Event(
+            events.COMMENT_EDITED,
+            article_id=comment.article_id,
+            comment_id=comment.id,
+            actor_id=user_id,
+        ),
+    )
     return comment
 
 
@@ -701,6 +744,7 @@ def delete_comment(
         comment.body = None
         comment.body_html = None
         comment.body_fingerprint = None
+        revisions.forget(session, [comment])
     else:
         status = CommentStatus.REMOVED
     set_status(session, comment, status, now=now)

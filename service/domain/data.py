@@ -8,6 +8,8 @@ comes before it):
     {"type": "comment_reaction", "data": {...}}
     {"type": "article_reaction", "data": {...}}
     {"type": "flag", "data": {...}}
+    {"type": "comment_ticker", "data": {...}}     a comment's cashtags (docs/markets.md)
+    {"type": "comment_revision", "data": {...}}   a comment's earlier versions
 Datetimes are ISO 8601 in UTC, statuses their enum values. The reaction count tables are
 not exported: they follow from the reactions, and import rebuilds them with ``recount``.
 
@@ -36,6 +38,8 @@ from ..models import (
     Comment,
     CommentReaction,
     CommentReactionCount,
+    CommentRevision,
+    CommentTicker,
     Flag,
     UTCDateTime,
 )
@@ -54,6 +58,8 @@ RECORDS: tuple[tuple[str, Any, tuple[str, ...]], ...] = (
     ("comment_reaction", CommentReaction, ("comment_id", "user_id", "kind")),
     ("article_reaction", ArticleReaction, ("article_id", "user_id", "kind")),
     ("flag", Flag, ("comment_id", "user_id")),
+    ("comment_ticker", CommentTicker, ("comment_id", "symbol")),
+    ("comment_revision", CommentRevision, ("comment_id", "created_at")),
 )
 _BY_TYPE = {name: (model, identity) for name, model, identity in RECORDS}
 

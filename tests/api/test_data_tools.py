@@ -179,7 +179,16 @@ def test_export_carries_every_field_and_one_article_on_request(app: Any, thread:
     assert records[0] == {"type": "meta", "format": "comments-service-export", "version": 1}
     kinds = [r["type"] for r in records[1:]]
     assert kinds == sorted(
-        kinds, key=["article", "comment", "comment_reaction", "article_reaction", "flag"].index
+        kinds,
+        key=[
+            "article",
+            "comment",
+            "comment_reaction",
+            "article_reaction",
+            "flag",
+            "comment_ticker",
+            "comment_revision",
+        ].index,
     )
     comments = {r["data"]["id"]: r["data"] for r in records if r["type"] == "comment"}
     deep = comments[thread["deep"]]

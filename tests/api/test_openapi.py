@@ -200,7 +200,7 @@ class Walk:
     ) -> tuple[Any, Any]:
         params = {
             k: kwargs.pop(k)
-            for k in ("article_id", "comment_id", "kind", "user_id", "lang", "name")
+            for k in ("article_id", "comment_id", "kind", "user_id", "lang", "name", "symbol")
             if k in kwargs
         }
         path = template.format(**params)
@@ -677,6 +677,24 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", ADMIN + "/stats", 200, headers=mod)
     w("DELETE", USER, 403, user_id="u-2", headers=mod)
     w("DELETE", USER, 200, user_id="u-2", headers=auth("root", roles=["admin"]))
+
+    # Market features (#18): cashtags, disclosures, edit history, tickers.
+    revisions, ticker = COMMENT + "/revisions", "/api/v1/tickers/{symbol}"
+    body = {"body": "Long $BABA", "disclosure": {"BABA": "long"}}
+    _, tagged = w("POST", THREAD, 201, article_id="t1", json=body, headers=ann)
+    assert tagged["tickers"] == ["BABA"] and tagged["disclosure"] == {"BABA": "long"}
+    edit = {"disclosure": {"BABA": "none"}}
+    w("PATCH", COMMENT, 200, comment_id=tagged["id"], json=edit, headers=ann)
+    _, history = w("GET", revisions, 200, comment_id=tagged["id"])
+    assert [h["disclosure"] for h in history["items"]] == [{"BABA": "long"}]
+    w("GET", revisions, 404, comment_id=999999)
+    _, trend = w("GET", "/api/v1/tickers", 200, query={"window": "1h"})
+    assert trend["items"] == [{"symbol": "BABA", "comments": 1, "previous": 0}]
+    w("GET", "/api/v1/tickers", 422, query={"window": "1y"})
+    w("GET", ticker, 200, symbol="baba")
+    w("GET", ticker, 422, symbol="5")
+    w("GET", ticker + "/comments", 200, symbol="BABA")
+    w("GET", ticker + "/comments", 400, symbol="BABA", query={"cursor": "x"})
 
     # A path that matches no route.
     r = client.get("/api/v1/nothing-here")

@@ -69,12 +69,13 @@ def test_widget_stays_within_its_budget_and_the_docs_say_its_size(client):
 
 
 def test_widget_inserts_html_only_from_body_html(client):
-    """innerHTML is only ever fed the server-sanitised body_html (a comment's or a preview's)."""
+    """innerHTML is only ever fed the server-sanitised body_html (a comment's, a preview's
+    or an earlier version's, #18)."""
     js = fetch(client, "/embed/comments.js")[1].decode()
     assignments = [line.strip() for line in js.splitlines() if "innerHTML" in line]
     assert assignments, "the widget renders comments somehow"
-    assert all(re.search(r"\.innerHTML = (c|r\.data)\.body_html\b", a) for a in assignments)
-    assert len(assignments) == 2
+    assert all(re.search(r"\.innerHTML = (c|r\.data|v)\.body_html\b", a) for a in assignments)
+    assert len(assignments) == 3
     assert "insertAdjacentHTML" not in js and "outerHTML" not in js and "document.write" not in js
 
 

@@ -29,6 +29,9 @@ def _comment(**changes: Any) -> dict[str, Any]:
         "reactions": {},
         "my_reactions": [],
         "score": 0,
+        "tickers": [],
+        "disclosure": None,
+        "revision_count": 0,
         "reply_count": 0,
         "replies": [],
     }

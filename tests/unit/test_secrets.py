@@ -21,6 +21,7 @@ CREDENTIALS = {
     "RATELIMIT_STORAGE_URI": f"redis://app:{PASSWORD}@127.0.0.1:1/0",
     "COMMENTS_CACHE_URL": f"redis://:{PASSWORD}@127.0.0.1:1/1",
     "COMMENTS_METRICS_TOKEN": PASSWORD * 2,
+    "COMMENTS_TICKER_URL_TEMPLATE": f"https://app:{PASSWORD}@news.example/quote/{{symbol}}",
 }
 
 _CREDENTIAL_WORDS = ("SECRET", "PASSWORD", "TOKEN", "_KEY", "_URL", "_URI", "DSN")

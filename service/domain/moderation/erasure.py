@@ -19,7 +19,7 @@ from ...models import (
     IdempotencyKey,
     utcnow,
 )
-from .. import events
+from .. import events, revisions
 from ..audit import record
 from ..comments import (
     bump_version,
@@ -68,6 +68,8 @@ def erase_user(
             .order_by(Comment.depth.desc(), Comment.id.desc())
         )
     )
+    # Their edit history, cashtags and disclosures go with their words.
+    revisions.forget(session, comments)
     removed_rows = tombstones = 0
     for comment in comments:
         touched_articles.add(comment.article_id)

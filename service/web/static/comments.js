@@ -67,6 +67,9 @@
     answered: "The comments service answered {n}.", just_now: "just now",
     pin: "Pin", unpin: "Unpin", ban: "Ban author", ask_ban: "Ban {name} from commenting?", ban_reason: "Reason",
     yes_ban: "Yes, ban", was_pinned: "The comment was pinned.", was_unpinned: "The comment was unpinned.", was_banned: "{name} is banned.",
+    discloses: "Discloses: {list}", long: "long", short: "short", none: "none", undisclosed: "not disclosed",
+    position: "Your position (optional)", position_required: "Your position (required)",
+    need_position: "Disclose your position in the stocks you mention.", history: "Edit history", version_of: "Version of {date}",
   };
   var CATALOGUES = { en: EN };
   var loading = {};
@@ -97,6 +100,18 @@
   }
 
   var enc = encodeURIComponent;
+
+  // Cashtags roughly as the server reads them (domain/markets.py: not in code or links).
+  var CASHTAG = /(^|[^\w$\/.@])\$([A-Za-z]{1,6}(\.[A-Za-z0-9]{1,4})?|[0-9]{1,6}\.[A-Za-z]{1,4})(?![A-Za-z0-9]|\.[A-Za-z0-9])/g;
+
+  function cashtags(text) {
+    var out = [];
+    text.replace(/```[\s\S]*?(```|$)|`[^`]*`|\]\([^)]*\)|https?:\S+/g, " ").replace(CASHTAG, function (_, b, s) {
+      s = s.toUpperCase();
+      if (out.indexOf(s) < 0) out.push(s);
+    });
+    return out;
+  }
 
   function store(kind, key, fallback) {
     try { return JSON.parse(window[kind].getItem(key)) || fallback; } catch (e) { return fallback; }
@@ -565,17 +580,97 @@
       c.pinned ? el("span", { class: "cw-badge cw-badge-pin", text: this.t("pinned") }) : null,
       el("span", { class: "cw-dot", "aria-hidden": "true", text: "\u00B7" }),
       this.timeEl(c.created_at),
-      c.edited_at ? el("span", { class: "cw-edited", title: this.t("edited_at", 0, { date: this.dates.format(new Date(c.edited_at)) }), text: this.t("edited") }) : null,
+      c.edited_at ? this.editedEl(node) : null,
     ]));
     if (c.status === "pending") art.append(el("p", { class: "cw-notice", text: this.t("held") }));
     var body = el("div", { class: "cw-body", part: "body" });
     body.innerHTML = c.body_html || ""; // sanitised by the server; the only HTML we insert
     art.append(body);
+    var disclosure = this.disclosureEl(c.disclosure);
+    if (disclosure) art.append(disclosure);
+    node.history = null;
     node.bar = el("div", { class: "cw-actions", role: "toolbar", "aria-label": this.t("actions", 0, { name: c.author.name }), part: "toolbar" });
     node.msg = el("p", { class: "cw-error", role: "alert" });
     rove(node.bar);
     art.append(node.bar, node.msg);
     this.fillBar(node);
+  };
+
+  // --- market features (#18): disclosure badge, "(edited)" opening the earlier versions,
+  // the composer's disclosure picker (a select per cashtag in the draft, at most five)
+
+  P.disclosureEl = function (d) {
+    var self = this;
+    var list = Object.keys(d || {}).map(function (s) { return self.t(d[s]) + " " + s; });
+    return list.length ? el("p", { class: "cw-disclosure", part: "disclosure" }, [this.t("discloses", 0, { list: list.join(", ") })]) : null;
+  };
+
+  P.editedEl = function (node) {
+    var c = node.data;
+    var self = this;
+    var title = this.t("edited_at", 0, { date: this.dates.format(new Date(c.edited_at)) });
+    if (!c.revision_count) return el("span", { class: "cw-edited", title: title, text: this.t("edited") });
+    return btn("cw-link cw-edited", this.t("edited"), function (e) { self.toggleHistory(node, e.currentTarget); },
+      { title: title, "aria-expanded": "false", "aria-controls": "cw" + this.n + "-h" + c.id });
+  };
+
+  P.toggleHistory = function (node, button) {
+    var self = this;
+    var open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", String(open));
+    if (node.history) { node.history.hidden = !open; return; }
+    var list = el("ol", { class: "cw-history-list" });
+    var msg = el("p", { class: "cw-error", role: "alert" });
+    node.history = el("section", { class: "cw-history", id: button.getAttribute("aria-controls"), "aria-label": this.t("history"), part: "history" }, [
+      el("h3", { text: this.t("history") }), list, msg,
+    ]);
+    (node.art.querySelector(".cw-disclosure") || node.art.querySelector(".cw-body")).after(node.history);
+    this.call("GET", "/comments/" + node.data.id + "/revisions").then(function (r) {
+      r.data.items.forEach(function (v) {
+        var body = el("div", { class: "cw-body" });
+        body.innerHTML = v.body_html; // sanitised by the server, as every body
+        list.append(el("li", {}, [el("p", { class: "cw-version-when", text: self.t("version_of", 0, { date: self.dates.format(new Date(v.created_at)) }) }),
+          body, self.disclosureEl(v.disclosure)]));
+      });
+    }, function (err) { fail(msg, err, self); });
+  };
+
+  P.disclosurePicker = function (id, text, initial, changed) {
+    var self = this;
+    var required = this.config.require_disclosure;
+    var chosen = Object.assign({}, initial);
+    var shown = [];
+    var rows = el("div", { class: "cw-disclose-rows" });
+    var box = el("fieldset", { class: "cw-disclose", hidden: true }, [el("legend", { text: this.t(required ? "position_required" : "position") }), rows]);
+    var sync = function () {
+      var symbols = cashtags(text.value);
+      Object.keys(chosen).forEach(function (s) { if (chosen[s] && symbols.indexOf(s) < 0) symbols.push(s); });
+      symbols = symbols.slice(0, 5);
+      if (symbols.join() === shown.join()) return;
+      shown = symbols;
+      rows.replaceChildren();
+      symbols.forEach(function (s, i) {
+        var select = el("select", { id: id + "-pos" + i }, ["", "long", "short", "none"].map(function (p) {
+          return el("option", { value: p, text: self.t(p || "undisclosed") });
+        }));
+        select.value = chosen[s] || "";
+        select.addEventListener("change", function () { chosen[s] = select.value; changed(); });
+        rows.append(el("span", {}, [el("label", { for: select.id, text: "$" + s }), select]));
+      });
+      box.hidden = !symbols.length;
+    };
+    text.addEventListener("input", sync);
+    sync();
+    return {
+      el: box,
+      value: function () {
+        var out = null;
+        shown.forEach(function (s) { if (chosen[s]) (out = out || {})[s] = chosen[s]; });
+        return out;
+      },
+      missing: function () { return required && cashtags(text.value).length && !this.value() ? rows.querySelector("select") : null; },
+      reset: function () { chosen = {}; sync(); },
+    };
   };
 
   /** The comment's one toolbar: vote, reactions with counts, React, collapse, reply, edit,
@@ -820,6 +915,8 @@
     var left = el("p", { class: "cw-left", id: id + "-left" });
     var error = el("p", { class: "cw-error", role: "alert" });
     var preview = el("div", { class: "cw-body cw-preview", hidden: true, part: "body" });
+    // a new choice is a new request: it must not reuse the Idempotency-Key of a failed one
+    var disclose = this.disclosurePicker(id, text, opts.disclosure, function () { key = null; error.textContent = ""; });
     var submit = el("button", { type: "submit", class: "cw-btn cw-primary", text: opts.submit, part: "button primary" });
     var previewBtn = btn("cw-btn", this.t("preview"), function () { self.preview(text, preview, previewBtn, error); }, { "aria-pressed": "false", "aria-controls": id + "-preview" });
     preview.id = id + "-preview";
@@ -832,7 +929,7 @@
           el("p", { class: "cw-hint", id: id + "-hint", text: (guest ? this.t("guest_hint") + " " : "") + this.t("hint") }), left,
         ]),
       ]),
-      preview, error,
+      disclose.el, preview, error,
       el("div", { class: "cw-form-actions" }, [
         submit, previewBtn,
         opts.cancel ? btn("cw-btn", this.t("cancel"), opts.cancel) : null,
@@ -859,10 +956,12 @@
       self.say("");
       if (name && !name.value.trim()) { error.textContent = self.t("need_name"); name.focus(); return; }
       if (!body) { error.textContent = self.t("need_body"); text.focus(); return; }
+      var unanswered = disclose.missing();
+      if (unanswered) { error.textContent = self.t("need_position"); unanswered.focus(); return; }
       if (form.busy) return;
       error.textContent = "";
       key = key || newKey(); // the same key on a retry, so a lost answer never posts twice
-      var payload = { body: body, key: key };
+      var payload = { body: body, key: key, disclosure: disclose.value() };
       if (name) { payload.author_name = name.value.trim(); keep("localStorage", NAME_KEY, payload.author_name); }
       form.busy = true;
       submit.setAttribute("aria-busy", "true");
@@ -871,6 +970,7 @@
         if (opts.draft) keep("sessionStorage", opts.draft, null);
         if (!opts.cancel) {
           text.value = "";
+          disclose.reset();
           count();
           preview.hidden = true;
           previewBtn.setAttribute("aria-pressed", "false");
@@ -907,6 +1007,7 @@
     var body = { body: payload.body };
     if (parent) body.parent_id = parent.data.id;
     if (payload.author_name) body.author_name = payload.author_name;
+    if (payload.disclosure) body.disclosure = payload.disclosure;
     return this.call("POST", "/articles/" + enc(this.articleId) + "/comments", body, { "Idempotency-Key": payload.key })
       .then(function (r) {
         var c = r.data;
@@ -975,9 +1076,10 @@
       node.art.hidden = false;
     };
     node.editForm = this.form({
-      label: this.t("edit_yours"), submit: this.t("save"), initial: node.data.body,
+      label: this.t("edit_yours"), submit: this.t("save"), initial: node.data.body, disclosure: node.data.disclosure,
       send: function (payload) {
-        return self.call("PATCH", "/comments/" + node.data.id, { body: payload.body }, self.headersFor(node.data))
+        var change = { body: payload.body, disclosure: payload.disclosure };
+        return self.call("PATCH", "/comments/" + node.data.id, change, self.headersFor(node.data))
           .then(function (r) {
             r.data.replies = [];
             node.data = r.data;

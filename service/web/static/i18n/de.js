@@ -40,4 +40,7 @@ window.CommentsWidget && window.CommentsWidget.catalogue("de", {
   answered: "Der Kommentardienst antwortete {n}.", just_now: "gerade eben",
   pin: "Anheften", unpin: "Lösen", ban: "Verfasser sperren", ask_ban: "{name} vom Kommentieren sperren?", ban_reason: "Grund",
   yes_ban: "Ja, sperren", was_pinned: "Der Kommentar wurde angeheftet.", was_unpinned: "Der Kommentar wurde gelöst.", was_banned: "{name} ist gesperrt.",
+  discloses: "Offenlegung: {list}", long: "long", short: "short", none: "keine Position", undisclosed: "keine Angabe",
+  position: "Ihre Position (freiwillig)", position_required: "Ihre Position (erforderlich)",
+  need_position: "Legen Sie Ihre Position in den erwähnten Aktien offen.", history: "Bearbeitungsverlauf", version_of: "Fassung vom {date}",
 });

@@ -40,4 +40,7 @@ window.CommentsWidget && window.CommentsWidget.catalogue("es", {
   answered: "El servicio de comentarios respondió {n}.", just_now: "ahora mismo",
   pin: "Fijar", unpin: "Desfijar", ban: "Bloquear al autor", ask_ban: "¿Impedir que {name} comente?", ban_reason: "Motivo",
   yes_ban: "Sí, bloquear", was_pinned: "El comentario se ha fijado.", was_unpinned: "El comentario ya no está fijado.", was_banned: "{name} está bloqueado.",
+  discloses: "Declara: {list}", long: "largo", short: "corto", none: "sin posición", undisclosed: "sin declarar",
+  position: "Su posición (opcional)", position_required: "Su posición (obligatoria)",
+  need_position: "Declare su posición en los valores que menciona.", history: "Historial de ediciones", version_of: "Versión del {date}",
 });

@@ -40,4 +40,7 @@ window.CommentsWidget && window.CommentsWidget.catalogue("fr", {
   answered: "Le service de commentaires a répondu {n}.", just_now: "à l’instant",
   pin: "Épingler", unpin: "Désépingler", ban: "Bannir l’auteur", ask_ban: "Interdire à {name} de commenter ?", ban_reason: "Motif",
   yes_ban: "Oui, bannir", was_pinned: "Le commentaire a été épinglé.", was_unpinned: "Le commentaire a été désépinglé.", was_banned: "{name} est banni.",
+  discloses: "Position déclarée : {list}", long: "acheteur", short: "vendeur", none: "aucune", undisclosed: "non déclarée",
+  position: "Votre position (facultatif)", position_required: "Votre position (obligatoire)",
+  need_position: "Déclarez votre position sur les titres cités.", history: "Historique des modifications", version_of: "Version du {date}",
 });

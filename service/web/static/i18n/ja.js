@@ -40,4 +40,7 @@ window.CommentsWidget && window.CommentsWidget.catalogue("ja", {
   answered: "コメントサービスの応答：{n}", just_now: "たった今",
   pin: "固定", unpin: "固定を解除", ban: "投稿者を禁止", ask_ban: "{name}さんのコメントを禁止しますか？", ban_reason: "理由",
   yes_ban: "禁止する", was_pinned: "コメントを固定しました。", was_unpinned: "コメントの固定を解除しました。", was_banned: "{name}さんを禁止しました。",
+  discloses: "開示: {list}", long: "買い", short: "売り", none: "保有なし", undisclosed: "開示しない",
+  position: "ポジション（任意）", position_required: "ポジション（必須）",
+  need_position: "言及した銘柄のポジションを開示してください。", history: "編集履歴", version_of: "{date}の版",
 });

@@ -40,4 +40,7 @@ window.CommentsWidget && window.CommentsWidget.catalogue("zh-Hans", {
   answered: "评论服务返回 {n}。", just_now: "刚刚",
   pin: "置顶", unpin: "取消置顶", ban: "禁言作者", ask_ban: "禁止 {name} 发表评论？", ban_reason: "原因",
   yes_ban: "确认禁言", was_pinned: "评论已置顶。", was_unpinned: "评论已取消置顶。", was_banned: "{name} 已被禁言。",
+  discloses: "披露：{list}", long: "做多", short: "做空", none: "未持仓", undisclosed: "不披露",
+  position: "您的持仓（可选）", position_required: "您的持仓（必填）",
+  need_position: "请披露您在所提及股票中的持仓。", history: "编辑历史", version_of: "{date} 的版本",
 });
