@@ -415,7 +415,7 @@ def test_every_sort_and_a_new_comment_placed_where_the_sort_puts_it(open_page, e
     assert ids(rows) == [third["id"], second["id"], first["id"]]
     sorts = page.get_by_role("toolbar", name="Sort comments")
     expect(sorts.get_by_role("button")).to_have_text(
-        ["Newest", "Oldest", "Top", "Best", "Controversial"]
+        ["Newest", "Oldest", "Top", "Best", "Controversial", "Hot"]
     )
     expect(sorts.get_by_role("button", name="Newest")).to_have_attribute("aria-pressed", "true")
 
