@@ -51,7 +51,9 @@ def split(
     return seed, pool, test
 
 
-def metrics(weights: model.Weights, test: list[model.Example], threshold: float) -> dict[str, float]:
+def metrics(
+    weights: model.Weights, test: list[model.Example], threshold: float
+) -> dict[str, float]:
     tp = fp = fn = tn = 0
     for e in test:
         held = weights.score(model.example_text(e)) >= threshold

@@ -12,12 +12,12 @@ from flask import current_app, request, url_for
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from .. import spam
 from ..auth import Caller, client_ip, current_caller, guest_token_matches
 from ..cache import PageCache, pack, unpack
-from .. import spam
 from ..domain import bodies, moderation, ranking, surge, threads
-from ..domain import spam as spam_rules
 from ..domain import comments as rules_
+from ..domain import spam as spam_rules
 from ..domain.audit import record
 from ..domain.threads import (
     CursorError,

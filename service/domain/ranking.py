@@ -57,7 +57,7 @@ def hot(score: int, age_hours: float, gravity: float = DEFAULT_GRAVITY) -> float
     cursor's frozen clock) counts as brand new, age 0. threads.hot_rank is the same formula
     in SQL; tests/unit/test_ranking.py checks that the two agree.
     """
-    return (score + 1) / (max(age_hours, 0.0) + 2.0) ** gravity
+    return float((score + 1) / (max(age_hours, 0.0) + 2.0) ** gravity)
 
 
 def hot_reference(now_epoch: float) -> int:

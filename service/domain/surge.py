@@ -217,9 +217,7 @@ def _upsert(session: Session) -> Any:
     return (postgresql if dialect == "postgresql" else sqlite).insert(ArticlePostCount)
 
 
-def count_post(
-    session: Session, *, article_id: str, now: dt.datetime, rules: SurgeRules
-) -> bool:
+def count_post(session: Session, *, article_id: str, now: dt.datetime, rules: SurgeRules) -> bool:
     """Count a new comment in its article's current minute; turn the surge on when this
     post is the one that passes COMMENTS_SURGE_COMMENTS_PER_MINUTE. True when it did."""
     if rules.comments_per_minute <= 0:

@@ -532,14 +532,12 @@ HOT_CURSOR_WIDTH = 4  # [pinned, hot, id, reference time (Unix seconds)]
 _JULIAN_UNIX_EPOCH = 2440587.5  # julianday('1970-01-01')
 
 
-def hot_rank(dialect: str, reference: float, gravity: float) -> ColumnElement[float]:
+def hot_rank(dialect: str, reference: float, gravity: float) -> ColumnElement[Any]:
     """SQL for ranking.hot(score, hours between created_at and ``reference``, gravity) on
     SQLite (julianday) or PostgreSQL (date_part): a double on both."""
     created: ColumnElement[float]
     if dialect == "sqlite":
-        created = (
-            func.julianday(Comment.created_at, type_=Float) - _JULIAN_UNIX_EPOCH
-        ) * 86400.0
+        created = (func.julianday(Comment.created_at, type_=Float) - _JULIAN_UNIX_EPOCH) * 86400.0
     else:
         created = func.date_part(literal_column("'epoch'"), Comment.created_at, type_=Float)
     hours = (literal(float(reference), Float) - created) / 3600.0
@@ -550,9 +548,7 @@ def hot_rank(dialect: str, reference: float, gravity: float) -> ColumnElement[fl
 def _check_hot_key(values: list[Any]) -> list[Any]:
     pinned, key, comment_id, reference = values
     number = isinstance(key, (int, float)) and not isinstance(key, bool)
-    integers = all(
-        isinstance(v, int) and not isinstance(v, bool) for v in (comment_id, reference)
-    )
+    integers = all(isinstance(v, int) and not isinstance(v, bool) for v in (comment_id, reference))
     if not (isinstance(pinned, bool) and number and integers):
         raise CursorError("The cursor is malformed.")
     return values

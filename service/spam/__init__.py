@@ -45,9 +45,7 @@ class SpamService:
         cached = self._cached
         if cached is not None and cached.version == version:
             return cached
-        row = session.execute(
-            select(SpamModel).where(SpamModel.id == model.MODEL_ROW)
-        ).scalar_one()
+        row = session.execute(select(SpamModel).where(SpamModel.id == model.MODEL_ROW)).scalar_one()
         weights = model.from_row(row)
         with self._lock:
             self._cached = weights

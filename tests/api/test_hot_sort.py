@@ -64,7 +64,9 @@ def test_hot_orders_by_decayed_score_with_a_frozen_clock(app, client, clock):
         mid: ranking.hot(4, 3),
         old_quiet: ranking.hot(-1, 10 + 1 / 60),
     }
-    assert ids == sorted(expected, key=lambda i: -expected[i]) == [old_popular, mid, fresh, old_quiet]
+    assert (
+        ids == sorted(expected, key=lambda i: -expected[i]) == [old_popular, mid, fresh, old_quiet]
+    )
     # A day later the old comments have sunk below a brand new one.
     newer = _post(client, clock, T0 + dt.timedelta(hours=24), "newer")
     ids, _ = _ids(client)

@@ -89,7 +89,11 @@ def test_moderators_decisions_teach_the_model(app, client):
         score_before = db.session.get(CommentSpam, before["id"]).score
         assert db.session.get(SpamModel, model.MODEL_ROW) is None  # still the seed
     for i in range(6):
-        c = _post(client, f"new-{i + 2}", f"Quick shareholder survey number {i}: win a $50 voucher at surveyprize.example")
+        c = _post(
+            client,
+            f"new-{i + 2}",
+            f"Quick shareholder survey number {i}: win a $50 voucher at surveyprize.example",
+        )
         r = client.post(
             f"/api/v1/admin/comments/{c['id']}/actions",
             json={"action": "remove", "reason": "spam: survey scam"},
@@ -104,7 +108,9 @@ def test_moderators_decisions_teach_the_model(app, client):
     assert score_after > score_before + 0.2, (score_before, score_after)
 
     # Approvals teach "not spam": a kind of comment the seed finds suspicious moves down.
-    borderline = "Our investor club meets on Discord every Friday: discord.gg/valueclub, filings only."
+    borderline = (
+        "Our investor club meets on Discord every Friday: discord.gg/valueclub, filings only."
+    )
     first = _post(client, "new-30", borderline)
     for i in range(6):
         c = _post(client, f"new-{40 + i}", f"{borderline} Question {i} for management.")

@@ -96,9 +96,7 @@ def test_guests_are_slowed_by_their_address(client, clock):
 
 def test_slow_mode_until_ends_by_itself(client, clock):
     until = (T0 + dt.timedelta(minutes=5)).isoformat()
-    client.patch(
-        ARTICLE, json={"slow_mode_seconds": 600, "slow_mode_until": until}, headers=MOD
-    )
+    client.patch(ARTICLE, json={"slow_mode_seconds": 600, "slow_mode_until": until}, headers=MOD)
     assert client.get("/api/v1/articles/surge-1").get_json()["slow_mode_until"] == (
         "2026-11-29T12:05:00Z"
     )
@@ -159,9 +157,7 @@ def test_automatic_surge_turns_slow_mode_on_audited_as_the_system(app, client, c
     assert article["slow_mode_seconds"] == 45
     assert article["slow_mode_until"] == "2026-11-29T12:10:40Z"
     with app.app_context():
-        entries = list(
-            db.session.scalars(select(AuditEntry).where(AuditEntry.action == "surge"))
-        )
+        entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "surge")))
     assert len(entries) == 1
     entry = entries[0]
     assert entry.actor_id == "system" and entry.target_id == "surge-1"
@@ -184,9 +180,7 @@ def test_automatic_surge_turns_slow_mode_on_audited_as_the_system(app, client, c
     assert _post(client, "r-3", "later").status_code == 201
 
 
-@pytest.mark.settings(
-    COMMENTS_SURGE_COMMENTS_PER_MINUTE=5, COMMENTS_SURGE_SLOW_MODE_SECONDS=30
-)
+@pytest.mark.settings(COMMENTS_SURGE_COMMENTS_PER_MINUTE=5, COMMENTS_SURGE_SLOW_MODE_SECONDS=30)
 def test_a_surge_ends_and_gives_back_the_moderators_slow_mode(client, clock):
     client.patch(ARTICLE, json={"slow_mode_seconds": 10}, headers=MOD)
     for i in range(6):
@@ -200,9 +194,7 @@ def test_a_surge_ends_and_gives_back_the_moderators_slow_mode(client, clock):
 
 @pytest.mark.settings(COMMENTS_SURGE_COMMENTS_PER_MINUTE=4)
 def test_concurrent_posts_count_once_each_and_trigger_the_surge_once(app, client):
-    calls = [
-        (lambda c, i=i: _post(c, f"crowd-{i}", f"at once {i}").status_code) for i in range(10)
-    ]
+    calls = [(lambda c, i=i: _post(c, f"crowd-{i}", f"at once {i}").status_code) for i in range(10)]
     statuses = at_once(app, calls)
     assert statuses.count(201) == 10, statuses
     with app.app_context():

@@ -13,20 +13,15 @@ from sqlalchemy import update
 
 from service.extensions import db
 from service.models import Comment
-from tests.browser.test_console import open_console, pages  # noqa: F401  (fixtures)
-from tests.browser.test_widget import (  # noqa: F401  (fixtures)
-    ARTICLE,
-    DESKTOP,
-    PHONE,
-    READER_B,
-    as_reader,
-    expect,
-    open_page,
-    say,
-)
+from tests.browser import test_console as _console
+from tests.browser import test_widget as _widget
+from tests.browser.test_widget import ARTICLE, DESKTOP, PHONE, READER_B, as_reader
 from tests.conftest import auth
 
 MOD = auth("mod-9", roles=["moderator"], name="Mod")
+# The fixtures these walk-throughs share with the widget's and the console's.
+expect, open_page, say = _widget.expect, _widget.open_page, _widget.say
+pages, open_console = _console.pages, _console.open_console
 SHOTS = os.environ.get("COMMENTS_TEST_SHOTS")  # a folder: also save screenshots there
 
 
@@ -98,9 +93,7 @@ SPAMMY = "DM me on Telegram for signals, my VIP group made 400% on $BABA: t.me/b
 
 
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
-def test_console_shows_spam_scores_and_sets_surge_controls(
-    open_console, expect, client, viewport
-):
+def test_console_shows_spam_scores_and_sets_surge_controls(open_console, expect, client, viewport):
     r = client.post(
         f"/api/v1/articles/{ARTICLE}/comments",
         json={"body": SPAMMY},

@@ -52,11 +52,15 @@ def test_slow_mode_is_the_stricter_of_the_moderators_and_the_surges():
         "slow_mode_until": None,
         "premoderation_until": "2026-11-29T12:05:00Z",
     }
-    assert surge.public_fields(_Article(premoderation_until=NOW), NOW)["premoderation_until"] is None
+    assert (
+        surge.public_fields(_Article(premoderation_until=NOW), NOW)["premoderation_until"] is None
+    )
 
 
 def test_cashtags_and_link_domains():
-    text = "Long $baba and $9988.HK, $BRK.B too; not $5 or $100. See t.me/x and https://www.Bit.ly/y"
+    text = (
+        "Long $baba and $9988.HK, $BRK.B too; not $5 or $100. See t.me/x and https://www.Bit.ly/y"
+    )
     assert spam.cashtags(text) == ["BABA", "9988.HK", "BRK.B"]
     assert spam.link_domains(text) == ["bit.ly", "t.me"]
 
@@ -67,7 +71,13 @@ OLD = spam.AccountFacts(first_seen=NOW - dt.timedelta(days=90), published=12)
 
 def test_signals_beyond_the_words():
     s = spam.signals("Join t.me/pumps for $BABA $JD $PDD calls", account=NEW, now=NOW, burst=True)
-    for expected in ("sig_chat_link", "sig_cashtag", "sig_cashtags_dense", "sig_account_new", "sig_burst"):
+    for expected in (
+        "sig_chat_link",
+        "sig_cashtag",
+        "sig_cashtags_dense",
+        "sig_account_new",
+        "sig_burst",
+    ):
         assert expected in s
     calm = spam.signals("Margins improved at $BABA this quarter.", account=OLD, now=NOW)
     assert "sig_account_established" in calm and "sig_record_clean" in calm
