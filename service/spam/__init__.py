@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 from sqlalchemy import select
@@ -24,7 +24,22 @@ from ..domain import events as domain_events
 from ..domain import spam
 from ..events import add_sink
 from ..models import SpamModel, utcnow
-from . import model
+
+if TYPE_CHECKING:
+    from . import model
+
+# The model row's id (service/spam/model.py MODEL_ROW, repeated so that reading it does not
+# import scikit-learn).
+MODEL_ROW = 1
+
+
+def _model() -> Any:
+    """service/spam/model.py, imported on first use: scikit-learn, SciPy and NumPy add some
+    80 MB to a process, which a worker that never scores a comment need not carry."""
+    from . import model as loaded
+
+    return loaded
+
 
 EXTENSION = "comments_spam"
 
@@ -32,20 +47,21 @@ EXTENSION = "comments_spam"
 class SpamService:
     def __init__(self, hold_score: float) -> None:
         self.hold_score = hold_score
-        self._cached: model.Weights | None = None
+        self._cached: "model.Weights | None" = None
         self._lock = threading.Lock()
 
-    def current(self, session: Session) -> model.Weights:
+    def current(self, session: Session) -> "model.Weights":
         """The model in force: the learned row when there is one, else the seed."""
         version = session.execute(
-            select(SpamModel.version).where(SpamModel.id == model.MODEL_ROW)
+            select(SpamModel.version).where(SpamModel.id == MODEL_ROW)
         ).scalar()
+        model = _model()
         if version is None:
-            return model.seed_weights()
+            return model.seed_weights()  # type: ignore[no-any-return]
         cached = self._cached
         if cached is not None and cached.version == version:
             return cached
-        row = session.execute(select(SpamModel).where(SpamModel.id == model.MODEL_ROW)).scalar_one()
+        row = session.execute(select(SpamModel).where(SpamModel.id == MODEL_ROW)).scalar_one()
         weights = model.from_row(row)
         with self._lock:
             self._cached = weights
@@ -73,18 +89,19 @@ class SpamService:
             return False
         text = spam.model_text(*example)
         now = now or utcnow()
+        model = _model()
         dialect = session.get_bind().dialect.name
         insert = (postgresql if dialect == "postgresql" else sqlite).insert(SpamModel)
         seed = model.seed_weights()
         # The first lesson creates the row from the seed; concurrent first lessons agree.
         session.execute(
             insert.values(
-                id=model.MODEL_ROW, version=0, updated_at=now, **model.to_row_values(seed)
+                id=MODEL_ROW, version=0, updated_at=now, **model.to_row_values(seed)
             ).on_conflict_do_nothing(index_elements=["id"])
         )
         row = session.execute(
             select(SpamModel)
-            .where(SpamModel.id == model.MODEL_ROW)
+            .where(SpamModel.id == MODEL_ROW)
             .with_for_update()
             .execution_options(populate_existing=True)
         ).scalar_one()
