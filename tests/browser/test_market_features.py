@@ -25,6 +25,15 @@ pages, open_console = _console.pages, _console.open_console
 SHOTS = os.environ.get("COMMENTS_TEST_SHOTS")  # a folder: also save screenshots there
 
 
+@pytest.fixture(autouse=True)
+def _trained_seed() -> None:
+    """Train the spam model's seed before a page waits on the first post (a process does it
+    at its first scored comment; on a loaded machine that can outlast the page's timeout)."""
+    from service.spam import model
+
+    model.seed_weights()
+
+
 def _shot(page: Any, name: str) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
