@@ -607,6 +607,25 @@ class Bench:
                 f"{API}/articles/bench-20k/comments?limit=20",
                 reader,
             ),
+            # sort=hot (issue #18): ranked at request time, so compare it with `newest` both
+            # through the public page cache and uncached (moderators bypass the cache).
+            Scenario(
+                "anon-big-hot",
+                f"thread page 1, anonymous, sort=hot ({sizes.big:,} comments)",
+                f"{API}/articles/bench-20k/comments?limit=20&sort=hot",
+            ),
+            Scenario(
+                "mod-big",
+                f"thread page 1, moderator, uncached ({sizes.big:,} comments)",
+                f"{API}/articles/bench-20k/comments?limit=20",
+                moderator,
+            ),
+            Scenario(
+                "mod-big-hot",
+                f"thread page 1, moderator, uncached, sort=hot ({sizes.big:,} comments)",
+                f"{API}/articles/bench-20k/comments?limit=20&sort=hot",
+                moderator,
+            ),
             Scenario(
                 "counts", f"counts for {len(data['listing'])} articles", f"{API}/counts?{counts_qs}"
             ),
@@ -953,7 +972,8 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         default="",
         help="comma-separated scenario keys (anon-small, signed-small, anon-big, "
-        "signed-big, counts, queue, post, react); a quick look, not a report",
+        "signed-big, anon-big-hot, mod-big, mod-big-hot, counts, queue, post, react); a quick "
+        "look, not a report",
     )
     parser.add_argument(
         "--servers",

@@ -355,6 +355,34 @@ class Settings:
         "A comment that mentions a cashtag must carry a `disclosure` of the author's "
         "positions (else 422).",
     )
+    # --- market features: hot sort, surge mode, spam model (issue #18) ---
+    hot_gravity: float = _row(
+        1.8,
+        "`sort=hot`'s exponent: (score + 1) / (age_hours + 2) ^ gravity; larger sinks old "
+        "comments faster.",
+        check=_at_least(0, more_than=True),
+    )
+    surge_comments_per_minute: int = _row(
+        0,
+        "Automatic surge: more comments than this on one article within a minute turns on "
+        "slow mode there (0: off).",
+        check=_at_least(0),
+    )
+    surge_slow_mode_seconds: int = _row(
+        30,
+        "The slow mode an automatic surge turns on: one comment per user per this many "
+        "seconds in that thread (moderators exempt).",
+        check=_at_least(1),
+    )
+    surge_minutes: int = _row(
+        15, "How long an automatic surge's slow mode lasts.", check=_at_least(1)
+    )
+    spam_hold_score: float = _row(
+        0.9,
+        "New comments the spam model scores at least this high (0 to 1) are held for review "
+        "(reason `spam_score`); above 1: never.",
+        check=_at_least(0),
+    )
 
     # Derived, not set by anyone (no row in the table): the demo's own token secret, None
     # unless demo mode is on (see load_settings).

@@ -41,6 +41,7 @@ class Sort(str, enum.Enum):
     TOP = "top"
     BEST = "best"
     CONTROVERSIAL = "controversial"
+    HOT = "hot"  # (score + 1) / (age_hours + 2) ** COMMENTS_HOT_GRAVITY (domain/ranking.py)
 
 
 TOMBSTONE_STATUSES = (CommentStatus.DELETED, CommentStatus.REMOVED)
@@ -54,6 +55,7 @@ class HeldReason(enum.StrEnum):
     BLOCKED_TERM = "blocked_term"  # the body matched COMMENTS_BLOCKED_TERMS_FILE
     LINKS = "links"  # more links than COMMENTS_MAX_LINKS
     FLAGS = "flags"  # readers' weighted flags passed COMMENTS_FLAG_HIDE_THRESHOLD
+    SPAM_SCORE = "spam_score"  # the spam model scored it above COMMENTS_SPAM_HOLD_SCORE
 
 
 class ModerationAction(enum.StrEnum):

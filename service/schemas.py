@@ -23,9 +23,10 @@ from marshmallow import (
     validates_schema,
 )
 
+from .domain import surge
 from .domain.names import name_problem
 from .enums import TOMBSTONE_STATUSES, ArticleStatus, FlagReason, Sort
-from .models import Article, Comment, CommentRevision
+from .models import Article, Comment, CommentRevision, utcnow
 
 ARTICLE_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,200}$")
 ARTICLE_ID_RULE = "1 to 200 characters of A-Z a-z 0-9 . _ : -, other than . and .."
@@ -198,6 +199,8 @@ def article_out(
         "comment_count": article.comment_count if article is not None and visible else 0,
         "reactions": reactions if visible else {},
         "my_reactions": mine if visible else [],
+        # surge mode: slow_mode_seconds, slow_mode_until, premoderation_until
+        **surge.public_fields(article, utcnow()),
     }
 
 

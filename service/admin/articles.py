@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..auth import current_caller
-from ..domain import moderation
+from ..domain import moderation, surge
 from ..extensions import db
 from ..http import checked_article_id, json_body, settings, write_limit
 from ..models import Article, utcnow
@@ -27,6 +27,9 @@ def article_admin_out(article_id: str, article: Article | None) -> dict[str, Any
         "reaction_count": article.reaction_count if article else 0,
         "first_comment_at": timestamp(article.first_comment_at) if article else None,
         "created_at": timestamp(article.created_at) if article else None,
+        # surge mode: the slow mode readers are under now (the stricter of the moderator's
+        # and an automatic surge's)
+        **{f"effective_{k}": v for k, v in surge.public_fields(article, utcnow()).items()},
     }
 
 

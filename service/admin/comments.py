@@ -8,7 +8,7 @@ from flask import request
 from sqlalchemy import bindparam, func, select
 
 from ..auth import current_caller
-from ..domain import moderation
+from ..domain import moderation, spam
 from ..domain.threads import reactions_for
 from ..enums import TOMBSTONE_STATUSES
 from ..extensions import db
@@ -52,10 +52,13 @@ def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
         {p.id: p for p in db.session.execute(_PARENTS, {"ids": parent_ids})} if parent_ids else {}
     )
     counts, _ = reactions_for(db.session, ids, None)
+    spam_scores = spam.scores_for(db.session, ids)
     items = []
     for comment in comments:
         item = admin_comment_out(comment, reactions=counts)
         item["flags"] = flags.get(comment.id, {})
+        score = spam_scores.get(comment.id)
+        item["spam_score"] = None if score is None else round(score, 3)
         item["notes"] = [
             {**n, "created_at": timestamp(n["created_at"])} for n in notes.get(comment.id, [])
         ]

@@ -71,9 +71,33 @@ class ActionSchema(_Strict):
         _no_nul(value)
 
 
+class StrictInteger(fields.Integer):
+    """A JSON integer only: not "30", 30.5 or true (marshmallow's strict Integer takes
+    booleans, which are integers in Python)."""
+
+    default_error_messages = {"invalid": "Not an integer."}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return value
+
+
+def _timestamp_range(value: dt.datetime | None) -> None:
+    if value is not None and not 2000 <= value.year <= 9000:
+        raise ValidationError("Give a date between the years 2000 and 9000.")
+
+
+SURGE_FIELDS = ("slow_mode_seconds", "slow_mode_until", "premoderation_until")
+
+
 class ArticlePatchSchema(_Strict):
     status = fields.Enum(ArticleStatus, by_value=True)
     premoderation = StrictBoolean(allow_none=True)
+    # surge mode (domain/surge.py)
+    slow_mode_seconds = StrictInteger(validate=validate.Range(min=0, max=86_400))
+    slow_mode_until = fields.AwareDateTime(allow_none=True, validate=_timestamp_range)
+    premoderation_until = fields.AwareDateTime(allow_none=True, validate=_timestamp_range)
     reason = _text(500)
 
     @validates("reason")
@@ -82,8 +106,11 @@ class ArticlePatchSchema(_Strict):
 
     @validates_schema
     def _something(self, data: dict[str, Any], **_: Any) -> None:
-        if "status" not in data and "premoderation" not in data:
-            raise ValidationError("Give status, premoderation or both.")
+        if not {"status", "premoderation", *SURGE_FIELDS} & set(data):
+            raise ValidationError(
+                "Give status, premoderation, slow_mode_seconds, slow_mode_until or "
+                "premoderation_until."
+            )
 
 
 class BanSchema(_Strict):

@@ -12,10 +12,12 @@ from flask import current_app, request, url_for
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
+from .. import spam
 from ..auth import Caller, client_ip, current_caller, guest_token_matches
 from ..cache import PageCache, pack, unpack
-from ..domain import bodies, moderation, threads
+from ..domain import bodies, moderation, ranking, surge, threads
 from ..domain import comments as rules_
+from ..domain import spam as spam_rules
 from ..domain.audit import record
 from ..domain.threads import (
     CursorError,
@@ -25,7 +27,7 @@ from ..domain.threads import (
     subtree,
 )
 from ..domain.tokens import idempotent_edit_token, secret_matches
-from ..enums import CommentStatus
+from ..enums import CommentStatus, HeldReason, Sort
 from ..extensions import db
 from ..http import (
     MAX_ID,
@@ -127,6 +129,8 @@ def _page(
             cursors=cursors(),
             replies_per_thread=rules().replies_per_thread,
             reactions_of=reactions_of,
+            now=utcnow(),
+            gravity=settings().hot_gravity,
             **article,
         )
     except CursorError as exc:
@@ -184,8 +188,16 @@ def _page_key(article: threads.ArticleHead, args: Mapping[str, Any]) -> str:
             str(args["limit"]),
             str(rules().replies_per_thread),
             args["cursor"] or "",
+            # sort=hot's first page ranks as of the current minute (domain/ranking.py)
+            _hot_minute(args),
         )
     )
+
+
+def _hot_minute(args: Mapping[str, Any]) -> str:
+    if args["sort"] != Sort.HOT or args["cursor"]:
+        return ""
+    return str(ranking.hot_reference(utcnow().timestamp()))
 
 
 def _cached_page(hit: bytes, conn: Connection, user_id: str | None) -> Any:
@@ -346,6 +358,14 @@ def post_comment(article_id: str) -> Any:
         if previous is not None:
             return _created_response(_replayed(previous, caller_key, key), replayed=True)
     hold = None if author.is_moderator else _hold_reason(data["body"])
+    # spam model (service/spam): every new comment but a moderator's is scored
+    verdict = None
+    if not author.is_moderator:
+        verdict = spam.service().assess(
+            db.session, author_id=author.user_id, body=data["body"], now=now
+        )
+        if hold is None and verdict.hold:
+            hold = HeldReason.SPAM_SCORE
     created = rules_.create_comment(
         db.session,
         article_id=article_id,
@@ -358,8 +378,16 @@ def post_comment(article_id: str) -> Any:
         edit_token=_edit_token(caller_key, key) if key and author.is_guest else None,
         disclosure=data["disclosure"],
     )
+    if verdict is not None:
+        spam_rules.store(db.session, comment_id=created.comment.id, verdict=verdict, now=now)
     if created.comment.status == CommentStatus.PENDING:
         moderation.audit_hold(db.session, comment=created.comment, now=now)
+    surge.count_post(  # the automatic surge (domain/surge.py)
+        db.session,
+        article_id=article_id,
+        now=now,
+        rules=surge.SurgeRules.from_settings(settings()),
+    )
     if key:
         rules_.remember(
             db.session,

@@ -17,7 +17,7 @@ from sqlalchemy.orm.util import identity_key
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus
 from ..models import Article, Ban, Comment, IdempotencyKey, utcnow
-from . import bodies, events, markets, revisions, tickers
+from . import bodies, events, markets, revisions, surge, tickers
 from .errors import RuleError
 from .threads import Viewer, ancestor_ids, comment_visible, is_counted, place_reply
 from .tokens import hash_secret, new_edit_token
@@ -264,11 +264,19 @@ def active_ban(session: Session, user_id: str | None, now: dt.datetime) -> Activ
 
 
 def premoderation_applies(
-    session: Session, *, mode: str, article: Article | ArticleForPost, author: Author
+    session: Session,
+    *,
+    mode: str,
+    article: Article | ArticleForPost,
+    author: Author,
+    now: dt.datetime | None = None,
 ) -> bool:
-    """Does this new comment wait for a moderator, by configuration or the article's switch?"""
+    """Does this new comment wait for a moderator, by configuration or the article's switch
+    (or its premoderation_until, surge mode)?"""
     if author.is_moderator:
         return False
+    if now is not None and surge.premoderation_active(article, now):
+        return True
     if article.premoderation is not None:
         return article.premoderation
     if mode == "all":
@@ -385,12 +393,24 @@ class ArticleForPost:
     status: ArticleStatus
     premoderation: bool | None
     first_comment_at: dt.datetime | None
+    # surge mode (domain/surge.py)
+    slow_mode_seconds: int = 0
+    slow_mode_until: dt.datetime | None = None
+    surge_slow_mode_seconds: int = 0
+    surge_until: dt.datetime | None = None
+    premoderation_until: dt.datetime | None = None
 
 
 _ARTICLE_FOR_POST = select(
     _ARTICLES.c.status,
     _ARTICLES.c.premoderation,
     _ARTICLES.c.first_comment_at,
+    # surge mode (domain/surge.py)
+    _ARTICLES.c.slow_mode_seconds,
+    _ARTICLES.c.slow_mode_until,
+    _ARTICLES.c.surge_slow_mode_seconds,
+    _ARTICLES.c.surge_until,
+    _ARTICLES.c.premoderation_until,
 ).where(_ARTICLES.c.id == bindparam("article_id"))
 _INSERT_COMMENT = insert(_COMMENTS).returning(_COMMENTS.c.id)
 
@@ -402,7 +422,7 @@ def article_for_post(session: Session, article_id: str, now: dt.datetime) -> Art
     if row is None:
         article = ensure_article(session, article_id, now)
         return ArticleForPost(article.status, article.premoderation, article.first_comment_at)
-    return ArticleForPost(row.status, row.premoderation, row.first_comment_at)
+    return ArticleForPost(*row)
 
 
 def create_comment(
@@ -445,6 +465,15 @@ def create_comment(
         )
     if article.status == ArticleStatus.HIDDEN and not author.is_moderator:
         raise RuleError(409, "Comments on this article are not available.", kind="article-hidden")
+    surge.check_slow_mode(
+        session,
+        article_id=article_id,
+        article=article,
+        author_id=author.user_id,
+        guest_key=author.guest_key,
+        is_moderator=author.is_moderator,
+        now=now,
+    )
 
     if author.is_guest and _name_taken(session, article_id, author.name):
         raise RuleError(
@@ -489,7 +518,9 @@ def create_comment(
     held = None
     if hold_reason is not None:
         status, held = CommentStatus.PENDING, hold_reason
-    elif premoderation_applies(session, mode=rules.premoderation, article=article, author=author):
+    elif premoderation_applies(
+        session, mode=rules.premoderation, article=article, author=author, now=now
+    ):
         status, held = CommentStatus.PENDING, "premoderation"
 
     edit_token = (edit_token or new_edit_token()) if author.is_guest else None

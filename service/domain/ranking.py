@@ -39,3 +39,28 @@ def controversy(likes: int, dislikes: int) -> float:
     magnitude = likes + dislikes
     balance = min(likes, dislikes) / max(likes, dislikes)
     return float(magnitude**balance)
+
+
+# --- sort=hot -----------------------------------------------------------------------------
+
+DEFAULT_GRAVITY = 1.8
+# The first page of sort=hot ranks as of the current minute (cursors then carry that time):
+# within a minute the order barely moves, and the public page cache can keep the page.
+HOT_STEP_SECONDS = 60
+
+
+def hot(score: int, age_hours: float, gravity: float = DEFAULT_GRAVITY) -> float:
+    """sort=hot, as Hacker News ranks stories: (score + 1) / (age_hours + 2) ** gravity.
+
+    A new comment starts at 1 / 2**gravity and sinks as it ages unless votes lift it; a
+    larger gravity sinks old comments faster. A comment dated after the reference time (a
+    cursor's frozen clock) counts as brand new, age 0. threads.hot_rank is the same formula
+    in SQL; tests/unit/test_ranking.py checks that the two agree.
+    """
+    return float((score + 1) / (max(age_hours, 0.0) + 2.0) ** gravity)
+
+
+def hot_reference(now_epoch: float) -> int:
+    """The reference time (Unix seconds) of a first page of sort=hot requested at
+    ``now_epoch``: the start of its minute."""
+    return int(now_epoch // HOT_STEP_SECONDS) * HOT_STEP_SECONDS

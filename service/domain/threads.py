@@ -9,6 +9,7 @@ A listing costs a fixed number of queries whatever the thread's size:
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -16,6 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Float,
     and_,
     bindparam,
     case,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     true,
@@ -32,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, Sort
 from ..models import Article, Comment, CommentReaction, CommentReactionCount
+from . import ranking
 
 
 class CursorError(ValueError):
@@ -464,21 +468,38 @@ def list_thread(
     replies_per_thread: int,
     reactions_of: str | None = None,
     article: Any = _LOAD,
+    now: dt.datetime | None = None,
+    gravity: float = ranking.DEFAULT_GRAVITY,
 ) -> ThreadPage:
     """One page. ``reactions_of``: whose own reactions to fetch, when not the viewer's (a
     signed-in reader served the public page, see api/comments.py); ``article``: the row
-    from ``article_for_listing``, when the caller already has it (None: there is none)."""
+    from ``article_for_listing``, when the caller already has it (None: there is none);
+    ``now`` and ``gravity``: sort=hot's clock (the first page's) and exponent."""
     scope = f"thread:{article_id}:{sort.value}"
-    after = cursors.decode(cursor, scope, len(SORT_KEYS[sort])) if cursor else None
+    width = HOT_CURSOR_WIDTH if sort == Sort.HOT else len(SORT_KEYS[sort])
+    after = cursors.decode(cursor, scope, width) if cursor else None
     if article is _LOAD:
         article = session.get(Article, article_id)
     if not article_visible(article, viewer) or article is None:
         return ThreadPage(article, [], None, {}, {})
-    roots = top_level_page(
-        session, article_id=article_id, viewer=viewer, sort=sort, limit=limit, after=after
-    )
     next_cursor = None
-    if len(roots) > limit:
+    if sort == Sort.HOT:
+        roots, next_cursor = _hot_roots(
+            session,
+            article_id=article_id,
+            viewer=viewer,
+            limit=limit,
+            after=after,
+            now=now,
+            gravity=gravity,
+            cursors=cursors,
+            scope=scope,
+        )
+    else:
+        roots = top_level_page(
+            session, article_id=article_id, viewer=viewer, sort=sort, limit=limit, after=after
+        )
+    if sort != Sort.HOT and len(roots) > limit:
         roots = roots[:limit]
         next_cursor = cursors.encode(scope, key_of(roots[-1], sort))
     replies = first_replies(
@@ -498,6 +519,77 @@ def list_thread(
     return ThreadPage(
         article, build_tree(roots, replies), next_cursor, counts, mine, own_shadowed, own_uncounted
     )
+
+
+# --- sort=hot -----------------------------------------------------------------------------
+# Its key depends on the time, so no index can hold it: each page ranks the article's
+# top-level comments in SQL (the same formula as ranking.hot) against a reference time that
+# the first page takes from the clock (to the minute) and its cursor carries on, so later
+# pages rank exactly as the first did: no duplicates, no gaps. The ranking selects ids and
+# the key only; the full rows of the one page are joined afterwards (still one statement).
+
+HOT_CURSOR_WIDTH = 4  # [pinned, hot, id, reference time (Unix seconds)]
+_JULIAN_UNIX_EPOCH = 2440587.5  # julianday('1970-01-01')
+
+
+def hot_rank(dialect: str, reference: float, gravity: float) -> ColumnElement[Any]:
+    """SQL for ranking.hot(score, hours between created_at and ``reference``, gravity) on
+    SQLite (julianday) or PostgreSQL (date_part): a double on both."""
+    created: ColumnElement[float]
+    if dialect == "sqlite":
+        created = (func.julianday(Comment.created_at, type_=Float) - _JULIAN_UNIX_EPOCH) * 86400.0
+    else:
+        created = func.date_part(literal_column("'epoch'"), Comment.created_at, type_=Float)
+    hours = (literal(float(reference), Float) - created) / 3600.0
+    age = case((hours < 0.0, 0.0), else_=hours)
+    return (Comment.score + 1) / func.power(age + 2.0, literal(float(gravity), Float), type_=Float)
+
+
+def _check_hot_key(values: list[Any]) -> list[Any]:
+    pinned, key, comment_id, reference = values
+    number = isinstance(key, (int, float)) and not isinstance(key, bool)
+    integers = all(isinstance(v, int) and not isinstance(v, bool) for v in (comment_id, reference))
+    if not (isinstance(pinned, bool) and number and integers):
+        raise CursorError("The cursor is malformed.")
+    return values
+
+
+def _hot_roots(
+    session: Session,
+    *,
+    article_id: str,
+    viewer: Viewer,
+    limit: int,
+    after: list[Any] | None,
+    now: dt.datetime | None,
+    gravity: float,
+    cursors: Cursors,
+    scope: str,
+) -> tuple[list[Comment], str | None]:
+    if after is not None:
+        reference = _check_hot_key(after)[3]
+    else:
+        clock = now or dt.datetime.now(dt.timezone.utc)
+        reference = ranking.hot_reference(clock.timestamp())
+    rank = hot_rank(session.get_bind().dialect.name, reference, gravity).label("hot")
+    keys = ((Comment.pinned, True), (rank, True), (Comment.id, True))
+    ranked = select(Comment.id.label("cid"), rank).where(
+        Comment.article_id == article_id, Comment.depth == 0, visible_to(viewer)
+    )
+    if after is not None:
+        ranked = ranked.where(after_key(keys, after[:3]))
+    inner = ranked.order_by(*order_by(keys)).limit(limit + 1).subquery()
+    rows = session.execute(
+        select(Comment, inner.c.hot)
+        .join(inner, inner.c.cid == Comment.id)
+        .order_by(Comment.pinned.desc(), inner.c.hot.desc(), Comment.id.desc())
+    ).all()
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last, key = rows[-1]
+        next_cursor = cursors.encode(scope, [bool(last.pinned), float(key), last.id, reference])
+    return [row[0] for row in rows], next_cursor
 
 
 def subtree(

@@ -30,6 +30,10 @@ def test_unknown_article_reads_as_empty_open_thread(client):
         "comment_count": 0,
         "reactions": {},
         "my_reactions": [],
+        # surge mode (issue #18): nothing in force
+        "slow_mode_seconds": 0,
+        "slow_mode_until": None,
+        "premoderation_until": None,
     }
 
 

@@ -302,6 +302,10 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
         "comment_count": 0,
         "reactions": {},
         "my_reactions": [],
+        # surge mode (issue #18): nothing in force
+        "slow_mode_seconds": 0,
+        "slow_mode_until": None,
+        "premoderation_until": None,
     }
     w("GET", ARTICLE, 304, article_id="a1", headers={"If-None-Match": r.headers["ETag"]})
     w("GET", ARTICLE, 422, article_id="bad%20id")

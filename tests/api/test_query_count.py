@@ -46,7 +46,7 @@ def seed(app, article: str, n: int) -> None:
         db.session.commit()
 
 
-@pytest.mark.parametrize("sort", ["newest", "oldest", "top", "best", "controversial"])
+@pytest.mark.parametrize("sort", ["newest", "oldest", "top", "best", "controversial", "hot"])
 def test_listing_query_count_does_not_grow(app, client, count_queries, sort):
     seed(app, "small", 5)
     seed(app, "large", 500)

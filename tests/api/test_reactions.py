@@ -135,6 +135,10 @@ def test_article_reactions_and_engagement(client, post):
         "comment_count": 1,
         "reactions": {"like": 2},
         "my_reactions": ["like"],
+        # surge mode (issue #18): nothing in force
+        "slow_mode_seconds": 0,
+        "slow_mode_until": None,
+        "premoderation_until": None,
     }
     r = client.delete(f"{API}/articles/a1/reactions/like", headers=auth("u-2"))
     assert r.get_json() == {"reactions": {"like": 1}, "my_reactions": []}

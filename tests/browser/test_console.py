@@ -508,7 +508,9 @@ def test_queue_links_into_the_thread_where_a_comment_is_pinned_and_removed(
 ):
     first = say("First, and worth pinning.")
     replied = say("A reply to the first.", who=READER_A)
-    spam = say("Visit my site for free money!")
+    # Mild enough for the spam model to let through (it holds "Visit my site for free
+    # money!" at 0.91): this test is about a moderator removing it from the thread.
+    spam = say("Off topic: visit my blog about gardening.")
     flag(first, "other")
     page = open_console()
     queue_item(page, first["id"]).get_by_role(

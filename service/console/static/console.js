@@ -25,6 +25,7 @@
     blocked_term: "Held: contains a blocked term",
     links: "Held: too many links",
     premoderation: "Held for premoderation",
+    spam_score: "Held: the spam model scored it as likely spam",
   };
   // One button per outcome: approving publishes the comment and clears its flags, so the
   // API's dismiss_flags (the same outcome on a published comment) has no button of its own.
@@ -465,6 +466,17 @@
     return author.id ? author.id + " (guest)" : "guest";
   }
 
+  // The spam model's score (issue #18): removing with reason "spam" or "abuse" teaches it
+  // spam, approving teaches it the opposite.
+  function spamScore(item) {
+    if (item.spam_score === null || item.spam_score === undefined) return null;
+    var pct = Math.round(item.spam_score * 100);
+    return el("div", null, [el("dt", { text: "Spam score" }), el("dd", null, [
+      el("span", { class: "spam-score" + (item.spam_score >= 0.9 ? " high" : item.spam_score >= 0.5 ? " mid" : ""),
+                   text: pct + "%", title: "The spam model's estimate when the comment was posted" }),
+    ])]);
+  }
+
   function fillItem(li, item) {
     var author = authorOf(item);
     var headingId = "queue-" + item.id + "-title";
@@ -519,6 +531,7 @@
             })) : null,
           ])]),
           why.length ? el("div", null, [el("dt", { text: "Why here" }), el("dd", { class: "why", text: why.join(" · ") })]) : null,
+          spamScore(item),
         ]),
         notes.length ? el("div", { class: "notes" }, [
           el("p", { class: "notes-title", text: "What readers said" }),
@@ -979,6 +992,12 @@
       .then(function () { thread.busy = false; button.disabled = false; });
   }
 
+  // A UTC timestamp as a datetime-local input's value, in the browser's time zone.
+  function localInput(iso) {
+    var d = new Date(iso), pad = function (n) { return String(n).padStart(2, "0"); };
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+
   function threadSettings(articleId, s) {
     var status = el("select", { id: "thread-status-pick" }, ["open", "closed", "hidden"].map(function (v) {
       return el("option", { value: v, text: { open: "Open: readers may comment", closed: "Closed: read only",
@@ -991,6 +1010,11 @@
       el("option", { value: "false", text: "Off: publish at once" }),
     ]);
     premod.value = s.premoderation === null ? "" : String(s.premoderation);
+    // Surge mode (issue #18): slow mode seconds and a premoderation end time.
+    var slow = el("input", { type: "number", id: "thread-slow", min: 0, max: 86400, step: 1, inputmode: "numeric" });
+    slow.value = String(s.slow_mode_seconds || 0);
+    var until = el("input", { type: "datetime-local", id: "thread-premod-until" });
+    until.value = s.premoderation_until ? localInput(s.premoderation_until) : "";
     var reason = el("input", { type: "text", id: "thread-reason", maxlength: 500, autocomplete: "off" });
     var error = el("p", { class: "error", role: "alert", hidden: true });
     var done = el("p", { class: "done", role: "status", id: "thread-saved" });
@@ -998,13 +1022,19 @@
     var describe = function (a) {
       facts.textContent = "Readers see it " + a.effective_status +
         (a.auto_closed ? " (closed automatically by age)" : "") + " · " +
-        plural(a.comment_count, "comment", "comments") + " · " + plural(a.reaction_count, "reaction", "reactions");
+        plural(a.comment_count, "comment", "comments") + " · " + plural(a.reaction_count, "reaction", "reactions") +
+        (a.effective_slow_mode_seconds ? " · slow mode: one comment per " + a.effective_slow_mode_seconds + " s" +
+          (a.effective_slow_mode_until ? " until " + new Date(a.effective_slow_mode_until).toLocaleString() : "") +
+          (a.surge_until && a.effective_slow_mode_until === a.surge_until ? " (automatic surge)" : "") : "") +
+        (a.effective_premoderation_until ? " · premoderated until " + new Date(a.effective_premoderation_until).toLocaleString() : "");
     };
     describe(s);
     var save = el("button", { type: "submit", class: "primary", text: "Save thread settings" });
     var form = el("form", { class: "decide thread-settings", novalidate: true }, [
       el("div", { class: "field" }, [el("label", { for: "thread-status-pick", text: "Thread" }), status]),
       el("div", { class: "field" }, [el("label", { for: "thread-premod", text: "Premoderation" }), premod]),
+      el("div", { class: "field" }, [el("label", { for: "thread-slow", text: "Slow mode (seconds between a reader's comments, 0: off)" }), slow]),
+      el("div", { class: "field" }, [el("label", { for: "thread-premod-until", text: "Hold new comments until (empty: no)" }), until]),
       el("div", { class: "field" }, [el("label", { for: "thread-reason", text: "Reason (optional)" }), reason]),
       save, error, done,
     ]);
@@ -1013,9 +1043,20 @@
       say(error, "");
       done.textContent = "";
       var payload = { status: status.value, premoderation: premod.value === "" ? null : premod.value === "true" };
+      var seconds = Number(slow.value || 0);
+      if (!Number.isInteger(seconds) || seconds < 0 || seconds > 86400) {
+        say(error, "Slow mode must be a whole number of seconds from 0 to 86400.");
+        return;
+      }
+      // Sent only when changed: a moderator's slow mode also ends an automatic surge.
+      if (seconds !== (s.slow_mode_seconds || 0)) payload.slow_mode_seconds = seconds;
+      if (until.value !== (s.premoderation_until ? localInput(s.premoderation_until) : "")) {
+        payload.premoderation_until = until.value ? new Date(until.value).toISOString() : null;
+      }
       if (reason.value.trim()) payload.reason = reason.value.trim();
       save.disabled = true;
       request("PATCH", API + "/articles/" + enc(articleId), payload).then(function (a) {
+        s = a;
         describe(a);
         done.textContent = "Saved: the thread is " + a.status + ", premoderation " +
           (a.premoderation === null ? "follows the site setting" : a.premoderation ? "on" : "off") + ".";

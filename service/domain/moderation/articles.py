@@ -1,4 +1,5 @@
-"""An article's moderation settings: status (open, closed, hidden) and premoderation."""
+"""An article's moderation settings: status (open, closed, hidden), premoderation, and
+surge mode (slow mode, premoderation_until: domain/surge.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ...models import (
     Article,
     utcnow,
 )
-from .. import events
+from .. import events, surge
 from ..audit import record
 from ..comments import (
     bump_version,
@@ -26,6 +27,7 @@ def article_settings(article_id: str, article: Article | None) -> dict[str, Any]
     return {
         "status": (article.status if article else ArticleStatus.OPEN).value,
         "premoderation": article.premoderation if article else None,
+        **surge.settings_of(article),
     }
 
 
@@ -45,6 +47,7 @@ def update_article(
         article.status = changes["status"]
     if "premoderation" in changes:
         article.premoderation = changes["premoderation"]
+    surge.apply_changes(article, changes)
     session.flush()
     after = article_settings(article_id, article)
     if after != before:

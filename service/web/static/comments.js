@@ -18,7 +18,7 @@
   var SCRIPT = document.currentScript;
   var SRC = SCRIPT && SCRIPT.src ? new URL(SCRIPT.src, location.href) : new URL("/embed/comments.js", location.href);
   var BASE = new URL(".", SRC).href; // where comments.css and i18n/*.js live
-  var SORTS = ["newest", "oldest", "top", "best", "controversial"];
+  var SORTS = ["newest", "oldest", "top", "best", "controversial", "hot"];
   var VOTES = { like: 1, dislike: 1 };
   var ICONS = { insightful: "\uD83D\uDCA1", funny: "\uD83D\uDE04", agree: "\u2714\uFE0E", disagree: "\u2716\uFE0E" };
   var LANGS = ["en", "de", "fr", "es", "ja", "zh-Hans"];
@@ -29,6 +29,10 @@
   var EN = {
     comments: "Comments", skip: "Skip past the comments", end: "End of comments",
     sort: "Sort comments", newest: "Newest", oldest: "Oldest", top: "Top", best: "Best", controversial: "Controversial",
+    hot: "Hot", // surge mode (issue #18): the slow-mode and premoderation notices
+    slow_mode: { one: "Slow mode is on: each reader may post one comment every {n} second.", other: "Slow mode is on: each reader may post one comment every {n} seconds." },
+    premoderated: "New comments are reviewed by a moderator before they appear.",
+    slow_wait: { one: "Slow mode: you can post again in {n} second.", other: "Slow mode: you can post again in {n} seconds." },
     empty: "Be the first to comment: what is your take on this story?",
     empty_closed: "No one commented before the discussion closed.",
     empty_signin: "Be the first to comment: sign in and share your take on this story.",
@@ -201,14 +205,14 @@
   }
 
   // Live regions announce every change: a countdown's number changes silently in its own span.
-  function countdown(node, seconds, w) {
+  function countdown(node, seconds, w, key) {
     var n = Math.max(1, seconds);
     var num = el("span", { "aria-live": "off" });
     node.replaceChildren(num);
     var show = function () {
       if (!node.isConnected || node.firstChild !== num) return clearInterval(timer);
       if (n <= 0) { clearInterval(timer); node.textContent = w.t("try_now"); return; }
-      num.textContent = w.t("too_many", n);
+      num.textContent = w.t(key || "too_many", n);
       n--;
     };
     var timer = setInterval(show, 1000);
@@ -217,7 +221,7 @@
 
   /** Show what went wrong in ``node`` (next to its cause); a 429 counts down. */
   function fail(node, err, w) {
-    if (err instanceof ApiError && err.status === 429) return countdown(node, err.retryAfter || 30, w);
+    if (err instanceof ApiError && err.status === 429) return countdown(node, err.retryAfter || 30, w, err.type === "slow-mode" ? "slow_wait" : null);
     node.textContent = err instanceof ApiError ? err.message : w.t("broken");
     if (!(err instanceof ApiError)) setTimeout(function () { throw err; });
   }
@@ -501,6 +505,9 @@
       if (sort === "top") return (d.score || 0) <= 0;
       if (sort === "best") return !r.like;
       if (sort === "controversial") return !(r.like && r.dislike);
+      // hot (issue #18): a new comment's (0 + 1) / 2^1.8 beats (score + 1) / (hours + 2)^1.8
+      // (the default COMMENTS_HOT_GRAVITY; a reload ranks exactly)
+      if (sort === "hot") return ((d.score || 0) + 1) / Math.pow((Date.now() - Date.parse(d.created_at)) / 3.6e6 + 2, 1.8) <= 1 / Math.pow(2, 1.8);
       return true;
     }) || null;
   };
@@ -890,6 +897,7 @@
         el("p", { class: "cw-banned-title", text: this.t("banned") }), el("p", { class: "cw-error", text: banned }),
       ]));
     } else if (this.canPost()) {
+      this.composer.append.apply(this.composer, this.surgeNotices());
       this.composer.append(this.form({
         label: this.t("your_comment"), submit: this.t("post"), draft: this.draftKey(null),
         send: function (payload) { return self.post(payload, null); },
@@ -900,6 +908,17 @@
         btn("cw-btn cw-primary", this.t(this.tokenFailed ? "signin_comment" : "signin"), function () { self.signIn("comment"); }),
       ]));
     }
+  };
+
+  /** Surge mode: what the article says about slow mode and premoderation, as notices above
+   * the form (a 429 under slow mode counts down like any rate limit). */
+  P.surgeNotices = function () {
+    var a = this.article || {}, out = [];
+    if (a.slow_mode_seconds > 0 && !(this.me && this.me.moderator)) {
+      out.push(el("p", { class: "cw-notice cw-slow-mode", part: "notice", text: this.t("slow_mode", a.slow_mode_seconds) }));
+    }
+    if (a.premoderation_until) out.push(el("p", { class: "cw-notice cw-premoderated", part: "notice", text: this.t("premoderated") }));
+    return out;
   };
 
   /** A comment form: textarea (and a guest's name), counter, preview, error line, actions. */

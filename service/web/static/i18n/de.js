@@ -2,6 +2,10 @@
 window.CommentsWidget && window.CommentsWidget.catalogue("de", {
   comments: "Kommentare", skip: "Kommentare überspringen", end: "Ende der Kommentare",
   sort: "Kommentare sortieren", newest: "Neueste", oldest: "Älteste", top: "Top", best: "Beste", controversial: "Umstritten",
+  hot: "Angesagt", // surge mode (issue #18)
+  slow_mode: { one: "Langsamer Modus: Jede Person kann alle {n} Sekunde einen Kommentar schreiben.", other: "Langsamer Modus: Jede Person kann alle {n} Sekunden einen Kommentar schreiben." },
+  premoderated: "Neue Kommentare werden vor dem Erscheinen von der Moderation geprüft.",
+  slow_wait: { one: "Langsamer Modus: Sie können in {n} Sekunde wieder schreiben.", other: "Langsamer Modus: Sie können in {n} Sekunden wieder schreiben." },
   empty: "Schreiben Sie den ersten Kommentar: Wie sehen Sie diese Meldung?",
   empty_closed: "Vor dem Ende der Diskussion hat niemand kommentiert.",
   empty_signin: "Schreiben Sie den ersten Kommentar: Melden Sie sich an und sagen Sie Ihre Meinung.",

@@ -2,6 +2,10 @@
 window.CommentsWidget && window.CommentsWidget.catalogue("es", {
   comments: "Comentarios", skip: "Saltar los comentarios", end: "Fin de los comentarios",
   sort: "Ordenar comentarios", newest: "Más recientes", oldest: "Más antiguos", top: "Más votados", best: "Mejores", controversial: "Polémicos",
+  hot: "Candentes", // surge mode (issue #18)
+  slow_mode: { one: "Modo lento: cada lector puede publicar un comentario cada {n} segundo.", other: "Modo lento: cada lector puede publicar un comentario cada {n} segundos." },
+  premoderated: "Un moderador revisa los comentarios nuevos antes de que aparezcan.",
+  slow_wait: { one: "Modo lento: podrás publicar de nuevo en {n} segundo.", other: "Modo lento: podrás publicar de nuevo en {n} segundos." },
   empty: "Sé el primero en comentar: ¿qué opinas de esta noticia?",
   empty_closed: "Nadie comentó antes de que se cerrara el debate.",
   empty_signin: "Sé el primero en comentar: inicia sesión y da tu opinión.",

@@ -2,6 +2,10 @@
 window.CommentsWidget && window.CommentsWidget.catalogue("fr", {
   comments: "Commentaires", skip: "Passer les commentaires", end: "Fin des commentaires",
   sort: "Trier les commentaires", newest: "Plus récents", oldest: "Plus anciens", top: "Populaires", best: "Meilleurs", controversial: "Controversés",
+  hot: "Tendance", // surge mode (issue #18)
+  slow_mode: { one: "Mode lent : chaque lecteur peut publier un commentaire toutes les {n} seconde.", other: "Mode lent : chaque lecteur peut publier un commentaire toutes les {n} secondes." },
+  premoderated: "Les nouveaux commentaires sont relus par un modérateur avant de paraître.",
+  slow_wait: { one: "Mode lent : vous pourrez publier à nouveau dans {n} seconde.", other: "Mode lent : vous pourrez publier à nouveau dans {n} secondes." },
   empty: "Soyez le premier à commenter : que pensez-vous de cet article ?",
   empty_closed: "Personne n’a commenté avant la fermeture de la discussion.",
   empty_signin: "Soyez le premier à commenter : connectez-vous et donnez votre avis.",

@@ -2,6 +2,10 @@
 window.CommentsWidget && window.CommentsWidget.catalogue("ja", {
   comments: "コメント", skip: "コメントを飛ばす", end: "コメントの終わり",
   sort: "コメントの並べ替え", newest: "新しい順", oldest: "古い順", top: "評価順", best: "おすすめ", controversial: "賛否両論",
+  hot: "話題", // surge mode (issue #18)
+  slow_mode: { other: "スローモード中：コメントは1人につき{n}秒に1件までです。" },
+  premoderated: "新しいコメントはモデレーターの確認後に表示されます。",
+  slow_wait: { other: "スローモード中：{n}秒後にもう一度投稿できます。" },
   empty: "最初のコメントを書きましょう。このニュースをどう見ますか？",
   empty_closed: "議論が締め切られるまでにコメントはありませんでした。",
   empty_signin: "最初のコメントを書きましょう。ログインして意見をお寄せください。",

@@ -2,6 +2,10 @@
 window.CommentsWidget && window.CommentsWidget.catalogue("zh-Hans", {
   comments: "评论", skip: "跳过评论", end: "评论结束",
   sort: "评论排序", newest: "最新", oldest: "最早", top: "最高分", best: "最佳", controversial: "争议",
+  hot: "热门", // surge mode (issue #18)
+  slow_mode: { other: "慢速模式已开启：每位读者每 {n} 秒只能发表一条评论。" },
+  premoderated: "新评论需经版主审核后才会显示。",
+  slow_wait: { other: "慢速模式：{n} 秒后可再次发表。" },
   empty: "来发表第一条评论吧：你怎么看这条新闻？",
   empty_closed: "讨论关闭前没有人发表评论。",
   empty_signin: "来发表第一条评论吧：登录后分享你的看法。",

@@ -1,0 +1,161 @@
+"""Spam that learns from moderators (issue #18): obvious spam is held with its score on the
+queue card, ordinary market talk is not, and moderators' decisions move the score."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from service.extensions import db
+from service.models import AuditEntry, CommentSpam, SpamModel
+from service.spam import model, service
+from tests.helpers import auth
+
+MOD = auth("mod-1", roles=["moderator"], name="Mod")
+THREAD = "/api/v1/articles/spam-1/comments"
+
+SPAM = "DM me on Telegram for signals, my VIP group made 400% on $BABA: t.me/babavipcalls"
+HAM = "Cloud margins improved, but the capex guidance worries me more than the revenue beat."
+
+
+def _post(client: Any, user: str, body: str) -> Any:
+    r = client.post(THREAD, json={"body": body}, headers=auth(user))
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def _queue(client: Any) -> dict[int, dict[str, Any]]:
+    r = client.get("/api/v1/admin/queue?state=all", headers=MOD)
+    assert r.status_code == 200
+    return {item["id"]: item for item in r.get_json()["items"]}
+
+
+def test_obvious_spam_is_held_with_its_score_on_the_queue_card(client):
+    spam = _post(client, "spammer-1", SPAM)
+    ham = _post(client, "reader-1", HAM)
+    assert spam["status"] == "pending"
+    assert ham["status"] == "published"
+    card = _queue(client)[spam["id"]]
+    assert card["held_reason"] == "spam_score"
+    assert card["spam_score"] >= 0.9
+    assert card["notes"] == []
+    with client.application.app_context():
+        row = db.session.get(CommentSpam, ham["id"])
+        assert row is not None and row.score < 0.5
+        hold = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.target_id == str(spam["id"]))
+        ).one()
+    assert hold.actor_id == "system" and hold.reason == "spam_score"
+
+
+def test_queue_cards_carry_reporters_notes_and_a_null_score_for_moderators(client):
+    mod_post = client.post(THREAD, json={"body": "Moderator note: stay on topic."}, headers=MOD)
+    assert mod_post.status_code == 201
+    comment = _post(client, "reader-2", "The forward P/E is closer to 11 than 10.")
+    for i, note in enumerate(["wrong number", "looks fine to me", "checked: it is 11"]):
+        r = client.post(
+            f"/api/v1/comments/{comment['id']}/flags",
+            json={"reason": "misinformation", "note": note},
+            headers=auth(f"flagger-{i}"),
+        )
+        assert r.status_code == 201
+    client.post(
+        f"/api/v1/comments/{mod_post.get_json()['id']}/flags",
+        json={"reason": "off_topic"},
+        headers=auth("flagger-9"),
+    )
+    cards = _queue(client)
+    card = cards[comment["id"]]
+    assert [n["note"] for n in card["notes"]] == [
+        "checked: it is 11",
+        "looks fine to me",
+        "wrong number",
+    ]
+    assert all(n["reason"] == "misinformation" and n["created_at"] for n in card["notes"])
+    assert isinstance(card["spam_score"], float) and card["spam_score"] < 0.9
+    assert cards[mod_post.get_json()["id"]]["spam_score"] is None
+
+
+@pytest.mark.settings(COMMENTS_SPAM_HOLD_SCORE=1.01)
+def test_moderators_decisions_teach_the_model(app, client):
+    """A kind of spam the seed has not seen (a fake survey) scores low at first; after
+    moderators remove a few as spam, the same kind of comment scores higher, and approvals
+    of a legitimate kind pull that kind down."""
+    fresh = "Complete our quick shareholder survey and receive a $50 voucher at surveyprize.example"
+    before = _post(client, "new-1", fresh)
+    with app.app_context():
+        score_before = db.session.get(CommentSpam, before["id"]).score
+        assert db.session.get(SpamModel, model.MODEL_ROW) is None  # still the seed
+    for i in range(6):
+        c = _post(
+            client,
+            f"new-{i + 2}",
+            f"Quick shareholder survey number {i}: win a $50 voucher at surveyprize.example",
+        )
+        r = client.post(
+            f"/api/v1/admin/comments/{c['id']}/actions",
+            json={"action": "remove", "reason": "spam: survey scam"},
+            headers=MOD,
+        )
+        assert r.status_code == 200
+    after = _post(client, "new-20", fresh + " today")
+    with app.app_context():
+        score_after = db.session.get(CommentSpam, after["id"]).score
+        stored = db.session.get(SpamModel, model.MODEL_ROW)
+        assert stored is not None and stored.decisions == 6 and stored.version == 6
+    assert score_after > score_before + 0.2, (score_before, score_after)
+
+    # Approvals teach "not spam": a kind of comment the seed finds suspicious moves down.
+    borderline = (
+        "Our investor club meets on Discord every Friday: discord.gg/valueclub, filings only."
+    )
+    first = _post(client, "new-30", borderline)
+    for i in range(6):
+        c = _post(client, f"new-{40 + i}", f"{borderline} Question {i} for management.")
+        client.post(
+            f"/api/v1/comments/{c['id']}/flags",
+            json={"reason": "spam"},
+            headers=auth(f"flagger-{i}"),
+        )
+        r = client.post(
+            f"/api/v1/admin/comments/{c['id']}/actions",
+            json={"action": "dismiss_flags" if i % 2 else "approve"},
+            headers=MOD,
+        )
+        assert r.status_code == 200, r.get_json()
+    again = _post(client, "new-50", borderline + " Thanks.")
+    with app.app_context():
+        lower = db.session.get(CommentSpam, again["id"]).score
+        higher = db.session.get(CommentSpam, first["id"]).score
+    assert lower < higher - 0.05, (higher, lower)
+
+
+def test_other_decisions_teach_nothing(app, client):
+    c = _post(client, "reader-3", HAM)
+    r = client.post(
+        f"/api/v1/admin/comments/{c['id']}/actions",
+        json={"action": "remove", "reason": "off topic"},
+        headers=MOD,
+    )
+    assert r.status_code == 200
+    with app.app_context():
+        assert db.session.get(SpamModel, model.MODEL_ROW) is None
+
+
+def test_scoring_reads_the_learned_model_only_when_it_changes(app, client, count_queries):
+    _post(client, "reader-4", HAM)  # the seed is trained (once per process) and cached
+    with app.app_context():
+        svc = service()
+        with count_queries() as q:
+            verdict = svc.assess(db.session, author_id="reader-5", body=HAM, now=_now())
+    assert not verdict.hold
+    # account facts + the model's version (no cashtags: no burst query)
+    assert q.count == 2, q.statements
+
+
+def _now() -> Any:
+    from service.models import utcnow
+
+    return utcnow()

@@ -1,0 +1,216 @@
+"""Surge mode (issue #18): slow mode and premoderation_until set by moderators, the
+automatic surge with its audit entries and event, and their race safety."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from service.domain import events as domain_events
+from service.events import add_sink
+from service.extensions import db
+from service.models import ArticlePostCount, AuditEntry
+from tests.helpers import at_once, auth, utc
+
+T0 = utc(2026, 11, 29, 12, 0, 0)
+MOD = auth("mod-1", roles=["moderator"], name="Mod")
+ARTICLE = "/api/v1/admin/articles/surge-1"
+THREAD = "/api/v1/articles/surge-1/comments"
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> dict[str, dt.datetime]:
+    state = {"now": T0}
+    for where in ("service.api.comments", "service.schemas", "service.admin.articles"):
+        monkeypatch.setattr(f"{where}.utcnow", lambda: state["now"])
+    monkeypatch.setattr("service.domain.moderation.articles.utcnow", lambda: state["now"])
+    return state
+
+
+def _post(client: Any, user: str, body: str, **headers: str) -> Any:
+    return client.post(THREAD, json={"body": body}, headers={**auth(user), **headers})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"slow_mode_seconds": "30"},
+        {"slow_mode_seconds": 30.5},
+        {"slow_mode_seconds": True},
+        {"slow_mode_seconds": -1},
+        {"slow_mode_seconds": 86_401},
+        {"slow_mode_seconds": None},
+        {"premoderation_until": "tomorrow"},
+        {"premoderation_until": "2026-12-01T10:00:00"},  # no time zone
+        {"premoderation_until": 1764583200},
+        {"slow_mode_until": "2026-12-01T10:00:00Z", "bogus": 1},
+    ],
+)
+def test_patch_refuses_loose_types(client, payload):
+    r = client.patch(ARTICLE, json=payload, headers=MOD)
+    assert r.status_code == 422, r.get_json()
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_slow_mode_limits_each_reader_and_says_when(client, clock):
+    r = client.patch(ARTICLE, json={"slow_mode_seconds": 60, "reason": "busy"}, headers=MOD)
+    assert r.status_code == 200
+    assert r.get_json()["slow_mode_seconds"] == 60
+    assert r.get_json()["effective_slow_mode_seconds"] == 60
+    public = client.get("/api/v1/articles/surge-1").get_json()
+    assert public["slow_mode_seconds"] == 60 and public["slow_mode_until"] is None
+    assert _post(client, "u-1", "first").status_code == 201
+    clock["now"] = T0 + dt.timedelta(seconds=20)
+    r = _post(client, "u-1", "second")
+    assert r.status_code == 429
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    assert r.headers["Retry-After"] == "40"
+    problem = r.get_json()
+    assert problem["retry_after"] == 40
+    assert problem["type"].endswith("/slow-mode")
+    assert "40 s" in problem["detail"] and "12:01:00 UTC" in problem["detail"]
+    # Another reader and a moderator are not held back.
+    assert _post(client, "u-2", "other reader").status_code == 201
+    assert _post(client, "mod-1", "a", **MOD).status_code == 201
+    assert client.post(THREAD, json={"body": "b"}, headers=MOD).status_code == 201
+    clock["now"] = T0 + dt.timedelta(seconds=61)
+    assert _post(client, "u-1", "second").status_code == 201
+    with client.application.app_context():
+        entry = db.session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "update_article")
+        ).one()
+    assert entry.before["slow_mode_seconds"] == 0 and entry.after["slow_mode_seconds"] == 60
+    assert entry.reason == "busy" and entry.actor_id == "mod-1"
+
+
+def test_guests_are_slowed_by_their_address(client, clock):
+    client.patch(ARTICLE, json={"slow_mode_seconds": 30}, headers=MOD)
+    r = client.post(THREAD, json={"body": "one", "author_name": "Ann"})
+    assert r.status_code == 201
+    r = client.post(THREAD, json={"body": "two", "author_name": "Another name"})
+    assert r.status_code == 429
+
+
+def test_slow_mode_until_ends_by_itself(client, clock):
+    until = (T0 + dt.timedelta(minutes=5)).isoformat()
+    client.patch(ARTICLE, json={"slow_mode_seconds": 600, "slow_mode_until": until}, headers=MOD)
+    assert client.get("/api/v1/articles/surge-1").get_json()["slow_mode_until"] == (
+        "2026-11-29T12:05:00Z"
+    )
+    assert _post(client, "u-1", "one").status_code == 201
+    assert _post(client, "u-1", "two").status_code == 429
+    clock["now"] = T0 + dt.timedelta(minutes=5, seconds=1)
+    assert client.get("/api/v1/articles/surge-1").get_json()["slow_mode_seconds"] == 0
+    assert _post(client, "u-1", "two").status_code == 201
+
+
+def test_premoderation_until_holds_new_comments_until_then(client, clock):
+    until = T0 + dt.timedelta(hours=1)
+    r = client.patch(ARTICLE, json={"premoderation_until": until.isoformat()}, headers=MOD)
+    assert r.status_code == 200
+    assert client.get("/api/v1/articles/surge-1").get_json()["premoderation_until"] == (
+        "2026-11-29T13:00:00Z"
+    )
+    held = _post(client, "u-1", "during")
+    assert held.get_json()["status"] == "pending"
+    queue = client.get("/api/v1/admin/queue?state=pending", headers=MOD).get_json()
+    assert queue["items"][0]["held_reason"] == "premoderation"
+    assert client.post(THREAD, json={"body": "mod"}, headers=MOD).get_json()["status"] == (
+        "published"
+    )
+    clock["now"] = until + dt.timedelta(seconds=1)
+    assert _post(client, "u-2", "after").get_json()["status"] == "published"
+    assert client.get("/api/v1/articles/surge-1").get_json()["premoderation_until"] is None
+    r = client.patch(ARTICLE, json={"premoderation_until": None}, headers=MOD)
+    assert r.get_json()["premoderation_until"] is None
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.events: list[domain_events.Event] = []
+
+    def in_transaction(self, session: Any, events: list[domain_events.Event]) -> None:
+        return None
+
+    def after_commit(self, events: list[domain_events.Event]) -> None:
+        self.events.extend(events)
+
+
+@pytest.mark.settings(
+    COMMENTS_SURGE_COMMENTS_PER_MINUTE=3,
+    COMMENTS_SURGE_SLOW_MODE_SECONDS=45,
+    COMMENTS_SURGE_MINUTES=10,
+)
+def test_automatic_surge_turns_slow_mode_on_audited_as_the_system(app, client, clock):
+    recorder = _Recorder()
+    add_sink(app, recorder)
+    for i in range(3):
+        clock["now"] = T0 + dt.timedelta(seconds=10 * i)
+        assert _post(client, f"r-{i}", f"comment {i}").status_code == 201
+    assert client.get("/api/v1/articles/surge-1").get_json()["slow_mode_seconds"] == 0
+    clock["now"] = T0 + dt.timedelta(seconds=40)
+    assert _post(client, "r-3", "the fourth in a minute").status_code == 201
+    article = client.get("/api/v1/articles/surge-1").get_json()
+    assert article["slow_mode_seconds"] == 45
+    assert article["slow_mode_until"] == "2026-11-29T12:10:40Z"
+    with app.app_context():
+        entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "surge")))
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry.actor_id == "system" and entry.target_id == "surge-1"
+    assert entry.before["surge_until"] is None
+    assert entry.after["surge_until"] == "2026-11-29T12:10:40Z"
+    assert "4 comments within a minute" in (entry.reason or "")
+    changed = [e for e in recorder.events if e.type == domain_events.ARTICLE_CHANGED]
+    assert len(changed) == 1 and changed[0].actor_id == "system"
+    # The surge now slows readers down; a fifth comment in the minute does not re-trigger.
+    clock["now"] = T0 + dt.timedelta(seconds=50)
+    assert _post(client, "r-3", "too soon").status_code == 429
+    assert _post(client, "r-4", "fifth").status_code == 201
+    log = client.get("/api/v1/admin/audit-log?action=surge", headers=MOD).get_json()
+    assert [e["actor"] for e in log["items"]] == ["system"]
+    # A moderator's decision ends the surge.
+    r = client.patch(ARTICLE, json={"slow_mode_seconds": 0}, headers=MOD)
+    assert r.get_json()["effective_slow_mode_seconds"] == 0
+    # And once it ends, slow mode is off again.
+    clock["now"] = T0 + dt.timedelta(minutes=11)
+    assert _post(client, "r-3", "later").status_code == 201
+
+
+@pytest.mark.settings(COMMENTS_SURGE_COMMENTS_PER_MINUTE=5, COMMENTS_SURGE_SLOW_MODE_SECONDS=30)
+def test_a_surge_ends_and_gives_back_the_moderators_slow_mode(client, clock):
+    client.patch(ARTICLE, json={"slow_mode_seconds": 10}, headers=MOD)
+    for i in range(6):
+        clock["now"] = T0 + dt.timedelta(seconds=i)
+        assert _post(client, f"s-{i}", f"c{i}").status_code == 201
+    assert client.get("/api/v1/articles/surge-1").get_json()["slow_mode_seconds"] == 30
+    clock["now"] = T0 + dt.timedelta(minutes=16)
+    article = client.get("/api/v1/articles/surge-1").get_json()
+    assert article["slow_mode_seconds"] == 10 and article["slow_mode_until"] is None
+
+
+@pytest.mark.settings(COMMENTS_SURGE_COMMENTS_PER_MINUTE=4)
+def test_concurrent_posts_count_once_each_and_trigger_the_surge_once(app, client):
+    calls = [(lambda c, i=i: _post(c, f"crowd-{i}", f"at once {i}").status_code) for i in range(10)]
+    statuses = at_once(app, calls)
+    assert statuses.count(201) == 10, statuses
+    with app.app_context():
+        counted = db.session.scalar(select(func.sum(ArticlePostCount.count)))
+        surges = db.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "surge")
+        )
+    assert counted == 10
+    # Ten posts within a minute or two: each minute past the threshold triggers at most once.
+    assert 1 <= surges <= 2
+    assert client.get("/api/v1/articles/surge-1").get_json()["slow_mode_seconds"] == 30
+
+
+def test_surge_is_off_by_default(app, client):
+    for i in range(12):
+        assert _post(client, f"q-{i}", f"calm {i}").status_code == 201
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ArticlePostCount)) == 0
+    assert client.get("/api/v1/articles/surge-1").get_json()["slow_mode_seconds"] == 0
