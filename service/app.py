@@ -22,6 +22,8 @@ from .cli import init_app as init_cli
 from .config import SETTINGS, load_settings
 from .console import bp as console_bp
 from .converters import AsciiIntegerConverter
+from .delivery import email as email_delivery
+from .domain.notifications import NotificationSink
 from .extensions import db
 from .jsonprovider import OrjsonProvider
 from .ops import bp as ops_bp
@@ -160,6 +162,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cors.init_app(app, settings)
     services.init_app(app, settings)
     events.init_app(app)  # domain events to their sinks (notifications, webhooks, live)
+    events.add_sink(app, NotificationSink())  # notifications (#15): rows in the same transaction
 
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
@@ -169,6 +172,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(apidocs_bp)
 
     init_cli(app)
+    email_delivery.init_app(app)  # `flask send-emails` (#15)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..auth import require_user
 from ..domain.reactions import article_reactions, react_to_article
+from ..domain.readers import follows
 from ..domain.threads import article_visible
 from ..extensions import db
 from ..http import checked_article_id, read_limit, settings, write_limit
@@ -22,7 +23,10 @@ def _engagement(article_id: str) -> dict[str, Any]:
     article = db.session.get(Article, article_id)
     visible = article_visible(article, v)
     counts, mine = article_reactions(db.session, article_id, v.user_id) if visible else ({}, [])
-    return article_out(article_id, article, reactions=counts, mine=mine, visible=visible)
+    out = article_out(article_id, article, reactions=counts, mine=mine, visible=visible)
+    if v.user_id is not None:  # notifications (#15): does the caller follow the thread?
+        out["subscribed"] = follows(db.session, user_id=v.user_id, article_id=article_id)
+    return out
 
 
 @bp.get("/articles/<article_id>")

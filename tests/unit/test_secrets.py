@@ -20,6 +20,8 @@ CREDENTIALS = {
     "DATABASE_URL": f"postgresql+psycopg://app:{PASSWORD}@127.0.0.1:1/comments",
     "RATELIMIT_STORAGE_URI": f"redis://app:{PASSWORD}@127.0.0.1:1/0",
     "COMMENTS_CACHE_URL": f"redis://:{PASSWORD}@127.0.0.1:1/1",
+    "COMMENTS_SMTP_URL": f"smtp://mailer:{PASSWORD}@127.0.0.1:1?starttls=true",
+    "COMMENTS_PUBLIC_URL": f"https://user:{PASSWORD}@comments.example",
 }
 
 _CREDENTIAL_WORDS = ("SECRET", "PASSWORD", "TOKEN", "_KEY", "_URL", "_URI", "DSN")
