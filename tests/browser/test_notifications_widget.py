@@ -34,7 +34,7 @@ def shot(page: Any, name: str, tmp_path: Path) -> None:
     """Keep a screenshot: in COMMENTS_SCREENSHOT_DIR (make screenshots), else beside the test."""
     target = Path(SHOTS) if SHOTS else tmp_path
     target.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(target / f"{name}.png"), full_page=True)
+    page.locator("comments-thread").first.screenshot(path=str(target / f"{name}.png"))
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
@@ -48,8 +48,8 @@ def test_bell_panel_and_following_a_notification(
         who={**READER_B, "sub": "u-3", "name": "Ana"},
     )
     page = open_page("reader-a", viewport=viewport)
-    bell = page.get_by_role("button", name="Notifications, 2 unread")
-    expect(bell).to_be_visible()
+    expect(page.get_by_role("button", name="Notifications, 2 unread")).to_be_visible()
+    bell = page.locator(".cw-bell")
     expect(bell).to_have_attribute("aria-expanded", "false")
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
 

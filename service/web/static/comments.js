@@ -1191,7 +1191,8 @@
     this.followBtn = btn("cw-btn cw-follow", this.t("follow"), function () { self.toggleFollow(); }, { "aria-pressed": "false", hidden: true });
     this.bellCount = el("span", { class: "cw-bell-count", "aria-hidden": "true" });
     this.bell = btn("cw-btn cw-bell", "", function () { self.toggleNotes(); }, { "aria-expanded": "false", "aria-controls": id + "-notes", hidden: true });
-    this.bell.append(icon(BELL), this.bellCount);
+    this.bellName = el("span", { class: "cw-sr" });
+    this.bell.append(icon(BELL), this.bellName, this.bellCount);
     this.noteList = el("ul", { class: "cw-note-list" });
     this.noteMore = btn("cw-btn cw-note-more", this.t("more_notes"), function () { self.loadNotes(true); }, { hidden: true });
     this.noteSettings = el("div", { class: "cw-note-settings" });
@@ -1236,7 +1237,8 @@
   P.setUnread = function (n) {
     this.unread = Math.max(0, n || 0);
     this.bellCount.textContent = this.unread ? (this.unread > 99 ? "99+" : this.num.format(this.unread)) : "";
-    this.bell.setAttribute("aria-label", this.unread ? this.t("bell", this.unread) : this.t("notifications"));
+    // The name is text, not aria-label: the visible count stays part of what it says.
+    this.bellName.textContent = this.unread ? this.t("bell", this.unread) : this.t("notifications");
     this.bell.classList.toggle("cw-has-unread", this.unread > 0);
   };
 
