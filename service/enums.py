@@ -65,3 +65,14 @@ class ModerationAction(enum.StrEnum):
     PIN = "pin"
     UNPIN = "unpin"
     DISMISS_FLAGS = "dismiss_flags"
+
+
+# --- webhooks (issue #15) -----------------------------------------------------------------
+
+
+class DeliveryStatus(str, enum.Enum):
+    """A webhook delivery: waiting (or being retried), delivered, or given up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
