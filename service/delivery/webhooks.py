@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import and_, delete, select, true, update
+from sqlalchemy import and_, bindparam, delete, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from ..domain import webhooks
@@ -163,6 +163,27 @@ def _send(sender: Sender, item: Claimed) -> Outcome:
         return Outcome("connection_error", error=f"{exc.__class__.__name__}: {exc}"[:500])
 
 
+_T = WebhookDelivery.__table__
+# A row is updated only while it is still this worker's claim: pending, and no other worker
+# claimed it again since (which would have raised ``attempts``).
+_RECORD = (
+    update(_T)
+    .where(
+        _T.c.id == bindparam("b_id"),
+        _T.c.attempts == bindparam("b_attempts"),
+        _T.c.status == DeliveryStatus.PENDING,
+    )
+    .values(
+        status=bindparam("b_status"),
+        next_attempt_at=bindparam("b_next"),
+        delivered_at=bindparam("b_delivered"),
+        last_error=bindparam("b_error"),
+        response_code=bindparam("b_code"),
+        duration_ms=bindparam("b_ms"),
+    )
+)
+
+
 def record(
     session: Session,
     results: list[tuple[Claimed, Outcome]],
@@ -176,24 +197,23 @@ def record(
     # An endpoint fails "since" the oldest event it failed to take: the delivery that is
     # given up after the whole retry window then finds its endpoint failing that long.
     failing_from: dict[int, dt.datetime] = {}
+    outcomes: list[dict[str, Any]] = []
     for item, outcome in results:
         metrics.attempt(outcome.result, outcome.seconds)
-        mine = and_(
-            D.id == item.id, D.attempts == item.attempts, D.status == DeliveryStatus.PENDING
-        )
-        common = {
-            "response_code": outcome.status,
-            "duration_ms": int(outcome.seconds * 1000),
+        row: dict[str, Any] = {
+            "b_id": item.id,
+            "b_attempts": item.attempts,
+            "b_code": outcome.status,
+            "b_ms": int(outcome.seconds * 1000),
+            "b_status": DeliveryStatus.PENDING,
+            "b_next": None,
+            "b_delivered": None,
+            "b_error": None,
         }
         if outcome.ok:
             healthy.add(item.endpoint_id)
             metrics.delivered((now - item.created_at).total_seconds())
-            values: dict[str, Any] = {
-                "status": DeliveryStatus.DELIVERED,
-                "delivered_at": now,
-                "next_attempt_at": None,
-                "last_error": None,
-            }
+            row.update(b_status=DeliveryStatus.DELIVERED, b_delivered=now)
         else:
             failing[item.endpoint_id] = outcome.error or outcome.result
             earliest = failing_from.get(item.endpoint_id, item.created_at)
@@ -205,9 +225,9 @@ def record(
                 retry_for=retry_for,
                 jitter=random.random(),
             )
-            values = {"last_error": outcome.error, "next_attempt_at": retry_at}
+            row.update(b_error=outcome.error, b_next=retry_at)
             if retry_at is None:
-                values["status"] = DeliveryStatus.FAILED
+                row["b_status"] = DeliveryStatus.FAILED
                 metrics.gave_up()
                 log.warning(
                     "webhook delivery %d to endpoint %d failed for good after %d attempts: %s",
@@ -216,12 +236,9 @@ def record(
                     item.attempts,
                     outcome.error,
                 )
-        session.execute(
-            update(D)
-            .where(mine)
-            .values(**common, **values)
-            .execution_options(synchronize_session=False)
-        )
+        outcomes.append(row)
+    if outcomes:  # one statement, executed for every row (executemany)
+        session.execute(_RECORD, outcomes)
     for endpoint_id in healthy:
         session.execute(
             update(E)
