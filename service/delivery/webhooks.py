@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import and_, bindparam, delete, select, true, update
+from sqlalchemy import Boolean, and_, bindparam, case, delete, literal, select, true, update
 from sqlalchemy.orm import Session, aliased
 
 from ..domain import webhooks
@@ -180,6 +180,9 @@ _RECORD = (
         last_error=bindparam("b_error"),
         response_code=bindparam("b_code"),
         duration_ms=bindparam("b_ms"),
+        # Once delivered or given up, the body is no longer kept: only the outcome is (the
+        # deliveries list), so comment text does not linger for the retention period.
+        payload=case((bindparam("b_done", type_=Boolean()), literal("")), else_=_T.c.payload),
     )
 )
 
@@ -209,11 +212,12 @@ def record(
             "b_next": None,
             "b_delivered": None,
             "b_error": None,
+            "b_done": False,
         }
         if outcome.ok:
             healthy.add(item.endpoint_id)
             metrics.delivered((now - item.created_at).total_seconds())
-            row.update(b_status=DeliveryStatus.DELIVERED, b_delivered=now)
+            row.update(b_status=DeliveryStatus.DELIVERED, b_delivered=now, b_done=True)
         else:
             failing[item.endpoint_id] = outcome.error or outcome.result
             earliest = failing_from.get(item.endpoint_id, item.created_at)
@@ -227,7 +231,7 @@ def record(
             )
             row.update(b_error=outcome.error, b_next=retry_at)
             if retry_at is None:
-                row["b_status"] = DeliveryStatus.FAILED
+                row.update(b_status=DeliveryStatus.FAILED, b_done=True)
                 metrics.gave_up()
                 log.warning(
                     "webhook delivery %d to endpoint %d failed for good after %d attempts: %s",

@@ -117,6 +117,7 @@ def test_a_new_comment_arrives_signed_with_its_public_shape(
     (row,) = rows(app)
     assert (row.status, row.attempts, row.response_code) == (DeliveryStatus.DELIVERED, 1, 200)
     assert row.next_attempt_at is None and row.delivered_at is not None
+    assert row.payload == ""  # the body is not kept once delivered
     page = client.get(f"/api/v1/admin/webhooks/{row.endpoint_id}/deliveries", headers=ADMIN).json
     assert page["items"][0]["status"] == "delivered"
     assert page["items"][0]["response_code"] == 200 and page["items"][0]["next_attempt_at"] is None
@@ -258,6 +259,7 @@ def test_retried_after_500s_with_backoff_then_delivered(
     assert deliver(app, now=t0) == 1
     (row,) = rows(app)
     assert (row.status, row.attempts, row.response_code) == (DeliveryStatus.PENDING, 1, 500)
+    assert json.loads(row.payload)["type"] == "comment.created"  # kept for the retries
     assert row.last_error == "answered 500"
     wait = (row.next_attempt_at - t0).total_seconds()
     assert 5 * 0.75 <= wait <= 5 * 1.25  # the first retry: 5 s, with jitter
@@ -323,6 +325,7 @@ def test_given_up_after_the_retry_window_and_the_endpoint_disabled(app: Any, cli
             now = row.next_attempt_at
             assert attempts < 30
     assert row.status == DeliveryStatus.FAILED and row.next_attempt_at is None
+    assert row.payload == ""
     assert 8 <= row.attempts == attempts <= 15
     assert row.last_attempt_at == row.created_at + dt.timedelta(hours=24)
     hook = endpoint(app, endpoint_id)
