@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cors, errors, events, observability, ratelimit, requestlimits, services
+from . import cors, delivery, errors, events, observability, ratelimit, requestlimits, services
 from .admin import bp as admin_bp
 from .api import bp as api_bp
 from .apidocs import bp as apidocs_bp
@@ -163,6 +163,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     services.init_app(app, settings)
     events.init_app(app)  # domain events to their sinks (notifications, webhooks, live)
     events.add_sink(app, NotificationSink())  # notifications (#15): rows in the same transaction
+    delivery.init_app(app)  # webhooks: the outbox sink and the worker's jobs (#15)
 
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)

@@ -390,6 +390,52 @@ class Settings:
         url=True,
         check=_public_url_problem,
     )
+    # --- webhooks and the delivery worker (issue #15; service/delivery/) ------------------
+    webhook_allow_private: bool = _row(
+        False,
+        "Let webhook endpoints be on loopback, private, link-local or other non-public "
+        "addresses (tests, private networks). Off: such URLs are refused when registered "
+        "and again at every delivery (DNS rebinding).",
+    )
+    webhook_connect_timeout_seconds: float = _row(
+        3.0,
+        "Seconds a webhook delivery may take to connect.",
+        check=_at_least(0, more_than=True),
+    )
+    webhook_timeout_seconds: float = _row(
+        10.0,
+        "Seconds a webhook endpoint may take to answer once connected (else the attempt "
+        "failed and is retried).",
+        check=_at_least(0, more_than=True),
+    )
+    webhook_retry_hours: int = _row(
+        24,
+        "A webhook delivery is retried (exponential backoff with jitter) for this long, then "
+        "marked failed; an endpoint failing continuously this long is disabled (audited).",
+        check=_at_least(1),
+    )
+    webhook_retention_days: int = _row(
+        7,
+        "Delivered and failed webhook deliveries are kept this long (the deliveries list), "
+        "then removed by the worker.",
+        check=_at_least(1),
+    )
+    delivery_worker: bool = _row(
+        True,
+        "`python -m service.serve` (so `make run` and the container) also starts one "
+        "delivery worker (`flask --app service worker`) and stops it with the server; "
+        "false when workers run as their own processes (docker-compose's `worker`).",
+    )
+    delivery_concurrency: int = _row(
+        8,
+        "Requests one delivery worker has in flight at once (a slow endpoint holds one).",
+        check=_at_least(1),
+    )
+    delivery_idle_seconds: float = _row(
+        1.0,
+        "How long a delivery worker sleeps when it found nothing to send.",
+        check=_at_least(0, more_than=True),
+    )
 
     # Derived, not set by anyone (no row in the table): the demo's own token secret, None
     # unless demo mode is on (see load_settings).

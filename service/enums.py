@@ -98,3 +98,14 @@ class MailState(enum.StrEnum):
     DUE = "due"  # to be sent by the next pass of service/delivery/email.py
     SENT = "sent"
     DROPPED = "dropped"  # the reader turned mail off, or the server refused the address
+
+
+# --- webhooks (issue #15) -----------------------------------------------------------------
+
+
+class DeliveryStatus(str, enum.Enum):
+    """A webhook delivery: waiting (or being retried), delivered, or given up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"

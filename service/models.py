@@ -32,6 +32,7 @@ from sqlalchemy.types import TypeDecorator
 from .enums import (
     ArticleStatus,
     CommentStatus,
+    DeliveryStatus,
     EmailMode,
     FlagReason,
     FlagState,
@@ -428,6 +429,74 @@ class ReaderSettings(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# --- webhooks (issue #15; migration 0006) -------------------------------------------------
+
+
+class WebhookEndpoint(Base):
+    """A URL of the host site's that hears about events (admins register it). ``secret`` is
+    the Standard Webhooks signing key ("whsec_..."): kept so deliveries can be signed,
+    shown only when made, never logged or listed."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    disabled_reason: Mapped[Optional[str]] = mapped_column(String(500), nullable=True)
+    # Set by a failed attempt when it starts a run of failures, to the time of the oldest
+    # event it failed to take; None again after a success. An endpoint failing this long
+    # (COMMENTS_WEBHOOK_RETRY_HOURS) is disabled.
+    failing_since: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+DUE_PREDICATE = "status = 'pending'"
+
+
+class WebhookDelivery(Base):
+    """The outbox: one event for one endpoint, written in the transaction of the change,
+    sent (and retried) by the delivery worker. ``next_attempt_at`` is also the lease: a
+    worker that claims a row moves it past the attempt's time limit, so a worker that dies
+    mid-delivery leaves the row due again."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            sqlite_where=text(DUE_PREDICATE),
+            postgresql_where=text(DUE_PREDICATE),
+        ),
+        Index("ix_webhook_deliveries_endpoint_id_id", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_created_at", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(64))  # the webhook-id header
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)  # the exact JSON body that is signed
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"),
+        default=DeliveryStatus.PENDING,
+        server_default=DeliveryStatus.PENDING.value,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    response_code: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    duration_ms: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[Optional[str]] = mapped_column(String(500), nullable=True)
+
+
 __all__ = [
     "Base",
     "Article",
@@ -446,5 +515,7 @@ __all__ = [
     "Follow",
     "Mute",
     "ReaderSettings",
+    "WebhookEndpoint",
+    "WebhookDelivery",
     "utcnow",
 ]

@@ -10,6 +10,8 @@ from flask import Blueprint, Response, current_app
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select, text
 
+from .delivery import queue_depths
+from .delivery.metrics import QueueCollector
 from .enums import CommentStatus
 from .extensions import db
 from .http import services, settings
@@ -109,7 +111,8 @@ def moderation_queue_sizes() -> dict[str, int]:
 def metrics() -> Response:
     """Prometheus text format, summed over every worker process."""
     return current_app.response_class(
-        metrics_text(moderation_queue_sizes), content_type=CONTENT_TYPE_LATEST
+        metrics_text(moderation_queue_sizes, QueueCollector(queue_depths)),
+        content_type=CONTENT_TYPE_LATEST,
     )
 
 

@@ -43,6 +43,7 @@ from ..enums import CommentStatus, EmailMode, MailState, NotificationKind
 from ..extensions import db
 from ..models import MAIL_DUE_PREDICATE, Comment, Notification, ReaderSettings, utcnow
 from ..services import EXTENSION
+from .worker import stop_requested
 
 log = logging.getLogger(__name__)
 
@@ -337,6 +338,8 @@ def send_due_emails(app: Flask, *, now: dt.datetime | None = None) -> int:
         session = db.session
         try:
             for _ in range(MAX_PER_PASS):
+                if stop_requested():  # the worker is stopping: the rest waits for the next
+                    break
                 moment = now or utcnow()
                 claim = _claim(session, settings, moment)
                 if claim is None:
@@ -405,14 +408,17 @@ def _close(smtp: smtplib.SMTP | None) -> None:
         smtp.close()
 
 
-def due_count(session: Session) -> int:
-    """Notifications waiting for an e-mail (for the worker's metrics)."""
-    return int(
-        session.scalar(
-            select(func.count()).select_from(Notification).where(text(MAIL_DUE_PREDICATE))
-        )
-        or 0
-    )
+def queue_depth(session: Session, now: dt.datetime | None = None) -> tuple[int, float]:
+    """(notifications waiting for an e-mail, age of the oldest in seconds), for the
+    worker's queue-depth metrics."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(Notification.created_at)).where(text(MAIL_DUE_PREDICATE))
+    ).one()
+    if not count or oldest is None:
+        return 0, 0.0
+    if oldest.tzinfo is None:  # SQLite's min() reads back naive (UTC by construction)
+        oldest = oldest.replace(tzinfo=dt.timezone.utc)
+    return int(count), max(0.0, ((now or utcnow()) - oldest).total_seconds())
 
 
 def init_app(app: Flask) -> None:
@@ -428,7 +434,7 @@ __all__ = [
     "MailItem",
     "SmtpTarget",
     "connect",
-    "due_count",
+    "queue_depth",
     "init_app",
     "parse_smtp_url",
     "render",

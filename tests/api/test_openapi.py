@@ -201,7 +201,7 @@ class Walk:
     ) -> tuple[Any, Any]:
         params = {
             k: kwargs.pop(k)
-            for k in ("article_id", "comment_id", "kind", "user_id", "lang", "name")
+            for k in ("article_id", "comment_id", "kind", "user_id", "lang", "name", "endpoint_id")
             if k in kwargs
         }
         path = template.format(**params)
@@ -734,6 +734,21 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
         data="x",
         content_type="text/plain",
     )
+
+    # Webhooks (issue #15): admins only; the URL is an IP literal (no DNS in tests).
+    root = auth("root", roles=["admin"])
+    hooks, hook = ADMIN + "/webhooks", ADMIN + "/webhooks/{endpoint_id}"
+    _, made = w("POST", hooks, 201, json={"url": "https://93.184.215.14/in"}, headers=root)
+    w("POST", hooks, 422, json={"url": "http://127.0.0.1/in"}, headers=root)
+    w("GET", hooks, 200, headers=root)
+    w("GET", hooks, 403, headers=mod)
+    w("GET", hook, 200, endpoint_id=made["id"], headers=root)
+    w("PATCH", hook, 200, endpoint_id=made["id"], json={"events": ["*"]}, headers=root)
+    w("POST", hook + "/rotate-secret", 200, endpoint_id=made["id"], headers=root)
+    w("POST", hook + "/test", 202, endpoint_id=made["id"], headers=root)
+    w("GET", hook + "/deliveries", 200, endpoint_id=made["id"], headers=root)
+    w("DELETE", hook, 204, endpoint_id=made["id"], headers=root)
+    w("GET", hook, 404, endpoint_id=made["id"], headers=root)
 
     # A path that matches no route.
     r = client.get("/api/v1/nothing-here")
