@@ -176,7 +176,7 @@ def test_events_map_to_the_catalogue_and_reactions_are_opt_in(
     while deliver(app):
         pass
     by_endpoint: dict[int, list[dict[str, Any]]] = {everything: [], reactions: []}
-    for got in receiver.wait_for(9):
+    for got in receiver.wait_for(10):  # with the removal's notification.created (#15)
         target = reactions if "only=reactions" in got.path else everything
         by_endpoint[target].append(json.loads(got.body))
     assert sorted(p["type"] for p in by_endpoint[everything]) == [
@@ -185,6 +185,7 @@ def test_events_map_to_the_catalogue_and_reactions_are_opt_in(
         "comment.edited",
         "comment.flagged",
         "comment.moderated",
+        "notification.created",  # the author is told of the removal
         "user.banned",
         "user.erased",
     ]
@@ -214,12 +215,13 @@ def test_held_comments_then_published(app: Any, client: Any, receiver: Receiver)
     )
     while deliver(app):
         pass
-    payloads = [r.verify(secret) for r in receiver.wait_for(4)]
+    payloads = [r.verify(secret) for r in receiver.wait_for(5)]
     assert sorted(p["type"] for p in payloads) == [
         "comment.created",
         "comment.held",
         "comment.moderated",
         "comment.published",
+        "notification.created",  # the author is told of the approval (#15)
     ]
     held = next(p for p in payloads if p["type"] == "comment.held")
     assert held["data"]["status"] == "pending" and held["data"]["held_reason"] == "premoderation"
