@@ -1,6 +1,9 @@
 # syntax=docker/dockerfile:1
 # The comments service: granian serving service.wsgi:app (python -m service.serve), migrations
 # run by the entrypoint. The image carries the runtime lock alone (no test or bench tools).
+# The server starts one delivery worker (webhooks) beside itself unless
+# COMMENTS_DELIVERY_WORKER=false; to run workers as their own containers, give the image the
+# command `flask --app service worker --metrics-port 9100` (docker-compose.yml's `worker`).
 
 # --- build: wheels for the pinned dependencies (compilers stay in this stage) ----------------
 FROM python:3.11-slim AS build

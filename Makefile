@@ -32,7 +32,8 @@ DEMO_SET_BY := $(if $(COMMENTS_DEMO),,make)
 ## on http://$(HOST):$(PORT) (demo mode unless COMMENTS_DEMO is set: http://$(HOST):$(PORT)/demo)
 ## with granian (service/serve.py), and once the server answers, print where its pages are
 ## (`flask banner`). One worker process (threads inside it) while rate limits are counted in
-## memory, so the documented limits hold exactly; WEB_CONCURRENCY overrides.
+## memory, so the documented limits hold exactly; WEB_CONCURRENCY overrides. The server also
+## starts the delivery worker (webhooks: `flask --app service worker`) and stops it with itself.
 run: export COMMENTS_DEMO ?= true
 run: export COMMENTS_DEMO_SET_BY := $(DEMO_SET_BY)
 run: export COMMENTS_ALLOW_GUESTS ?= $(COMMENTS_DEMO)

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cors, errors, events, observability, ratelimit, requestlimits, services, spam
+from . import cors, delivery, errors, events, observability, ratelimit, requestlimits, services, spam
 from .admin import bp as admin_bp
 from .api import bp as api_bp
 from .apidocs import bp as apidocs_bp
@@ -22,6 +22,8 @@ from .cli import init_app as init_cli
 from .config import SETTINGS, load_settings
 from .console import bp as console_bp
 from .converters import AsciiIntegerConverter
+from .delivery import email as email_delivery
+from .domain.notifications import NotificationSink
 from .extensions import db
 from .jsonprovider import OrjsonProvider
 from .ops import bp as ops_bp
@@ -161,6 +163,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     services.init_app(app, settings)
     events.init_app(app)  # domain events to their sinks (notifications, webhooks, live)
     spam.init_app(app, settings)  # spam scores; moderators' decisions teach the model
+    events.add_sink(app, NotificationSink())  # notifications (#15): rows in the same transaction
+    delivery.init_app(app)  # webhooks: the outbox sink and the worker's jobs (#15)
 
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)
@@ -170,6 +174,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(apidocs_bp)
 
     init_cli(app)
+    email_delivery.init_app(app)  # `flask send-emails` (#15)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from .config import DEMO_JWT_SECRET, DEMO_KEY_ID
 from .domain.names import fallback_name, name_problem
+from .domain.readers import usable_address
 from .domain.tokens import API_KEY_PREFIX, hash_secret, secret_matches
 from .extensions import db
 from .models import ApiKey
@@ -36,6 +37,9 @@ class Caller:
     name: str | None = None
     roles: frozenset[str] = field(default_factory=frozenset)
     via_api_key: bool = False
+    # The token's `email` claim when usable (domain/readers.py): only to store for sending
+    # notification e-mails; never shown, never logged (kept out of repr).
+    email: str | None = field(default=None, repr=False)
 
     @property
     def is_authenticated(self) -> bool:
@@ -183,7 +187,10 @@ def _verified(
     if not isinstance(roles, list):
         raise _unauthorized("The token's 'roles' claim must be a list.")
     caller = Caller(
-        user_id=sub, name=name.strip()[:80], roles=frozenset(r for r in roles if isinstance(r, str))
+        user_id=sub,
+        name=name.strip()[:80],
+        roles=frozenset(r for r in roles if isinstance(r, str)),
+        email=usable_address(claims.get("email")),
     )
     return caller, float(claims["exp"])
 

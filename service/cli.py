@@ -13,6 +13,9 @@ from sqlalchemy import select
 
 from .banner import banner_text, base_url, wait_until_listening
 from .config import masked
+from .delivery import queue_depths
+from .delivery.metrics import serve_worker_metrics
+from .delivery.worker import Worker
 from .domain.data import DataError, export_records, import_records, recount
 from .domain.tokens import hash_secret, new_api_key
 from .extensions import db
@@ -156,6 +159,39 @@ def banner_command(wait_seconds: float) -> None:
     click.echo(banner_text(config, listening=bool(wait_seconds)))
 
 
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run every job once, then exit (cron, tests).")
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve this worker's Prometheus metrics on this port (a worker in its own "
+    "container; beside `python -m service.serve` the server's /metrics includes them).",
+)
+@click.option(
+    "--exit-with-parent",
+    is_flag=True,
+    hidden=True,
+    help="Stop when the process that started this one is gone (service/serve.py).",
+)
+@with_appcontext
+def worker_command(once: bool, metrics_port: int | None, exit_with_parent: bool) -> None:
+    """Deliver webhooks (and whatever else is queued for after the request) until SIGTERM or
+    SIGINT. Run any number at once on PostgreSQL; one on SQLite."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if metrics_port is not None:
+
+        def depths() -> dict[str, tuple[int, float]]:
+            with app.app_context():
+                return queue_depths()
+
+        serve_worker_metrics(metrics_port, depths)
+    worker = Worker(app, exit_with_parent=exit_with_parent)
+    handled = worker.run(max_rounds=1 if once else None)
+    if once:
+        click.echo(f"handled {handled} items")
+
+
 def init_app(app: Flask) -> None:
     for command in (
         migrate_command,
@@ -165,6 +201,7 @@ def init_app(app: Flask) -> None:
         export_command,
         recount_command,
         banner_command,
+        worker_command,
     ):
         app.cli.add_command(command)
     # `flask import FORMAT FILE` (service/importers); `flask import FILE` stays our backups.

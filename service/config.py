@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -150,6 +151,43 @@ def _ticker_template(template: Any) -> str | None:
         return None
     if "{symbol}" not in template or not re.match(r"https?://[^/\s]+", template):
         return "give an http(s) URL containing {symbol}, e.g. https://news.example/quote/{symbol}"
+    return None
+
+
+def _smtp_url_problem(url: Any) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(str(url))
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        return "smtp://user:password@host:587?starttls=true or smtps://user:password@host:465"
+    try:
+        parts.port  # noqa: B018 (a port that is not a number raises here)
+    except ValueError:
+        return "the port must be a number"
+    return None
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _permalink_problem(value: Any) -> str | None:
+    if not value:
+        return None
+    names = set(_PLACEHOLDER.findall(str(value)))
+    if not str(value).startswith(("http://", "https://")) or not names <= {
+        "article_id",
+        "comment_id",
+    }:
+        return (
+            "an http(s) URL with {article_id} and {comment_id}, e.g. "
+            "https://news.example/{article_id}#comment-{comment_id}"
+        )
+    return None
+
+
+def _public_url_problem(value: Any) -> str | None:
+    if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", str(value)):
+        return "an http(s) URL such as https://comments.example"
     return None
 
 
@@ -384,6 +422,83 @@ class Settings:
         check=_at_least(0),
     )
 
+    # --- notifications and e-mail (#15) ---
+    smtp_url: str | None = _row(
+        None,
+        "Send notification e-mails through this server: `smtp://user:password@host:587"
+        "?starttls=true` or `smtps://user:password@host:465`. Unset: no e-mail (in-app "
+        "notifications only).",
+        url=True,
+        check=_smtp_url_problem,
+    )
+    email_from: str = _row("comments@localhost", "The `From` address of notification e-mails.")
+    email_min_interval_seconds: int = _row(
+        900,
+        "At most one notification e-mail per reader this often; what happens in between is "
+        "batched into the next one.",
+        check=_at_least(0),
+    )
+    permalink_template: str | None = _row(
+        None,
+        "Where a comment lives on the site, for e-mails and the widget's notification "
+        "links: `https://news.example/{article_id}#comment-{comment_id}`.",
+        check=_permalink_problem,
+    )
+    public_url: str | None = _row(
+        None,
+        "This service's address as readers reach it (`https://comments.example`): the "
+        "base of the one-click unsubscribe links in e-mails. Production needs it with "
+        "`COMMENTS_SMTP_URL`; elsewhere it defaults to `http://HOST:PORT`.",
+        url=True,
+        check=_public_url_problem,
+    )
+    # --- webhooks and the delivery worker (issue #15; service/delivery/) ------------------
+    webhook_allow_private: bool = _row(
+        False,
+        "Let webhook endpoints be on loopback, private, link-local or other non-public "
+        "addresses (tests, private networks). Off: such URLs are refused when registered "
+        "and again at every delivery (DNS rebinding).",
+    )
+    webhook_connect_timeout_seconds: float = _row(
+        3.0,
+        "Seconds a webhook delivery may take to connect.",
+        check=_at_least(0, more_than=True),
+    )
+    webhook_timeout_seconds: float = _row(
+        10.0,
+        "Seconds a webhook endpoint may take to answer once connected (else the attempt "
+        "failed and is retried).",
+        check=_at_least(0, more_than=True),
+    )
+    webhook_retry_hours: int = _row(
+        24,
+        "A webhook delivery is retried (exponential backoff with jitter) for this long, then "
+        "marked failed; an endpoint failing continuously this long is disabled (audited).",
+        check=_at_least(1),
+    )
+    webhook_retention_days: int = _row(
+        7,
+        "Delivered and failed webhook deliveries are kept this long (the deliveries list), "
+        "then removed by the worker.",
+        check=_at_least(1),
+    )
+    delivery_worker: bool = _row(
+        True,
+        "`python -m service.serve` (so `make run` and the container) also starts one "
+        "delivery worker (`flask --app service worker`) and stops it with the server; "
+        "false when workers run as their own processes (docker-compose's `worker`).",
+    )
+    delivery_concurrency: int = _row(
+        8,
+        "Requests one delivery worker has in flight at once (a slow endpoint holds one).",
+        check=_at_least(1),
+    )
+    delivery_idle_seconds: float = _row(
+        1.0,
+        "How long a delivery worker sleeps when it found nothing to send.",
+        check=_at_least(0, more_than=True),
+    )
+
     # Derived, not set by anyone (no row in the table): the demo's own token secret, None
     # unless demo mode is on (see load_settings).
     demo_jwt_secret: str | None = field(default=None, metadata={"derived": True})
@@ -599,6 +714,11 @@ def _production_problems(s: Settings) -> list[str]:
     if s.demo:
         problems.append("COMMENTS_DEMO: demo mode mints tokens and is never allowed in production")
     problems.extend(_metrics_problems(s))
+    if s.smtp_url and not (s.public_url and s.permalink_template):
+        problems.append(
+            "COMMENTS_SMTP_URL: e-mails link back to the comment and carry an unsubscribe "
+            "link; set COMMENTS_PERMALINK_TEMPLATE and COMMENTS_PUBLIC_URL too"
+        )
     if (
         s.ratelimit_enabled
         and str(s.ratelimit_storage_uri).startswith("memory://")

@@ -76,3 +76,45 @@ class Position(enum.StrEnum):
     LONG = "long"
     SHORT = "short"
     NONE = "none"
+# --- notifications (#15) ------------------------------------------------------------------
+
+
+class NotificationKind(str, enum.Enum):
+    """Why a reader was notified (service/domain/notifications.py has the rules)."""
+
+    REPLY = "reply"  # a direct reply to their comment
+    MENTION = "mention"  # "@" + their display name in a thread they take part in
+    THREAD = "thread"  # a new comment in a thread they follow
+    MODERATION = "moderation"  # a moderator approved or removed their comment
+
+
+class ModerationOutcome(str, enum.Enum):
+    APPROVED = "approved"
+    REMOVED = "removed"
+
+
+class EmailMode(str, enum.Enum):
+    """A reader's e-mail setting: no mail, or reply and mention mails as they happen
+    (batched to at most one per COMMENTS_EMAIL_MIN_INTERVAL_SECONDS)."""
+
+    OFF = "off"
+    INSTANT = "instant"
+
+
+class MailState(enum.StrEnum):
+    """Notification.mail_state: NULL when no mail is meant for it."""
+
+    DUE = "due"  # to be sent by the next pass of service/delivery/email.py
+    SENT = "sent"
+    DROPPED = "dropped"  # the reader turned mail off, or the server refused the address
+
+
+# --- webhooks (issue #15) -----------------------------------------------------------------
+
+
+class DeliveryStatus(str, enum.Enum):
+    """A webhook delivery: waiting (or being retried), delivered, or given up."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"

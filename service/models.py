@@ -30,7 +30,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from .enums import ArticleStatus, CommentStatus, FlagReason, FlagState
+from .enums import (
+    ArticleStatus,
+    CommentStatus,
+    DeliveryStatus,
+    EmailMode,
+    FlagReason,
+    FlagState,
+    ModerationOutcome,
+    NotificationKind,
+)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -450,6 +459,170 @@ class CommentSpam(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
+# --- notifications, follows, mutes and readers' settings (#15) -----------------------------
+
+# Notifications a reader has not read yet: the unread count and ?unread=true use only these.
+UNREAD_PREDICATE = "read_at IS NULL"
+# Notifications waiting for service/delivery/email.py.
+MAIL_DUE_PREDICATE = "mail_state = 'due'"
+# Unread "new comment in a thread you follow": while one is unread, the thread adds no more.
+UNREAD_THREAD_PREDICATE = "read_at IS NULL AND kind = 'thread'"
+
+
+class Notification(Base):
+    """One reader told of one thing. The excerpt and the actor's name are read from the
+    comment when listed (never copied: an edit shows, a deletion takes them along, and the
+    row goes with the comment through the foreign key)."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_user_id_id", "user_id", "id"),
+        Index(
+            "ix_notifications_unread",
+            "user_id",
+            "id",
+            sqlite_where=text(UNREAD_PREDICATE),
+            postgresql_where=text(UNREAD_PREDICATE),
+        ),
+        Index(
+            "ix_notifications_mail_due",
+            "user_id",
+            sqlite_where=text(MAIL_DUE_PREDICATE),
+            postgresql_where=text(MAIL_DUE_PREDICATE),
+        ),
+        Index(
+            "ix_notifications_unread_thread",
+            "article_id",
+            "user_id",
+            sqlite_where=text(UNREAD_THREAD_PREDICATE),
+            postgresql_where=text(UNREAD_THREAD_PREDICATE),
+        ),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(200))  # the recipient
+    kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind, "notification_kind"))
+    article_id: Mapped[str] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[Optional[ModerationOutcome]] = mapped_column(
+        _enum(ModerationOutcome, "moderation_outcome"), nullable=True
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    # enums.MailState, or NULL when no e-mail is meant for this notification.
+    mail_state: Mapped[Optional[str]] = mapped_column(String(16), nullable=True)
+
+
+class Follow(Base):
+    """A reader follows an article's thread: its new comments notify them."""
+
+    __tablename__ = "follows"
+
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Mute(Base):
+    """A reader muted another: that person's comments arrive collapsed and never notify."""
+
+    __tablename__ = "mutes"
+
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)  # who muted
+    muted_id: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReaderSettings(Base):
+    """A reader's notification settings; no row reads as the defaults."""
+
+    __tablename__ = "reader_settings"
+
+    user_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    email_mode: Mapped[EmailMode] = mapped_column(
+        _enum(EmailMode, "email_mode"), default=EmailMode.OFF, server_default=EmailMode.OFF.value
+    )
+    follow_on_post: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # From the token's `email` claim, kept only while email_mode is instant (to send);
+    # never in a response or a log line.
+    email_address: Mapped[Optional[str]] = mapped_column(String(320), nullable=True)
+    last_emailed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- webhooks (issue #15; migration 0006) -------------------------------------------------
+
+
+class WebhookEndpoint(Base):
+    """A URL of the host site's that hears about events (admins register it). ``secret`` is
+    the Standard Webhooks signing key ("whsec_..."): kept so deliveries can be signed,
+    shown only when made, never logged or listed."""
+
+    __tablename__ = "webhook_endpoints"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON)
+    secret: Mapped[str] = mapped_column(String(100))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    disabled_reason: Mapped[Optional[str]] = mapped_column(String(500), nullable=True)
+    # Set by a failed attempt when it starts a run of failures, to the time of the oldest
+    # event it failed to take; None again after a success. An endpoint failing this long
+    # (COMMENTS_WEBHOOK_RETRY_HOURS) is disabled.
+    failing_since: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+DUE_PREDICATE = "status = 'pending'"
+
+
+class WebhookDelivery(Base):
+    """The outbox: one event for one endpoint, written in the transaction of the change,
+    sent (and retried) by the delivery worker. ``next_attempt_at`` is also the lease: a
+    worker that claims a row moves it past the attempt's time limit, so a worker that dies
+    mid-delivery leaves the row due again."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            sqlite_where=text(DUE_PREDICATE),
+            postgresql_where=text(DUE_PREDICATE),
+        ),
+        Index("ix_webhook_deliveries_endpoint_id_id", "endpoint_id", "id"),
+        Index("ix_webhook_deliveries_created_at", "created_at"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    message_id: Mapped[str] = mapped_column(String(64))  # the webhook-id header
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)  # the exact JSON body that is signed
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus, "delivery_status"),
+        default=DeliveryStatus.PENDING,
+        server_default=DeliveryStatus.PENDING.value,
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime, nullable=True)
+    response_code: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    duration_ms: Mapped[Optional[int]] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[Optional[str]] = mapped_column(String(500), nullable=True)
+
+
 __all__ = [
     "ArticlePostCount",
     "SpamModel",
@@ -469,5 +642,11 @@ __all__ = [
     "ImportedComment",
     "CommentTicker",
     "CommentRevision",
+    "Notification",
+    "Follow",
+    "Mute",
+    "ReaderSettings",
+    "WebhookEndpoint",
+    "WebhookDelivery",
     "utcnow",
 ]

@@ -14,6 +14,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select, text
 from sqlalchemy.engine import Engine
 
+from .delivery import queue_depths
+from .delivery.metrics import QueueCollector
 from .enums import CommentStatus
 from .extensions import db
 from .http import read_limit, services, settings
@@ -133,7 +135,8 @@ def metrics() -> Response:
             headers={"WWW-Authenticate": "Bearer"},
         )
     return current_app.response_class(
-        metrics_text(moderation_queue_sizes), content_type=CONTENT_TYPE_LATEST
+        metrics_text(moderation_queue_sizes, QueueCollector(queue_depths)),
+        content_type=CONTENT_TYPE_LATEST,
     )
 
 

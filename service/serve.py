@@ -13,7 +13,10 @@ plus WEB_THREADS and WORKER_TIMEOUT, and gives what gunicorn gave:
   (``service.watchdog``; granian itself has no per-request timeout);
 * metrics summed across workers (a fresh PROMETHEUS_MULTIPROC_DIR, stale files removed);
 * JSON log lines for granian's own messages too; the app logs the one access line per
-  request.
+  request;
+* one delivery worker beside it (``flask --app service worker``: webhooks and whatever
+  else waits in the outbox), started before the server and stopped after it, unless
+  COMMENTS_DELIVERY_WORKER=false (production may run workers as their own processes).
 
 ``python -m service.serve bench.ceiling:app`` serves another WSGI target the same way.
 """
@@ -24,6 +27,7 @@ import glob
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -142,13 +146,43 @@ def _end_leftover_workers() -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+def _wanted(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+def start_delivery_worker(target: str) -> subprocess.Popen[bytes] | None:
+    """The delivery worker as a child process (for the service's own app only): it shares
+    the server's environment, metrics directory included, so /metrics shows its figures,
+    and it stops by itself if this process dies without stopping it."""
+    if target != DEFAULT_TARGET or not _wanted("COMMENTS_DELIVERY_WORKER", True):
+        return None
+    command = [sys.executable, "-m", "flask", "--app", "service", "worker", "--exit-with-parent"]
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL)
+
+
+def stop_delivery_worker(worker: subprocess.Popen[bytes] | None) -> None:
+    if worker is None or worker.poll() is not None:
+        return
+    worker.send_signal(signal.SIGTERM)  # it finishes the delivery in hand, then exits
+    try:
+        worker.wait(timeout=GRACEFUL_SECONDS)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     target = args[0] if args else DEFAULT_TARGET
     made = metrics_dir()
+    worker = start_delivery_worker(target)
     try:
         server(target).serve()
     finally:
+        stop_delivery_worker(worker)
         _end_leftover_workers()
         if made:
             shutil.rmtree(made, ignore_errors=True)

@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote, unquote_to_bytes, urlsplit
 
 from werkzeug.routing import BaseConverter, ValidationError
 
-PREFIXES = ("/api/v1/admin/users/", "/api/v1/admin/bans/")
+PREFIXES = ("/api/v1/admin/users/", "/api/v1/admin/bans/", "/api/v1/me/muted/")
 MAX_USER_ID = 200  # as a token's `sub`
 
 

@@ -19,7 +19,7 @@ from ..domain.moderation import ACTIONS, QUEUE_STATES
 from ..enums import ArticleStatus
 from ..schemas import ARTICLE_ID_RULE, StrictBoolean, valid_article_id
 
-TARGET_TYPES = ("comment", "article", "user")
+TARGET_TYPES = ("comment", "article", "user", "webhook")
 
 
 class _Strict(Schema):
@@ -151,3 +151,37 @@ class EraseQuerySchema(_Strict):
     """``DELETE /admin/users/{user_id}?reason=``: the reason goes into the audit entry."""
 
     reason = fields.String(load_default=None, validate=[validate.Length(max=500), _no_nul])
+
+
+# --- webhooks (issue #15) -----------------------------------------------------------------
+
+
+class _Events(fields.List):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(
+            fields.String(validate=validate.Length(min=1, max=64)),
+            validate=validate.Length(min=1, max=32),
+            **kwargs,
+        )
+
+
+class WebhookCreateSchema(_Strict):
+    url = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    events = _Events(load_default=lambda: ["*"])
+
+
+class WebhookPatchSchema(_Strict):
+    url = fields.String(validate=validate.Length(min=1, max=2000))
+    events = _Events()
+    enabled = StrictBoolean()
+
+    @validates_schema
+    def _something(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Give url, events, enabled or several of them.")
+
+
+class DeliveriesQuerySchema(_Page):
+    status = fields.String(
+        load_default=None, validate=validate.OneOf(("pending", "delivered", "failed"))
+    )

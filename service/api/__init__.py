@@ -7,7 +7,7 @@ parents; importing them here registers their routes.
 
 from __future__ import annotations
 
-from . import articles, comments, counts, flags, markets, meta, preview, reactions
+from . import articles, comments, counts, flags, markets, meta, notifications, preview, reactions
 from .blueprint import bp
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "flags",
     "markets",
     "meta",
+    "notifications",
     "preview",
     "reactions",
 ]

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..auth import require_user
 from ..domain.reactions import article_reactions, own_uncounted_counts, react_to_article
+from ..domain.readers import follows
 from ..domain.threads import article_visible
 from ..extensions import db
 from ..http import checked_article_id, read_limit, settings, write_limit
@@ -29,6 +30,8 @@ def _engagement(article_id: str) -> dict[str, Any]:
         own = own_uncounted_counts(db.session, [article_id], v.user_id).get(article_id)
         if own:
             out["comment_count"] += own["comments"]
+    if v.user_id is not None:  # notifications (#15): does the caller follow the thread?
+        out["subscribed"] = follows(db.session, user_id=v.user_id, article_id=article_id)
     return out
 
 

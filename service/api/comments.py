@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from .. import spam
 from ..auth import Caller, client_ip, current_caller, guest_token_matches
 from ..cache import PageCache, pack, unpack
-from ..domain import bodies, moderation, ranking, surge, threads
+from ..domain import bodies, moderation, ranking, readers, surge, threads
 from ..domain import comments as rules_
 from ..domain import spam as spam_rules
 from ..domain.audit import record
@@ -151,7 +151,19 @@ def _thread_payload(
         # A shadow-banned author sees numbers as if their comments counted (#14 item 7).
         total += len(page.own_shadowed)
         _add_replies(items, threads.shadow_adjustments(page.own_shadowed))
+    if mine is None and page.muted:  # the viewer's own page, never a stored one
+        mark_muted(items, page.muted)
     return {"items": items, "next_cursor": page.next_cursor, "total": total}
+
+
+def mark_muted(items: list[dict[str, Any]], muted: set[str]) -> None:
+    """``"muted": true`` on the comments (replies included) of people the viewer muted
+    (#15): the widget shows them collapsed. Absent otherwise."""
+    for item in items:
+        author = item.get("author")
+        if author is not None and author["id"] in muted:
+            item["muted"] = True
+        mark_muted(item["replies"], muted)
 
 
 def _add_own_reactions(items: list[dict[str, Any]], uncounted: list[tuple[int, str]]) -> None:
@@ -211,11 +223,14 @@ def _cached_page(hit: bytes, conn: Connection, user_id: str | None) -> Any:
         return response
     payload = json.loads(body)
     uncounted: list[tuple[int, str]] = []
-    mine = threads.own_reactions(conn, list(_ids(payload["items"])), user_id, uncounted)
+    muted: set[str] = set()
+    mine = threads.own_reactions(conn, list(_ids(payload["items"])), user_id, uncounted, muted)
     if mine:
         _fill_mine(payload["items"], mine)
     if uncounted:
         _add_own_reactions(payload["items"], uncounted)
+    if muted:
+        mark_muted(payload["items"], muted)
     return payload
 
 
@@ -427,17 +442,21 @@ def post_comment(article_id: str) -> Any:
 def get_comment(comment_id: int) -> dict[str, Any]:
     """One comment with its first replies nested."""
     comment = _visible_comment(comment_id)
+    v = viewer()
     own_shadowed: list[str] = []
     node, counts, mine = subtree(
         db.session,
         comment=comment,
-        viewer=viewer(),
+        viewer=v,
         per_root=rules().replies_per_thread,
         own_shadowed=own_shadowed,
     )
     out = tree_out(node, counts, mine)
     if own_shadowed:  # a shadow-banned author's own replies count, for them alone
         _add_replies([out], threads.shadow_adjustments(own_shadowed))
+    muted = readers.muted_ids(db.session, v.user_id)
+    if muted:
+        mark_muted([out], muted)
     return out
 
 
@@ -466,16 +485,20 @@ def list_replies(comment_id: int) -> dict[str, Any]:
         rows = rows[: args["limit"]]
         next_cursor = cursors().encode(scope, [rows[-1].id])
     own_shadowed: list[str] = []
+    muted: set[str] = set()
     counts, mine = threads.reactions_for(
         db.session,
         [c.id for c in rows],
         v.user_id,
         shadowed_in=comment.article_id if v.user_id else None,
         own_shadowed=own_shadowed,
+        muted=muted,
     )
     items = [comment_out(c, reactions=counts, mine=mine) for c in rows]
     if own_shadowed:  # a shadow-banned author's own replies count, for them alone
         _add_replies(items, threads.shadow_adjustments(own_shadowed))
+    if muted:
+        mark_muted(items, muted)
     return {"items": items, "next_cursor": next_cursor}
 
 

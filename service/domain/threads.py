@@ -34,7 +34,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ..enums import TOMBSTONE_STATUSES, ArticleStatus, CommentStatus, Sort
-from ..models import Article, Comment, CommentReaction, CommentReactionCount
+from ..models import Article, Comment, CommentReaction, CommentReactionCount, Mute
 from . import ranking
 
 
@@ -217,6 +217,8 @@ class ThreadPage:
     own_shadowed: list[str] = field(default_factory=list)
     # The viewer's own uncounted reactions (comment id, kind): counts stay public here.
     own_uncounted: list[tuple[int, str]] = field(default_factory=list)
+    # Ids of the people whose comments the viewer (or ``reactions_of``) muted (#15).
+    muted: set[str] = field(default_factory=set)
 
 
 def top_level_page(
@@ -287,6 +289,7 @@ def reactions_for(
     shadowed_in: str | None = None,
     own_shadowed: list[str] | None = None,
     own_uncounted: list[tuple[int, str]] | None = None,
+    muted: set[str] | None = None,
 ) -> tuple[dict[int, dict[str, int]], dict[int, list[str]]]:
     """Counts per kind and the viewer's own kinds for many comments, in one query.
 
@@ -295,7 +298,8 @@ def reactions_for(
     stay public and those (comment id, kind) pairs are appended to it instead. With
     ``shadowed_in`` (an article id) the same query also collects into ``own_shadowed`` the
     paths of the viewer's own shadowed, published comments in that article, which the
-    caller adds to ``total`` and ``reply_count``."""
+    caller adds to ``total`` and ``reply_count``. With ``muted`` the same query also adds
+    to it the ids of the people the viewer muted (#15: their comments arrive collapsed)."""
     counts: dict[int, dict[str, int]] = {}
     mine: dict[int, list[str]] = {}
     if not comment_ids:
@@ -324,6 +328,12 @@ def reactions_for(
                     Comment.shadowed == true(),
                 )
             )
+        if muted is not None:  # the viewer's mutes, as rows (0, muted id, 0, _MUTED)
+            parts.append(
+                select(literal(0), Mute.muted_id, literal(0), literal(_MUTED)).where(
+                    Mute.user_id == user_id
+                )
+            )
         query = union_all(*parts)
     uncounted: list[tuple[int, str]] = [] if own_uncounted is None else own_uncounted
     for comment_id, kind, count, row in session.execute(query):
@@ -332,6 +342,9 @@ def reactions_for(
         elif row == _OWN_SHADOWED_COMMENT:
             if own_shadowed is not None:
                 own_shadowed.append(kind)  # the comment's path
+        elif row == _MUTED:
+            if muted is not None:
+                muted.add(kind)  # the muted person's id
         else:
             mine.setdefault(comment_id, []).append(kind)
             if row == _OWN_UNCOUNTED:
@@ -353,7 +366,7 @@ def add_own_uncounted(
 
 
 # What each row of reactions_for's query is.
-_COUNT, _OWN, _OWN_UNCOUNTED, _OWN_SHADOWED_COMMENT = 0, 1, 2, 3
+_COUNT, _OWN, _OWN_UNCOUNTED, _OWN_SHADOWED_COMMENT, _MUTED = 0, 1, 2, 3, 4
 
 
 def shadow_adjustments(paths: Sequence[str]) -> dict[int, int]:
@@ -391,6 +404,12 @@ _HEAD_AND_PRIVATE = select(*_HEAD_COLUMNS, _PRIVATE_VIEW).where(_A.c.id == bindp
 _OWN_REACTIONS = select(_R.c.comment_id, _R.c.kind, _R.c.counted).where(
     _R.c.comment_id.in_(bindparam("ids", expanding=True)), _R.c.user_id == bindparam("user_id")
 )
+# The same, and the viewer's mutes as rows (0, muted id, true): comment ids start at 1 (#15).
+_M = Mute.__table__
+_OWN_REACTIONS_AND_MUTES = union_all(
+    _OWN_REACTIONS,
+    select(literal(0), _M.c.muted_id, true()).where(_M.c.user_id == bindparam("user_id")),
+)
 
 
 def own_reactions(
@@ -398,15 +417,21 @@ def own_reactions(
     comment_ids: Sequence[int],
     user_id: str,
     uncounted: list[tuple[int, str]] | None = None,
+    muted: set[str] | None = None,
 ) -> dict[int, list[str]]:
     """The viewer's own reaction kinds on many comments, in one query (sorted per comment);
-    those stored uncounted (a shadow ban) are also appended to ``uncounted``."""
+    those stored uncounted (a shadow ban) are also appended to ``uncounted``, and with
+    ``muted`` the same query adds the ids of the people the viewer muted to it."""
     mine: dict[int, list[str]] = {}
     if not comment_ids:
         return mine
+    statement = _OWN_REACTIONS if muted is None else _OWN_REACTIONS_AND_MUTES
     for comment_id, kind, counted in session.execute(
-        _OWN_REACTIONS, {"ids": list(comment_ids), "user_id": user_id}
+        statement, {"ids": list(comment_ids), "user_id": user_id}
     ):
+        if comment_id == 0 and muted is not None:
+            muted.add(kind)
+            continue
         mine.setdefault(comment_id, []).append(kind)
         if not counted and uncounted is not None:
             uncounted.append((comment_id, kind))
@@ -508,6 +533,7 @@ def list_thread(
     ids = [c.id for c in roots] + [c.id for c in replies]
     own_shadowed: list[str] = []
     own_uncounted: list[tuple[int, str]] = []
+    muted: set[str] = set()
     counts, mine = reactions_for(
         session,
         ids,
@@ -515,9 +541,17 @@ def list_thread(
         shadowed_in=article_id if reactions_of is None and viewer.user_id else None,
         own_shadowed=own_shadowed,
         own_uncounted=own_uncounted,
+        muted=muted,
     )
     return ThreadPage(
-        article, build_tree(roots, replies), next_cursor, counts, mine, own_shadowed, own_uncounted
+        article,
+        build_tree(roots, replies),
+        next_cursor,
+        counts,
+        mine,
+        own_shadowed,
+        own_uncounted,
+        muted,
     )
 
 

@@ -160,15 +160,18 @@ class _Registered:
         return self._registry.collect()
 
 
-def metrics_text(queue_sizes: Callable[[], dict[str, int]]) -> bytes:
+def metrics_text(queue_sizes: Callable[[], dict[str, int]], *collectors: Any) -> bytes:
     """The Prometheus exposition: this process's metrics, or every worker's in multiprocess
-    mode, plus the moderation queue gauge."""
+    mode, plus the moderation queue gauge and any scrape-time ``collectors`` (the delivery
+    queues: service/delivery/metrics.py)."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         MultiProcessCollector(registry)
     else:
         registry.register(_Registered(REGISTRY))  # type: ignore[arg-type]
     registry.register(_QueueCollector(queue_sizes))  # type: ignore[arg-type]
+    for collector in collectors:
+        registry.register(collector)
     return generate_latest(registry)
 
 

@@ -114,14 +114,17 @@ def test_moderation_and_bans_reach_the_sinks(client: Any, recorder: Recorder):
         "comment.flagged",
         "comment.status",
         "comment.moderated",
+        "notification.created",  # the author is told of the removal (#15)
         "user.banned",
         "article.changed",
     ]
     moderated = recorder.committed[3]
     assert moderated.data == {"action": "remove", "reason": "spam"}
     assert moderated.actor_id == "mod-1"
-    assert recorder.committed[4].user_id == "u-1"
-    assert recorder.committed[4].data["shadow"] is True
+    told = recorder.committed[4]
+    assert (told.user_id, told.comment_id, told.data["outcome"]) == ("u-1", cid, "removed")
+    assert recorder.committed[5].user_id == "u-1"
+    assert recorder.committed[5].data["shadow"] is True
 
 
 def test_a_refused_write_and_a_rollback_tell_nobody(app: Any, client: Any, recorder: Recorder):

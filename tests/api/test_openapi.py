@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from service import create_app
 from service.domain import threads
+from service.domain.readers import unsubscribe_token
 from service.enums import ArticleStatus, Sort
 from service.extensions import db
 from service.models import Article, Ban, Comment
@@ -200,7 +201,7 @@ class Walk:
     ) -> tuple[Any, Any]:
         params = {
             k: kwargs.pop(k)
-            for k in ("article_id", "comment_id", "kind", "user_id", "lang", "name", "symbol")
+            for k in ("article_id", "comment_id", "kind", "user_id", "lang", "name", "symbol", "endpoint_id")
             if k in kwargs
         }
         path = template.format(**params)
@@ -240,6 +241,11 @@ def _close(app: Any, article_id: str) -> None:
             update(Article).where(Article.id == article_id).values(status=ArticleStatus.CLOSED)
         )
         db.session.commit()
+
+
+def _api_key(app: Any) -> str:
+    out = app.test_cli_runner().invoke(args=["create-api-key", "--name", "walker"])
+    return str(out.output.strip().split()[-1])
 
 
 def test_walk_through_every_operation(app: Any, client: Any) -> None:
@@ -699,6 +705,71 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", ticker, 422, symbol="5")
     w("GET", ticker + "/comments", 200, symbol="BABA")
     w("GET", ticker + "/comments", 400, symbol="BABA", query={"cursor": "x"})
+    # Notifications (#15): the signed-in reader's own endpoints.
+    me_path, inbox_path, read_path = (
+        "/api/v1/me",
+        "/api/v1/me/notifications",
+        "/api/v1/me/notifications/read",
+    )
+    follow_path, mute_path = ARTICLE + "/subscription", "/api/v1/me/muted/{user_id}"
+    _, me = w("GET", me_path, 200, headers=ann)
+    assert me["user"] == {"id": "u-1", "name": "Ann"} and me["unread_notifications"] >= 1
+    w("GET", me_path, 401)
+    w("GET", me_path, 403, headers={"Authorization": f"Bearer {_api_key(app)}"})
+    w("PATCH", me_path + "/settings", 200, json={"follow_on_post": False}, headers=ann)
+    w("PATCH", me_path + "/settings", 422, json={}, headers=ann)
+    w("PATCH", me_path + "/settings", 415, data="x", content_type="text/plain", headers=ann)
+    w("PATCH", me_path + "/settings", 400, data="{", content_type="application/json", headers=ann)
+    w("PATCH", me_path + "/settings", 401, json={"follow_on_post": True})
+    _, notes = w("GET", inbox_path, 200, headers=ann, query={"limit": 1})
+    assert notes["items"]  # a moderator approved her flagged comment; Bob was erased since
+    w("GET", inbox_path, 400, query={"cursor": "forged"}, headers=ann)
+    w("GET", inbox_path, 422, query={"unread": "maybe"}, headers=ann)
+    w("GET", inbox_path, 401)
+    _, unread = w("POST", read_path, 200, json={"up_to": 2**31 - 1}, headers=ann)
+    assert unread == {"unread": 0}
+    w("POST", read_path, 422, json={}, headers=ann)
+    w("POST", read_path, 415, data="x", content_type="text/plain", headers=ann)
+    w("POST", read_path, 401, json={"up_to": 1})
+    w("PUT", follow_path, 204, article_id="a1", headers=bob)
+    w("PUT", follow_path, 401, article_id="a1")
+    w("PUT", follow_path, 422, article_id="bad%20id", headers=bob)
+    w("DELETE", follow_path, 204, article_id="a1", headers=bob)
+    w("DELETE", follow_path, 401, article_id="a1")
+    w("PUT", mute_path, 204, user_id="u-2", headers=ann)
+    w("PUT", mute_path, 422, user_id="u-1", headers=ann)
+    w("PUT", mute_path, 401, user_id="u-2")
+    w("DELETE", mute_path, 204, user_id="u-2", headers=ann)
+    w("DELETE", mute_path, 401, user_id="u-2")
+    one_click = {"List-Unsubscribe": "One-Click"}
+    token = unsubscribe_token(app.config["COMMENTS_SECRET_KEY"], "u-1")
+    w("GET", "/api/v1/unsubscribe", 200, query={"token": token})
+    w("GET", "/api/v1/unsubscribe", 400, query={"token": "forged"})
+    w("POST", "/api/v1/unsubscribe", 200, query={"token": token}, data=one_click)
+    w("POST", "/api/v1/unsubscribe", 400, query={"token": "forged"}, data=one_click)
+    w(
+        "POST",
+        "/api/v1/unsubscribe",
+        415,
+        query={"token": token},
+        data="x",
+        content_type="text/plain",
+    )
+
+    # Webhooks (issue #15): admins only; the URL is an IP literal (no DNS in tests).
+    root = auth("root", roles=["admin"])
+    hooks, hook = ADMIN + "/webhooks", ADMIN + "/webhooks/{endpoint_id}"
+    _, made = w("POST", hooks, 201, json={"url": "https://93.184.215.14/in"}, headers=root)
+    w("POST", hooks, 422, json={"url": "http://127.0.0.1/in"}, headers=root)
+    w("GET", hooks, 200, headers=root)
+    w("GET", hooks, 403, headers=mod)
+    w("GET", hook, 200, endpoint_id=made["id"], headers=root)
+    w("PATCH", hook, 200, endpoint_id=made["id"], json={"events": ["*"]}, headers=root)
+    w("POST", hook + "/rotate-secret", 200, endpoint_id=made["id"], headers=root)
+    w("POST", hook + "/test", 202, endpoint_id=made["id"], headers=root)
+    w("GET", hook + "/deliveries", 200, endpoint_id=made["id"], headers=root)
+    w("DELETE", hook, 204, endpoint_id=made["id"], headers=root)
+    w("GET", hook, 404, endpoint_id=made["id"], headers=root)
 
     # A path that matches no route.
     r = client.get("/api/v1/nothing-here")

@@ -650,15 +650,15 @@ def test_a_banned_reader_is_told_instead_of_a_composer(open_page, expect, client
         headers=auth("m-1", **MODERATOR),
     )
     assert r.status_code in (200, 201), r.get_json()
+    # GET /me tells the widget of the ban (#15): told before typing, with the reason.
     page = open_page("reader-a")
-    page.get_by_label("Your comment").fill("Am I allowed?")
-    page.get_by_role("button", name="Post comment").click()
     notice = page.locator(".cw-composer .cw-banned")
-    expect(notice).to_contain_text("You are banned from commenting")
-    expect(notice).to_be_focused()
-    page.reload()  # told before typing from now on
+    expect(notice).to_contain_text("You cannot comment here.")
+    expect(notice).to_contain_text("Reason: spam")
+    expect(page.get_by_label("Your comment")).to_have_count(0)
+    page.reload()
     page.wait_for_selector(".cw-composer > *")
-    expect(notice).to_contain_text("You are banned from commenting")
+    expect(notice).to_contain_text("Reason: spam")
     expect(page.get_by_label("Your comment")).to_have_count(0)
 
 

@@ -178,6 +178,43 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
         None,
         ADMINS,
     ),
+    # Webhooks (#15): admins only; {w} is the world's endpoint.
+    ("GET", "/api/v1/admin/webhooks"): ("/api/v1/admin/webhooks", None, ADMINS),
+    ("POST", "/api/v1/admin/webhooks"): (
+        "/api/v1/admin/webhooks",
+        {"url": "https://93.184.215.14/matrix"},
+        ADMINS,
+    ),
+    ("GET", "/api/v1/admin/webhooks/<int(max=2147483647):endpoint_id>"): (
+        "/api/v1/admin/webhooks/{w}",
+        None,
+        ADMINS,
+    ),
+    ("PATCH", "/api/v1/admin/webhooks/<int(max=2147483647):endpoint_id>"): (
+        "/api/v1/admin/webhooks/{w}",
+        {"events": ["*"]},
+        ADMINS,
+    ),
+    ("DELETE", "/api/v1/admin/webhooks/<int(max=2147483647):endpoint_id>"): (
+        "/api/v1/admin/webhooks/{w}",
+        None,
+        ADMINS,
+    ),
+    ("POST", "/api/v1/admin/webhooks/<int(max=2147483647):endpoint_id>/rotate-secret"): (
+        "/api/v1/admin/webhooks/{w}/rotate-secret",
+        None,
+        ADMINS,
+    ),
+    ("POST", "/api/v1/admin/webhooks/<int(max=2147483647):endpoint_id>/test"): (
+        "/api/v1/admin/webhooks/{w}/test",
+        None,
+        ADMINS,
+    ),
+    ("GET", "/api/v1/admin/webhooks/<int(max=2147483647):endpoint_id>/deliveries"): (
+        "/api/v1/admin/webhooks/{w}/deliveries",
+        None,
+        ADMINS,
+    ),
 }
 
 
@@ -235,7 +272,12 @@ def world(app: Any, client: Any) -> dict[str, Any]:
             )
         )
         db.session.commit()
-    return {"comment": comment, "guest_token": guest["edit_token"]}
+    hook = client.post(
+        "/api/v1/admin/webhooks",
+        json={"url": "https://93.184.215.14/world"},
+        headers=auth("adm-0", roles=["admin"]),
+    ).get_json()
+    return {"comment": comment, "guest_token": guest["edit_token"], "webhook": hook["id"]}
 
 
 @pytest.mark.parametrize("route", sorted(MATRIX), ids=lambda r: f"{r[0]} {r[1]}")
@@ -244,7 +286,7 @@ def test_authorisation(
 ) -> None:
     template, body, expected = MATRIX[route]
     method = route[0]
-    path = template.format(c=world["comment"])
+    path = template.format(c=world["comment"], w=world["webhook"])
     seen: dict[str, int] = {}
     for caller in CALLERS:
         # Each caller acts on the same starting state: a write by one must not decide the

@@ -1,4 +1,5 @@
-"""Erasing a user: their comments, reactions and flags (the right to erasure)."""
+"""Erasing a user: their comments, reactions and flags, and what notifications keep of them
+(the right to erasure)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from ..comments import (
     set_status,
 )
 from ..reactions import withdraw_all
+from ..readers import erase_reader
 
 
 def erase_user(
@@ -90,6 +92,9 @@ def erase_user(
 
     # Their Idempotency-Keys name them (caller "user:<id>") and point at their comments.
     session.execute(delete(IdempotencyKey).where(IdempotencyKey.caller == f"user:{user_id}"))
+    # Notifications (theirs; others' about their comments went with those comments), the
+    # threads they follow, mutes by and of them, their settings and any stored address.
+    reader = erase_reader(session, user_id=user_id)
     had_ban = session.get(Ban, user_id)
     if had_ban is not None:
         session.delete(had_ban)
@@ -102,6 +107,7 @@ def erase_user(
         "article_reactions": article_reactions,
         "flags": len(flags),
         "bans": int(had_ban is not None),
+        **reader,
     }
     session.flush()
     events.record(session, events.Event(events.USER_ERASED, user_id=user_id, actor_id=actor_id))

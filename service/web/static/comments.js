@@ -75,6 +75,21 @@
     position: "Your position (optional)", position_required: "Your position (required)",
     need_position: "Disclose your position in the stocks you mention.", history: "Edit history", version_of: "Version of {date}",
   };
+  // Notifications (#15): the bell, its panel, following a thread, muting a person.
+  Object.assign(EN, {
+    notifications: "Notifications", bell: { one: "Notifications, {n} unread", other: "Notifications, {n} unread" },
+    no_notes: "Nothing new. Replies to your comments and mentions of your name appear here.",
+    mark_all: "Mark all as read", close: "Close", more_notes: "Show older notifications", unread_mark: "Unread",
+    n_reply: "{name} replied to your comment", n_mention: "{name} mentioned you", n_thread: "{name} commented in a thread you follow",
+    n_approved: "A moderator approved your comment", n_removed: "A moderator removed your comment", n_gone: "This comment is no longer available.",
+    follow: "Follow thread", following: "Following thread", followed: "You follow this thread: new comments will notify you.",
+    unfollowed: "You no longer follow this thread.",
+    mute: "Mute", unmute: "Unmute", was_muted: "{name} is muted: their comments are collapsed and never notify you.",
+    was_unmuted: "{name} is no longer muted.", muted_note: "You muted {name}.", show_comment: "Show comment",
+    settings: "Settings", set_follow: "Follow threads I comment in", set_email: "E-mail me replies and mentions",
+    saved_settings: "Settings saved.", banned_why: "Reason: {reason}", banned_until: "Until {date}.",
+    not_found: "That comment is no longer available.",
+  });
   var CATALOGUES = { en: EN };
   var loading = {};
   var configs = {};
@@ -376,7 +391,8 @@
     this.end = el("p", { class: "cw-sr cw-end", tabindex: "-1", text: this.t("end") });
     var skip = el("a", { class: "cw-skip", href: "#", text: this.t("skip"), onclick: function (e) { e.preventDefault(); self.end.focus(); } });
     this.root = el("section", { class: "cw", "aria-labelledby": id + "-title", lang: this.lang, part: "root", hidden: true }, [
-      skip, el("div", { class: "cw-head", part: "header" }, [this.title, this.sortBar]),
+      skip, el("div", { class: "cw-head", part: "header" }, [this.title, this.buildTools(id), this.sortBar]),
+      this.notes,
       this.composer, this.status, this.alert, this.empty, this.list, this.moreBtn, this.end,
     ]);
     // Shown once its stylesheet is in (or failed), never as unstyled markup.
@@ -401,15 +417,18 @@
       self.dirty = false;
       self.list.setAttribute("aria-busy", "true");
       var article = self.call("GET", "/articles/" + enc(self.articleId));
-      return Promise.all([self.getConfig(), self.token(), article, self.fetchPage(null)]);
+      return Promise.all([self.getConfig(), self.token(), article, self.fetchPage(null), self.fetchMe()]);
     }).then(function (r) {
       self.config = r[0];
       self.me = identity(r[1]);
       self.article = r[2].data;
+      self.profile = self.me ? r[4] : null;
       self.reset();
       self.renderComposer();
       self.appendPage(r[3].data);
+      self.renderTools();
       self.reopenDrafts();
+      self.openHash();
     }).catch(function (err) {
       // An expired or wrong token must not hide a public thread: read it signed out.
       if (err instanceof ApiError && err.status === 401 && !self.anon) {
@@ -590,6 +609,7 @@
       c.edited_at ? this.editedEl(node) : null,
     ]));
     if (c.status === "pending") art.append(el("p", { class: "cw-notice", text: this.t("held") }));
+    if (c.muted && !node.shown) return this.fillMuted(node, nameId);
     var body = el("div", { class: "cw-body", part: "body" });
     body.innerHTML = c.body_html || ""; // sanitised by the server; the only HTML we insert
     art.append(body);
@@ -733,6 +753,7 @@
     if (live && own && Date.now() - Date.parse(c.created_at) < windowMs) add("edit", this.t("edit"), this.openEdit);
     if (live && (own || (this.me && this.me.moderator))) add("delete", this.t(own ? "delete" : "remove"), this.confirmDelete);
     if (live && !own && c.status === "published") add("report", this.t("report"), this.openFlag);
+    if (live && this.me && !own && c.author && c.author.id && !c.author.is_guest) add("mute", this.t(c.muted ? "unmute" : "mute"), this.mute);
     if (live && this.me && this.me.moderator && c.status === "published") {
       add("pin", this.t(c.pinned ? "unpin" : "pin"), this.pin);
       if (!own && c.author && c.author.id) add("ban", this.t("ban"), this.confirmBan);
@@ -889,7 +910,7 @@
   P.renderComposer = function () {
     var self = this;
     this.composer.replaceChildren();
-    var banned = this.me && store("sessionStorage", "comments-widget:banned:" + this.api + "|" + this.me.id, null);
+    var banned = this.me && (this.banText() || store("sessionStorage", "comments-widget:banned:" + this.api + "|" + this.me.id, null));
     if (this.closed()) {
       this.composer.append(el("p", { class: "cw-closed", text: this.t("closed") }));
     } else if (banned) {
@@ -1288,6 +1309,276 @@
     this.root.querySelectorAll("time.cw-time").forEach(function (t) {
       t.firstChild.textContent = self.ago(t.getAttribute("datetime"));
     });
+  };
+
+  // --- notifications (#15): the bell and its panel, following the thread, muting people
+
+  var BELL = "M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3a1.5 1.5 0 0 0-3 0v1.16A7 7 0 0 0 5 11v5l-2 2v1h18v-1z";
+
+  function icon(path) {
+    var svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var p = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    p.setAttribute("d", path);
+    svg.append(p);
+    return svg;
+  }
+
+  /** The signed-in reader's tools beside the title: "Follow thread" and the bell (hidden
+   *  until GET /me answers). The panel itself sits under the header. */
+  P.buildTools = function (id) {
+    var self = this;
+    this.followBtn = btn("cw-btn cw-follow", this.t("follow"), function () { self.toggleFollow(); }, { "aria-pressed": "false", hidden: true });
+    this.bellCount = el("span", { class: "cw-bell-count", "aria-hidden": "true" });
+    this.bell = btn("cw-btn cw-bell", "", function () { self.toggleNotes(); }, { "aria-expanded": "false", "aria-controls": id + "-notes", hidden: true });
+    this.bellName = el("span", { class: "cw-sr" });
+    this.bell.append(icon(BELL), this.bellName, this.bellCount);
+    this.noteList = el("ul", { class: "cw-note-list" });
+    this.noteMore = btn("cw-btn cw-note-more", this.t("more_notes"), function () { self.loadNotes(true); }, { hidden: true });
+    this.noteSettings = el("div", { class: "cw-note-settings" });
+    this.notes = el("section", { class: "cw-notes", id: id + "-notes", "aria-labelledby": id + "-notes-title", hidden: true, part: "notifications" }, [
+      el("div", { class: "cw-notes-head" }, [
+        el("h3", { class: "cw-notes-title", id: id + "-notes-title", tabindex: "-1", text: this.t("notifications") }),
+        btn("cw-link cw-mark-all", this.t("mark_all"), function () { self.markAll(); }),
+        btn("cw-link cw-notes-close", this.t("close"), function () { self.closeNotes(true); }),
+      ]),
+      this.noteList, this.noteMore, this.noteSettings,
+    ]);
+    this.notes.addEventListener("keydown", function (e) {
+      if (e.key === "Escape") { e.preventDefault(); self.closeNotes(true); }
+    });
+    return el("div", { class: "cw-tools" }, [this.followBtn, this.bell]);
+  };
+
+  /** GET /me for a signed-in reader (null otherwise, or when it fails for another reason
+   *  than a bad token: the thread must still show). */
+  P.fetchMe = function () {
+    var self = this;
+    return this.token().then(function (token) {
+      if (!token) return null;
+      return self.call("GET", "/me").then(function (r) { return r.data; }, function (err) {
+        if (err.status === 401) throw err;
+        return null;
+      });
+    });
+  };
+
+  P.renderTools = function () {
+    var on = !!(this.me && this.profile);
+    this.bell.hidden = this.followBtn.hidden = !on;
+    if (!on) { this.notes.hidden = true; return; }
+    this.setUnread(this.profile.unread_notifications);
+    var following = !!(this.article && this.article.subscribed);
+    this.followBtn.setAttribute("aria-pressed", String(following));
+    this.followBtn.textContent = this.t(following ? "following" : "follow");
+    this.renderSettings();
+  };
+
+  P.setUnread = function (n) {
+    this.unread = Math.max(0, n || 0);
+    this.bellCount.textContent = this.unread ? (this.unread > 99 ? "99+" : this.num.format(this.unread)) : "";
+    // The name is text, not aria-label: the visible count stays part of what it says.
+    this.bellName.textContent = this.unread ? this.t("bell", this.unread) : this.t("notifications");
+    this.bell.classList.toggle("cw-has-unread", this.unread > 0);
+  };
+
+  /** Why a banned reader cannot comment, from GET /me (never a shadow ban). */
+  P.banText = function () {
+    var ban = this.profile && this.profile.ban;
+    if (!ban) return null;
+    var parts = [];
+    if (ban.reason) parts.push(this.t("banned_why", 0, { reason: ban.reason }));
+    if (ban.expires_at) parts.push(this.t("banned_until", 0, { date: this.dates.format(new Date(ban.expires_at)) }));
+    return parts.join(" ") || this.t("banned");
+  };
+
+  P.toggleFollow = function () {
+    var self = this;
+    var b = this.followBtn;
+    if (b.getAttribute("aria-busy")) return;
+    var on = b.getAttribute("aria-pressed") !== "true";
+    b.setAttribute("aria-busy", "true");
+    this.call(on ? "PUT" : "DELETE", "/articles/" + enc(this.articleId) + "/subscription").then(function () {
+      self.article.subscribed = on;
+      self.renderTools();
+      self.say(self.t(on ? "followed" : "unfollowed"));
+    }, function (err) { fail(self.alert, err, self); })
+      .then(function () { b.removeAttribute("aria-busy"); });
+  };
+
+  P.toggleNotes = function () {
+    if (!this.notes.hidden) return this.closeNotes(true);
+    this.notes.hidden = false;
+    this.bell.setAttribute("aria-expanded", "true");
+    this.loadNotes(false);
+    this.notes.querySelector(".cw-notes-title").focus();
+  };
+
+  P.closeNotes = function (refocus) {
+    this.notes.hidden = true;
+    this.bell.setAttribute("aria-expanded", "false");
+    if (refocus) this.bell.focus();
+  };
+
+  P.loadNotes = function (more) {
+    var self = this;
+    if (this.notesBusy) return;
+    this.notesBusy = true;
+    this.noteList.setAttribute("aria-busy", "true");
+    var q = "?limit=10" + (more && this.noteCursor ? "&cursor=" + enc(this.noteCursor) : "");
+    this.call("GET", "/me/notifications" + q).then(function (r) {
+      if (!more) self.noteList.replaceChildren();
+      var first = null;
+      r.data.items.forEach(function (n) {
+        var li = self.noteItem(n);
+        first = first || li;
+        self.noteList.append(li);
+      });
+      if (!self.noteList.children.length) self.noteList.append(el("li", { class: "cw-note-empty", text: self.t("no_notes") }));
+      self.noteCursor = r.data.next_cursor;
+      self.noteMore.hidden = !self.noteCursor;
+      self.setUnread(r.data.unread);
+      if (more && first) first.querySelector("a").focus();
+    }, function (err) { fail(self.alert, err, self); })
+      .then(function () { self.notesBusy = false; self.noteList.removeAttribute("aria-busy"); });
+  };
+
+  P.noteText = function (n) {
+    if (n.kind === "moderation") return this.t(n.outcome === "removed" ? "n_removed" : "n_approved");
+    return this.t("n_" + n.kind, 0, { name: n.actor ? n.actor.name : "" });
+  };
+
+  /** One notification: a link to the comment (#comment-{id}); following it marks it read. */
+  P.noteItem = function (n) {
+    var self = this;
+    var here = n.article_id === this.articleId;
+    var href = here || !n.url ? "#comment-" + n.comment_id : n.url;
+    var link = el("a", { class: "cw-note" + (n.read ? "" : " cw-unread"), href: href, part: "notification" }, [
+      n.read ? null : el("span", { class: "cw-sr", text: this.t("unread_mark") + ": " }),
+      el("span", { class: "cw-note-what", text: this.noteText(n) }),
+      el("span", { class: "cw-note-excerpt", text: n.excerpt === null ? this.t("n_gone") : "\u201C" + n.excerpt + "\u201D" }),
+      this.timeEl(n.created_at),
+    ]);
+    link.addEventListener("click", function (e) {
+      if (!n.read) {
+        n.read = true;
+        link.classList.remove("cw-unread");
+        if (link.firstChild.classList.contains("cw-sr")) link.firstChild.remove();
+        self.call("POST", "/me/notifications/read", { ids: [n.id] }).then(function (r) { self.setUnread(r.data.unread); }, function () {});
+      }
+      if (!here) return; // another article's page: the link goes there
+      e.preventDefault();
+      self.closeNotes(false);
+      self.goTo(n.comment_id);
+    });
+    return el("li", {}, [link]);
+  };
+
+  P.markAll = function () {
+    var self = this;
+    var first = this.noteList.querySelector("a");
+    if (!this.unread) return;
+    this.call("POST", "/me/notifications/read", { up_to: 2147483647 }).then(function (r) {
+      self.setUnread(r.data.unread);
+      self.noteList.querySelectorAll(".cw-unread").forEach(function (a) {
+        a.classList.remove("cw-unread");
+        if (a.firstChild.classList.contains("cw-sr")) a.firstChild.remove();
+      });
+      if (first) first.focus();
+    }, function (err) { fail(self.alert, err, self); });
+  };
+
+  /** Show comment ``id``: focus it where it is, or fetch it (with its replies) when it is
+   *  not on the page yet; it then opens the list. */
+  P.goTo = function (id) {
+    var self = this;
+    var show = function (node) {
+      if (node.root !== node && node.root.folded) self.fold(node.root);
+      node.art.scrollIntoView({ block: "center" });
+      node.art.focus({ preventScroll: true });
+      try { history.replaceState(history.state, "", "#comment-" + id); } catch (e) { /* sandboxed */ }
+    };
+    var node = this.nodes.get(id);
+    if (node) return Promise.resolve(show(node));
+    return this.call("GET", "/comments/" + id).then(function (r) {
+      show(self.attach(r.data, {}));
+    }, function () { self.say(self.t("not_found"), true); });
+  };
+
+  /** A page opened at #comment-{id} (a notification's or an e-mail's link) shows it. */
+  P.openHash = function () {
+    var m = /^#comment-(\d+)$/.exec(location.hash);
+    if (m && !this.hashDone) {
+      this.hashDone = true;
+      this.goTo(parseInt(m[1], 10));
+    }
+  };
+
+  P.renderSettings = function () {
+    var self = this;
+    var s = this.profile.settings;
+    var box = this.noteSettings;
+    box.replaceChildren();
+    var id = "cw" + this.n + "-set-";
+    var check = function (key, label, checked, save) {
+      var input = el("input", { type: "checkbox", id: id + key, checked: checked });
+      input.addEventListener("change", function () {
+        input.disabled = true;
+        self.call("PATCH", "/me/settings", save(input.checked)).then(function (r) {
+          self.profile = r.data;
+          self.say(self.t("saved_settings"));
+        }, function (err) {
+          input.checked = !input.checked;
+          fail(self.alert, err, self);
+        }).then(function () { input.disabled = false; input.focus(); });
+      });
+      return el("div", { class: "cw-check" }, [input, el("label", { for: id + key, text: label })]);
+    };
+    var items = [check("follow", this.t("set_follow"), s.follow_on_post, function (v) { return { follow_on_post: v }; })];
+    if (this.profile.email_available) {
+      items.push(check("email", this.t("set_email"), s.email === "instant", function (v) { return { email: v ? "instant" : "off" }; }));
+    }
+    box.append(el("fieldset", { class: "cw-note-fields" }, [el("legend", { text: this.t("settings") })].concat(items)));
+  };
+
+  /** A muted person's comment: one line saying so, and a button that shows it this once. */
+  P.fillMuted = function (node, nameId) {
+    var self = this;
+    var c = node.data;
+    node.art.classList.add("cw-collapsed");
+    node.art.append(el("p", { class: "cw-muted-note" }, [
+      this.t("muted_note", 0, { name: c.author.name }) + " ",
+      btn("cw-link cw-show", this.t("show_comment"), function () {
+        node.shown = true;
+        self.fill(node);
+        var body = node.art.querySelector(".cw-body");
+        if (body) { body.tabIndex = -1; body.focus(); }
+      }, { "aria-describedby": nameId }),
+    ]));
+    node.bar = el("div", { class: "cw-actions", role: "toolbar", "aria-label": this.t("actions", 0, { name: c.author.name }), part: "toolbar" });
+    node.msg = el("p", { class: "cw-error", role: "alert" });
+    rove(node.bar);
+    node.art.append(node.bar, node.msg);
+    this.fillBar(node);
+  };
+
+  P.mute = function (node) {
+    var self = this;
+    var author = node.data.author;
+    var on = !node.data.muted;
+    this.call(on ? "PUT" : "DELETE", "/me/muted/" + enc(author.id)).then(function () {
+      self.nodes.forEach(function (other) {
+        if (!other.data.author || other.data.author.id !== author.id) return;
+        other.data.muted = on;
+        other.shown = false;
+        self.fill(other);
+      });
+      self.say(self.t(on ? "was_muted" : "was_unmuted", 0, { name: author.name }));
+      var again = node.bar && node.bar.querySelector('[data-k="mute"]');
+      if (again) again.focus();
+    }, function (err) { fail(node.msg, err, self); });
   };
 
   // --- mounting

@@ -47,4 +47,17 @@ window.CommentsWidget && window.CommentsWidget.catalogue("de", {
   discloses: "Offenlegung: {list}", long: "long", short: "short", none: "keine Position", undisclosed: "keine Angabe",
   position: "Ihre Position (freiwillig)", position_required: "Ihre Position (erforderlich)",
   need_position: "Legen Sie Ihre Position in den erwähnten Aktien offen.", history: "Bearbeitungsverlauf", version_of: "Fassung vom {date}",
+  // Benachrichtigungen (#15)
+  notifications: "Benachrichtigungen", bell: { one: "Benachrichtigungen, {n} ungelesen", other: "Benachrichtigungen, {n} ungelesen" },
+  no_notes: "Nichts Neues. Antworten auf Ihre Kommentare und Erwähnungen Ihres Namens erscheinen hier.",
+  mark_all: "Alle als gelesen markieren", close: "Schließen", more_notes: "Ältere Benachrichtigungen zeigen", unread_mark: "Ungelesen",
+  n_reply: "{name} hat auf Ihren Kommentar geantwortet", n_mention: "{name} hat Sie erwähnt", n_thread: "{name} hat in einer Diskussion kommentiert, der Sie folgen",
+  n_approved: "Die Moderation hat Ihren Kommentar freigegeben", n_removed: "Die Moderation hat Ihren Kommentar entfernt", n_gone: "Dieser Kommentar ist nicht mehr verfügbar.",
+  follow: "Diskussion folgen", following: "Sie folgen der Diskussion", followed: "Sie folgen dieser Diskussion: Neue Kommentare werden Ihnen gemeldet.",
+  unfollowed: "Sie folgen dieser Diskussion nicht mehr.",
+  mute: "Stummschalten", unmute: "Stummschaltung aufheben", was_muted: "{name} ist stummgeschaltet: Die Kommentare sind eingeklappt und lösen keine Benachrichtigungen aus.",
+  was_unmuted: "{name} ist nicht mehr stummgeschaltet.", muted_note: "Sie haben {name} stummgeschaltet.", show_comment: "Kommentar zeigen",
+  settings: "Einstellungen", set_follow: "Diskussionen folgen, in denen ich kommentiere", set_email: "Antworten und Erwähnungen per E-Mail",
+  saved_settings: "Einstellungen gespeichert.", banned_why: "Grund: {reason}", banned_until: "Bis {date}.",
+  not_found: "Dieser Kommentar ist nicht mehr verfügbar.",
 });

@@ -47,4 +47,17 @@ window.CommentsWidget && window.CommentsWidget.catalogue("es", {
   discloses: "Declara: {list}", long: "largo", short: "corto", none: "sin posición", undisclosed: "sin declarar",
   position: "Su posición (opcional)", position_required: "Su posición (obligatoria)",
   need_position: "Declare su posición en los valores que menciona.", history: "Historial de ediciones", version_of: "Versión del {date}",
+  // Notificaciones (#15)
+  notifications: "Notificaciones", bell: { one: "Notificaciones, {n} sin leer", other: "Notificaciones, {n} sin leer" },
+  no_notes: "Nada nuevo. Aquí aparecen las respuestas a sus comentarios y las menciones de su nombre.",
+  mark_all: "Marcar todo como leído", close: "Cerrar", more_notes: "Ver notificaciones anteriores", unread_mark: "Sin leer",
+  n_reply: "{name} respondió a su comentario", n_mention: "{name} le mencionó", n_thread: "{name} comentó en un debate que usted sigue",
+  n_approved: "Un moderador aprobó su comentario", n_removed: "Un moderador retiró su comentario", n_gone: "Este comentario ya no está disponible.",
+  follow: "Seguir el debate", following: "Siguiendo el debate", followed: "Sigue este debate: se le avisará de los comentarios nuevos.",
+  unfollowed: "Ya no sigue este debate.",
+  mute: "Silenciar", unmute: "Dejar de silenciar", was_muted: "{name} está silenciado: sus comentarios aparecen plegados y nunca le notifican.",
+  was_unmuted: "{name} ya no está silenciado.", muted_note: "Ha silenciado a {name}.", show_comment: "Mostrar comentario",
+  settings: "Ajustes", set_follow: "Seguir los debates en los que comento", set_email: "Enviarme por correo respuestas y menciones",
+  saved_settings: "Ajustes guardados.", banned_why: "Motivo: {reason}", banned_until: "Hasta el {date}.",
+  not_found: "Ese comentario ya no está disponible.",
 });

@@ -47,4 +47,17 @@ window.CommentsWidget && window.CommentsWidget.catalogue("fr", {
   discloses: "Position déclarée : {list}", long: "acheteur", short: "vendeur", none: "aucune", undisclosed: "non déclarée",
   position: "Votre position (facultatif)", position_required: "Votre position (obligatoire)",
   need_position: "Déclarez votre position sur les titres cités.", history: "Historique des modifications", version_of: "Version du {date}",
+  // Notifications (#15)
+  notifications: "Notifications", bell: { one: "Notifications, {n} non lue", other: "Notifications, {n} non lues" },
+  no_notes: "Rien de nouveau. Les réponses à vos commentaires et les mentions de votre nom apparaissent ici.",
+  mark_all: "Tout marquer comme lu", close: "Fermer", more_notes: "Afficher les notifications plus anciennes", unread_mark: "Non lu",
+  n_reply: "{name} a répondu à votre commentaire", n_mention: "{name} vous a mentionné", n_thread: "{name} a commenté une discussion que vous suivez",
+  n_approved: "Un modérateur a approuvé votre commentaire", n_removed: "Un modérateur a supprimé votre commentaire", n_gone: "Ce commentaire n’est plus disponible.",
+  follow: "Suivre la discussion", following: "Discussion suivie", followed: "Vous suivez cette discussion : les nouveaux commentaires vous seront signalés.",
+  unfollowed: "Vous ne suivez plus cette discussion.",
+  mute: "Masquer", unmute: "Ne plus masquer", was_muted: "{name} est masqué : ses commentaires sont repliés et ne vous notifient jamais.",
+  was_unmuted: "{name} n’est plus masqué.", muted_note: "Vous avez masqué {name}.", show_comment: "Afficher le commentaire",
+  settings: "Réglages", set_follow: "Suivre les discussions où je commente", set_email: "M’envoyer par e-mail les réponses et mentions",
+  saved_settings: "Réglages enregistrés.", banned_why: "Motif : {reason}", banned_until: "Jusqu’au {date}.",
+  not_found: "Ce commentaire n’est plus disponible.",
 });

@@ -47,4 +47,17 @@ window.CommentsWidget && window.CommentsWidget.catalogue("ja", {
   discloses: "開示: {list}", long: "買い", short: "売り", none: "保有なし", undisclosed: "開示しない",
   position: "ポジション（任意）", position_required: "ポジション（必須）",
   need_position: "言及した銘柄のポジションを開示してください。", history: "編集履歴", version_of: "{date}の版",
+  // 通知 (#15)
+  notifications: "通知", bell: { other: "通知（未読 {n} 件）" },
+  no_notes: "新しい通知はありません。あなたのコメントへの返信や、あなたの名前のメンションがここに表示されます。",
+  mark_all: "すべて既読にする", close: "閉じる", more_notes: "以前の通知を表示", unread_mark: "未読",
+  n_reply: "{name}さんがあなたのコメントに返信しました", n_mention: "{name}さんがあなたをメンションしました", n_thread: "{name}さんがフォロー中のスレッドにコメントしました",
+  n_approved: "モデレーターがあなたのコメントを承認しました", n_removed: "モデレーターがあなたのコメントを削除しました", n_gone: "このコメントは表示できなくなりました。",
+  follow: "スレッドをフォロー", following: "フォロー中", followed: "このスレッドをフォローしました。新しいコメントが通知されます。",
+  unfollowed: "このスレッドのフォローを解除しました。",
+  mute: "ミュート", unmute: "ミュート解除", was_muted: "{name}さんをミュートしました。コメントは折りたたまれ、通知されません。",
+  was_unmuted: "{name}さんのミュートを解除しました。", muted_note: "{name}さんをミュートしています。", show_comment: "コメントを表示",
+  settings: "設定", set_follow: "コメントしたスレッドをフォローする", set_email: "返信とメンションをメールで受け取る",
+  saved_settings: "設定を保存しました。", banned_why: "理由: {reason}", banned_until: "{date}まで。",
+  not_found: "このコメントは表示できなくなりました。",
 });

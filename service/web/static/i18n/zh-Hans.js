@@ -47,4 +47,17 @@ window.CommentsWidget && window.CommentsWidget.catalogue("zh-Hans", {
   discloses: "披露：{list}", long: "做多", short: "做空", none: "未持仓", undisclosed: "不披露",
   position: "您的持仓（可选）", position_required: "您的持仓（必填）",
   need_position: "请披露您在所提及股票中的持仓。", history: "编辑历史", version_of: "{date} 的版本",
+  // 通知 (#15)
+  notifications: "通知", bell: { other: "通知，{n} 条未读" },
+  no_notes: "暂无新通知。对您评论的回复和提及您名字的内容会显示在这里。",
+  mark_all: "全部标为已读", close: "关闭", more_notes: "显示更早的通知", unread_mark: "未读",
+  n_reply: "{name} 回复了您的评论", n_mention: "{name} 提到了您", n_thread: "{name} 在您关注的讨论中发表了评论",
+  n_approved: "版主已批准您的评论", n_removed: "版主已删除您的评论", n_gone: "该评论已无法查看。",
+  follow: "关注讨论", following: "已关注", followed: "您已关注此讨论：有新评论时会通知您。",
+  unfollowed: "您已取消关注此讨论。",
+  mute: "屏蔽", unmute: "取消屏蔽", was_muted: "已屏蔽 {name}：其评论将被折叠，且不会通知您。",
+  was_unmuted: "已取消屏蔽 {name}。", muted_note: "您已屏蔽 {name}。", show_comment: "显示评论",
+  settings: "设置", set_follow: "关注我评论过的讨论", set_email: "通过电子邮件接收回复和提及",
+  saved_settings: "设置已保存。", banned_why: "原因：{reason}", banned_until: "截至 {date}。",
+  not_found: "该评论已无法查看。",
 });

@@ -1,0 +1,165 @@
+"""Who is notified, as pure rules without Flask or a database (service/domain/notifications.py,
+inbox.py, readers.py)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from service.domain.errors import RuleError
+from service.domain.inbox import excerpt, permalink
+from service.domain.notifications import (
+    MAX_MENTIONS,
+    Published,
+    mention_candidates,
+    moderation_outcome,
+    moderation_recipient,
+    recipients,
+    resolve_mentions,
+)
+from service.domain.readers import unsubscribe_subject, unsubscribe_token, usable_address
+from service.enums import ModerationOutcome, NotificationKind
+
+REPLY, MENTION, THREAD = NotificationKind.REPLY, NotificationKind.MENTION, NotificationKind.THREAD
+
+PEOPLE = [("u-mei", "Mei", 10), ("u-meil", "Mei Ling", 11), ("u-bob", "Bob", 5)]
+
+
+def test_candidates_end_at_word_boundaries():
+    found = mention_candidates("thanks @Mei Ling, good point")
+    assert {"mei", "mei ling", "mei ling,"} <= found
+    assert "me" not in found and "mei l" not in found
+
+
+def test_an_at_sign_inside_a_word_or_address_mentions_nobody():
+    assert mention_candidates("write to mei@example.com or foo@@Mei") == set()
+    assert resolve_mentions("mail bob@Bob.example", PEOPLE) == []
+
+
+def test_the_longest_name_after_an_at_sign_wins():
+    assert resolve_mentions("@Mei Ling you are right", PEOPLE) == ["u-meil"]
+    assert resolve_mentions("@Mei you are right", PEOPLE) == ["u-mei"]
+    assert resolve_mentions("@mei ling and @BOB!", PEOPLE) == ["u-meil", "u-bob"]
+
+
+def test_a_name_is_not_matched_as_the_start_of_a_longer_word():
+    assert resolve_mentions("@Bobby said", PEOPLE) == []
+    assert resolve_mentions("@Bob's point", PEOPLE) == ["u-bob"]
+
+
+def test_a_shared_name_goes_to_whoever_wrote_last():
+    people = [("u-old", "Sam", 3), ("u-new", "Sam", 9)]
+    assert resolve_mentions("@Sam hi", people) == ["u-new"]
+
+
+def test_mentions_are_bounded_and_deduplicated():
+    people = [(f"u-{i}", f"Name{i}", i) for i in range(20)]
+    text = " ".join(f"@Name{i}" for i in range(20)) + " @Name0"
+    found = resolve_mentions(text, people)
+    assert len(found) == MAX_MENTIONS and len(set(found)) == MAX_MENTIONS
+
+
+def test_reply_beats_mention_beats_thread_and_one_each():
+    comment = Published(
+        author_id="author",
+        shadowed=False,
+        parent_author_id="parent",
+        mentioned=["parent", "mentioned"],
+        followers=["parent", "mentioned", "follower"],
+    )
+    assert recipients(comment, muted_by=()) == {
+        "parent": REPLY,
+        "mentioned": MENTION,
+        "follower": THREAD,
+    }
+
+
+def test_never_the_author_nor_anyone_who_muted_them():
+    comment = Published(
+        author_id="author",
+        shadowed=False,
+        parent_author_id="author",  # a reply to oneself
+        mentioned=["author", "muter"],
+        followers=["author", "muter", "f"],
+    )
+    assert recipients(comment, muted_by={"muter"}) == {"f": THREAD}
+
+
+def test_a_shadow_banned_authors_comment_notifies_nobody():
+    comment = Published(author_id="a", shadowed=True, parent_author_id="p", followers=["f"])
+    assert recipients(comment, muted_by=()) == {}
+
+
+def test_a_guest_or_gone_parent_is_nobody_to_notify():
+    comment = Published(author_id=None, shadowed=False, parent_author_id=None, followers=["f"])
+    assert recipients(comment, muted_by=()) == {"f": THREAD}
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "outcome"),
+    [
+        ("pending", "published", ModerationOutcome.APPROVED),
+        ("hidden", "published", ModerationOutcome.APPROVED),
+        ("removed", "published", ModerationOutcome.APPROVED),
+        ("published", "removed", ModerationOutcome.REMOVED),
+        ("pending", "removed", ModerationOutcome.REMOVED),
+        ("published", "deleted", None),
+        ("published", "pending", None),
+        ("published", "hidden", None),
+        ("published", "published", None),
+    ],
+)
+def test_what_a_status_change_tells_the_author(before, after, outcome):
+    assert moderation_outcome(before, after) == outcome
+
+
+def test_a_moderators_decision_on_their_own_comment_or_a_guests_notifies_nobody():
+    assert moderation_recipient("u-1", "mod") == "u-1"
+    assert moderation_recipient("mod", "mod") is None
+    assert moderation_recipient(None, "mod") is None
+
+
+def test_excerpt_is_text_not_markup_and_cut_at_200():
+    assert excerpt("<p>a <strong>b</strong> &amp; c</p><p>d</p>") == "a b & c d"
+    long = excerpt("<p>" + "x" * 300 + "</p>")
+    assert long is not None and len(long) == 200 and long.endswith("\u2026")
+    assert excerpt(None) is None
+
+
+def test_permalink_fills_the_template_and_escapes_the_article():
+    template = "https://news.example/{article_id}#comment-{comment_id}"
+    assert permalink(template, "a:b", 7) == "https://news.example/a%3Ab#comment-7"
+    assert permalink(None, "a", 7) is None
+
+
+@pytest.mark.parametrize(
+    ("claim", "usable"),
+    [
+        ("mei@example.com", "mei@example.com"),
+        (" mei@example.com ", "mei@example.com"),
+        ("no-at-sign", None),
+        ("two@@example.com", None),
+        ("line\nbreak@example.com", None),
+        ("Mei <mei@example.com>", None),
+        ("x" * 320 + "@e.com", None),
+        (42, None),
+        (None, None),
+    ],
+)
+def test_usable_address(claim, usable):
+    assert usable_address(claim) == usable
+
+
+def test_unsubscribe_tokens_are_signed_and_expire():
+    token = unsubscribe_token("secret", "u-1")
+    assert unsubscribe_subject("secret", token) == "u-1"
+    with pytest.raises(RuleError) as other_key:
+        unsubscribe_subject("another secret", token)
+    assert other_key.value.status == 400
+    with pytest.raises(RuleError) as edited:
+        unsubscribe_subject("secret", token[:-2] + "xx")
+    assert edited.value.status == 400
+    with pytest.raises(RuleError) as expired:
+        unsubscribe_subject("secret", token, max_age=dt.timedelta(seconds=-1))
+    assert "expired" in expired.value.detail
