@@ -34,6 +34,7 @@ THREAD = "/api/v1/articles/{article_id}/comments"
 ARTICLE_REACTION = "/api/v1/articles/{article_id}/reactions/{kind}"
 COMMENT = "/api/v1/comments/{comment_id}"
 REPLIES = "/api/v1/comments/{comment_id}/replies"
+CONTEXT = "/api/v1/comments/{comment_id}/context"
 COMMENT_REACTION = "/api/v1/comments/{comment_id}/reactions/{kind}"
 COUNTS = "/api/v1/counts"
 CONFIG = "/api/v1/config"
@@ -255,6 +256,7 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", "/metrics", 200)
     w("GET", "/embed/comments.js", 200)
     w("GET", "/embed/comments.css", 200)
+    w("GET", "/embed/count.js", 200)
     w("GET", "/embed/i18n/{lang}.js", 200, lang="de")
     w("GET", "/embed/i18n/{lang}.js", 404, lang="xx")
     r, _ = w("GET", "/admin", 200)  # the moderator console: served whatever the mode
@@ -451,6 +453,9 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", REPLIES, 404, comment_id=999_999)
     w("GET", REPLIES, 401, comment_id=first["id"], headers=bad)
     w("POST", REPLIES, 405, comment_id=first["id"])
+    _, context = w("GET", CONTEXT, 200, comment_id=reply2["id"])
+    assert (context["target_id"], context["root"]["id"]) == (reply2["id"], first["id"])
+    w("GET", CONTEXT, 404, comment_id=999_999)
 
     # Editing.
     _, edited = w(

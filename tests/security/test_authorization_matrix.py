@@ -62,6 +62,7 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ("GET", "/docs/swagger-ui/<name>"): ("/docs/swagger-ui/swagger-ui.css", None, PUBLIC),
     ("GET", "/embed/comments.css"): ("/embed/comments.css", None, PUBLIC),
     ("GET", "/embed/comments.js"): ("/embed/comments.js", None, PUBLIC),
+    ("GET", "/embed/count.js"): ("/embed/count.js", None, PUBLIC),
     ("GET", "/embed/i18n/<lang>.js"): ("/embed/i18n/de.js", None, PUBLIC),
     ("GET", "/healthz"): ("/healthz", None, PUBLIC),
     ("GET", "/readyz"): ("/readyz", None, PUBLIC),
@@ -98,6 +99,11 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ),
     ("GET", "/api/v1/comments/<int(max=2147483647):comment_id>/replies"): (
         "/api/v1/comments/{c}/replies",
+        None,
+        PUBLIC,
+    ),
+    ("GET", "/api/v1/comments/<int(max=2147483647):comment_id>/context"): (
+        "/api/v1/comments/{c}/context",
         None,
         PUBLIC,
     ),
