@@ -7,7 +7,17 @@ parents; importing them here registers their routes.
 
 from __future__ import annotations
 
-from . import articles, comments, counts, flags, meta, preview, reactions
+from . import articles, comments, counts, events, flags, meta, preview, reactions
 from .blueprint import bp
 
-__all__ = ["articles", "bp", "comments", "counts", "flags", "meta", "preview", "reactions"]
+__all__ = [
+    "articles",
+    "bp",
+    "comments",
+    "counts",
+    "events",
+    "flags",
+    "meta",
+    "preview",
+    "reactions",
+]
