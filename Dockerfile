@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The comments service: granian serving service.wsgi:app (python -m service.serve), migrations
+# The comments service: granian serving service.asgi:app (python -m service.serve), migrations
 # run by the entrypoint. The image carries the runtime lock alone (no test or bench tools).
 
 # --- build: wheels for the pinned dependencies (compilers stay in this stage) ----------------

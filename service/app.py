@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cors, errors, events, observability, ratelimit, requestlimits, services
+from . import cors, errors, events, live, observability, ratelimit, requestlimits, services
 from .admin import bp as admin_bp
 from .api import bp as api_bp
 from .apidocs import bp as apidocs_bp
@@ -160,6 +160,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     cors.init_app(app, settings)
     services.init_app(app, settings)
     events.init_app(app)  # domain events to their sinks (notifications, webhooks, live)
+    live.init_app(app, settings)  # issue 16: the live event stream's sink and hub
 
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)

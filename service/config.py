@@ -145,6 +145,12 @@ def _cache_url(url: Any) -> str | None:
     return None
 
 
+def _redis_url(url: Any) -> str | None:
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        return "redis://host:6379/2 (or rediss://, unix://)"
+    return None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting, typed and frozen, built once by load_settings() in create_app. Code
@@ -320,6 +326,35 @@ class Settings:
         "the same ids for every reader; they are sent with `max-age=30` anyway); 0: "
         "always read the database.",
         check=_at_least(0),
+    )
+
+    # --- live updates (issue 16): the event stream, GET /articles/{id}/events ------------
+    redis_url: str | None = _row(
+        None,
+        "Redis for the live event stream (`redis://host:6379/2`): fan-out between workers "
+        "and instances by pub/sub, and the replay buffer. Unset: the cache's or the rate "
+        "limiter's Redis when either is one; without any, events fan out inside each "
+        "worker process (run one worker, or give a Redis).",
+        url=True,
+        check=_redis_url,
+    )
+    sse_max_per_ip: int = _row(
+        20,
+        "Open event streams one client IP may hold at once (per worker process); more is 429.",
+        check=_at_least(1),
+    )
+    sse_heartbeat_seconds: float = _row(
+        15.0,
+        "Seconds between heartbeat comment lines (`: ping`) on an idle event stream.",
+        check=_at_least(0, more_than=True),
+    )
+    sse_retry_ms: int = _row(
+        3000, "The `retry:` an event stream tells clients to wait before reconnecting."
+    )
+    sse_buffer: int = _row(
+        200,
+        "Events kept per article for `Last-Event-ID` replay; an older id gets `reset`.",
+        check=_at_least(1),
     )
 
     # Derived, not set by anyone (no row in the table): the demo's own token secret, None

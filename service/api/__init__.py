@@ -7,7 +7,17 @@ parents; importing them here registers their routes.
 
 from __future__ import annotations
 
-from . import articles, comments, counts, flags, meta, permalinks, preview, reactions
+from . import (
+    articles,
+    comments,
+    counts,
+    events,
+    flags,
+    meta,
+    permalinks,
+    preview,
+    reactions,
+)
 from .blueprint import bp
 
 __all__ = [
@@ -15,6 +25,7 @@ __all__ = [
     "bp",
     "comments",
     "counts",
+    "events",
     "flags",
     "meta",
     "permalinks",

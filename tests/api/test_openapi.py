@@ -30,6 +30,7 @@ from tests.openapi_check import (
 CONTRACT = Path(__file__).resolve().parents[2].parent / "shared" / "api-contract.md"
 
 ARTICLE = "/api/v1/articles/{article_id}"
+EVENTS = "/api/v1/articles/{article_id}/events"
 THREAD = "/api/v1/articles/{article_id}/comments"
 ARTICLE_REACTION = "/api/v1/articles/{article_id}/reactions/{kind}"
 COMMENT = "/api/v1/comments/{comment_id}"
@@ -312,6 +313,11 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("POST", ARTICLE, 405, article_id="a1")
     _, page = w("GET", THREAD, 200, article_id="a1")
     assert page == {"items": [], "next_cursor": None, "total": 0}
+    # The live event stream (issue 16): served as plain WSGI here, so it answers once.
+    r, _ = w("GET", EVENTS, 200, article_id="a1")
+    assert r.get_data() == b"retry: 3000\n\nid: 0\n\n"
+    w("GET", EVENTS, 422, article_id="bad%20id")
+    w("GET", EVENTS, 401, article_id="a1", headers=bad)
 
     # Posting: users, guests, replies, Idempotency-Key.
     r, first = w("POST", THREAD, 201, article_id="a1", json={"body": "first **post**"}, headers=ann)

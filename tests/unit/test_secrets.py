@@ -20,6 +20,7 @@ CREDENTIALS = {
     "DATABASE_URL": f"postgresql+psycopg://app:{PASSWORD}@127.0.0.1:1/comments",
     "RATELIMIT_STORAGE_URI": f"redis://app:{PASSWORD}@127.0.0.1:1/0",
     "COMMENTS_CACHE_URL": f"redis://:{PASSWORD}@127.0.0.1:1/1",
+    "COMMENTS_REDIS_URL": f"redis://:{PASSWORD}@127.0.0.1:1/2",
 }
 
 _CREDENTIAL_WORDS = ("SECRET", "PASSWORD", "TOKEN", "_KEY", "_URL", "_URI", "DSN")
