@@ -30,10 +30,13 @@ from tests.browser.test_widget import (
     PHONE,
     READER_A,
     READER_B,
+    as_reader,
     item,
     own_article,
+    seed,
     toolbar,
 )
+from tests.conftest import MODERATOR, auth
 
 # The widget walk-throughs' fixtures, shared rather than copied.
 open_page, expect, say = widget.open_page, widget.expect, widget.say
@@ -63,6 +66,128 @@ def stream_answered(page: Any) -> None:
 
 def thread_count(page: Any) -> Any:
     return page.locator(".cw-count")
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_new_comments_wait_behind_a_bar_and_show_moves_focus(
+    app, open_page, expect, say, client, axe_violations, viewport
+):
+    seed(app)
+    page = open_page("reader-a", viewport=viewport)
+    stream_answered(page)
+    before = client.get(f"/api/v1/articles/{ARTICLE}").get_json()["comment_count"]
+    expect(thread_count(page)).to_have_text(f"({before})")
+    first_top = page.locator(".cw-list > .cw-item").first
+    first_id = first_top.get_attribute("id")
+
+    one = say("Buying the dip here: the cloud numbers carry it.", who=READER_B)
+    bar = page.locator(".cw-new")
+    expect(bar).to_be_visible()
+    expect(bar).to_contain_text("1 new comment")
+    expect(thread_count(page)).to_have_text(f"({before + 1})")
+    expect(item(page, one["id"])).to_have_count(0)  # nothing moved under the reader's eyes
+    assert page.locator(".cw-list > .cw-item").first.get_attribute("id") == first_id
+    # announced once the burst settles, through a polite live region
+    expect(page.locator(".cw-new + .cw-sr[role=status]")).to_have_text("1 new comment")
+
+    parent = page.locator(".cw-list > .cw-item").nth(1).get_attribute("id")
+    assert parent and parent.startswith("comment-")
+    two = say("Margins matter more than revenue.", who=READER_B)
+    reply = say("Agreed, watch the capex line.", who=READER_B, parent_id=int(parent[8:]))
+    expect(bar).to_contain_text("3 new comments")
+    expect(page.locator(".cw-new + .cw-sr[role=status]")).to_have_text("3 new comments")
+    expect(thread_count(page)).to_have_text(f"({before + 3})")
+    # Deep in the thread, the bar stays in view at the top of the screen (sticky).
+    page.locator(".cw-list > .cw-item").nth(4).scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    assert box is not None and 0 <= box["y"] < 60, box
+    shot(page, f"new-bar-{viewport['width']}")
+    assert not axe_violations(page)
+
+    bar.get_by_role("button", name="Show").click()
+    expect(bar).to_be_hidden()
+    for c in (one, two, reply):
+        expect(item(page, c["id"])).to_be_visible()
+        expect(own_article(page, c["id"]).locator(".cw-badge-new")).to_have_text("New")
+    # newest first: the newest top-level comment is the first new one on the page
+    assert page.evaluate(
+        "([a, b]) => !!(document.querySelector('comments-thread').shadowRoot"
+        ".getElementById(a).compareDocumentPosition(document.querySelector('comments-thread')"
+        ".shadowRoot.getElementById(b)) & Node.DOCUMENT_POSITION_FOLLOWING)",
+        [f"comment-{two['id']}", f"comment-{one['id']}"],
+    )
+    expect(own_article(page, two["id"])).to_be_focused()
+    expect(page.locator(f"#{parent} > .cw-replies > #comment-{reply['id']}")).to_have_count(1)
+    expect(thread_count(page)).to_have_text(f"({before + 3})")
+    shot(page, f"new-shown-{viewport['width']}")
+
+    # The reader's own comment, posted in the widget, is not "new" and counts once.
+    page.get_by_label("Your comment").fill("My own take: hold.")
+    page.get_by_role("button", name="Post comment").click()
+    expect(page.locator(".cw-status")).to_have_text("Your comment was posted.")
+    expect(thread_count(page)).to_have_text(f"({before + 4})")
+    page.wait_for_timeout(1500)  # several reconnects of the stream
+    expect(bar).to_be_hidden()
+    expect(thread_count(page)).to_have_text(f"({before + 4})")
+    mine = page.locator(".cw-list > .cw-item", has_text="My own take: hold.")
+    expect(mine.locator("> article .cw-badge-new")).to_have_count(0)
+
+
+def test_reactions_edits_and_removals_apply_in_place(app, open_page, expect, say, client):
+    page = open_page("reader-a")
+    theirs = say("Revenue guidance looks too rosy.", who=READER_B)
+    other = say("Second thought from Daniel.", who=READER_B)
+    page.reload()
+    page.wait_for_selector(".cw-composer > *")
+    stream_answered(page)
+    expect(item(page, theirs["id"])).to_be_visible()
+    expect(thread_count(page)).to_have_text("(2)")
+    score = toolbar(page, theirs["id"]).locator(".cw-score")
+    expect(score).to_contain_text("0")
+
+    # Focus sits on another comment's button: live updates must not take it away.
+    toolbar(page, other["id"]).get_by_role("button", name="Reply").focus()
+    for user in ("u-7", "u-8"):
+        r = client.put(f"/api/v1/comments/{theirs['id']}/reactions/like", headers=auth(user))
+        assert r.status_code == 200
+    expect(score).to_contain_text("2")
+    r = client.patch(
+        f"/api/v1/comments/{theirs['id']}",
+        json={"body": "Revenue guidance looks **far** too rosy."},
+        headers=as_reader(READER_B),
+    )
+    assert r.status_code == 200
+    body = own_article(page, theirs["id"]).locator(".cw-body")
+    expect(body.locator("strong")).to_have_text("far")
+    expect(own_article(page, theirs["id"]).locator(".cw-edited")).to_be_visible()
+    expect(toolbar(page, other["id"]).get_by_role("button", name="Reply")).to_be_focused()
+
+    r = client.delete(f"/api/v1/comments/{theirs['id']}", headers=auth("m-1", **MODERATOR))
+    assert r.status_code == 204
+    expect(item(page, theirs["id"])).to_have_count(0)
+    expect(thread_count(page)).to_have_text("(1)")
+    expect(toolbar(page, other["id"]).get_by_role("button", name="Reply")).to_be_focused()
+
+
+def test_the_stream_closes_with_the_widget_and_is_not_needed(open_page, expect, browser):
+    page = open_page("reader-a")
+    stream_answered(page)
+    assert page.evaluate("document.querySelector('comments-thread').cw.source !== null")
+    closed = page.evaluate(
+        "() => { const t = document.querySelector('comments-thread'); t.remove();"
+        " return t.cw.source === null; }"
+    )
+    assert closed
+    # A browser without EventSource reads the thread without live updates.
+    context = browser.new_context()
+    context.add_init_script("delete window.EventSource")
+    bare = context.new_page()
+    requests: list[str] = []
+    bare.on("request", lambda r: requests.append(r.url))
+    bare.goto(page.url)
+    bare.wait_for_selector("comments-thread .cw-composer > *")
+    assert not [u for u in requests if "/events" in u]
+    context.close()
 
 
 @pytest.mark.settings(COMMENTS_REPLIES_PER_THREAD=2)

@@ -1174,7 +1174,7 @@
     var self = this;
     this.newText = el("span", { id: "cw" + this.n + "-new" });
     this.newBox = el("div", { class: "cw-new", hidden: true, part: "new" }, [
-      this.newText, el("span", { "aria-hidden": "true", text: " \u00B7 " }),
+      this.newText, el("span", { "aria-hidden": "true", text: "\u00B7" }),
       btn("cw-link cw-show-new", this.t("show_new"), function () { self.showNew(); }, { "aria-describedby": "cw" + this.n + "-new" }),
     ]);
     this.news = el("p", { class: "cw-sr", role: "status" });
