@@ -169,15 +169,25 @@ def test_reactions_edits_and_removals_apply_in_place(app, open_page, expect, say
     expect(toolbar(page, other["id"]).get_by_role("button", name="Reply")).to_be_focused()
 
 
-def test_the_stream_closes_with_the_widget_and_is_not_needed(open_page, expect, browser):
+def test_the_stream_closes_with_the_widget_and_is_not_needed(open_page, expect, say, browser):
     page = open_page("reader-a")
     stream_answered(page)
     assert page.evaluate("document.querySelector('comments-thread').cw.source !== null")
     closed = page.evaluate(
-        "() => { const t = document.querySelector('comments-thread'); t.remove();"
-        " return t.cw.source === null; }"
+        "() => { window.__thread = document.querySelector('comments-thread');"
+        " window.__thread.remove(); return window.__thread.cw.source === null; }"
     )
     assert closed
+    # What happened meanwhile is caught up when the element comes back (the same path as
+    # a page shown again after a long time hidden, a refused stream, or a `reset`).
+    missed = [say(f"Said while the widget was away {i}.", who=READER_B) for i in range(2)]
+    page.evaluate("document.querySelector('main').append(window.__thread)")
+    bar = page.locator(".cw-new")
+    expect(bar).to_contain_text("2 new comments")
+    expect(page.locator(".cw-count")).to_have_text("(2)")
+    assert page.evaluate("document.querySelector('comments-thread').cw.source !== null")
+    bar.get_by_role("button", name="Show").click()
+    expect(own_article(page, missed[1]["id"])).to_be_focused()
     # A browser without EventSource reads the thread without live updates.
     context = browser.new_context()
     context.add_init_script("delete window.EventSource")
