@@ -200,6 +200,29 @@ def test_the_stream_closes_with_the_widget_and_is_not_needed(open_page, expect, 
     context.close()
 
 
+SET_HIDDEN = """(hidden) => {
+    Object.defineProperty(document, 'hidden', {configurable: true, get: () => hidden});
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def test_a_page_hidden_for_long_closes_its_stream_and_catches_up_when_shown(open_page, expect, say):
+    page = open_page("reader-a")
+    stream_answered(page)
+    page.clock.install()  # the widget's timers from here on run on the test's clock
+    source = "document.querySelector('comments-thread').cw.source"
+    page.evaluate(SET_HIDDEN, True)
+    page.clock.run_for("04:50")
+    assert page.evaluate(f"{source} !== null")  # a short absence keeps the stream
+    page.clock.run_for("00:20")
+    assert page.evaluate(f"{source} === null")  # five minutes hidden: closed
+    missed = say("Posted while the page was hidden.", who=READER_B)
+    page.evaluate(SET_HIDDEN, False)
+    assert page.evaluate(f"{source} !== null")
+    expect(page.locator(".cw-new")).to_contain_text("1 new comment")
+    expect(item(page, missed["id"])).to_have_count(0)
+
+
 @pytest.mark.settings(COMMENTS_REPLIES_PER_THREAD=2)
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_deep_link_to_a_reply_at_depth_3_not_on_the_first_page(
