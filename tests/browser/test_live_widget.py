@@ -120,6 +120,7 @@ def test_new_comments_wait_behind_a_bar_and_show_moves_focus(
     expect(page.locator(f"#{parent} > .cw-replies > #comment-{reply['id']}")).to_have_count(1)
     expect(thread_count(page)).to_have_text(f"({before + 3})")
     shot(page, f"new-shown-{viewport['width']}")
+    assert not axe_violations(page)  # the "New" badges too
 
     # The reader's own comment, posted in the widget, is not "new" and counts once.
     page.get_by_label("Your comment").fill("My own take: hold.")
