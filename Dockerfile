@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# The comments service: granian serving service.wsgi:app (python -m service.serve), migrations
+# The comments service: granian serving service.asgi:app (python -m service.serve), migrations
 # run by the entrypoint. The image carries the runtime lock alone (no test or bench tools).
 # The server starts one delivery worker (webhooks) beside itself unless
 # COMMENTS_DELIVERY_WORKER=false; to run workers as their own containers, give the image the

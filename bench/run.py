@@ -182,7 +182,8 @@ def free_port() -> int:
 # The servers compared (--servers): the default, as `make run` and the container start it,
 # and the others considered for it, each with 2 worker processes.
 SERVERS = {
-    "granian": "granian WSGI (the default: python -m service.serve)",
+    "granian": "granian ASGI: event streams native, the app through a2wsgi (the default: python -m service.serve)",
+    "granian-wsgi": "granian WSGI, the app alone (the default before issue 16)",
     "granian-asgi": "granian ASGI, the Flask app through a2wsgi",
     "sync": "gunicorn sync (the previous default)",
     "gthread": "gunicorn gthread, 4 threads",
@@ -193,6 +194,11 @@ DEFAULT_SERVER = "granian"
 
 def server_command(kind: str, app: str, port: int) -> tuple[list[str], dict[str, str]]:
     if kind == "granian":
+        # What `make run` and the container serve: the service's default target (ASGI,
+        # service/asgi.py); the ceiling, a WSGI app, on the WSGI interface.
+        target = [] if app == "service.wsgi:app" else [app]
+        return [sys.executable, "-m", "service.serve", *target], {}
+    if kind == "granian-wsgi":
         return [sys.executable, "-m", "service.serve", app], {}
     if kind == "granian-asgi":
         name = "ceiling" if app.startswith("bench.ceiling") else "service"

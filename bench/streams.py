@@ -1,189 +1,262 @@
-"""How cheaply the server holds idle streaming responses (for server-sent events, issue 16).
+"""Live event streams at scale (issue 16): the real service, N open streams.
 
-Starts granian with its ASGI interface, one worker, serving a minimal event stream (below:
-every subscriber waits on one in-process broadcast, with a heartbeat comment line every
-15 s), opens N subscriber connections from this process, publishes one event with a POST,
-and reports how long the event took to reach the subscribers (p50, p99, max), the
-worker's resident memory with N streams open, and whether a plain request still answers
-quickly beside them. The WSGI interface cannot do this: each open response holds one of
-the worker's threads until it ends.
+Starts the service as `make run` and the container do (``python -m service.serve``:
+granian's ASGI interface, service/asgi.py) on a seeded SQLite database (the 200-comment
+article of bench/run.py), and measures:
 
-    python -m bench.streams --subscribers 10000
+1. the anonymous thread page with wrk, before any stream is open;
+2. N subscribers to one article's ``/events``, opened by ``--clients`` client processes
+   (asyncio, loopback), and the instance's resident memory with them open (granian's main
+   process and its workers);
+3. the anonymous thread page again, with the N streams open (target: >= 70 % of 1.);
+4. one comment posted through the API: when each subscriber received its
+   ``comment.created`` (target: p99 <= 1 s, all within 3 s).
+
+    python -m bench.streams --subscribers 10000             # the issue's targets
+    python -m bench.streams --subscribers 2000 --duration 3  # a quicker check
+    python -m bench.streams --redis redis://127.0.0.1:6379/5 --workers 2
+
+Without ``--redis`` the instance runs one worker process (in-process fan-out reaches the
+streams of the process that took the post only); with it, ``--workers`` (default 2) share
+events through Redis pub/sub. Per-IP caps and rate limits are off: every client is
+127.0.0.1. Raises its own open-files limit (each stream is two sockets on one machine).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import re
+import json
+import os
 import resource
-import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
-# --- the stream app (ASGI), served by granian in the child process -------------------------
+ARTICLE = "bench-200"
+THREAD = f"/api/v1/articles/{ARTICLE}/comments?limit=20"
+EVENTS = f"/api/v1/articles/{ARTICLE}/events"
 
-_published: asyncio.Event | None = None  # made on the server's loop, at the first request
-_open = 0
+
+def raise_open_files(want: int) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else want
+    if soft < min(want, target):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, target), hard))
 
 
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
-    global _published, _open
-    if scope["type"] != "http":
+# --- a client process: `python -m bench.streams --client PORT COUNT MARKER` ------------------
+
+
+async def _subscriber(port: int, marker: bytes, ready: list[int], got: list[float]) -> None:
+    for attempt in range(20):
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            break
+        except OSError:
+            await asyncio.sleep(0.2 * (attempt + 1))  # the backlog is finite
+    else:
         return
-    if _published is None:
-        _published = asyncio.Event()
-    if scope["path"] == "/publish":
-        _published.set()
-        _published = asyncio.Event()
-        await send({"type": "http.response.start", "status": 204, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-        return
-    if scope["path"] == "/healthz":
-        body = f'{{"open":{_open}}}'.encode()
-        await send(
-            {"type": "http.response.start", "status": 200,
-             "headers": [(b"content-type", b"application/json")]}
-        )  # fmt: skip
-        await send({"type": "http.response.body", "body": body})
-        return
-    await send(
-        {"type": "http.response.start", "status": 200,
-         "headers": [(b"content-type", b"text/event-stream"), (b"cache-control", b"no-cache")]}
-    )  # fmt: skip
-    await send({"type": "http.response.body", "body": b"retry: 3000\n\n", "more_body": True})
-    _open += 1
+    writer.write(
+        f"GET {EVENTS} HTTP/1.1\r\nHost: bench\r\nAccept: text/event-stream\r\n\r\n".encode()
+    )
+    await writer.drain()
+    buffer = b""
+    while b"retry:" not in buffer:
+        chunk = await reader.read(4096)
+        if not chunk:
+            return
+        buffer += chunk
+    ready.append(1)
+    while marker not in buffer:
+        chunk = await reader.read(65536)
+        if not chunk:
+            return
+        buffer = buffer[-4096:] + chunk
+    got.append(time.time())
+    writer.close()
+
+
+async def _client(port: int, count: int, marker: bytes) -> None:
+    ready: list[int] = []
+    got: list[float] = []
+    tasks = []
+    for i in range(count):
+        tasks.append(asyncio.create_task(_subscriber(port, marker, ready, got)))
+        if i % 250 == 249:
+            await asyncio.sleep(0.05)
+    deadline = time.monotonic() + 120
+    while len(ready) < count and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+    print(f"READY {len(ready)}", flush=True)
     try:
-        while True:
-            event = _published
-            try:
-                await asyncio.wait_for(event.wait(), timeout=15)
-            except asyncio.TimeoutError:
-                await send({"type": "http.response.body", "body": b": hb\n\n", "more_body": True})
-                continue
-            await send(
-                {"type": "http.response.body", "body": b"event: comment.created\ndata: {}\n\n",
-                 "more_body": True}
-            )  # fmt: skip
-    finally:
-        _open -= 1
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=180)
+    except asyncio.TimeoutError:
+        pass
+    print("DONE " + json.dumps(got), flush=True)
 
 
 # --- the driver ----------------------------------------------------------------------------
 
 
-async def _subscribe(port: int, ready: list[int], got: list[float]) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(b"GET /events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-    await writer.drain()
-    buffer = b""
-    while b"retry:" not in buffer:
-        buffer += await reader.read(4096)
-    ready.append(1)
-    while b"comment.created" not in buffer:
-        chunk = await reader.read(4096)
-        if not chunk:
-            return
-        buffer += chunk
-    got.append(time.monotonic())
-    writer.close()
-
-
-async def _request(port: int, data: bytes) -> tuple[float, bytes]:
-    started = time.monotonic()
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    answer = await reader.read(65536)
-    writer.close()
-    return time.monotonic() - started, answer
-
-
-async def drive(port: int, subscribers: int, rss: callable) -> dict[str, float]:  # type: ignore[valid-type]
-    ready: list[int] = []
-    got: list[float] = []
-    tasks = []
-    for i in range(subscribers):
-        tasks.append(asyncio.create_task(_subscribe(port, ready, got)))
-        if i % 500 == 499:
-            await asyncio.sleep(0.05)  # the backlog is finite
-    while len(ready) < subscribers:
-        await asyncio.sleep(0.1)
-    await asyncio.sleep(1)
-    memory = rss()
-    health, _ = await _request(
-        port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    published = time.monotonic()
-    await _request(port, b"POST /publish HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-    await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
-    delays = sorted(t - published for t in got)
-    return {
-        "subscribers": subscribers,
-        "received": len(delays),
-        "p50_ms": statistics.median(delays) * 1000,
-        "p99_ms": delays[int(len(delays) * 0.99) - 1] * 1000,
-        "max_ms": delays[-1] * 1000,
-        "rss_mb": memory,
-        "healthz_ms": health * 1000,
-    }
-
-
-def _worker_rss_mb(main: int) -> float:
-    children = Path(f"/proc/{main}/task/{main}/children").read_text().split()
+def _rss_mb(main: int) -> float:
+    pids = [str(main)]
+    try:
+        pids += Path(f"/proc/{main}/task/{main}/children").read_text().split()
+    except OSError:
+        pass
     total = 0.0
-    for pid in [str(main), *children]:
-        match = re.search(r"^VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text(), re.M)
-        total += int(match.group(1)) / 1024 if match else 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1]) / 1024
+        except OSError:
+            continue
     return total
+
+
+def _post(base: str, body: str, token: str) -> int:
+    request = urllib.request.Request(
+        base + f"/api/v1/articles/{ARTICLE}/comments",
+        data=json.dumps({"body": body}).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return int(json.loads(answer.read())["id"])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--subscribers", type=int, default=2000)
+    parser.add_argument("--clients", type=int, default=4, help="client processes")
+    parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
+    parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL"))
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--client", nargs=3, metavar=("PORT", "COUNT", "MARKER"))
     args = parser.parse_args(argv)
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = min(hard, args.subscribers * 2 + 1000)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, want), hard))
-    from bench.run import free_port
+    raise_open_files(args.subscribers * 2 + 4096)
+    if args.client:
+        port, count, marker = args.client
+        asyncio.run(_client(int(port), int(count), marker.encode()))
+        return 0
 
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "granian", "--interface", "asgi", "--workers", "1",
-         "--port", str(port), "--backlog", "4096", "--backpressure", str(args.subscribers + 100),
-         "--log-level", "warning", "bench.streams:app"],
-        cwd=Path(__file__).resolve().parent.parent,
-    )  # fmt: skip
+    from bench.run import JWT_SECRET, Server, Sizes, reset_database, seed_base, token, wrk
+
+    workers = args.workers or (2 if args.redis else 1)
+    workdir = Path(tempfile.mkdtemp(prefix="bench-streams-"))
+    url = f"sqlite:///{workdir / 'bench.db'}"
+    reset_database(url)
+    seed_base(url, Sizes(small=200, big=200, listing=2))
+    env = {
+        "DATABASE_URL": url,
+        "COMMENTS_JWT_SECRET": JWT_SECRET,
+        "COMMENTS_SECRET_KEY": "bench-cursor-secret-0123456789abcdefghij",
+        "RATELIMIT_ENABLED": "false",
+        "COMMENTS_ENV": "production",
+        "COMMENTS_SSE_MAX_PER_IP": str(args.subscribers + 10),
+        "WEB_CONCURRENCY": str(workers),
+    }
+    if args.redis:
+        env["COMMENTS_REDIS_URL"] = args.redis
+    server = Server("service.wsgi:app", env, workdir / "server.log")  # the default: ASGI
+    clients: list[subprocess.Popen[str]] = []
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                asyncio.run(_request(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"))
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
-        idle = _worker_rss_mb(server.pid)
-        result = asyncio.run(drive(port, args.subscribers, lambda: _worker_rss_mb(server.pid)))
+        base = server.base
+        page = base + THREAD
+        wrk(page, seconds=1, connections=4, threads=2)  # warm up
+        alone = wrk(page, seconds=args.duration, connections=4, threads=2)
+        idle_rss = _rss_mb(server.proc.pid)
+        marker = f"stream-marker-{time.time_ns()}"
+        share = [args.subscribers // args.clients] * args.clients
+        share[0] += args.subscribers - sum(share)
+        opened = time.monotonic()
+        for count in share:
+            clients.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.streams",
+                        "--client",
+                        str(server.port),
+                        str(count),
+                        marker,
+                    ],
+                    stdout=subprocess.PIPE,
+                    text=True,
+                    cwd=Path(__file__).resolve().parent.parent,
+                )  # fmt: skip
+            )
+        ready = 0
+        for client in clients:
+            assert client.stdout is not None
+            line = client.stdout.readline().split()
+            ready += int(line[1]) if line and line[0] == "READY" else 0
+        opened_s = time.monotonic() - opened
+        time.sleep(1)
+        streams_rss = _rss_mb(server.proc.pid)
+        beside = wrk(page, seconds=args.duration, connections=4, threads=2)
+        published = time.time()
+        _post(base, f"{marker}: a posted comment", token("bench-poster"))
+        arrivals: list[float] = []
+        for client in clients:
+            assert client.stdout is not None
+            for line in client.stdout:
+                if line.startswith("DONE "):
+                    arrivals += json.loads(line[5:])
+                    break
+            client.wait(timeout=60)
     finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        for client in clients:
+            if client.poll() is None:
+                client.kill()
+        server.stop()
+    delays = sorted(t - published for t in arrivals) or [float("nan")]
+    p99 = delays[max(0, int(len(delays) * 0.99) - 1)]
+    kept = beside.rps / alone.rps if alone.rps else 0.0
+    result = {
+        "subscribers": args.subscribers,
+        "open": ready,
+        "received": len(arrivals),
+        "workers": workers,
+        "fan_out": "redis" if args.redis else "in-process",
+        "opened_s": round(opened_s, 1),
+        "p50_ms": round(statistics.median(delays) * 1000, 1),
+        "p99_ms": round(p99 * 1000, 1),
+        "max_ms": round(delays[-1] * 1000, 1),
+        "rss_idle_mb": round(idle_rss, 1),
+        "rss_streams_mb": round(streams_rss, 1),
+        "kb_per_stream": round((streams_rss - idle_rss) * 1024 / max(1, ready), 1),
+        "page_rps_alone": round(alone.rps),
+        "page_rps_beside_streams": round(beside.rps),
+        "page_kept": round(kept, 3),
+        "load_average": os.getloadavg()[0],
+    }
+    print(json.dumps(result))
+    targets = {
+        "all subscribers received the event": len(arrivals) == args.subscribers,
+        "p99 <= 1 s": p99 <= 1.0,
+        "max <= 3 s": delays[-1] <= 3.0,
+        "RSS < 400 MB": streams_rss < 400,
+        "thread page >= 70 % beside the streams": kept >= 0.70,
+    }
+    for name, ok in targets.items():
+        print(f"  {'met   ' if ok else 'MISSED'}  {name}")
     print(
-        f"granian ASGI, 1 worker: {result['subscribers']:,} open streams, "
-        f"{result['received']:,} received the event; p50 {result['p50_ms']:.0f} ms, "
-        f"p99 {result['p99_ms']:.0f} ms, max {result['max_ms']:.0f} ms; "
-        f"RSS {idle:.0f} MB idle, {result['rss_mb']:.0f} MB with the streams open "
-        f"({(result['rss_mb'] - idle) * 1024 / result['subscribers']:.1f} KB each); "
-        f"/healthz beside them: {result['healthz_ms']:.1f} ms"
+        f"granian ASGI, {workers} worker(s), {result['fan_out']} fan-out: {ready:,} open streams "
+        f"(opened in {opened_s:.0f} s), {len(arrivals):,} received the event; "
+        f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
+        f"max {result['max_ms']:.0f} ms; RSS {idle_rss:.0f} MB idle, {streams_rss:.0f} MB "
+        f"with the streams ({result['kb_per_stream']} KB each); thread page {alone.rps:,.0f} "
+        f"req/s alone, {beside.rps:,.0f} beside the streams ({kept:.0%})"
     )
-    return 0 if result["received"] == result["subscribers"] else 1
+    return 0 if all(targets.values()) else 1
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cors, delivery, errors, events, observability, ratelimit, requestlimits, services, spam
+from . import cors, delivery, errors, events, live, observability, ratelimit, requestlimits, services, spam
 from .admin import bp as admin_bp
 from .api import bp as api_bp
 from .apidocs import bp as apidocs_bp
@@ -165,6 +165,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     spam.init_app(app, settings)  # spam scores; moderators' decisions teach the model
     events.add_sink(app, NotificationSink())  # notifications (#15): rows in the same transaction
     delivery.init_app(app)  # webhooks: the outbox sink and the worker's jobs (#15)
+    live.init_app(app, settings)  # issue 16: the live event stream's sink and hub
 
     app.register_blueprint(api_bp)
     app.register_blueprint(admin_bp)

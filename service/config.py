@@ -188,6 +188,9 @@ def _permalink_problem(value: Any) -> str | None:
 def _public_url_problem(value: Any) -> str | None:
     if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", str(value)):
         return "an http(s) URL such as https://comments.example"
+def _redis_url(url: Any) -> str | None:
+    if url and not url.startswith(("redis://", "rediss://", "unix://")):
+        return "redis://host:6379/2 (or rediss://, unix://)"
     return None
 
 
@@ -497,6 +500,35 @@ class Settings:
         1.0,
         "How long a delivery worker sleeps when it found nothing to send.",
         check=_at_least(0, more_than=True),
+    )
+
+    # --- live updates (issue 16): the event stream, GET /articles/{id}/events ------------
+    redis_url: str | None = _row(
+        None,
+        "Redis for the live event stream (`redis://host:6379/2`): fan-out between workers "
+        "and instances by pub/sub, and the replay buffer. Unset: the cache's or the rate "
+        "limiter's Redis when either is one; without any, events fan out inside each "
+        "worker process (run one worker, or give a Redis).",
+        url=True,
+        check=_redis_url,
+    )
+    sse_max_per_ip: int = _row(
+        20,
+        "Open event streams one client IP may hold at once (per worker process); more is 429.",
+        check=_at_least(1),
+    )
+    sse_heartbeat_seconds: float = _row(
+        15.0,
+        "Seconds between heartbeat comment lines (`: ping`) on an idle event stream.",
+        check=_at_least(0, more_than=True),
+    )
+    sse_retry_ms: int = _row(
+        3000, "The `retry:` an event stream tells clients to wait before reconnecting."
+    )
+    sse_buffer: int = _row(
+        200,
+        "Events kept per article for `Last-Event-ID` replay; an older id gets `reset`.",
+        check=_at_least(1),
     )
 
     # Derived, not set by anyone (no row in the table): the demo's own token secret, None

@@ -1,4 +1,10 @@
-"""The HTTP server: granian (a Rust HTTP server) serving the WSGI app.
+"""The HTTP server: granian (a Rust HTTP server) serving the app.
+
+The default target is ``service.asgi:app`` on granian's ASGI interface: the live event
+streams (issue 16) are held open on each worker's event loop, and every other request goes
+to the Flask app on a pool of WEB_THREADS threads (service/asgi.py). A WSGI target given on
+the command line (``python -m service.serve service.wsgi:app``, the benchmark's ceiling,
+the tests' slow app) is served on the WSGI interface as before.
 
 ``python -m service.serve`` is what `make run`, the container and the benchmark start. It
 reads the same variables gunicorn did (HOST, PORT, WEB_CONCURRENCY, PROMETHEUS_MULTIPROC_DIR)
@@ -38,7 +44,11 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import Server
 
-DEFAULT_TARGET = "service.wsgi:app"
+DEFAULT_TARGET = "service.asgi:app"
+ASGI_TARGETS = frozenset({DEFAULT_TARGET})
+# Connections one ASGI worker holds at once: its open event streams plus the requests in
+# flight (granian's default, backlog / workers, would refuse the 1,025th stream).
+ASGI_CONNECTIONS_PER_WORKER = 20_000
 GRACEFUL_SECONDS = 20
 # The app's own limits on the request line and header block (service/requestlimits.py) sit
 # below granian's (a 64 KiB request target; this buffer for the head), so every request
@@ -95,16 +105,21 @@ def server(target: str = DEFAULT_TARGET) -> Any:
     threads = _int("WEB_THREADS", 4)
     os.environ.setdefault("WORKER_TIMEOUT", "30")
     level = os.environ.get("COMMENTS_LOG_LEVEL", "info").lower()
+    asgi = target in ASGI_TARGETS
     return Server(
         target,
         address=os.environ.get("HOST", "127.0.0.1"),
         port=_int("PORT", 8000),
-        interface=Interfaces.WSGI,
+        interface=Interfaces.ASGI if asgi else Interfaces.WSGI,
         workers=workers,
-        blocking_threads=threads,
+        # WSGI: the app's threads are granian's. ASGI: the app's pool is service/asgi.py's
+        # (WEB_THREADS), and granian allows one blocking thread.
+        blocking_threads=1 if asgi else threads,
         # granian's backpressure caps the connections a worker holds at once (idle and
         # half-sent ones included), not the requests running: left at its default,
-        # backlog / workers. Requests beyond the threads wait, parsed, inside granian.
+        # backlog / workers, for WSGI. Requests beyond the threads wait, parsed, inside
+        # granian (WSGI) or as tasks waiting for the pool (ASGI).
+        backpressure=ASGI_CONNECTIONS_PER_WORKER if asgi else None,
         backlog=BACKLOG,
         http1_settings=HTTP1Settings(
             header_read_timeout=HEADER_READ_TIMEOUT_MS, max_buffer_size=HTTP1_BUFFER
@@ -172,11 +187,23 @@ def stop_delivery_worker(worker: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait()
+def raise_open_files_limit() -> None:
+    """Each open event stream is a socket: take the hard limit of open files, not the
+    usual soft 1,024 (the container's hard limit is the operator's to set)."""
+    import resource  # lazy: POSIX only, and only the server needs it
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or hard > soft:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
 
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     target = args[0] if args else DEFAULT_TARGET
+    raise_open_files_limit()
     made = metrics_dir()
     worker = start_delivery_worker(target)
     try:

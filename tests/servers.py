@@ -19,9 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def is_server_process(args: str) -> bool:
     """Is this `ps` command line one of our server's processes? `python -m service.serve`
-    starts granian, which renames its processes ("granian wsgi ADDRESS service.wsgi:app",
+    starts granian, which renames its processes ("granian asgi ADDRESS service.asgi:app",
     and "... worker-N") when setproctitle is installed, as it is with the test tools."""
-    return "service.serve" in args or (args.startswith("granian ") and "service.wsgi" in args)
+    return "service.serve" in args or (
+        args.startswith("granian ") and ("service.asgi" in args or "service.wsgi" in args)
+    )
 
 
 def free_port() -> int:

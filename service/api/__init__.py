@@ -7,7 +7,19 @@ parents; importing them here registers their routes.
 
 from __future__ import annotations
 
-from . import articles, comments, counts, flags, markets, meta, notifications, preview, reactions
+from . import (
+    articles,
+    comments,
+    counts,
+    events,
+    flags,
+    markets,
+    meta,
+    notifications,
+    permalinks,
+    preview,
+    reactions,
+)
 from .blueprint import bp
 
 __all__ = [
@@ -15,10 +27,12 @@ __all__ = [
     "bp",
     "comments",
     "counts",
+    "events",
     "flags",
     "markets",
     "meta",
     "notifications",
+    "permalinks",
     "preview",
     "reactions",
 ]

@@ -1,7 +1,8 @@
 """Pages outside the JSON API: the embeddable widget's files and, in demo mode, a demo article.
 
-/embed/comments.js, /embed/comments.css and the widget's language catalogues
-/embed/i18n/<lang>.js are always served (host pages load them).
+/embed/comments.js, /embed/comments.css, the widget's language catalogues
+/embed/i18n/<lang>.js and the listing pages' /embed/count.js are always served (host pages
+load them).
 /demo, /demo/token and the redirect from / exist only with COMMENTS_DEMO=true; otherwise
 they are the same 404 problem+json as any unknown address.
 """
@@ -54,6 +55,12 @@ def embed_js() -> Response:
 def embed_css() -> Response:
     """The widget's stylesheet."""
     return _asset("comments.css", "text/css")
+
+
+@bp.get("/embed/count.js")
+def embed_count_js() -> Response:
+    """Count badges for listing pages: fills every [data-comments-count="ARTICLE_ID"]."""
+    return _asset("count.js", "text/javascript")
 
 
 # The widget's other languages, each loaded by the widget only when a page uses it.

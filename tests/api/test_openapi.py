@@ -31,10 +31,12 @@ from tests.openapi_check import (
 CONTRACT = Path(__file__).resolve().parents[2].parent / "shared" / "api-contract.md"
 
 ARTICLE = "/api/v1/articles/{article_id}"
+EVENTS = "/api/v1/articles/{article_id}/events"
 THREAD = "/api/v1/articles/{article_id}/comments"
 ARTICLE_REACTION = "/api/v1/articles/{article_id}/reactions/{kind}"
 COMMENT = "/api/v1/comments/{comment_id}"
 REPLIES = "/api/v1/comments/{comment_id}/replies"
+CONTEXT = "/api/v1/comments/{comment_id}/context"
 COMMENT_REACTION = "/api/v1/comments/{comment_id}/reactions/{kind}"
 COUNTS = "/api/v1/counts"
 CONFIG = "/api/v1/config"
@@ -261,6 +263,7 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", "/metrics", 200)
     w("GET", "/embed/comments.js", 200)
     w("GET", "/embed/comments.css", 200)
+    w("GET", "/embed/count.js", 200)
     w("GET", "/embed/i18n/{lang}.js", 200, lang="de")
     w("GET", "/embed/i18n/{lang}.js", 404, lang="xx")
     r, _ = w("GET", "/admin", 200)  # the moderator console: served whatever the mode
@@ -320,6 +323,11 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("POST", ARTICLE, 405, article_id="a1")
     _, page = w("GET", THREAD, 200, article_id="a1")
     assert page == {"items": [], "next_cursor": None, "total": 0}
+    # The live event stream (issue 16): served as plain WSGI here, so it answers once.
+    r, _ = w("GET", EVENTS, 200, article_id="a1")
+    assert r.get_data() == b"retry: 3000\n\nid: 0\n\n"
+    w("GET", EVENTS, 422, article_id="bad%20id")
+    w("GET", EVENTS, 401, article_id="a1", headers=bad)
 
     # Posting: users, guests, replies, Idempotency-Key.
     r, first = w("POST", THREAD, 201, article_id="a1", json={"body": "first **post**"}, headers=ann)
@@ -461,6 +469,9 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     w("GET", REPLIES, 404, comment_id=999_999)
     w("GET", REPLIES, 401, comment_id=first["id"], headers=bad)
     w("POST", REPLIES, 405, comment_id=first["id"])
+    _, context = w("GET", CONTEXT, 200, comment_id=reply2["id"])
+    assert (context["target_id"], context["root"]["id"]) == (reply2["id"], first["id"])
+    w("GET", CONTEXT, 404, comment_id=999_999)
 
     # Editing.
     _, edited = w(

@@ -88,3 +88,43 @@ def test_my_reactions_cost_one_query_per_page_not_per_comment(app, client, count
         assert reader.count == 2 and anonymous.count == 4
     mine = [c for c in r.get_json()["items"] if c["my_reactions"]]
     assert mine, "the seeded reader reacted to every fourth comment"
+
+
+# --- GET /comments/{id}/context (#16) --------------------------------------------------------
+
+
+@pytest.mark.settings(COMMENTS_REPLIES_PER_THREAD=3)
+def test_comment_context_query_count_does_not_grow_with_depth(app, client, count_queries):
+    """A deep link costs the same at depth 0 as at the deepest level, signed in or not."""
+    seed(app, "busy", 60)  # other threads in the table
+    with app.app_context():
+        rules = rules_.Rules.from_config(app.config)
+
+        def say(parent: int | None, i: int) -> int:
+            author = rules_.Author(user_id=f"u-{i % 3}", name=f"U{i}")
+            return rules_.create_comment(
+                db.session,
+                article_id="deep",
+                author=author,
+                body=f"comment {i}",
+                parent_id=parent,
+                rules=rules,
+                now=utcnow(),
+            ).comment.id
+
+        chain = [say(None, 0)]
+        for i in range(10):  # more replies than the listing nests
+            say(chain[0], 100 + i)
+        for depth in range(1, rules.max_depth + 1):
+            chain.append(say(chain[-1], depth))
+        db.session.commit()
+    counts = {}
+    for depth, comment_id in enumerate(chain):
+        for who, headers in (("anonymous", {}), ("reader", auth("u-1"))):
+            with count_queries() as q:
+                r = client.get(f"/api/v1/comments/{comment_id}/context", headers=headers)
+            assert r.status_code == 200 and r.get_json()["target_id"] == comment_id
+            counts[(depth, who)] = q.count
+    assert len(set(counts.values())) == 1, counts
+    # the comment and its article's status, the branch with the nested replies, reactions
+    assert counts[(rules.max_depth, "reader")] <= 3

@@ -7,7 +7,13 @@ import gzip
 
 import pytest
 
-ASSETS = ["/embed/comments.js", "/embed/comments.css", "/admin/console.js", "/admin/console.css"]
+ASSETS = [
+    "/embed/comments.js",
+    "/embed/comments.css",
+    "/embed/count.js",
+    "/admin/console.js",
+    "/admin/console.css",
+]
 
 
 @pytest.mark.parametrize("path", ASSETS)

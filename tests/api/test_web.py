@@ -288,7 +288,8 @@ def test_language_catalogues_are_served_like_the_widget(client):
     for lang in ("de", "fr", "es", "ja", "zh-Hans"):
         r, data = fetch(client, f"/embed/i18n/{lang}.js")
         assert r.status_code == 200 and r.mimetype == "text/javascript"
-        assert f'catalogue("{lang}"'.encode() in data
+        # registered for the widget and for count.js, whichever is on the page
+        assert f'}})("{lang}", {{'.encode() in data
         assert r.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     assert client.get("/embed/i18n/xx.js").status_code == 404
     assert client.get("/embed/i18n/..%2Fcomments.js").status_code == 404
@@ -302,6 +303,9 @@ def catalogue_keys(text: str) -> set[str]:
 def test_every_catalogue_translates_every_english_string(client):
     js = fetch(client, "/embed/comments.js")[1].decode()
     english = catalogue_keys(js[js.index("var EN = {") : js.index("var CATALOGUES")])
+    count_js = fetch(client, "/embed/count.js")[1].decode()  # the badges' strings (#16)
+    start = count_js.index("var EN = {")
+    english |= catalogue_keys(count_js[start : count_js.index("};", start)])
     assert len(english) > 90
     for lang in ("de", "fr", "es", "ja", "zh-Hans"):
         keys = catalogue_keys(fetch(client, f"/embed/i18n/{lang}.js")[1].decode())

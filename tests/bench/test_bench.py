@@ -178,7 +178,7 @@ def test_bench_smoke(tmp_path):
         "react to a comment",
         "in the database)",
         "Servers compared (SQLite",
-        "| granian WSGI (the default",
+        "| granian ASGI: event streams native",
         "of the fastest ceiling",
     ):
         assert name in doc

@@ -62,6 +62,7 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ("GET", "/docs/swagger-ui/<name>"): ("/docs/swagger-ui/swagger-ui.css", None, PUBLIC),
     ("GET", "/embed/comments.css"): ("/embed/comments.css", None, PUBLIC),
     ("GET", "/embed/comments.js"): ("/embed/comments.js", None, PUBLIC),
+    ("GET", "/embed/count.js"): ("/embed/count.js", None, PUBLIC),
     ("GET", "/embed/i18n/<lang>.js"): ("/embed/i18n/de.js", None, PUBLIC),
     ("GET", "/healthz"): ("/healthz", None, PUBLIC),
     ("GET", "/readyz"): ("/readyz", None, PUBLIC),
@@ -71,6 +72,8 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ("POST", "/api/v1/preview"): ("/api/v1/preview", {"body": "**draft**"}, PUBLIC),
     ("GET", "/api/v1/counts"): ("/api/v1/counts?article_id=a1", None, PUBLIC),
     ("GET", "/api/v1/articles/<article_id>"): ("/api/v1/articles/a1", None, PUBLIC),
+    # The live stream (branch live, #16): public, an anonymous reader's view for everyone.
+    ("GET", "/api/v1/articles/<article_id>/events"): ("/api/v1/articles/a1/events", None, PUBLIC),
     ("GET", "/api/v1/articles/<article_id>/comments"): (
         "/api/v1/articles/a1/comments",
         None,
@@ -98,6 +101,11 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ),
     ("GET", "/api/v1/comments/<int(max=2147483647):comment_id>/replies"): (
         "/api/v1/comments/{c}/replies",
+        None,
+        PUBLIC,
+    ),
+    ("GET", "/api/v1/comments/<int(max=2147483647):comment_id>/context"): (
+        "/api/v1/comments/{c}/context",
         None,
         PUBLIC,
     ),

@@ -24,6 +24,7 @@ CREDENTIALS = {
     "COMMENTS_TICKER_URL_TEMPLATE": f"https://app:{PASSWORD}@news.example/quote/{{symbol}}",
     "COMMENTS_SMTP_URL": f"smtp://mailer:{PASSWORD}@127.0.0.1:1?starttls=true",
     "COMMENTS_PUBLIC_URL": f"https://user:{PASSWORD}@comments.example",
+    "COMMENTS_REDIS_URL": f"redis://:{PASSWORD}@127.0.0.1:1/2",
 }
 
 _CREDENTIAL_WORDS = ("SECRET", "PASSWORD", "TOKEN", "_KEY", "_URL", "_URI", "DSN")

@@ -24,6 +24,9 @@
   var LANGS = ["en", "de", "fr", "es", "ja", "zh-Hans"];
   var TOKENS_KEY = "comments-widget:edit-tokens";
   var NAME_KEY = "comments-widget:guest-name";
+  var SEEN_KEY = "comments-widget:seen"; // {"api|article": [newest comment id shown, when]}
+  var SEEN_MAX = 200;
+  var LIVE_IDLE_MS = 5 * 60000; // a hidden page keeps its stream this long
   // English, the catalogue every other one falls back to. {n} is a number, formatted for the
   // language; an object is chosen by Intl.PluralRules.
   var EN = {
@@ -74,6 +77,9 @@
     discloses: "Discloses: {list}", long: "long", short: "short", none: "none", undisclosed: "not disclosed",
     position: "Your position (optional)", position_required: "Your position (required)",
     need_position: "Disclose your position in the stocks you mention.", history: "Edit history", version_of: "Version of {date}",
+    new_comments: { one: "{n} new comment", other: "{n} new comments" }, show_new: "Show", new_badge: "New",
+    copy_link: "Copy link", link_copied: "Link copied.", copy_this: "Copy the link yourself:",
+    link_gone: "The comment this link points to is not available.",
   };
   // Notifications (#15): the bell, its panel, following a thread, muting a person.
   Object.assign(EN, {
@@ -90,7 +96,8 @@
     saved_settings: "Settings saved.", banned_why: "Reason: {reason}", banned_until: "Until {date}.",
     not_found: "That comment is no longer available.",
   });
-  var CATALOGUES = { en: EN };
+  var CATALOGUES = window.CommentsI18n = window.CommentsI18n || {}; // shared with count.js
+  CATALOGUES.en = EN;
   var loading = {};
   var configs = {};
   var widgets = [];
@@ -401,6 +408,7 @@
     this.shadow.replaceChildren(css, this.root);
     this.applyTheme();
     this.host.setAttribute("data-comments-mounted", "");
+    this.buildLive();
   };
 
   P.say = function (text, isError) {
@@ -415,6 +423,8 @@
     return loadCatalogue(pickLang(this.attr("lang") || (lang && lang.getAttribute("lang")))).then(function () {
       if (!self.root || self.dirty) self.build();
       self.dirty = false;
+      self.ready = false;
+      self.live();
       self.list.setAttribute("aria-busy", "true");
       var article = self.call("GET", "/articles/" + enc(self.articleId));
       return Promise.all([self.getConfig(), self.token(), article, self.fetchPage(null), self.fetchMe()]);
@@ -428,7 +438,7 @@
       self.appendPage(r[3].data);
       self.renderTools();
       self.reopenDrafts();
-      self.openHash();
+      self.afterLoad();
     }).catch(function (err) {
       // An expired or wrong token must not hide a public thread: read it signed out.
       if (err instanceof ApiError && err.status === 401 && !self.anon) {
@@ -478,6 +488,7 @@
     this.cursor = page.next_cursor;
     this.moreBtn.hidden = !this.cursor;
     this.setCount(page.total);
+    this.newBar();
     return first;
   };
 
@@ -545,6 +556,7 @@
       root: parent ? parent.root : null,
     };
     node.root = node.root || node;
+    node.isNew = this.isNew(c);
     node.li.cwNode = node;
     node.li.append(node.art, node.replies);
     this.nodes.set(c.id, node);
@@ -604,6 +616,7 @@
       c.author.is_moderator ? el("span", { class: "cw-badge", text: this.t("moderator") }) : null,
       c.author.is_guest ? el("span", { class: "cw-badge cw-badge-quiet", text: this.t("guest") }) : null,
       c.pinned ? el("span", { class: "cw-badge cw-badge-pin", text: this.t("pinned") }) : null,
+      node.isNew ? el("span", { class: "cw-badge cw-badge-new", text: this.t("new_badge") }) : null,
       el("span", { class: "cw-dot", "aria-hidden": "true", text: "\u00B7" }),
       this.timeEl(c.created_at),
       c.edited_at ? this.editedEl(node) : null,
@@ -749,6 +762,7 @@
         this.fold, { "aria-expanded": String(!node.folded), "aria-controls": node.replies.id });
     }
     if (live && c.status === "published" && this.canPost()) add("reply", this.t("reply"), this.openReply);
+    if (c.status === "published") add("link", this.t("copy_link"), this.copyLink);
     var windowMs = (this.config.edit_window_seconds || 0) * 1000;
     if (live && own && Date.now() - Date.parse(c.created_at) < windowMs) add("edit", this.t("edit"), this.openEdit);
     if (live && (own || (this.me && this.me.moderator))) add("delete", this.t(own ? "delete" : "remove"), this.confirmDelete);
@@ -1490,32 +1504,6 @@
     }, function (err) { fail(self.alert, err, self); });
   };
 
-  /** Show comment ``id``: focus it where it is, or fetch it (with its replies) when it is
-   *  not on the page yet; it then opens the list. */
-  P.goTo = function (id) {
-    var self = this;
-    var show = function (node) {
-      if (node.root !== node && node.root.folded) self.fold(node.root);
-      node.art.scrollIntoView({ block: "center" });
-      node.art.focus({ preventScroll: true });
-      try { history.replaceState(history.state, "", "#comment-" + id); } catch (e) { /* sandboxed */ }
-    };
-    var node = this.nodes.get(id);
-    if (node) return Promise.resolve(show(node));
-    return this.call("GET", "/comments/" + id).then(function (r) {
-      show(self.attach(r.data, {}));
-    }, function () { self.say(self.t("not_found"), true); });
-  };
-
-  /** A page opened at #comment-{id} (a notification's or an e-mail's link) shows it. */
-  P.openHash = function () {
-    var m = /^#comment-(\d+)$/.exec(location.hash);
-    if (m && !this.hashDone) {
-      this.hashDone = true;
-      this.goTo(parseInt(m[1], 10));
-    }
-  };
-
   P.renderSettings = function () {
     var self = this;
     var s = this.profile.settings;
@@ -1581,6 +1569,321 @@
     }, function (err) { fail(node.msg, err, self); });
   };
 
+  // --- live updates, links, "new" since the last visit (issue #16)
+  // The stream (GET /articles/{id}/events) carries only what anonymous readers may see.
+  // Comments from others wait behind a polite "3 new comments · Show" bar rather than
+  // moving the thread under the reader's eyes; edits, removals and counts apply in place.
+  // Events wait in a queue while a page loads or the reader's own post is on its way, so
+  // their own comment is never taken for someone else's.
+
+  P.buildLive = function () {
+    var self = this;
+    this.newText = el("span", { id: "cw" + this.n + "-new" });
+    this.newBox = el("div", { class: "cw-new", hidden: true, part: "new" }, [
+      this.newText, el("span", { "aria-hidden": "true", text: "\u00B7" }),
+      btn("cw-link cw-show-new", this.t("show_new"), function () { self.showNew(); }, { "aria-describedby": "cw" + this.n + "-new" }),
+    ]);
+    this.news = el("p", { class: "cw-sr", role: "status" });
+    this.list.before(this.newBox, this.news);
+    if (this.seenFor !== this.articleId) { // a first build, or another article
+      var seen = store("localStorage", SEEN_KEY, {})[this.seenKey()];
+      this.seenFor = this.articleId;
+      this.seenBefore = seen ? seen[0] : Infinity; // a first visit marks nothing
+      this.queue = [];
+      this.fresh = new Map();
+      this.linkDone = false;
+    }
+  };
+
+  P.seenKey = function () { return this.api + "|" + this.articleId; };
+
+  P.isNew = function (c) { return c.id > this.seenBefore && !this.mine(c); };
+
+  /** Remember the newest comment shown, per article (the SEEN_MAX most recent articles). */
+  P.remember = function () {
+    var max = 0;
+    this.nodes.forEach(function (node, id) { if (id > max) max = id; });
+    var seen = store("localStorage", SEEN_KEY, {});
+    var key = this.seenKey();
+    if (!max || (seen[key] && seen[key][0] >= max)) return;
+    seen[key] = [max, Date.now()];
+    Object.keys(seen).sort(function (a, b) { return seen[b][1] - seen[a][1]; }).slice(SEEN_MAX)
+      .forEach(function (k) { delete seen[k]; });
+    keep("localStorage", SEEN_KEY, seen);
+  };
+
+  P.afterLoad = function () {
+    this.ready = true;
+    this.newBar();
+    this.remember();
+    this.drain();
+    if (!this.linkDone) this.goTo(linked()); // once: a reload after signing in stays put
+    this.linkDone = true;
+  };
+
+  P.live = function () {
+    var self = this;
+    var url = this.api + "/articles/" + enc(this.articleId) + "/events";
+    if (this.source && this.source.url !== url) this.stopLive();
+    if (!window.EventSource || this.source || !this.host.isConnected) return;
+    var source = this.source = new EventSource(url);
+    ["comment.created", "comment.updated", "comment.removed", "reactions", "article", "reset"].forEach(function (type) {
+      source.addEventListener(type, function (e) {
+        var data;
+        try { data = JSON.parse(e.data || "{}"); } catch (err) { return; }
+        self.queue.push([type, data]);
+        if (self.queue.length > 500) self.queue = [["reset", {}]];
+        self.drain();
+      });
+    });
+    source.addEventListener("open", function () {
+      self.failures = 0;
+      if (self.behind) { self.behind = false; self.resync(); }
+    });
+    source.addEventListener("error", function () {
+      if (source.readyState !== 2) return; // EventSource reconnects by itself, with Last-Event-ID
+      // Refused (an error status, the per-IP cap): try again later, then catch up.
+      self.stopLive();
+      self.behind = true;
+      var n = self.failures = (self.failures || 0) + 1;
+      if (n <= 6) self.retry = setTimeout(function () { self.live(); }, Math.min(300, 15 * Math.pow(2, n)) * 1000);
+    });
+  };
+
+  P.stopLive = function () {
+    clearTimeout(this.retry);
+    clearTimeout(this.idle);
+    if (this.source) this.source.close();
+    this.source = null;
+  };
+
+  /** Reopen a stream closed while the page was hidden or the element detached, and catch up. */
+  P.wake = function () {
+    if (this.source || !this.ready || !this.host.isConnected) return;
+    this.behind = false;
+    this.live();
+    this.resync();
+  };
+
+  P.drain = function () {
+    if (!this.ready || this.posting) return;
+    var queue = this.queue;
+    this.queue = [];
+    for (var i = 0; i < queue.length; i++) this.apply(queue[i][0], queue[i][1]);
+  };
+
+  P.apply = function (type, d) {
+    var self = this;
+    var fresh = this.fresh;
+    if (type === "reset") return this.resync();
+    if (type === "article") {
+      var was = this.closed();
+      this.article = Object.assign(this.article || {}, { status: d.status });
+      if (this.closed() !== was) {
+        this.renderComposer();
+        this.nodes.forEach(function (node) { self.fillBar(node); });
+      }
+      return this.setCount(d.comment_count || 0);
+    }
+    var id = type === "reactions" ? d.comment_id : d.id;
+    var node = this.nodes.get(id);
+    if (type === "reactions") {
+      var target = node ? node.data : fresh.get(id);
+      if (!target) return;
+      target.reactions = d.reactions || {};
+      target.score = d.score;
+      if (node) this.fillBar(node);
+    } else if (type === "comment.removed") {
+      if (fresh.delete(id)) this.newBar();
+      if (node) this.drop(node);
+    } else if (node) {
+      this.update(node, d);
+    } else if (fresh.has(id)) {
+      fresh.set(id, d);
+    } else if (type === "comment.created" && d.status === "published") {
+      var placed = !d.parent_id || this.nodes.has(d.parent_id) || fresh.has(d.parent_id);
+      this.setCount((this.total || 0) + 1);
+      // The reader's own comment from another tab goes straight in; others' wait for "Show".
+      if (placed && this.mine(d)) this.attach(d, { place: !d.parent_id });
+      else if (placed) fresh.set(id, Object.assign(d, { replies: [] }));
+      this.newBar();
+    }
+  };
+
+  /** A comment changed (edit, pin, tombstone, approval): redraw it where it is. */
+  P.update = function (node, d, own) {
+    if (node.editForm) return; // the reader is editing it: their save decides
+    var had = node.art.contains(this.shadow.activeElement);
+    var counted = node.data.status === "published";
+    if (!own) d.my_reactions = node.data.my_reactions; // the stream is anonymous
+    d.replies = [];
+    node.data = d;
+    this.fill(node);
+    if (had && !node.art.contains(this.shadow.activeElement)) node.art.focus();
+    this.setCount((this.total || 0) + (d.status === "published") - counted);
+  };
+
+  /** A comment gone from the public thread: out of the page, or a tombstone while its replies
+   *  are shown. Focus inside it goes to its parent (or the heading). */
+  P.drop = function (node) {
+    var c = node.data;
+    if (node.replies.children.length) {
+      return this.update(node, Object.assign({}, c, { status: "removed", body: null, body_html: null, author: null }));
+    }
+    var had = node.li.contains(this.shadow.activeElement);
+    var parent = c.parent_id ? this.nodes.get(c.parent_id) : null;
+    node.li.remove();
+    this.nodes.delete(c.id);
+    if (parent) this.fillBar(parent);
+    if (had) (parent ? parent.art : this.title).focus();
+    if (c.status === "published") {
+      if (node.root !== node) node.root.data.reply_count -= 1;
+      this.setCount((this.total || 0) - 1);
+    }
+  };
+
+  /** After a gap in the stream ("reset", a reopened stream): the first page again, merged. */
+  P.resync = function () {
+    var self = this;
+    Promise.all([this.call("GET", "/articles/" + enc(this.articleId)), this.fetchPage(null)]).then(function (r) {
+      var walk = function (c) {
+        var node = self.nodes.get(c.id);
+        var replies = c.replies || [];
+        if (node) self.update(node, c, true);
+        else if (!self.fresh.has(c.id) && c.status === "published" && !self.mine(c) &&
+          (!c.parent_id || self.nodes.has(c.parent_id) || self.fresh.has(c.parent_id))) {
+          self.fresh.set(c.id, Object.assign({}, c, { replies: [] }));
+        }
+        replies.forEach(walk);
+      };
+      r[1].data.items.forEach(walk);
+      self.apply("article", r[0].data);
+      self.newBar();
+    }, function () { /* the next event or reopening tries again */ });
+  };
+
+  P.newBar = function () {
+    var self = this;
+    var fresh = this.fresh;
+    fresh.forEach(function (c, id) { if (self.nodes.has(id)) fresh.delete(id); });
+    var n = fresh.size;
+    this.newBox.hidden = !n;
+    this.newText.textContent = n ? this.t("new_comments", n) : "";
+    // One polite announcement for a burst, not one per comment.
+    clearTimeout(this.newTimer);
+    this.newTimer = setTimeout(function () {
+      if (n !== self.said) self.news.textContent = n ? self.t("new_comments", n) : "";
+      self.said = n;
+    }, 1500);
+  };
+
+  /** "Show": the waiting comments go where a reload would put them, each marked new; focus
+   *  moves to the first of them on the page. */
+  P.showNew = function () {
+    var self = this;
+    var first = null;
+    var waiting = Array.from(this.fresh.values()).sort(function (a, b) { return a.id - b.id; });
+    this.fresh.clear();
+    waiting.forEach(function (c) {
+      var parent = c.parent_id ? self.nodes.get(c.parent_id) : null;
+      if (c.parent_id && !parent) return;
+      var node = self.attach(c, { place: !parent });
+      node.isNew = true;
+      self.fill(node);
+      if (node.root !== node) {
+        node.root.data.reply_count = (node.root.data.reply_count || 0) + 1;
+        self.updateMoreReplies(node.root);
+      }
+      if (!first || node.li.compareDocumentPosition(first.li) & Node.DOCUMENT_POSITION_FOLLOWING) first = node;
+    });
+    this.newBar();
+    this.remember();
+    if (first) {
+      first.art.focus({ preventScroll: true });
+      first.li.scrollIntoView({ block: "nearest" });
+    } else {
+      this.title.focus();
+    }
+  };
+
+  /** #comment-{id}: scroll to it (fetching its branch when it is not on the page), highlight
+   *  it briefly, focus it. */
+  P.goTo = function (id) {
+    var self = this;
+    if (!id || !this.ready) return;
+    var found = this.nodes.has(id) ? Promise.resolve() : this.call("GET", "/comments/" + id + "/context").then(function (r) {
+      var root = r.data.root;
+      if (root.article_id !== self.articleId) return;
+      var merge = function (c) {
+        if (!self.nodes.has(c.id)) return self.attach(c);
+        (c.replies || []).forEach(merge);
+      };
+      merge(root);
+      var top = self.nodes.get(root.id);
+      if (top) self.updateMoreReplies(top);
+    });
+    found.then(function () {
+      var node = self.nodes.get(id);
+      if (!node) return;
+      for (var up = self.nodes.get(node.data.parent_id); up; up = self.nodes.get(up.data.parent_id)) {
+        if (up.folded) self.fold(up);
+      }
+      var show = function () {
+        if (self.root.hidden) return setTimeout(show, 50); // its stylesheet is still on its way
+        node.li.scrollIntoView({ block: "center" });
+        node.art.focus({ preventScroll: true });
+        try { history.replaceState(history.state, "", "#comment-" + id); } catch (e) { /* sandboxed */ }
+        node.art.classList.remove("cw-target");
+        void node.art.offsetWidth; // restart the highlight
+        node.art.classList.add("cw-target");
+        setTimeout(function () { node.art.classList.remove("cw-target"); }, 4000);
+      };
+      show();
+    }, function (err) {
+      if (err.status === 404) self.say(self.t("link_gone"), true);
+      else fail(self.alert, err, self);
+    });
+  };
+
+  /** "Copy link": this page's address with #comment-{id}; without the Clipboard API, the
+   *  older copy command; failing both, the link is shown to copy by hand. */
+  P.copyLink = function (node, button) {
+    var self = this;
+    var url = location.href.split("#")[0] + "#comment-" + node.data.id;
+    var fallback = function () {
+      var area = el("textarea", { class: "cw-sr", readonly: true, "aria-hidden": "true", tabindex: "-1" });
+      area.value = url;
+      self.root.append(area);
+      area.select();
+      var copied = false;
+      try { copied = document.execCommand("copy"); } catch (e) { /* not allowed here */ }
+      area.remove();
+      button.focus();
+      if (!copied) throw new Error("no clipboard");
+    };
+    var write = navigator.clipboard && navigator.clipboard.writeText
+      ? navigator.clipboard.writeText(url) : Promise.reject(new Error("no Clipboard API"));
+    write.catch(fallback).then(function () {
+      self.note(node, "");
+      self.say(self.t("link_copied"));
+    }, function () { self.note(node, self.t("copy_this") + " " + url); });
+  };
+
+  /** The comment id in the page's address (#comment-17), or null. */
+  function linked() {
+    var m = /^#comment-(\d{1,10})$/.exec(location.hash);
+    return m ? parseInt(m[1], 10) : null;
+  }
+
+  // The reader's own post: events wait until its answer is in (see drain).
+  var post = P.post;
+  P.post = function (payload, parent) {
+    var self = this;
+    var done = function () { self.posting--; self.drain(); };
+    this.posting = (this.posting || 0) + 1;
+    return post.call(this, payload, parent).then(function (r) { done(); return r; }, function (err) { done(); throw err; });
+  };
+
   // --- mounting
 
   class ThreadElement extends HTMLElement {
@@ -1588,6 +1891,11 @@
 
     connectedCallback() {
       if (!this.cw) this.cw = new Widget(this);
+      else this.cw.wake();
+    }
+
+    disconnectedCallback() {
+      if (this.cw) this.cw.stopLive();
     }
 
     attributeChangedCallback(name, was, now) {
@@ -1633,6 +1941,17 @@
     widgets.forEach(function (w) { if (w.root) w.applyTheme(); });
   });
   setInterval(function () { widgets.forEach(function (w) { w.tick(); }); }, 60000);
+  // A page hidden for long closes its streams; shown again, they reopen and catch up.
+  document.addEventListener("visibilitychange", function () {
+    widgets.forEach(function (w) {
+      clearTimeout(w.idle);
+      if (!document.hidden) w.wake();
+      else if (w.source) w.idle = setTimeout(function () { w.stopLive(); }, LIVE_IDLE_MS);
+    });
+  });
+  window.addEventListener("hashchange", function () {
+    widgets.forEach(function (w) { w.goTo(linked()); });
+  });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
   else mountAll();
 })();

@@ -1,5 +1,10 @@
 /* Comments widget: German strings (loaded only on pages in German). */
-window.CommentsWidget && window.CommentsWidget.catalogue("de", {
+(function (lang, strings) { (window.CommentsI18n = window.CommentsI18n || {})[lang] = strings; if (window.CommentsWidget) window.CommentsWidget.catalogue(lang, strings); })("de", {
+  // Live updates, links and count badges (#16); count_* are also read by /embed/count.js.
+  new_comments: { one: "{n} neuer Kommentar", other: "{n} neue Kommentare" }, show_new: "Anzeigen", new_badge: "Neu",
+  copy_link: "Link kopieren", link_copied: "Link kopiert.", copy_this: "Kopieren Sie den Link selbst:",
+  link_gone: "Der Kommentar, auf den dieser Link zeigt, ist nicht verfügbar.",
+  count_none: "Keine Kommentare", count_some: { one: "{n} Kommentar", other: "{n} Kommentare" },
   comments: "Kommentare", skip: "Kommentare überspringen", end: "Ende der Kommentare",
   sort: "Kommentare sortieren", newest: "Neueste", oldest: "Älteste", top: "Top", best: "Beste", controversial: "Umstritten",
   hot: "Angesagt", // surge mode (issue #18)

@@ -1,5 +1,10 @@
 /* Comments widget: Spanish strings (loaded only on pages in Spanish). */
-window.CommentsWidget && window.CommentsWidget.catalogue("es", {
+(function (lang, strings) { (window.CommentsI18n = window.CommentsI18n || {})[lang] = strings; if (window.CommentsWidget) window.CommentsWidget.catalogue(lang, strings); })("es", {
+  // Live updates, links and count badges (#16); count_* are also read by /embed/count.js.
+  new_comments: { one: "{n} comentario nuevo", other: "{n} comentarios nuevos" }, show_new: "Mostrar", new_badge: "Nuevo",
+  copy_link: "Copiar enlace", link_copied: "Enlace copiado.", copy_this: "Copia el enlace tú mismo:",
+  link_gone: "El comentario al que apunta este enlace no está disponible.",
+  count_none: "Sin comentarios", count_some: { one: "{n} comentario", other: "{n} comentarios" },
   comments: "Comentarios", skip: "Saltar los comentarios", end: "Fin de los comentarios",
   sort: "Ordenar comentarios", newest: "Más recientes", oldest: "Más antiguos", top: "Más votados", best: "Mejores", controversial: "Polémicos",
   hot: "Candentes", // surge mode (issue #18)

@@ -1,5 +1,10 @@
 /* Comments widget: French strings (loaded only on pages in French). */
-window.CommentsWidget && window.CommentsWidget.catalogue("fr", {
+(function (lang, strings) { (window.CommentsI18n = window.CommentsI18n || {})[lang] = strings; if (window.CommentsWidget) window.CommentsWidget.catalogue(lang, strings); })("fr", {
+  // Live updates, links and count badges (#16); count_* are also read by /embed/count.js.
+  new_comments: { one: "{n} nouveau commentaire", other: "{n} nouveaux commentaires" }, show_new: "Afficher", new_badge: "Nouveau",
+  copy_link: "Copier le lien", link_copied: "Lien copié.", copy_this: "Copiez le lien vous-même :",
+  link_gone: "Le commentaire visé par ce lien n’est pas disponible.",
+  count_none: "Aucun commentaire", count_some: { one: "{n} commentaire", other: "{n} commentaires" },
   comments: "Commentaires", skip: "Passer les commentaires", end: "Fin des commentaires",
   sort: "Trier les commentaires", newest: "Plus récents", oldest: "Plus anciens", top: "Populaires", best: "Meilleurs", controversial: "Controversés",
   hot: "Tendance", // surge mode (issue #18)

@@ -1,5 +1,10 @@
 /* Comments widget: Japanese strings (loaded only on pages in Japanese). */
-window.CommentsWidget && window.CommentsWidget.catalogue("ja", {
+(function (lang, strings) { (window.CommentsI18n = window.CommentsI18n || {})[lang] = strings; if (window.CommentsWidget) window.CommentsWidget.catalogue(lang, strings); })("ja", {
+  // Live updates, links and count badges (#16); count_* are also read by /embed/count.js.
+  new_comments: { other: "新しいコメント{n}件" }, show_new: "表示", new_badge: "新着",
+  copy_link: "リンクをコピー", link_copied: "リンクをコピーしました。", copy_this: "リンクを手動でコピーしてください:",
+  link_gone: "このリンク先のコメントは表示できません。",
+  count_none: "コメントはありません", count_some: { other: "コメント{n}件" },
   comments: "コメント", skip: "コメントを飛ばす", end: "コメントの終わり",
   sort: "コメントの並べ替え", newest: "新しい順", oldest: "古い順", top: "評価順", best: "おすすめ", controversial: "賛否両論",
   hot: "話題", // surge mode (issue #18)

@@ -1,5 +1,10 @@
 /* Comments widget: Simplified Chinese strings (loaded only on pages in Chinese). */
-window.CommentsWidget && window.CommentsWidget.catalogue("zh-Hans", {
+(function (lang, strings) { (window.CommentsI18n = window.CommentsI18n || {})[lang] = strings; if (window.CommentsWidget) window.CommentsWidget.catalogue(lang, strings); })("zh-Hans", {
+  // Live updates, links and count badges (#16); count_* are also read by /embed/count.js.
+  new_comments: { other: "{n} 条新评论" }, show_new: "显示", new_badge: "新",
+  copy_link: "复制链接", link_copied: "链接已复制。", copy_this: "请手动复制链接：",
+  link_gone: "此链接指向的评论不可用。",
+  count_none: "暂无评论", count_some: { other: "{n} 条评论" },
   comments: "评论", skip: "跳过评论", end: "评论结束",
   sort: "评论排序", newest: "最新", oldest: "最早", top: "最高分", best: "最佳", controversial: "争议",
   hot: "热门", // surge mode (issue #18)

@@ -1,0 +1,232 @@
+"""ASGI entry point: what ``python -m service.serve`` serves (granian's ASGI interface).
+
+One port, two kinds of response:
+
+* ``GET /api/v1/articles/{id}/events`` (issue 16): the Flask app answers the request first
+  (checks, limits, CORS, the replay: service/api/events.py); when it accepts the stream,
+  the response stays open here as one asyncio task on the worker's event loop, fed by the
+  live hub (service/live/hub.py), with a heartbeat comment line when idle. No thread is
+  held, so one worker holds thousands of streams.
+* everything else goes to the Flask app through a2wsgi, on a pool of WEB_THREADS threads
+  (what granian's WSGI interface gave each worker before).
+
+A stream ends when the client goes, when it falls too far behind, when the Redis
+subscription is lost (the client resumes with Last-Event-ID), or at shutdown (SIGTERM
+ends every stream at once, so in-flight requests, not idle streams, decide how long a
+graceful stop takes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Awaitable, Callable
+
+from a2wsgi import WSGIMiddleware
+from a2wsgi.wsgi import build_environ
+from flask import Flask
+
+from .api.events import STREAM_KEY
+from .live import hub_of
+from .live.hub import Hub, Subscriber
+
+log = logging.getLogger(__name__)
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+STREAM_PATH = re.compile(r"/api/v1/articles/([^/]+)/events")
+PING = b": ping\n\n"
+
+
+class Router:
+    """The ASGI app: event streams natively, the rest through a2wsgi to ``flask_app``."""
+
+    def __init__(self, flask_app: Flask, *, threads: int | None = None) -> None:
+        settings = flask_app.extensions["comments"].settings
+        self.flask_app = flask_app
+        self.hub: Hub = hub_of(flask_app)
+        self.heartbeat = float(settings.sse_heartbeat_seconds)
+        threads = threads or settings.web_threads
+        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="app")
+        self.wsgi = WSGIMiddleware(flask_app, workers=threads)
+        self.wsgi.executor.shutdown(wait=False)
+        self.wsgi.executor = self.executor  # one pool: streams' first answers and the rest
+        if not self.hub.uses_redis and settings.web_concurrency > 1:
+            log.warning(
+                "live events: %d worker processes and no Redis: a stream hears only of the "
+                "writes its own worker served; set COMMENTS_REDIS_URL (or run one worker)",
+                settings.web_concurrency,
+            )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            match = STREAM_PATH.fullmatch(scope["path"]) if scope["method"] == "GET" else None
+            if match is not None:
+                await self.stream(match.group(1), scope, receive, send)
+                return
+
+            # a2wsgi hands receive() to run_coroutine_threadsafe, which wants a coroutine;
+            # granian's receive() returns another awaitable (a 500 on every POST otherwise).
+            async def coroutine_receive() -> Any:
+                return await receive()
+
+            await self.wsgi(scope, coroutine_receive, send)  # type: ignore[arg-type]
+        elif kind == "lifespan":
+            await self.lifespan(receive, send)
+        elif kind == "websocket":
+            await send({"type": "websocket.close", "code": 1000})
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await self.hub.start()
+                self._end_streams_on_signals()
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.hub.stop()
+                self.executor.shutdown(wait=False)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    def _end_streams_on_signals(self) -> None:
+        """granian stops on SIGTERM/SIGINT once open responses end; open streams never would
+        (it would wait its 20 s and kill the worker): end them as the signal arrives, then
+        let granian's own handler run."""
+        loop = asyncio.get_running_loop()
+        handlers = getattr(loop, "_signal_handlers", None)  # asyncio's; absent elsewhere
+        if not isinstance(handlers, dict):
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            handle = handlers.get(sig)
+            if handle is None:
+                continue
+
+            def chained(handle: Any = handle) -> None:
+                self.hub.close_all()
+                handle._run()
+
+            loop.add_signal_handler(sig, chained)
+
+    # --- a stream -------------------------------------------------------------------------
+
+    async def stream(self, article_id: str, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.hub.start()
+        # Subscribed before the app reads the replay: an event published meanwhile is in
+        # both, and sent once (see pump); none falls between the two.
+        subscriber = self.hub.subscribe(article_id)
+        handle: dict[str, Any] = {}
+        try:
+            status, headers, body = await self._ask_app(scope, handle)
+            if not handle.get("stream") or status != 200:
+                await send({"type": "http.response.start", "status": status, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+            headers = [(k, v) for k, v in headers if k != b"content-length"]
+            try:
+                await send({"type": "http.response.start", "status": 200, "headers": headers})
+                await send({"type": "http.response.body", "body": body, "more_body": True})
+                await self.pump(subscriber, handle, receive, send)
+            except Exception as exc:  # the client went away mid-send
+                log.debug("event stream ended: %s", exc.__class__.__name__)
+        finally:
+            self.hub.unsubscribe(subscriber)
+            if handle.get("ip") is not None:
+                self.hub.release(handle["ip"])
+
+    async def pump(
+        self, subscriber: Subscriber, handle: dict[str, Any], receive: Receive, send: Send
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        era, seq = handle.get("era"), handle.get("seq", 0)
+        watcher = loop.create_task(_watch_disconnect(receive, subscriber))
+        try:
+            while not subscriber.closed:
+                if not subscriber.pending:
+                    subscriber.waiter = loop.create_future()
+                    timer = loop.call_later(self.heartbeat, subscriber.wake)
+                    try:
+                        await subscriber.waiter
+                    finally:
+                        timer.cancel()
+                        subscriber.waiter = None
+                    if subscriber.closed:
+                        break
+                    if not subscriber.pending:
+                        await send({"type": "http.response.body", "body": PING, "more_body": True})
+                        continue
+                chunks = []
+                while subscriber.pending:
+                    e, s, data = subscriber.pending.popleft()
+                    if e == era and s <= seq:
+                        continue  # already in the replay
+                    chunks.append(data)
+                if chunks:
+                    await send(
+                        {"type": "http.response.body", "body": b"".join(chunks), "more_body": True}
+                    )
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+
+    async def _ask_app(
+        self, scope: Scope, handle: dict[str, Any] | None, body: bytes = b""
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """The Flask app's answer to the stream request, run on the pool."""
+        environ = build_environ(scope, io.BytesIO(body))  # type: ignore[arg-type]
+        if handle is not None:
+            environ[STREAM_KEY] = handle
+        flask_app = self.flask_app
+
+        def run() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+            started: dict[str, Any] = {}
+            chunks: list[bytes] = []
+
+            def start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> Any:
+                started["status"] = int(status.split(" ", 1)[0])
+                started["headers"] = [
+                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers
+                ]
+                return chunks.append
+
+            result = flask_app(environ, start_response)
+            try:
+                chunks.extend(result)
+            finally:
+                getattr(result, "close", lambda: None)()
+            return started["status"], started["headers"], b"".join(chunks)
+
+        return await asyncio.get_running_loop().run_in_executor(self.executor, run)
+
+
+async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            subscriber.close()
+            return
+
+
+def build() -> Router:
+    from .wsgi import app as flask_app  # lazy: builds the app (with its worker watchdog)
+
+    return Router(flask_app)
+
+
+def __getattr__(name: str) -> Any:
+    # ``service.asgi:app`` builds the app when the server loads it, not when a test or
+    # tool imports this module for the Router.
+    if name == "app":
+        globals()["app"] = built = build()
+        return built
+    raise AttributeError(name)
+
+
+__all__ = ["Router", "build"]

@@ -1,0 +1,395 @@
+"""One process's live-event hub: event ids, the replay buffer, and fan-out to open streams.
+
+Every event of an article gets the id ``<era>-<seq>``: ``seq`` counts that article's events
+from 1, ``era`` names the buffer that counted them (a buffer that is lost and made again,
+after a restart or its expiry, starts a new era, so an old id can never be mistaken for a
+new one). A client resuming with ``Last-Event-ID`` gets the events after it when the buffer
+still holds all of them, otherwise a ``reset`` (refetch the thread).
+
+Two ways to share events, chosen by whether a Redis is configured:
+
+* **Redis** (``COMMENTS_REDIS_URL``, or the cache's or rate limiter's Redis): publishing is
+  one Redis call, a Lua script that takes the next id, appends the event to the article's
+  capped stream (``XADD ... MAXLEN ~``, the replay buffer, expiring when idle) and
+  ``PUBLISH``es it. Each worker process of every instance holds one pub/sub subscription
+  and hands each message to its own open streams.
+* **In process** (no Redis): ids and a bounded ring per article live here, and publishing
+  hands the event to this process's event loop. Other processes do not hear of it, so run
+  one worker process (``make run`` does) or configure a Redis.
+
+Threads: ``publish`` and ``replay`` run in the app's request threads; ``subscribe``,
+``unsubscribe`` and delivery run on the event loop of the ASGI server (service/asgi.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Iterable
+
+import redis
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX = "comments:live:"
+IDLE_TTL_SECONDS = 24 * 3600  # an article's buffer with no event for a day is dropped
+MAX_PENDING = 512  # frames waiting for one slow client before its stream is ended
+LOCAL_BUDGET = 32 * 1024 * 1024  # bytes of frames kept by the in-process rings
+NO_EVENTS = "0"  # the id of "nothing published yet": a resume from it replays from the start
+
+# KEYS: the article's stream, its meta hash. ARGV: maxlen, ttl, channel, article, type,
+# data, era for a new buffer. Returns the id. Fields: e (type), d (data JSON).
+PUBLISH_SCRIPT = """
+local era = redis.call('HGET', KEYS[2], 'era')
+if not era then
+  era = ARGV[7]
+  redis.call('HSET', KEYS[2], 'era', era)
+end
+local seq = redis.call('HINCRBY', KEYS[2], 'seq', 1)
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], seq .. '-0', 'e', ARGV[5], 'd', ARGV[6])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+local id = era .. '-' .. seq
+local frame = 'id: ' .. id .. '\\nevent: ' .. ARGV[5] .. '\\ndata: ' .. ARGV[6] .. '\\n\\n'
+redis.call('PUBLISH', ARGV[3], ARGV[4] .. '\\n' .. era .. '\\n' .. seq .. '\\n' .. frame)
+return id
+"""
+
+
+def frame(event_id: str, event: str, data: bytes) -> bytes:
+    """One server-sent event, as sent: JSON data holds no newline, so one data line."""
+    return b"id: %s\nevent: %s\ndata: %s\n\n" % (event_id.encode(), event.encode(), data)
+
+
+def parse_id(value: str | None) -> tuple[str, int] | None:
+    """``"<era>-<seq>"`` → (era, seq); None for anything else (a client's header)."""
+    if not value or len(value) > 64:
+        return None
+    era, sep, seq = value.strip().rpartition("-")
+    if not sep or not era or not seq.isdigit():
+        return None
+    return era, int(seq)
+
+
+@dataclass(frozen=True)
+class Replay:
+    """What a stream starts with: ``body`` (missed events, or a reset), and the newest id
+    it covers (``era``, ``seq``), so live events already in ``body`` are not sent twice."""
+
+    body: bytes
+    head: str
+    era: str | None
+    seq: int
+
+
+class Subscriber:
+    """One open stream (event-loop side): frames wait in ``pending`` until it sends them."""
+
+    __slots__ = ("article_id", "pending", "waiter", "closed")
+
+    def __init__(self, article_id: str) -> None:
+        self.article_id = article_id
+        self.pending: deque[tuple[str, int, bytes]] = deque()
+        self.waiter: asyncio.Future[None] | None = None
+        self.closed = False
+
+    def push(self, era: str, seq: int, data: bytes) -> None:
+        if len(self.pending) >= MAX_PENDING:
+            self.close()  # a client this far behind reconnects and resumes from its id
+            return
+        self.pending.append((era, seq, data))
+        self.wake()
+
+    def wake(self) -> None:
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
+    def close(self) -> None:
+        self.closed = True
+        self.wake()
+
+
+class _Ring:
+    __slots__ = ("era", "seq", "entries", "size")
+
+    def __init__(self, era: str, maxlen: int) -> None:
+        self.era = era
+        self.seq = 0
+        self.entries: deque[tuple[int, bytes]] = deque(maxlen=maxlen)
+        self.size = 0
+
+
+class Hub:
+    def __init__(self, *, redis_url: str | None, buffer: int, max_per_ip: int) -> None:
+        self.redis_url = redis_url
+        self.buffer = buffer
+        self.max_per_ip = max_per_ip
+        self._lock = threading.Lock()
+        self._rings: OrderedDict[str, _Ring] = OrderedDict()
+        self._ring_bytes = 0
+        self._eras = itertools.count(1)
+        self._process_era = str(int(time.time() * 1000))
+        self._per_ip: dict[str, int] = {}
+        self._subscribers: dict[str, set[Subscriber]] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._listener: asyncio.Task[None] | None = None
+        self._listening: asyncio.Event | None = None
+        self._redis: redis.Redis | None = None
+        self._sha = ""
+        self.channel = ""
+        if redis_url:
+            self._redis = redis.Redis.from_url(
+                redis_url, socket_connect_timeout=0.5, socket_timeout=0.5
+            )
+            self._sha = hashlib.sha1(PUBLISH_SCRIPT.encode()).hexdigest()
+            db = self._redis.connection_pool.connection_kwargs.get("db", 0)
+            # Pub/sub is shared by every database of a Redis server: the channel names ours.
+            self.channel = f"{KEY_PREFIX}{db}"
+
+    @property
+    def uses_redis(self) -> bool:
+        return self._redis is not None
+
+    # --- publishing (request threads) -----------------------------------------------------
+
+    def publish(self, items: Iterable[tuple[str, str, bytes]]) -> None:
+        """Send (article id, event, data JSON) to every stream of those articles. Called
+        after the commit; never raises (the change happened whatever the stream does)."""
+        items = list(items)
+        if not items:
+            return
+        try:
+            if self._redis is not None:
+                self._publish_redis(items)
+            else:
+                self._publish_local(items)
+        except Exception as exc:  # a lost event: streams see a gap only on resume
+            log.warning("live events not published: %s", exc.__class__.__name__)
+
+    def _publish_redis(self, items: list[tuple[str, str, bytes]]) -> None:
+        """One round trip: EVALSHA per event, pipelined (the script is loaded once, and
+        again if Redis lost it)."""
+        assert self._redis is not None
+        era = str(int(time.time()))
+        for attempt in (1, 2):
+            pipe = self._redis.pipeline(transaction=False)
+            for article_id, event, data in items:
+                stream, meta = _keys(article_id)
+                args = (self.buffer, IDLE_TTL_SECONDS, self.channel, article_id, event, data, era)
+                pipe.evalsha(self._sha, 2, stream, meta, *args)
+            try:
+                pipe.execute()
+                return
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+                self._sha = self._redis.script_load(PUBLISH_SCRIPT)
+
+    def _publish_local(self, items: list[tuple[str, str, bytes]]) -> None:
+        out = []
+        with self._lock:
+            for article_id, event, data in items:
+                ring = self._ring(article_id, create=True)
+                assert ring is not None
+                ring.seq += 1
+                sent = frame(f"{ring.era}-{ring.seq}", event, data)
+                if len(ring.entries) == ring.entries.maxlen:
+                    ring.size -= len(ring.entries[0][1])
+                    self._ring_bytes -= len(ring.entries[0][1])
+                ring.entries.append((ring.seq, sent))
+                ring.size += len(sent)
+                self._ring_bytes += len(sent)
+                out.append((article_id, ring.era, ring.seq, sent))
+            while self._ring_bytes > LOCAL_BUDGET and len(self._rings) > 1:
+                _, dropped = self._rings.popitem(last=False)
+                self._ring_bytes -= dropped.size
+        loop = self.loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._deliver_all, out)
+
+    def _ring(self, article_id: str, *, create: bool) -> _Ring | None:
+        ring = self._rings.get(article_id)
+        if ring is None and create:
+            # A ring made again after it was dropped starts a new era (see the module doc).
+            ring = _Ring(f"{self._process_era}.{next(self._eras)}", self.buffer)
+            self._rings[article_id] = ring
+        if ring is not None:
+            self._rings.move_to_end(article_id)
+        return ring
+
+    # --- replay (request threads) ---------------------------------------------------------
+
+    def replay(self, article_id: str, last_event_id: str | None) -> Replay:
+        """The events after ``last_event_id`` if all are still known, else a reset; for a
+        fresh stream (no id), nothing but the newest id."""
+        if self._redis is not None:
+            era, seq, entries = self._redis_state(article_id, last_event_id)
+        else:
+            era, seq, entries = self._local_state(article_id, last_event_id)
+        head = f"{era}-{seq}" if era is not None else NO_EVENTS
+        if last_event_id is None:
+            return Replay(b"", head, era, seq)
+        if last_event_id.strip() == NO_EVENTS:
+            wanted: tuple[str, int] | None = (era or "", 0)
+        else:
+            wanted = parse_id(last_event_id)
+        if era is None:
+            missed = wanted is None or wanted[1] != 0
+        elif wanted is None or wanted[0] != era or wanted[1] > seq:
+            missed = True
+        else:
+            after = [(s, f) for s, f in entries if s > wanted[1]]
+            # every event after the client's must be here: none trimmed, none beyond the
+            # page read (Redis trims approximately, so it may hold more than the buffer)
+            missed = wanted[1] < seq and (
+                not after or after[0][0] != wanted[1] + 1 or after[-1][0] != seq
+            )
+            if not missed:
+                return Replay(b"".join(f for _, f in after), head, era, seq)
+        if not missed:
+            return Replay(b"", head, era, seq)
+        return Replay(frame(head, "reset", b"{}"), head, era, seq)
+
+    def _local_state(
+        self, article_id: str, _last: str | None
+    ) -> tuple[str | None, int, list[tuple[int, bytes]]]:
+        with self._lock:
+            ring = self._ring(article_id, create=False)
+            if ring is None:
+                return None, 0, []
+            return ring.era, ring.seq, list(ring.entries)
+
+    def _redis_state(
+        self, article_id: str, last: str | None
+    ) -> tuple[str | None, int, list[tuple[int, bytes]]]:
+        assert self._redis is not None
+        stream, meta = _keys(article_id)
+        wanted = parse_id(last) if last else None
+        after = wanted[1] if wanted else 0
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hmget(meta, "era", "seq")
+        if last is not None:
+            pipe.xrange(stream, min=f"({after}-0", max="+", count=self.buffer + 1)
+        results = pipe.execute()
+        era_raw, seq_raw = results[0]
+        if era_raw is None:
+            return None, 0, []
+        era, seq = era_raw.decode(), int(seq_raw or 0)
+        entries = []
+        for entry_id, fields in results[1] if last is not None else []:
+            s = int(entry_id.decode().split("-")[0])
+            entries.append((s, frame(f"{era}-{s}", fields[b"e"].decode(), fields[b"d"])))
+        return era, seq, entries
+
+    # --- the per-IP cap (request threads reserve, the event loop releases) -----------------
+
+    def reserve(self, ip: str) -> bool:
+        with self._lock:
+            held = self._per_ip.get(ip, 0)
+            if held >= self.max_per_ip:
+                return False
+            self._per_ip[ip] = held + 1
+            return True
+
+    def release(self, ip: str) -> None:
+        with self._lock:
+            held = self._per_ip.get(ip, 0) - 1
+            if held > 0:
+                self._per_ip[ip] = held
+            else:
+                self._per_ip.pop(ip, None)
+
+    # --- streams (the event loop) ---------------------------------------------------------
+
+    async def start(self) -> None:
+        """Bind to the running loop; with Redis, subscribe (once) before the first stream."""
+        if self.loop is None:
+            self.loop = asyncio.get_running_loop()
+            if self._redis is not None:
+                self._listening = asyncio.Event()
+                self._listener = self.loop.create_task(self._listen())
+        if self._listening is not None and not self._listening.is_set():
+            try:
+                await asyncio.wait_for(self._listening.wait(), timeout=5)
+            except asyncio.TimeoutError:
+                log.warning("live events: Redis subscription not ready after 5 s")
+
+    def subscribe(self, article_id: str) -> Subscriber:
+        subscriber = Subscriber(article_id)
+        self._subscribers.setdefault(article_id, set()).add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        group = self._subscribers.get(subscriber.article_id)
+        if group is not None:
+            group.discard(subscriber)
+            if not group:
+                del self._subscribers[subscriber.article_id]
+
+    @property
+    def open_streams(self) -> int:
+        return sum(len(group) for group in self._subscribers.values())
+
+    def close_all(self) -> None:
+        """End every open stream (shutdown, or a lost Redis subscription: the clients
+        reconnect and resume from their last id)."""
+        for group in list(self._subscribers.values()):
+            for subscriber in list(group):
+                subscriber.close()
+
+    def _deliver_all(self, items: list[tuple[str, str, int, bytes]]) -> None:
+        for article_id, era, seq, data in items:
+            self._deliver(article_id, era, seq, data)
+
+    def _deliver(self, article_id: str, era: str, seq: int, data: bytes) -> None:
+        for subscriber in self._subscribers.get(article_id, ()):
+            subscriber.push(era, seq, data)
+
+    async def _listen(self) -> None:
+        import redis.asyncio as aioredis  # lazy: only a worker that serves streams needs it
+
+        assert self.redis_url and self._listening is not None
+        while True:
+            client = aioredis.Redis.from_url(self.redis_url, socket_connect_timeout=2)
+            try:
+                async with client.pubsub() as pubsub:
+                    await pubsub.subscribe(self.channel)
+                    self._listening.set()
+                    async for message in pubsub.listen():
+                        if message.get("type") != "message":
+                            continue
+                        article, era, seq, data = message["data"].split(b"\n", 3)
+                        self._deliver(article.decode(), era.decode(), int(seq), data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("live events: Redis subscription lost (%s)", exc.__class__.__name__)
+                self._listening.clear()
+                self.close_all()  # what they missed meanwhile comes back by replay
+                await asyncio.sleep(1)
+            finally:
+                await client.aclose()
+
+    async def stop(self) -> None:
+        self.close_all()
+        if self._listener is not None:
+            self._listener.cancel()
+            try:
+                await self._listener
+            except (asyncio.CancelledError, Exception):
+                pass
+            self._listener = None
+
+
+def _keys(article_id: str) -> tuple[str, str]:
+    # Braces: a Redis Cluster keeps both keys of an article on one node.
+    return f"{KEY_PREFIX}{{{article_id}}}:s", f"{KEY_PREFIX}{{{article_id}}}:m"
+
+
+__all__ = ["Hub", "Replay", "Subscriber", "frame", "parse_id"]
