@@ -64,7 +64,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_listening(port: int, seconds: float = 10.0) -> None:
+def _wait_listening(port: int, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         with socket.socket() as s:
@@ -96,6 +96,7 @@ def run(deliveries: int, database_url: str | None, concurrency: int) -> float:
             endpoint = webhooks.create_endpoint(
                 session, url=f"http://127.0.0.1:{port}/hooks", events=["*"], actor_id="bench"
             )
+            endpoint_id = endpoint.id
             now = utcnow()
             comment = {
                 "id": 1,
@@ -144,7 +145,10 @@ def run(deliveries: int, database_url: str | None, concurrency: int) -> float:
         seconds = time.perf_counter() - started
         with app.app_context():
             delivered = db.session.scalar(
-                select(func.count()).where(WebhookDelivery.status == DeliveryStatus.DELIVERED)
+                select(func.count()).where(
+                    WebhookDelivery.endpoint_id == endpoint_id,
+                    WebhookDelivery.status == DeliveryStatus.DELIVERED,
+                )
             )
             db.session.remove()
             db.engine.dispose()

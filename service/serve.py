@@ -56,6 +56,7 @@ GRACEFUL_SECONDS = 20
 HTTP1_BUFFER = 417_792
 HEADER_READ_TIMEOUT_MS = 10_000
 BACKLOG = 2048  # a client that never finishes its headers is dropped
+WORKER_NICENESS = 10  # the delivery worker beside the server (see start_delivery_worker)
 
 
 def _int(name: str, default: int) -> int:
@@ -175,7 +176,14 @@ def start_delivery_worker(target: str) -> subprocess.Popen[bytes] | None:
     if target != DEFAULT_TARGET or not _wanted("COMMENTS_DELIVERY_WORKER", True):
         return None
     command = [sys.executable, "-m", "flask", "--app", "service", "worker", "--exit-with-parent"]
-    return subprocess.Popen(command, stdin=subprocess.DEVNULL)
+    # At a lower CPU priority: on a busy machine the server's start-up and its requests come
+    # first, deliveries after (they are asynchronous anyway). No threads run yet here, so a
+    # preexec_fn is safe.
+    return subprocess.Popen(command, stdin=subprocess.DEVNULL, preexec_fn=_lower_priority)
+
+
+def _lower_priority() -> None:
+    os.nice(WORKER_NICENESS)
 
 
 def stop_delivery_worker(worker: subprocess.Popen[bytes] | None) -> None:
