@@ -1,7 +1,7 @@
 """market features: cashtags, disclosures and visible edit history (issue #18)
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-29
 
 comments gains `tickers` (the cashtags of the body, a JSON list), `disclosure` (the
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

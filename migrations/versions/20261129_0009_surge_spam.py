@@ -1,7 +1,7 @@
 """Surge mode (slow mode, timed premoderation, per-minute post counts) and the spam model
 
 Revision ID: 0009
-Revises: 0004
+Revises: 0008
 Create Date: 2026-11-29
 
 articles gains a moderator's slow mode (slow_mode_seconds, slow_mode_until), the automatic
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
