@@ -152,6 +152,7 @@ class Comment(Base):
             "reply_count",
             "created_at",
             "score",
+            "author_id",  # a signed-in viewer also sees their own pending comments
         ),
         Index("ix_comments_root_id_id", "root_id", "id"),
         Index("ix_comments_author_id_created_at", "author_id", "created_at"),

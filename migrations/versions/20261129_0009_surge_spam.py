@@ -34,6 +34,7 @@ HOT_COLUMNS = [
     "reply_count",
     "created_at",
     "score",
+    "author_id",
 ]
 
 

@@ -19,7 +19,8 @@ Event types (``Event.type``), and what ``data`` holds besides the ids:
 ``comment.moderated``  a moderator acted on it (``action``, ``reason``)
 ``comment.flagged``    a reader flagged it (``reason``)
 ``reaction.changed``   a comment's (``comment_id``) or article's reactions changed
-``article.changed``    a moderator changed the article's settings (``before``, ``after``)
+``article.changed``    a moderator changed the article's settings (``before``, ``after``),
+                       or an automatic surge turned slow mode on (actor ``system``)
 ``user.banned``        a ban was put or changed (``shadow``); ``user.unbanned`` lifted
 ``user.erased``        a person was erased (``user_id``)
 ``notification.created`` a reader was notified (``user_id``: the recipient; ``data.id``)
