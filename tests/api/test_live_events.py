@@ -396,6 +396,10 @@ def redis_apps(database_url: str, settings: dict[str, Any], app: Any) -> Iterato
     config = {"DATABASE_URL": database_url, **settings, "COMMENTS_REDIS_URL": REDIS_URL}
     one, two = create_app(config), create_app(config)
     yield one, two
+    for instance in (one, two):
+        with instance.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.mark.redis
