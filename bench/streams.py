@@ -256,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(opened in {opened_s:.0f} s), {len(arrivals):,} received the event; "
         f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
         f"max {result['max_ms']:.0f} ms (the POST itself took {result['post_ms']:.0f} ms, "
-        f"the first arrival {result['first_ms']:.0f} ms); RSS {idle_rss:.0f} MB idle, {streams_rss:.0f} MB "
+        f"the first arrival {result['first_ms']:.0f} ms); "
+        f"RSS {idle_rss:.0f} MB idle, {streams_rss:.0f} MB "
         f"with the streams ({result['kb_per_stream']} KB each); thread page {alone.rps:,.0f} "
         f"req/s alone, {beside.rps:,.0f} beside the streams ({kept:.0%})"
     )
