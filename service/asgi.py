@@ -7,8 +7,10 @@ One port, two kinds of response:
   the response stays open here as one asyncio task on the worker's event loop, fed by the
   live hub (service/live/hub.py), with a heartbeat comment line when idle. No thread is
   held, so one worker holds thousands of streams.
-* everything else goes to the Flask app through a2wsgi, on a pool of WEB_THREADS threads
-  (what granian's WSGI interface gave each worker before).
+* everything else goes to the Flask app on a pool of WEB_THREADS threads (what granian's
+  WSGI interface gave each worker before): the request body read first, the app called
+  once on the pool, its buffered answer sent back (``passthrough``; a2wsgi builds the
+  WSGI environ).
 
 A stream ends when the client goes, when it falls too far behind, when the Redis
 subscription is lost (the client resumes with Last-Event-ID), or at shutdown (SIGTERM
@@ -26,7 +28,6 @@ import signal
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Awaitable, Callable
 
-from a2wsgi import WSGIMiddleware
 from a2wsgi.wsgi import build_environ
 from flask import Flask
 
@@ -45,7 +46,7 @@ PING = b": ping\n\n"
 
 
 class Router:
-    """The ASGI app: event streams natively, the rest through a2wsgi to ``flask_app``."""
+    """The ASGI app: event streams natively, the rest to ``flask_app`` on a thread pool."""
 
     def __init__(self, flask_app: Flask, *, threads: int | None = None) -> None:
         settings = flask_app.extensions["comments"].settings
@@ -54,9 +55,7 @@ class Router:
         self.heartbeat = float(settings.sse_heartbeat_seconds)
         threads = threads or settings.web_threads
         self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="app")
-        self.wsgi = WSGIMiddleware(flask_app, workers=threads)
-        self.wsgi.executor.shutdown(wait=False)
-        self.wsgi.executor = self.executor  # one pool: streams' first answers and the rest
+        self.body_limit = (flask_app.config.get("MAX_CONTENT_LENGTH") or 1 << 20) + 1
         if not self.hub.uses_redis and settings.web_concurrency > 1:
             log.warning(
                 "live events: %d worker processes and no Redis: a stream hears only of the "
@@ -72,12 +71,7 @@ class Router:
                 await self.stream(match.group(1), scope, receive, send)
                 return
 
-            # a2wsgi hands receive() to run_coroutine_threadsafe, which wants a coroutine;
-            # granian's receive() returns another awaitable (a 500 on every POST otherwise).
-            async def coroutine_receive() -> Any:
-                return await receive()
-
-            await self.wsgi(scope, coroutine_receive, send)  # type: ignore[arg-type]
+            await self.passthrough(scope, receive, send)
         elif kind == "lifespan":
             await self.lifespan(receive, send)
         elif kind == "websocket":
@@ -176,10 +170,30 @@ class Router:
         finally:
             watcher.cancel()
 
+    async def passthrough(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Any other request: its body read here (up to one byte past the app's limit,
+        which is then refused with 413 from the length alone), the app run on the pool,
+        its whole answer sent at once. Every response of the app is built in memory
+        anyway; no route streams."""
+        body = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            body += message.get("body", b"")
+            if not message.get("more_body", False) or len(body) > self.body_limit:
+                break
+        status, headers, out = await self._ask_app(scope, None, bytes(body))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": out})
+
     async def _ask_app(
         self, scope: Scope, handle: dict[str, Any] | None, body: bytes = b""
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """The Flask app's answer to the stream request, run on the pool."""
+        """The Flask app's answer (status, headers, body), run on the pool: one hop to a
+        thread and back, where a2wsgi's adapter makes three more per request (it hands
+        each part of the response back to the loop and waits): 40-60 % more CPU per cached
+        thread page than this (bench/adapter.py, docs/performance.md)."""
         environ = build_environ(scope, io.BytesIO(body))  # type: ignore[arg-type]
         if handle is not None:
             environ[STREAM_KEY] = handle

@@ -26,6 +26,7 @@ ALLOW_HEADERS = [
     "Idempotency-Key",
     "X-Edit-Token",
     "If-None-Match",
+    "Last-Event-ID",  # a reconnecting event stream (or a fetch-based reader) sends it
 ]
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 

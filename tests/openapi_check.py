@@ -136,11 +136,38 @@ def _method_not_allowed(where: str, item: dict[str, Any], response: Any) -> Any:
     )
 
 
+def _sse_events(text: str) -> list[dict[str, Any]]:
+    """Server-sent events as EventSource reads them: blocks with data, the id carried over."""
+    events, last_id = [], None
+    for block in text.split("\n\n"):
+        fields: dict[str, Any] = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            fields[name] = value[1:] if value.startswith(" ") else value
+        last_id = fields.get("id", last_id)
+        if "data" in fields:
+            event = {"event": fields.get("event", "message"), "data": fields["data"]}
+            if last_id is not None:
+                event["id"] = last_id
+            if "retry" in fields:
+                event["retry"] = int(fields["retry"])
+            events.append(event)
+    return events
+
+
 def _check_body(where: str, media_type: str, schema_pointer: str, response: Any) -> Any:
     assert response.mimetype == media_type, (
         f"{where}: content type {response.mimetype!r}, documented {media_type!r}"
     )
     text = response.get_data(as_text=True)
+    if media_type == "text/event-stream":  # each event, parsed as a client would
+        events = _sse_events(text)
+        for number, event in enumerate(events, 1):
+            problems = _errors(validator_at(schema_pointer), event)
+            assert not problems, f"{where}: event #{number} {event}: " + "; ".join(problems)
+        return events
     if media_type == "application/json" or media_type.endswith("+json"):
         try:
             body = json.loads(text)

@@ -140,6 +140,7 @@ class Hub:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._listener: asyncio.Task[None] | None = None
         self._listening: asyncio.Event | None = None
+        self._waited = False
         self._redis: redis.Redis | None = None
         self._sha = ""
         self.channel = ""
@@ -229,7 +230,13 @@ class Hub:
         """The events after ``last_event_id`` if all are still known, else a reset; for a
         fresh stream (no id), nothing but the newest id."""
         if self._redis is not None:
-            era, seq, entries = self._redis_state(article_id, last_event_id)
+            try:
+                era, seq, entries = self._redis_state(article_id, last_event_id)
+            except redis.exceptions.RedisError as exc:
+                # No buffer to read: refetch, and keep the client's id (a reset without
+                # one), so that it resumes exactly once Redis answers again.
+                log.warning("live events: no replay, Redis failed (%s)", exc.__class__.__name__)
+                return Replay(b"event: reset\ndata: {}\n\n", NO_EVENTS, None, 0)
         else:
             era, seq, entries = self._local_state(article_id, last_event_id)
         head = f"{era}-{seq}" if era is not None else NO_EVENTS
@@ -314,7 +321,8 @@ class Hub:
             if self._redis is not None:
                 self._listening = asyncio.Event()
                 self._listener = self.loop.create_task(self._listen())
-        if self._listening is not None and not self._listening.is_set():
+        if self._listening is not None and not self._waited:
+            self._waited = True  # once: while Redis is away, streams open without waiting
             try:
                 await asyncio.wait_for(self._listening.wait(), timeout=5)
             except asyncio.TimeoutError:
@@ -369,9 +377,10 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("live events: Redis subscription lost (%s)", exc.__class__.__name__)
-                self._listening.clear()
-                self.close_all()  # what they missed meanwhile comes back by replay
+                if self._listening.is_set():  # once per outage, not once per retry
+                    log.warning("live events: Redis subscription lost (%s)", type(exc).__name__)
+                    self._listening.clear()
+                    self.close_all()  # what they missed meanwhile comes back by replay
                 await asyncio.sleep(1)
             finally:
                 await client.aclose()

@@ -386,6 +386,20 @@ def test_served_as_plain_wsgi_the_stream_answers_once_and_resumes(client: Any) -
     assert "event: comment.created" in text and f'"id":{cid}' in text
 
 
+@pytest.mark.settings(COMMENTS_REDIS_URL="redis://127.0.0.1:1/0")
+def test_without_its_redis_the_stream_opens_with_a_reset_and_writes_go_on(
+    client: Any, live: Harness, fan_out: str
+) -> None:
+    if fan_out != "in-process":
+        pytest.skip("runs once: the Redis here is a closed port")
+    a = article("redis-down")
+    stream = live.open(a, headers={"Last-Event-ID": "123-4"})
+    assert stream.wait_started() == 200
+    assert stream.blocks(2) == [{"retry": "3000"}, {"event": "reset", "data": {}}]  # id kept
+    post(client, a, "still posted", C.reader)  # the publish fails quietly after the commit
+    assert listing(client, a)[0]["body"] == "still posted"
+
+
 # --- two instances, one Redis --------------------------------------------------------------
 
 
@@ -396,6 +410,10 @@ def redis_apps(database_url: str, settings: dict[str, Any], app: Any) -> Iterato
     config = {"DATABASE_URL": database_url, **settings, "COMMENTS_REDIS_URL": REDIS_URL}
     one, two = create_app(config), create_app(config)
     yield one, two
+    for instance in (one, two):
+        with instance.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 @pytest.mark.redis

@@ -333,6 +333,8 @@ def test_walk_through_every_operation(app: Any, client: Any) -> None:
     r, first = w("POST", THREAD, 201, article_id="a1", json={"body": "first **post**"}, headers=ann)
     assert r.headers["Location"] == f"/api/v1/comments/{first['id']}"
     assert "Idempotent-Replayed" not in r.headers and "edit_token" not in first
+    _, replayed = w("GET", EVENTS, 200, article_id="a1", headers={"Last-Event-ID": "0"})
+    assert [e["event"] for e in replayed] == ["comment.created", "article"]
     _, guest = w(
         "POST", THREAD, 201, article_id="a1", json={"body": "a guest's words", "author_name": "Gus"}
     )
