@@ -135,6 +135,7 @@ def test_article_reactions_and_engagement(client, post):
         "comment_count": 1,
         "reactions": {"like": 2},
         "my_reactions": ["like"],
+        "subscribed": False,  # signed-in callers learn whether they follow the thread (#15)
     }
     r = client.delete(f"{API}/articles/a1/reactions/like", headers=auth("u-2"))
     assert r.get_json() == {"reactions": {"like": 1}, "my_reactions": []}
