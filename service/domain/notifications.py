@@ -230,8 +230,21 @@ def _published(session: Session, comment: Comment) -> Published:
     mentioned: list[str] = []
     if "@" in body and mention_candidates(body):
         mentioned = resolve_mentions(body, _participants(session, comment))
+    # Followers, less those with an unread thread notification of it already (one query;
+    # the partial index ix_notifications_unread_thread answers the NOT EXISTS).
+    waiting = (
+        exists()
+        .where(
+            Notification.article_id == Follow.article_id,
+            Notification.user_id == Follow.user_id,
+            text(UNREAD_THREAD_PREDICATE),
+        )
+        .correlate(Follow)
+    )
     followers = list(
-        session.scalars(select(Follow.user_id).where(Follow.article_id == comment.article_id))
+        session.scalars(
+            select(Follow.user_id).where(Follow.article_id == comment.article_id, ~waiting)
+        )
     )
     return Published(
         author_id=comment.author_id,
@@ -258,18 +271,6 @@ def _mailable(session: Session, users: Collection[str]) -> set[str]:
                 ReaderSettings.user_id.in_(list(users)),
                 ReaderSettings.email_mode == EmailMode.INSTANT,
                 ReaderSettings.email_address.is_not(None),
-            )
-        )
-    )
-
-
-def _waiting(session: Session, article_id: str) -> set[str]:
-    """Followers with an unread ``thread`` notification of this article already (one
-    partial-index scan: ix_notifications_unread_thread)."""
-    return set(
-        session.scalars(
-            select(Notification.user_id).where(
-                Notification.article_id == article_id, text(UNREAD_THREAD_PREDICATE)
             )
         )
     )
@@ -305,10 +306,6 @@ def _plan_published(session: Session, comment: Comment, *, republished: bool) ->
     if not others - {None, comment.author_id}:  # e.g. the poster is the only follower
         return []
     targets = recipients(facts, _muted_by(session, comment.author_id))
-    if NotificationKind.THREAD in targets.values():
-        for user in _waiting(session, comment.article_id):
-            if targets.get(user) == NotificationKind.THREAD:
-                del targets[user]
     if republished and targets:  # published before (edited back into the queue): once only
         for user in _already_notified(session, comment.id):
             targets.pop(user, None)

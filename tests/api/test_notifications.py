@@ -507,3 +507,13 @@ def test_each_notification_is_a_domain_event_for_the_webhooks(app, client, post)
     assert (event.user_id, event.comment_id, event.article_id) == ("u-1", reply["id"], "w1")
     assert event.actor_id == "u-2"
     assert event.data == {"id": item["id"], "kind": "reply", "outcome": None}
+
+
+def test_a_busy_thread_adds_one_unread_notification_until_it_is_read(client, post):
+    follow(client, "u-9", "busy")
+    first = post("busy", "one", user="u-1").get_json()
+    post("busy", "two", user="u-2")
+    assert kinds(client, "u-9") == [("thread", first["id"])]  # the first one not yet seen
+    client.post(INBOX + "/read", json={"up_to": 2**31 - 1}, headers=who("u-9"))
+    third = post("busy", "three", user="u-3").get_json()
+    assert kinds(client, "u-9")[0] == ("thread", third["id"])

@@ -139,6 +139,7 @@ def test_article_reactions_and_engagement(client, post):
         "slow_mode_seconds": 0,
         "slow_mode_until": None,
         "premoderation_until": None,
+        "subscribed": False,  # signed-in callers learn whether they follow the thread (#15)
     }
     r = client.delete(f"{API}/articles/a1/reactions/like", headers=auth("u-2"))
     assert r.get_json() == {"reactions": {"like": 1}, "my_reactions": []}

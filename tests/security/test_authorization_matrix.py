@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from service.domain.readers import unsubscribe_token
 from service.domain.tokens import hash_secret
 from service.extensions import db
 from service.models import ApiKey, Ban, utcnow
@@ -45,6 +46,14 @@ MODERATORS = {
     "admin": OK,
     "api_key": OK,
 }
+# A reader's own things (#15): anyone signed in with a token, banned or not; API keys
+# (service accounts) have no inbox.
+READERS = {**SIGNED_IN, "banned": 200, "api_key": 403}
+READERS_204 = {c: (204 if v == 200 else v) for c, v in READERS.items()}
+# The e-mail's one-click unsubscribe link: no sign-in, the token says who.
+UNSUBSCRIBE = "/api/v1/unsubscribe?token=" + unsubscribe_token(
+    "cursor-secret-for-tests", "u-author"
+)
 # Irreversible erasure needs the admin role (#14 item 19); the matrix's API key is a moderator.
 ADMINS = {**MODERATORS, "moderator": 403, "api_key": 403}
 DEMO_OFF = {c: 404 for c in CALLERS}
@@ -186,6 +195,37 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
         None,
         ADMINS,
     ),
+    # Notifications (#15): the reader's own endpoints.
+    ("GET", "/api/v1/me"): ("/api/v1/me", None, READERS),
+    ("PATCH", "/api/v1/me/settings"): ("/api/v1/me/settings", {"follow_on_post": True}, READERS),
+    ("GET", "/api/v1/me/notifications"): ("/api/v1/me/notifications", None, READERS),
+    ("POST", "/api/v1/me/notifications/read"): (
+        "/api/v1/me/notifications/read",
+        {"up_to": 1},
+        READERS,
+    ),
+    ("PUT", "/api/v1/articles/<article_id>/subscription"): (
+        "/api/v1/articles/a1/subscription",
+        None,
+        READERS_204,
+    ),
+    ("DELETE", "/api/v1/articles/<article_id>/subscription"): (
+        "/api/v1/articles/a1/subscription",
+        None,
+        READERS_204,
+    ),
+    ("PUT", "/api/v1/me/muted/<user_id:user_id>"): (
+        "/api/v1/me/muted/u-replier",
+        None,
+        READERS_204,
+    ),
+    ("DELETE", "/api/v1/me/muted/<user_id:user_id>"): (
+        "/api/v1/me/muted/u-replier",
+        None,
+        READERS_204,
+    ),
+    ("POST", "/api/v1/unsubscribe"): (UNSUBSCRIBE, None, PUBLIC),
+    ("GET", "/api/v1/unsubscribe"): (UNSUBSCRIBE, None, PUBLIC),
     # Webhooks (#15): admins only; {w} is the world's endpoint.
     ("GET", "/api/v1/admin/webhooks"): ("/api/v1/admin/webhooks", None, ADMINS),
     ("POST", "/api/v1/admin/webhooks"): (
