@@ -71,6 +71,8 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
     ("POST", "/api/v1/preview"): ("/api/v1/preview", {"body": "**draft**"}, PUBLIC),
     ("GET", "/api/v1/counts"): ("/api/v1/counts?article_id=a1", None, PUBLIC),
     ("GET", "/api/v1/articles/<article_id>"): ("/api/v1/articles/a1", None, PUBLIC),
+    # the live event stream (issue 16): public, the same for every caller
+    ("GET", "/api/v1/articles/<article_id>/events"): ("/api/v1/articles/a1/events", None, PUBLIC),
     ("GET", "/api/v1/articles/<article_id>/comments"): (
         "/api/v1/articles/a1/comments",
         None,
