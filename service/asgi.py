@@ -104,8 +104,10 @@ class Router:
                 continue
 
             def chained(handle: Any = handle) -> None:
-                self.hub.close_all()
-                handle._run()
+                try:
+                    self.hub.close_all()
+                finally:
+                    handle._run()  # granian's own: stop serving, then end the worker
 
             loop.add_signal_handler(sig, chained)
 

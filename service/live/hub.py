@@ -146,7 +146,7 @@ class Hub:
         self.channel = ""
         if redis_url:
             self._redis = redis.Redis.from_url(
-                redis_url, socket_connect_timeout=0.5, socket_timeout=0.5
+                redis_url, socket_connect_timeout=0.25, socket_timeout=0.25
             )
             self._sha = hashlib.sha1(PUBLISH_SCRIPT.encode()).hexdigest()
             db = self._redis.connection_pool.connection_kwargs.get("db", 0)
