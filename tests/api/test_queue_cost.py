@@ -36,7 +36,7 @@ def test_the_queue_costs_seven_statements_at_any_size(client, post, count_querie
         counts[article] = q.count
     assert counts["small"] == counts["large"]
     # comments (+ their parents' excerpts, reactions, flags with notes, author records),
-    # the total, and the spam model's scores (#18): seven, eight before #14's rework.
+    # the total, and the spam model's scores (#18): seven (six without the scores).
     assert counts["large"] <= 7, counts
 
 
