@@ -8,6 +8,7 @@ a setting shows at start-up.
 
 from __future__ import annotations
 
+import weakref
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -95,4 +96,7 @@ def init_app(app: Flask, settings: Settings) -> Services:
         probe_runner=ThreadPoolExecutor(max_workers=2, thread_name_prefix="readyz"),
     )
     app.extensions[EXTENSION] = services
+    # The probe pool keeps a connection open between probes: close it with the app (an app
+    # dropped without this, in tests, left the driver warning about an open connection).
+    weakref.finalize(app, services.probe_engine.dispose)
     return services

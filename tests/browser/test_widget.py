@@ -123,12 +123,14 @@ def open_page(browser: Any, live_server: str) -> Iterator[Callable[..., Any]]:
         html: str | None = None,
         url: str | None = None,
         ready: str = ".cw-composer > *",
+        bypass_csp: bool = False,
     ) -> Any:
         context = browser.new_context(
             viewport=viewport,
             color_scheme="dark" if dark else "light",
             has_touch=touch,
             is_mobile=touch,
+            bypass_csp=bypass_csp,
         )
         context.add_init_script(f"sessionStorage.setItem('comments-demo:persona', '{persona}')")
         context.add_init_script(RECORD_EVENTS)
@@ -799,7 +801,9 @@ def test_english_loads_no_catalogue_and_nothing_third_party_and_no_cookies(
 )
 def test_axe_finds_nothing_serious(open_page, expect, app, axe_violations, viewport, dark, lang):
     seed(app)
-    page = open_page("reader-a", viewport=viewport, dark=dark, lang=lang)
+    # bypass_csp: only for axe-core, which /demo's policy would refuse to run (its own
+    # scripts run under the policy in tests/browser/test_hardening.py).
+    page = open_page("reader-a", viewport=viewport, dark=dark, lang=lang, bypass_csp=True)
     expect(page.locator(".cw-list > .cw-item").first).to_be_visible()
     toolbar_ = page.locator(".cw-actions").first
     toolbar_.get_by_role("button", name=re.compile("React|Reagieren|リアクション")).click()
