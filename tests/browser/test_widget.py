@@ -801,9 +801,7 @@ def test_english_loads_no_catalogue_and_nothing_third_party_and_no_cookies(
 )
 def test_axe_finds_nothing_serious(open_page, expect, app, axe_violations, viewport, dark, lang):
     seed(app)
-    # bypass_csp: only for axe-core, which /demo's policy would refuse to run (its own
-    # scripts run under the policy in tests/browser/test_hardening.py).
-    page = open_page("reader-a", viewport=viewport, dark=dark, lang=lang, bypass_csp=True)
+    page = open_page("reader-a", viewport=viewport, dark=dark, lang=lang)
     expect(page.locator(".cw-list > .cw-item").first).to_be_visible()
     toolbar_ = page.locator(".cw-actions").first
     toolbar_.get_by_role("button", name=re.compile("React|Reagieren|リアクション")).click()
