@@ -108,6 +108,23 @@ MATRIX: dict[tuple[str, str], tuple[str, Any, dict[str, Any]]] = {
         None,
         PUBLIC,
     ),
+    # market features (#18): public reads
+    ("GET", "/api/v1/comments/<int(max=2147483647):comment_id>/revisions"): (
+        "/api/v1/comments/{c}/revisions",
+        None,
+        PUBLIC,
+    ),
+    ("GET", "/api/v1/tickers"): ("/api/v1/tickers?window=1h", None, PUBLIC),
+    ("GET", "/api/v1/tickers/<string(maxlength=40):symbol>"): (
+        "/api/v1/tickers/BABA",
+        None,
+        PUBLIC,
+    ),
+    ("GET", "/api/v1/tickers/<string(maxlength=40):symbol>/comments"): (
+        "/api/v1/tickers/BABA/comments",
+        None,
+        PUBLIC,
+    ),
     ("GET", "/api/v1/comments/<int(max=2147483647):comment_id>/replies"): (
         "/api/v1/comments/{c}/replies",
         None,
