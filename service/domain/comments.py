@@ -500,6 +500,9 @@ def create_comment(
         )
 
     depth, path, root_id, effective_parent = 0, "/", None, None
+    # Shadowed: written under a shadow ban, or below a shadowed comment (its author's own
+    # reply after the ban was lifted would otherwise count where nobody sees its parent).
+    shadowed = bool(ban and ban.shadow)
     if parent_id is not None:
         parent = _parent_for(session, article_id=article_id, parent_id=parent_id, author=author)
         effective_parent, depth = place_reply(
@@ -508,6 +511,7 @@ def create_comment(
             grandparent_id=parent.parent_id,
             max_depth=rules.max_depth,
         )
+        shadowed = shadowed or parent.shadowed
         if effective_parent == parent.id:
             path = f"{parent.path}{parent.id}/"
         elif effective_parent is not None:
@@ -541,7 +545,7 @@ def create_comment(
         body_fingerprint=fingerprint,
         status=status,
         held_reason=held,
-        shadowed=bool(ban and ban.shadow),
+        shadowed=shadowed,
         created_at=now,
         edited_at=None,
         status_changed_at=None,

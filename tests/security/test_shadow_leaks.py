@@ -168,3 +168,18 @@ def test_a_trolls_name_does_not_refuse_a_guest(client, post, troll):
     assert post("a1", "visible words", user="u-1").status_code == 201
     r = client.post(THREAD, json={"body": "guest again", "author_name": "Name u-1"})
     assert r.status_code == 422
+
+
+def test_a_reply_below_a_shadowed_comment_stays_shadowed_after_the_ban(app, client, post, troll):
+    """Found by the state machine: the troll's comment, written under the ban, got a reply
+    from them after the ban was lifted; the reply counted (total 1) below a parent no one
+    else can see (0 visible)."""
+    top = post("a1", "under the ban", user="troll").get_json()
+    with app.app_context():
+        db.session.execute(db.delete(Ban).where(Ban.user_id == "troll"))
+        db.session.commit()
+    assert post("a1", "after the ban", user="troll", parent_id=top["id"]).status_code == 201
+    for who, headers in OTHERS.items():
+        thread = _get(client, THREAD, headers)
+        assert thread["total"] == 0 and thread["items"] == [], who
+        assert _get(client, f"{API}/articles/a1", headers)["comment_count"] == 0, who
