@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from service import create_app
 from service.extensions import db
 from service.migrate import upgrade
+from service.services import EXTENSION
 from tests.helpers import (  # noqa: F401  (re-exported: tests import these from here)
     JWT_SECRET,
     MODERATOR,
@@ -80,6 +81,9 @@ def app(database_url: str, settings: dict[str, Any], tmp_path: Any) -> Iterator[
     with application.app_context():
         db.session.remove()
         db.engine.dispose()
+    # /readyz keeps a pooled connection per app (#14): close it now, not when the app is
+    # collected (a connection collected open is a ResourceWarning, an error here).
+    application.extensions[EXTENSION].probe_engine.dispose()
 
 
 @pytest.fixture
