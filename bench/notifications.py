@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         "COMMENTS_SECRET_KEY": "bench-cursor-secret-0123456789abcdefghij",
         "RATELIMIT_ENABLED": "false",
         "COMMENTS_ENV": "production",
+        "COMMENTS_METRICS_PUBLIC": "true",  # nothing scrapes it here
         "COMMENTS_CACHE_URL": "off",
     }
     threads = min(os.cpu_count() or 1, args.connections)

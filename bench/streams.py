@@ -159,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         "COMMENTS_SECRET_KEY": "bench-cursor-secret-0123456789abcdefghij",
         "RATELIMIT_ENABLED": "false",
         "COMMENTS_ENV": "production",
+        "COMMENTS_METRICS_PUBLIC": "true",  # nothing scrapes it here
         "COMMENTS_SSE_MAX_PER_IP": str(args.subscribers + 10),
         "WEB_CONCURRENCY": str(workers),
     }
