@@ -68,6 +68,11 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null 2>&1 || apt-get install -y wrk >/dev/null 2>&1 || { \
 	  echo "make bench needs wrk and could not install it: run 'apt-get install -y wrk' as root"; exit 1; }
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	@# issue 15: notification list with 10,000 notifications, posting with 3 followers vs
+	@# none, one worker's webhooks per second; issue 16: 10,000 open event streams
+	$(BIN)/python -m bench.notifications
+	$(BIN)/python -m bench.webhooks --deliveries 5000
+	$(BIN)/python -m bench.streams --subscribers 10000
 	@# BENCH_IMPORT=1000000: also time `flask import disqus` on a generated export (bench/imports.py)
 	$(if $(BENCH_IMPORT),$(BIN)/python -m bench.imports --comments $(BENCH_IMPORT))
 
