@@ -14,7 +14,18 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cors, delivery, errors, events, live, observability, ratelimit, requestlimits, services, spam
+from . import (
+    cors,
+    delivery,
+    errors,
+    events,
+    live,
+    observability,
+    ratelimit,
+    requestlimits,
+    services,
+    spam,
+)
 from .admin import bp as admin_bp
 from .api import bp as api_bp
 from .apidocs import bp as apidocs_bp

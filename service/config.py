@@ -188,6 +188,8 @@ def _permalink_problem(value: Any) -> str | None:
 def _public_url_problem(value: Any) -> str | None:
     if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", str(value)):
         return "an http(s) URL such as https://comments.example"
+
+
 def _redis_url(url: Any) -> str | None:
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         return "redis://host:6379/2 (or rediss://, unix://)"

@@ -76,6 +76,8 @@ class Position(enum.StrEnum):
     LONG = "long"
     SHORT = "short"
     NONE = "none"
+
+
 # --- notifications (#15) ------------------------------------------------------------------
 
 

@@ -195,6 +195,8 @@ def stop_delivery_worker(worker: subprocess.Popen[bytes] | None) -> None:
     except subprocess.TimeoutExpired:
         worker.kill()
         worker.wait()
+
+
 def raise_open_files_limit() -> None:
     """Each open event stream is a socket: take the hard limit of open files, not the
     usual soft 1,024 (the container's hard limit is the operator's to set)."""

@@ -203,7 +203,16 @@ class Walk:
     ) -> tuple[Any, Any]:
         params = {
             k: kwargs.pop(k)
-            for k in ("article_id", "comment_id", "kind", "user_id", "lang", "name", "symbol", "endpoint_id")
+            for k in (
+                "article_id",
+                "comment_id",
+                "kind",
+                "user_id",
+                "lang",
+                "name",
+                "symbol",
+                "endpoint_id",
+            )
             if k in kwargs
         }
         path = template.format(**params)
