@@ -38,7 +38,7 @@ from ..domain import spam
 CORPUS = Path(__file__).with_name("corpus.jsonl")
 N_FEATURES = 2**16
 # Regularisation: 1e-4 left the seed unsure of plain spam once the corpus held many short
-# legitimate cashtag comments (recall 0.31 at the hold score on the bench split); 3e-5 gives
+# legitimate cashtag comments (recall 0.31 at the hold score on the bench split); 3e-5 gives about
 # 0.56 with no legitimate comment held (docs/moderation.md, `python -m bench.spam`).
 ALPHA = 3e-5
 EPOCHS = 12
