@@ -59,6 +59,10 @@ ESTABLISHED_ACCOUNT = dt.timedelta(days=7)
 BURST_WINDOW = dt.timedelta(minutes=10)
 BURST_ACCOUNTS = 3  # new accounts' comments naming one cashtag within the window
 MAX_CASHTAGS_STORED = 10
+# Signals a new account sharpens (see ``signals``).
+_SHARPENED = frozenset(
+    {"sig_chat_link", "sig_short_link", "sig_contact", "sig_links_many", "sig_cashtags_dense"}
+)
 
 
 @dataclass(frozen=True)
@@ -126,14 +130,16 @@ def signals(
         out.append("sig_contact")
     tags = cashtags(text)
     words = max(1, len(_WORD.findall(text)))
-    if tags:
-        out.append("sig_cashtag")
-        if len(tags) >= 3 or (len(tags) >= 2 and len(tags) / words > 0.15):
-            out.append("sig_cashtags_dense")
+    # No bare "has a cashtag" token: naming a ticker is what readers here do; the tickers
+    # themselves are words the model weighs, and only density is a signal.
+    if len(tags) >= 3 or (len(tags) >= 2 and len(tags) / words > 0.15):
+        out.append("sig_cashtags_dense")
     if account.guest:
         out.append("sig_account_guest")
     if is_new(account, now):
-        out.append("sig_account_new")
+        # A new account is the normal case for a first comment, so it is no signal alone:
+        # it only sharpens a spammy one (a linear model needs the conjunction spelled out).
+        out.extend("sig_new_" + f.removeprefix("sig_") for f in list(out) if f in _SHARPENED)
     elif account.first_seen is not None and now - account.first_seen >= ESTABLISHED_ACCOUNT:
         out.append("sig_account_established")
     if account.removed >= 2 and account.removed >= account.published:

@@ -37,7 +37,10 @@ from ..domain import spam
 
 CORPUS = Path(__file__).with_name("corpus.jsonl")
 N_FEATURES = 2**16
-ALPHA = 1e-4
+# Regularisation: 1e-4 left the seed unsure of plain spam once the corpus held many short
+# legitimate cashtag comments (recall 0.31 at the hold score on the bench split); 3e-5 gives
+# 0.48-0.57 with no legitimate comment held by the seed (docs/moderation.md, bench.spam).
+ALPHA = 3e-5
 EPOCHS = 12
 # A moderator's decision counts as this many corpus examples: the deployment's own
 # moderators know its spam better than the seed corpus does.

@@ -50,6 +50,19 @@ def test_obvious_spam_is_held_with_its_score_on_the_queue_card(client):
     assert hold.actor_id == "system" and hold.reason == "spam_score"
 
 
+@pytest.mark.parametrize(
+    "body",
+    ["Long $BABA", "Disclosure: short $TSLA", "$JD up 5% today", "What did $NVDA guide for Q1?"],
+)
+def test_a_brand_new_readers_short_cashtag_comment_is_published(client, body):
+    # The reader's first comment ever: a new account naming a ticker is the normal case here.
+    comment = _post(client, "first-timer", body)
+    assert comment["status"] == "published"
+    with client.application.app_context():
+        row = db.session.get(CommentSpam, comment["id"])
+        assert row is not None and row.new_account and row.score < 0.5
+
+
 def test_queue_cards_carry_reporters_notes_and_a_null_score_for_moderators(client):
     mod_post = client.post(THREAD, json={"body": "Moderator note: stay on topic."}, headers=MOD)
     assert mod_post.status_code == 201

@@ -73,12 +73,14 @@ def test_signals_beyond_the_words():
     s = spam.signals("Join t.me/pumps for $BABA $JD $PDD calls", account=NEW, now=NOW, burst=True)
     for expected in (
         "sig_chat_link",
-        "sig_cashtag",
         "sig_cashtags_dense",
-        "sig_account_new",
+        "sig_new_chat_link",
+        "sig_new_cashtags_dense",
         "sig_burst",
     ):
         assert expected in s
+    # A new account alone, or a ticker alone, is no signal: ordinary first comments name one.
+    assert spam.signals("Long $BABA", account=NEW, now=NOW) == []
     calm = spam.signals("Margins improved at $BABA this quarter.", account=OLD, now=NOW)
     assert "sig_account_established" in calm and "sig_record_clean" in calm
     assert "sig_chat_link" not in calm and "sig_cashtags_dense" not in calm

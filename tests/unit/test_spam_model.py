@@ -3,9 +3,17 @@ against scikit-learn's own, storage without pickle, and online learning."""
 
 from __future__ import annotations
 
-import numpy as np
+import datetime as dt
 
+import numpy as np
+import pytest
+
+from service.config import Settings
+from service.domain import spam
 from service.spam import model
+
+# COMMENTS_SPAM_HOLD_SCORE as shipped (0.9).
+SETTINGS_HOLD_SCORE = Settings().spam_hold_score
 
 
 def test_fast_scoring_equals_scikit_learns_transform():
@@ -57,3 +65,92 @@ def test_learning_moves_the_score_toward_the_label():
     assert after.decisions == weights.decisions + 3
     back = model.learn_many(after, [(text, 0)] * 6)
     assert back.score(text) < after.score(text)
+
+
+# --- generalisation: held-out comments, deliberately NOT in service/spam/corpus.jsonl ------
+# A brand-new signed-in reader's ordinary market talk must publish; obvious spam from the
+# same kind of account must be held. test_held_out_lists_are_not_in_the_corpus keeps these
+# out of the training data, so passing means the model generalises rather than remembers.
+
+HELD_OUT_LEGITIMATE = [
+    "Long $TCOM",
+    "Short $ROKU",
+    "Long $CVX, added this morning",
+    "Disclosure: I own a few $MRNA shares",
+    "I hold $ORCL, no plans to sell",
+    "Bought my first $BRK.B today",
+    "Closed my $ZM short at a small profit",
+    "$BABA and $TCEHY both bounced today",
+    "$AMD guidance looks conservative to me",
+    "$WBA dividend looks unsustainable",
+    "$CSCO at 14x earnings is not expensive",
+    "$LLY weight loss drug sales beat again",
+    "What is the consensus EPS for $IBM?",
+    "When is the $NVDA annual meeting?",
+    "Does anyone know the $BABA ex-dividend date?",
+    "Why is $PINS up so much today?",
+    "I disagree, $SNOW growth is slowing fast",
+    "Not sure about this, $ARM looks priced for perfection",
+    "Fair point, but $PDD margins will compress",
+    "$TXN fell 7% after the outlook",
+    "$DE closed near its 52-week low",
+    "Segment data is in the 20-F on sec.gov",
+    "The $BABA annual report is on https://www.alibabagroup.com/en-US/ir-home",
+    "Filing here: https://www.sec.gov/Archives/edgar/data/1577552/",
+    "Good write-up, thanks. Any view on $HMC?",
+    "Small long $VALE position for the iron ore rebound",
+    "Sold $BIIB before the trial data, glad I did",
+    "The $GS trading revenue was the highlight",
+]
+
+HELD_OUT_SPAM = [
+    "DM me on Telegram for signals",
+    "$KLMN will 10x, join t.me/klmnrocket now",
+    "Join my free signals channel t.me/profitpilots, 92% accuracy",
+    "Crypto giveaway! Send 0.05 BTC and receive 0.5 BTC back instantly",
+    "Elon is giving away $DOGE, claim yours at bit.ly/elondrop",
+    "Sign up with my affiliate link for a free share worth up to $300: cutt.ly/freeshare",
+    "$OPQR price target $75 by next week, load up before it explodes!!!",
+    "Guaranteed 500% returns on $TSLA options, WhatsApp me +44 7700 900456",
+    "Whale alert: $STUV about to moon, VIP access at discord.gg/whalecalls",
+    "I turned $1000 into $40000 with this bot, message @richtrader now",
+    "Make $800 daily from home trading $SPY, contact wa.me/15550102030",
+    "Hot penny stock $WXYZ 20x guaranteed, get in before the whales",
+    "Free trading signals every morning, telegram @signalqueen",
+    "Double your ETH in 24 hours, giveaway at tinyurl.com/ethx2now",
+    "My mentor's $NVDA strategy made me rich, DM me for his Telegram",
+    "$ABCX next 100x gem, presale ends tonight, t.me/abcxpresale",
+]
+
+
+def _new_account_score(body: str) -> float:
+    account = spam.AccountFacts(first_seen=None)  # a brand-new signed-in reader
+    now = dt.datetime(2026, 11, 29, 12, tzinfo=dt.timezone.utc)
+    features = spam.signals(body, account=account, now=now)
+    return model.seed_weights().score(spam.model_text(body, features))
+
+
+def test_held_out_lists_are_not_in_the_corpus():
+    corpus = {e.text.strip().lower() for e in model.read_corpus()}
+    assert len(HELD_OUT_LEGITIMATE) >= 25 and len(HELD_OUT_SPAM) >= 15
+    leaked = [t for t in HELD_OUT_LEGITIMATE + HELD_OUT_SPAM if t.strip().lower() in corpus]
+    assert leaked == []
+
+
+@pytest.mark.parametrize("body", HELD_OUT_LEGITIMATE)
+def test_short_market_talk_from_a_new_account_is_not_held(body):
+    assert _new_account_score(body) < SETTINGS_HOLD_SCORE
+
+
+@pytest.mark.parametrize("body", HELD_OUT_SPAM)
+def test_obvious_spam_from_a_new_account_is_held(body):
+    assert _new_account_score(body) >= SETTINGS_HOLD_SCORE
+
+
+def test_a_new_account_alone_does_not_raise_the_score():
+    body = "Long $BABA, disclosure: small position"
+    now = dt.datetime.now(dt.timezone.utc)
+    new = spam.signals(body, account=spam.AccountFacts(first_seen=None), now=now)
+    assert not any(f.startswith("sig_new_") or f == "sig_account_new" for f in new)
+    spammy = spam.signals("signals at t.me/x", account=spam.AccountFacts(), now=now)
+    assert "sig_new_chat_link" in spammy
