@@ -167,6 +167,26 @@ def label_for(action: str, reason: str | None) -> int | None:
     return None
 
 
+# What a comment must carry besides its words before the model's score alone may hold it:
+# a way to reach the spammer (a link, a handle, a number), a wall of tickers, a burst of one
+# ticker from new accounts, or an author whose comments moderators keep removing. A short
+# comment with none of these can't promote anything, and a bag-of-words model reads too
+# little in a few words to be trusted with it ("Link me." once scored 0.96): flags and the
+# moderators handle those.
+EVIDENCE = frozenset(
+    {
+        "sig_chat_link",
+        "sig_short_link",
+        "sig_link",
+        "sig_contact",
+        "sig_cashtags_dense",
+        "sig_burst",
+        "sig_record_removed",
+    }
+)
+WORDS_ALONE = 12  # from this many words, the words alone may be evidence enough
+
+
 def decide(
     score: float,
     features: Sequence[str],
@@ -175,14 +195,21 @@ def decide(
     account: AccountFacts,
     now: dt.datetime,
     hold_score: float,
+    words: int = WORDS_ALONE,
 ) -> Verdict:
+    """``words``: how many words the body has (short bodies need EVIDENCE to be held)."""
+    evidence = words >= WORDS_ALONE or any(f in EVIDENCE for f in features)
     return Verdict(
         score=score,
         signals=tuple(features),
         cashtags=tuple(tags[:MAX_CASHTAGS_STORED]),
         new_account=is_new(account, now),
-        hold=score >= hold_score,
+        hold=score >= hold_score and evidence,
     )
+
+
+def word_count(text: str) -> int:
+    return len(_WORD.findall(text))
 
 
 # --- what the database says -----------------------------------------------------------------

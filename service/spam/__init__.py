@@ -77,7 +77,13 @@ class SpamService:
         features = spam.signals(body, account=account, now=now, burst=burst)
         score = self.current(session).score(spam.model_text(body, features))
         return spam.decide(
-            score, features, tags, account=account, now=now, hold_score=self.hold_score
+            score,
+            features,
+            tags,
+            account=account,
+            now=now,
+            hold_score=self.hold_score,
+            words=spam.word_count(body),
         )
 
     def learn(

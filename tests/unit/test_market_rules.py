@@ -113,3 +113,14 @@ def test_the_hold_decision():
     v = spam.decide(0.95, ["sig_burst"], ["BABA"], account=NEW, now=NOW, hold_score=0.9)
     assert v.hold and v.new_account and v.cashtags == ("BABA",)
     assert not spam.decide(0.89, [], [], account=OLD, now=NOW, hold_score=0.9).hold
+
+
+def test_a_short_comment_needs_more_than_its_words_to_be_held():
+    # "Link me." scored 0.96 once: a few words carry too little for the model alone.
+    short = dict(account=NEW, now=NOW, hold_score=0.9, words=2)
+    assert not spam.decide(0.96, ["sig_new_account_only"], [], **short).hold
+    for evidence in ("sig_link", "sig_chat_link", "sig_contact", "sig_cashtags_dense", "sig_burst"):
+        assert spam.decide(0.96, [evidence], [], **short).hold, evidence
+    long = dict(account=NEW, now=NOW, hold_score=0.9, words=spam.WORDS_ALONE)
+    assert spam.decide(0.96, [], [], **long).hold
+    assert not spam.decide(0.89, ["sig_link"], [], **long).hold
