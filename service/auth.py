@@ -16,7 +16,8 @@ import jwt
 from flask import current_app, g, request
 from sqlalchemy import select
 
-from .config import DEMO_JWT_SECRET, DEMO_KEY_ID
+from . import services
+from .config import DEMO_KEY_ID, Settings
 from .domain.names import fallback_name, name_problem
 from .domain.readers import usable_address
 from .domain.tokens import API_KEY_PREFIX, hash_secret, secret_matches
@@ -61,8 +62,8 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, detail, type_="unauthorized", headers={"WWW-Authenticate": "Bearer"})
 
 
-def _public_key() -> str | None:
-    raw = current_app.config.get("COMMENTS_JWT_PUBLIC_KEY")
+def _public_key(settings: Settings) -> str | None:
+    raw = settings.jwt_public_key
     if not raw:
         return None
     if "-----BEGIN" in raw:
@@ -93,17 +94,17 @@ def _now() -> float:
     return time.time()
 
 
-def decode_jwt(token: str, config: dict[str, Any], public_key: str | None) -> Caller:
+def decode_jwt(token: str, settings: Settings, public_key: str | None) -> Caller:
     """Verify a host-site token and turn its claims into a Caller (raises Problem 401)."""
-    leeway = config.get("COMMENTS_JWT_LEEWAY_SECONDS", 60)
+    leeway = settings.jwt_leeway_seconds
     caller, expires = _verified(
         token,
-        config.get("COMMENTS_JWT_SECRET"),
+        settings.jwt_secret,
         public_key,
-        config.get("COMMENTS_JWT_ISSUER"),
-        config.get("COMMENTS_JWT_AUDIENCE"),
+        settings.jwt_issuer,
+        settings.jwt_audience,
         leeway,
-        config.get(DEMO_JWT_SECRET) if config.get("COMMENTS_DEMO") else None,
+        settings.demo_jwt_secret if settings.demo else None,
     )
     if _now() >= expires + leeway:  # as PyJWT: expired once exp <= now - leeway
         raise _unauthorized("The bearer token has expired; sign in again.")
@@ -224,7 +225,8 @@ def resolve_caller() -> Caller:
         raise _unauthorized("The bearer token is too large.")
     if token.startswith(API_KEY_PREFIX):
         return _api_key_caller(token)
-    return decode_jwt(token, current_app.config, _public_key())
+    settings = services.of(current_app).settings
+    return decode_jwt(token, settings, _public_key(settings))
 
 
 def current_caller() -> Caller:

@@ -11,19 +11,19 @@ from __future__ import annotations
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+
+from .config import Settings
 
 # Addresses that mean "every interface": a browser reaches the server through loopback.
 WILDCARD_HOSTS = {"", "0.0.0.0", "::", "[::]"}
 
 
-def base_url(config: dict[str, Any]) -> str:
-    host = str(config["HOST"])
+def base_url(host: str, port: int) -> str:
     if host in WILDCARD_HOSTS:
         host = "127.0.0.1"
     elif ":" in host and not host.startswith("["):
         host = f"[{host}]"  # an IPv6 address
-    return f"http://{host}:{config['PORT']}"
+    return f"http://{host}:{port}"
 
 
 def token_command(base: str, persona: str = "reader-a") -> str:
@@ -35,17 +35,17 @@ def token_command(base: str, persona: str = "reader-a") -> str:
     )
 
 
-def banner_text(config: dict[str, Any], listening: bool = True) -> str:
-    base = base_url(config)
+def banner_text(settings: Settings, listening: bool = True) -> str:
+    base = base_url(settings.host, settings.port)
     lines = [f"The comments service is {'listening on' if listening else 'configured for'} {base}"]
-    if config["COMMENTS_DEMO"]:
+    if settings.demo:
         lines.append(f"  demo article        {base}/demo")
     lines.append(f"  moderator console   {base}/admin")
-    if config["COMMENTS_API_DOCS"]:
+    if settings.api_docs:
         lines.append(f"  API docs            {base}/docs  (try any call from there)")
     else:
         lines.append(f"  API description     {base}/openapi.yaml")
-    if config["COMMENTS_DEMO"]:
+    if settings.demo:
         lines += [
             "  a token for curl (demo mode; personas reader-a, reader-b, moderator):",
             f"    {token_command(base)}",

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
+from . import services
 from .banner import banner_text, base_url, wait_until_listening
 from .config import masked
 from .delivery import queue_depths
@@ -152,11 +153,12 @@ def recount_command(check: bool, article_id: str | None) -> None:
 )
 def banner_command(wait_seconds: float) -> None:
     """Print where the running service's pages are and how to call it (`make run` does)."""
-    config = current_app.config
-    if wait_seconds and not wait_until_listening(base_url(config), wait_seconds):
-        click.echo(f"nothing answered {base_url(config)}/healthz in {wait_seconds:g} s", err=True)
+    settings = services.of(current_app).settings
+    base = base_url(settings.host, settings.port)
+    if wait_seconds and not wait_until_listening(base, wait_seconds):
+        click.echo(f"nothing answered {base}/healthz in {wait_seconds:g} s", err=True)
         raise click.exceptions.Exit(1)
-    click.echo(banner_text(config, listening=bool(wait_seconds)))
+    click.echo(banner_text(settings, listening=bool(wait_seconds)))
 
 
 @click.command("worker")

@@ -15,21 +15,21 @@ from werkzeug.exceptions import BadRequest, RequestEntityTooLarge
 
 from .auth import client_ip
 from .cache import PageCache
-from .config import SETTINGS, Settings
+from .config import Settings
 from .domain.comments import Rules
 from .domain.moderation import AutoRules
 from .domain.threads import CursorError, Cursors
 from .problems import Problem
 from .ratelimit import limiter
 from .schemas import ARTICLE_ID_RULE, valid_article_id
-from .services import EXTENSION, Services
+from .services import Services, of
 
 MAX_ID = 2**31 - 1  # comment ids are 32-bit integers on every database
 
 
 def services() -> Services:
     """This app's services (built in create_app)."""
-    return current_app.extensions[EXTENSION]  # type: ignore[no-any-return]
+    return of(current_app)
 
 
 def settings() -> Settings:
@@ -114,23 +114,19 @@ def decode_cursor(
 
 
 LimitChoice = Callable[[Settings], str]
-_ATTR_OF = {s.name: s.attr for s in SETTINGS}
 
 
-def _limit_from(choose: LimitChoice | str) -> Callable[[], str]:
-    if isinstance(choose, str):  # an environment name, as code written before typed settings
-        attr = _ATTR_OF[choose]
-        return lambda: getattr(settings(), attr)  # type: ignore[no-any-return]
+def _limit_from(choose: LimitChoice) -> Callable[[], str]:
     return lambda: choose(settings())
 
 
-def write_limit(choose: LimitChoice | str, *, per_ip: bool = True) -> Any:
+def write_limit(choose: LimitChoice, *, per_ip: bool = True) -> Any:
     """Writes: per signed-in user, per client IP for guests (the limiter's key function);
     public writes also share one ceiling per client IP whoever signs them (#14 item 9;
     moderators' endpoints pass ``per_ip=False``). ``choose`` picks the limit:
     ``write_limit(lambda s: s.limit_comment)``."""
     per_caller = limiter.limit(_limit_from(choose))
-    if not per_ip or choose == "COMMENTS_LIMIT_ADMIN":
+    if not per_ip:
         return per_caller
     per_ip_limit = limiter.shared_limit(
         _limit_from(lambda s: s.limit_write_per_ip),

@@ -44,6 +44,8 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server import Server
 
+from .config import SETTINGS
+
 DEFAULT_TARGET = "service.asgi:app"
 ASGI_TARGETS = frozenset({DEFAULT_TARGET})
 # Connections one ASGI worker holds at once: its open event streams plus the requests in
@@ -59,12 +61,21 @@ BACKLOG = 2048  # a client that never finishes its headers is dropped
 WORKER_NICENESS = 10  # the delivery worker beside the server (see start_delivery_worker)
 
 
-def _int(name: str, default: int) -> int:
+_ROWS = {setting.name: setting for setting in SETTINGS}
+
+
+def setting(name: str) -> Any:
+    """A setting the server needs before any app exists (the app loads them all again and
+    checks them): read from the environment with the one table's parser and default
+    (service/config.py), so the server and the app never disagree about either."""
+    row = _ROWS[name]
     raw = os.environ.get(name, "").strip()
+    if not raw:
+        return row.default
     try:
-        return int(raw) if raw else default
-    except ValueError:
-        sys.exit(f"comments: {name} must be a whole number, not {raw!r}")
+        return row.parse(raw)
+    except ValueError as exc:
+        sys.exit(f"comments: {name} cannot be {raw!r}: {exc}")
 
 
 def metrics_dir() -> str | None:
@@ -102,15 +113,15 @@ LOG_CONFIG: dict[str, Any] = {
 
 def server(target: str = DEFAULT_TARGET) -> Any:
 
-    workers = _int("WEB_CONCURRENCY", 2)
-    threads = _int("WEB_THREADS", 4)
-    os.environ.setdefault("WORKER_TIMEOUT", "30")
-    level = os.environ.get("COMMENTS_LOG_LEVEL", "info").lower()
+    workers: int = setting("WEB_CONCURRENCY")
+    threads: int = setting("WEB_THREADS")
+    os.environ.setdefault("WORKER_TIMEOUT", str(setting("WORKER_TIMEOUT")))
+    level = str(setting("COMMENTS_LOG_LEVEL")).lower()
     asgi = target in ASGI_TARGETS
     return Server(
         target,
-        address=os.environ.get("HOST", "127.0.0.1"),
-        port=_int("PORT", 8000),
+        address=setting("HOST"),
+        port=setting("PORT"),
         interface=Interfaces.ASGI if asgi else Interfaces.WSGI,
         workers=workers,
         # WSGI: the app's threads are granian's. ASGI: the app's pool is service/asgi.py's
@@ -162,18 +173,11 @@ def _end_leftover_workers() -> None:
         os.kill(pid, signal.SIGKILL)
 
 
-def _wanted(name: str, default: bool) -> bool:
-    raw = os.environ.get(name, "").strip().lower()
-    if not raw:
-        return default
-    return raw in {"1", "true", "yes", "on"}
-
-
 def start_delivery_worker(target: str) -> subprocess.Popen[bytes] | None:
     """The delivery worker as a child process (for the service's own app only): it shares
     the server's environment, metrics directory included, so /metrics shows its figures,
     and it stops by itself if this process dies without stopping it."""
-    if target != DEFAULT_TARGET or not _wanted("COMMENTS_DELIVERY_WORKER", True):
+    if target != DEFAULT_TARGET or not setting("COMMENTS_DELIVERY_WORKER"):
         return None
     command = [sys.executable, "-m", "flask", "--app", "service", "worker", "--exit-with-parent"]
     # At a lower CPU priority: on a busy machine the server's start-up and its requests come

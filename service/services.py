@@ -82,10 +82,16 @@ def probe_redis(url: str) -> redis.Redis | None:
     )
 
 
+def of(app: Flask) -> Services:
+    """The services ``app`` was built with (create_app)."""
+    services: Services = app.extensions[EXTENSION]
+    return services
+
+
 def init_app(app: Flask, settings: Settings) -> Services:
     services = Services(
         settings=settings,
-        rules=Rules.from_config(settings.as_config()),
+        rules=Rules.from_settings(settings),
         cursors=Cursors(settings.secret_key or ""),
         terms=TermsCache(),
         page_cache=cache_from_url(settings.cache_url),

@@ -1,4 +1,7 @@
-"""Shared fixtures: a database built by the migrations, a fresh app and client per test.
+"""Shared fixtures: a database built by the migrations, a fresh app and client per test,
+a database session for domain rules without HTTP (``db_session``) and the usual callers'
+headers (``callers``). Helpers that are not fixtures live in tests/helpers.py; import them
+from there (tests/unit/test_import_graph.py checks no test imports from here).
 
 TEST_DATABASE_URL selects PostgreSQL (CI runs the suite on SQLite and on PostgreSQL);
 without it every run gets its own SQLite file. The schema is built once per run by the
@@ -18,17 +21,7 @@ from service import create_app
 from service.extensions import db
 from service.migrate import upgrade
 from service.services import EXTENSION
-from tests.helpers import (  # noqa: F401  (re-exported: tests import these from here)
-    JWT_SECRET,
-    MODERATOR,
-    Callers,
-    at_once,
-    auth,
-    callers,
-    make_token,
-    reconfigure,
-    utc,
-)
+from tests.helpers import JWT_SECRET, Callers, auth, callers
 from tests.helpers import empty_tables as _empty_tables
 
 

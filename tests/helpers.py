@@ -1,6 +1,6 @@
 """Helpers the tests share (tokens, callers, timestamps, running calls at once, emptying the
 database, changing an app's settings). Fixtures live in conftest.py; import helpers from
-here (``tests.conftest`` re-exports the old names for tests written before)."""
+here, never from conftest (tests/unit/test_import_graph.py checks)."""
 
 from __future__ import annotations
 
@@ -116,5 +116,5 @@ def reconfigure(app: Any, **values: Any) -> None:
     settings = load_settings({**current, **values}, environ={}, instance_path=app.instance_path)
     app.config.update(settings.as_config())
     app.extensions[EXTENSION] = dataclasses.replace(
-        services, settings=settings, rules=Rules.from_config(settings.as_config())
+        services, settings=settings, rules=Rules.from_settings(settings)
     )

@@ -36,13 +36,13 @@ from flask import Flask
 from sqlalchemy import func, or_, select, text, update
 from sqlalchemy.orm import Session
 
+from .. import services
 from ..config import Settings
 from ..domain.inbox import excerpt, permalink
 from ..domain.readers import unsubscribe_token
 from ..enums import CommentStatus, EmailMode, MailState, NotificationKind
 from ..extensions import db
 from ..models import MAIL_DUE_PREDICATE, Comment, Notification, ReaderSettings, utcnow
-from ..services import EXTENSION
 from .worker import stop_requested
 
 log = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ def render(
 
 
 def _settings(app: Flask) -> Settings:
-    return app.extensions[EXTENSION].settings  # type: ignore[no-any-return]
+    return services.of(app).settings
 
 
 def public_base(settings: Settings) -> str:

@@ -28,6 +28,7 @@ from typing import Callable
 
 from flask import Flask
 
+from .. import services
 from ..extensions import db
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,7 @@ class Worker:
         exit_with_parent: bool = False,
     ) -> None:
         self.app = app
-        settings = app.extensions["comments"].settings
+        settings = services.of(app).settings
         self.idle_seconds = settings.delivery_idle_seconds if idle_seconds is None else idle_seconds
         self.stop = stop or threading.Event()
         self.parent = os.getppid() if exit_with_parent else None

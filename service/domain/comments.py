@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Mapping, cast
+from typing import Any, Mapping, Protocol, cast
 
 from sqlalchemy import Table, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -40,19 +40,45 @@ class Rules:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Rules":
+    def from_settings(cls, settings: "RuleSettings") -> "Rules":
         return cls(
-            max_depth=config["COMMENTS_MAX_DEPTH"],
-            max_body=config["COMMENTS_MAX_BODY"],
-            edit_window=dt.timedelta(seconds=config["COMMENTS_EDIT_WINDOW_SECONDS"]),
-            premoderation=config["COMMENTS_PREMODERATION"],
-            duplicate_window=dt.timedelta(seconds=config["COMMENTS_DUPLICATE_WINDOW_SECONDS"]),
-            idempotency_ttl=dt.timedelta(seconds=config["COMMENTS_IDEMPOTENCY_TTL_SECONDS"]),
-            replies_per_thread=config["COMMENTS_REPLIES_PER_THREAD"],
-            auto_close_days=config["COMMENTS_AUTO_CLOSE_DAYS"],
-            ticker_url=config.get("COMMENTS_TICKER_URL_TEMPLATE") or "",
-            require_disclosure=bool(config.get("COMMENTS_REQUIRE_DISCLOSURE")),
+            max_depth=settings.max_depth,
+            max_body=settings.max_body,
+            edit_window=dt.timedelta(seconds=settings.edit_window_seconds),
+            premoderation=settings.premoderation,
+            duplicate_window=dt.timedelta(seconds=settings.duplicate_window_seconds),
+            idempotency_ttl=dt.timedelta(seconds=settings.idempotency_ttl_seconds),
+            replies_per_thread=settings.replies_per_thread,
+            auto_close_days=settings.auto_close_days,
+            ticker_url=settings.ticker_url_template or "",
+            require_disclosure=settings.require_disclosure,
         )
+
+
+class RuleSettings(Protocol):
+    """The settings Rules are built from: service.config.Settings has them (the domain
+    does not import the configuration; it names what it reads)."""
+
+    @property
+    def max_depth(self) -> int: ...
+    @property
+    def max_body(self) -> int: ...
+    @property
+    def edit_window_seconds(self) -> int: ...
+    @property
+    def premoderation(self) -> str: ...
+    @property
+    def duplicate_window_seconds(self) -> int: ...
+    @property
+    def idempotency_ttl_seconds(self) -> int: ...
+    @property
+    def replies_per_thread(self) -> int: ...
+    @property
+    def auto_close_days(self) -> int: ...
+    @property
+    def ticker_url_template(self) -> str | None: ...
+    @property
+    def require_disclosure(self) -> bool: ...
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     make_response,
     redirect,
     render_template,
@@ -119,7 +118,7 @@ def demo_token() -> dict[str, Any]:
     """Mint a short-lived HS256 token for one demo identity (none for the guest)."""
     _require_demo()
     data = json_body(DemoTokenSchema())
-    return demo.mint(data["persona"], current_app.config)
+    return demo.mint(data["persona"], settings())
 
 
 @bp.cli.command("seed-demo")
@@ -128,7 +127,7 @@ def seed_demo() -> None:
     if not settings().demo:
         click.echo("demo mode is off (COMMENTS_DEMO); nothing seeded")
         return
-    created = demo.seed(db.session, current_app.config)
+    created = demo.seed(db.session, settings())
     db.session.commit()
     if created:
         click.echo(f"seeded {created} comments on {demo.ARTICLE['id']}")

@@ -15,7 +15,7 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..config import DEMO_JWT_SECRET, DEMO_KEY_ID
+from ..config import DEMO_KEY_ID, Settings
 from ..domain.comments import Author, Rules, create_comment, delete_comment
 from ..domain.reactions import react_to_comment
 from ..models import Comment, utcnow
@@ -71,7 +71,7 @@ PERSONAS: dict[str, dict[str, Any]] = {
 }
 
 
-def mint(persona: str, config: dict[str, Any], now: float | None = None) -> dict[str, Any]:
+def mint(persona: str, settings: Settings, now: float | None = None) -> dict[str, Any]:
     """A short-lived HS256 token for ``persona``, signed with the demo's own secret (never
     the site's COMMENTS_JWT_SECRET) and marked ``kid: demo`` so only demo mode accepts it."""
     who = PERSONAS[persona]
@@ -85,12 +85,14 @@ def mint(persona: str, config: dict[str, Any], now: float | None = None) -> dict
         "iat": issued,
         "exp": issued + TOKEN_SECONDS,
     }
-    if config.get("COMMENTS_JWT_ISSUER"):
-        claims["iss"] = config["COMMENTS_JWT_ISSUER"]
-    if config.get("COMMENTS_JWT_AUDIENCE"):
-        claims["aud"] = config["COMMENTS_JWT_AUDIENCE"]
+    if not settings.demo_jwt_secret:
+        raise RuntimeError("demo tokens exist only in demo mode")
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
     token = jwt.encode(
-        claims, config[DEMO_JWT_SECRET], algorithm="HS256", headers={"kid": DEMO_KEY_ID}
+        claims, settings.demo_jwt_secret, algorithm="HS256", headers={"kid": DEMO_KEY_ID}
     )
     return {
         "persona": persona,
@@ -211,7 +213,7 @@ REACTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 DELETED = ("deleted",)
 
 
-def seed(session: Session, config: dict[str, Any], now: dt.datetime | None = None) -> int:
+def seed(session: Session, settings: Settings, now: dt.datetime | None = None) -> int:
     """Write the demo conversation once; returns how many comments it created (0 if the
     article already has comments)."""
     article_id = ARTICLE["id"]
@@ -220,7 +222,7 @@ def seed(session: Session, config: dict[str, Any], now: dt.datetime | None = Non
     now = now or utcnow()
     # Seeded comments are published whatever moderation the server runs with.
     rules = dataclasses.replace(
-        Rules.from_config(config), premoderation="off", duplicate_window=dt.timedelta(0)
+        Rules.from_settings(settings), premoderation="off", duplicate_window=dt.timedelta(0)
     )
     comments: dict[str, Comment] = {}
     for key, parent, user_id, name, minutes, body in CONVERSATION:
@@ -234,7 +236,7 @@ def seed(session: Session, config: dict[str, Any], now: dt.datetime | None = Non
             now=now - dt.timedelta(minutes=minutes),
         )
         comments[key] = created.comment
-    kinds = list(config["COMMENTS_REACTION_KINDS"])
+    kinds = list(settings.reaction_kinds)
     for key, kind, users in REACTIONS:
         if kind not in kinds:
             continue

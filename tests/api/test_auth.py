@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from service.domain.tokens import hash_secret
 from service.extensions import db
 from service.models import ApiKey, utcnow
-from tests.conftest import JWT_SECRET, auth, make_token
+from tests.helpers import JWT_SECRET, auth, make_token, reconfigure
 
 API = "/api/v1"
 
@@ -53,20 +53,20 @@ def _b64(data: dict) -> str:
 @pytest.mark.parametrize("alg", ["RS256", "ES256"])
 def test_asymmetric_tokens_verify_with_the_public_key(app, client, alg):
     private, public = _pem_pair(alg)
-    app.config["COMMENTS_JWT_PUBLIC_KEY"] = public
+    reconfigure(app, COMMENTS_JWT_PUBLIC_KEY=public)
     r = _post(client, jwt.encode(_claims(), private, algorithm=alg))
     assert r.status_code == 201
     assert r.get_json()["author"]["name"] == "Seven"
     _, other_public = _pem_pair(alg)
-    app.config["COMMENTS_JWT_PUBLIC_KEY"] = other_public
+    reconfigure(app, COMMENTS_JWT_PUBLIC_KEY=other_public)
     assert _post(client, jwt.encode(_claims(), private, algorithm=alg)).status_code == 401
 
 
 def test_hs256_signed_with_the_public_key_is_refused(app, client):
     """The classic algorithm-confusion attack: the public key used as an HMAC secret."""
     _, public = _pem_pair("RS256")
-    app.config["COMMENTS_JWT_PUBLIC_KEY"] = public
-    app.config["COMMENTS_JWT_SECRET"] = None
+    reconfigure(app, COMMENTS_JWT_PUBLIC_KEY=public)
+    reconfigure(app, COMMENTS_JWT_SECRET=None)
     header = _b64({"alg": "HS256", "typ": "JWT"})
     payload = _b64(_claims())
     import hashlib
@@ -145,7 +145,7 @@ def test_a_token_is_verified_once_and_still_expires_on_time(app, client, monkeyp
     assert r.status_code == 401 and "expired" in r.get_json()["detail"]
     monkeypatch.undo()
     # a rotated secret: the token remembered under the old one no longer passes
-    app.config["COMMENTS_JWT_SECRET"] = "a-rotated-secret-that-is-long-enough-0123456"
+    reconfigure(app, COMMENTS_JWT_SECRET="a-rotated-secret-that-is-long-enough-0123456")
     r = client.get(f"{API}/config", headers=headers)
     assert r.status_code == 401 and "signature" in r.get_json()["detail"]
 
@@ -156,8 +156,8 @@ def test_non_bearer_scheme_is_401(client):
 
 
 def test_issuer_and_audience_are_checked_when_configured(app, client):
-    app.config["COMMENTS_JWT_ISSUER"] = "https://news.example"
-    app.config["COMMENTS_JWT_AUDIENCE"] = "comments"
+    reconfigure(app, COMMENTS_JWT_ISSUER="https://news.example")
+    reconfigure(app, COMMENTS_JWT_AUDIENCE="comments")
     good = jwt.encode(
         _claims(iss="https://news.example", aud="comments"), JWT_SECRET, algorithm="HS256"
     )

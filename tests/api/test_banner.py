@@ -12,6 +12,8 @@ import pytest
 from werkzeug.serving import make_server
 
 from service.banner import banner_text, base_url, token_command
+from service.config import Settings
+from tests.helpers import reconfigure
 from tests.servers import free_port
 
 
@@ -60,7 +62,7 @@ def test_pages_that_are_off_are_not_announced(app: Any) -> None:
     ],
 )
 def test_base_url_is_one_a_browser_on_this_machine_can_open(host: str, url: str) -> None:
-    assert base_url({"HOST": host, "PORT": 80}) == url
+    assert base_url(host, 80) == url
 
 
 @pytest.mark.settings(COMMENTS_DEMO=True)
@@ -78,7 +80,7 @@ def test_the_token_command_mints_a_token_that_the_api_accepts(
 
 
 def test_waits_for_the_server_then_says_it_is_listening(app: Any, live_port: int) -> None:
-    app.config["PORT"] = live_port
+    reconfigure(app, PORT=live_port)
     result = banner(app, "--wait", "10")
     assert result.exit_code == 0, result.output
     # (the output also holds the server's log line of the /healthz request)
@@ -86,7 +88,7 @@ def test_waits_for_the_server_then_says_it_is_listening(app: Any, live_port: int
 
 
 def test_gives_up_when_nothing_answers(app: Any) -> None:
-    app.config["PORT"] = free_port()
+    reconfigure(app, PORT=free_port())
     result = banner(app, "--wait", "0.5")
     assert result.exit_code == 1
     assert "nothing answered" in result.output and "listening" not in result.output
@@ -94,5 +96,5 @@ def test_gives_up_when_nothing_answers(app: Any) -> None:
 
 def test_the_readme_shows_what_make_run_prints() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    config = {"HOST": "127.0.0.1", "PORT": 8000, "COMMENTS_DEMO": True, "COMMENTS_API_DOCS": True}
-    assert f"```text\n{banner_text(config)}\n```" in readme
+    settings = Settings(host="127.0.0.1", port=8000, demo=True, api_docs=True)
+    assert f"```text\n{banner_text(settings)}\n```" in readme

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import update
 
+from service import services
 from service.domain import comments as rules_
 from service.domain.errors import RuleError
 from service.domain.permalinks import comment_in_context
@@ -20,7 +21,7 @@ from service.domain.threads import Node, Viewer
 from service.enums import ArticleStatus, CommentStatus
 from service.extensions import db
 from service.models import Article, Ban, Comment, utcnow
-from tests.conftest import MODERATOR, auth
+from tests.helpers import MODERATOR, auth
 from tests.openapi_check import assert_matches_spec
 
 API = "/api/v1"
@@ -69,7 +70,7 @@ def _branch(node: Node, target_id: int) -> list[int]:
 
 @pytest.fixture
 def rules(app: Any) -> Any:
-    return rules_.Rules.from_config(app.config)
+    return rules_.Rules.from_settings(services.of(app).settings)
 
 
 def test_every_depth_from_top_level_to_the_deepest(db_session, rules):
@@ -135,7 +136,7 @@ def test_missing_is_a_rule_error_404(db_session):
 @pytest.fixture
 def chain(app: Any) -> list[int]:
     with app.app_context():
-        rules = rules_.Rules.from_config(app.config)
+        rules = rules_.Rules.from_settings(services.of(app).settings)
         ids = [c.id for c in _chain(db.session, rules)]
         db.session.commit()
     return ids
@@ -227,7 +228,7 @@ def test_what_the_listing_hides_is_404(app, client, chain):
 
 def test_a_shadow_banned_author_sees_their_branch_and_numbers_as_if_they_counted(app, client):
     with app.app_context():
-        rules = rules_.Rules.from_config(app.config)
+        rules = rules_.Rules.from_settings(services.of(app).settings)
         root = _say(db.session, rules, "a1", "top")
         db.session.add(Ban(user_id="troll", shadow=True, created_by="m-1", created_at=utcnow()))
         db.session.commit()

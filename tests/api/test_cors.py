@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from service.cors import ALLOW_HEADERS, EXPOSE_HEADERS
-from tests.conftest import auth
+from tests.helpers import auth
 
 ALLOWED = "https://www.example.com"
 

@@ -21,7 +21,8 @@ from service.models import (
     Flag,
     utcnow,
 )
-from tests.conftest import _empty_tables, auth
+from tests.helpers import auth
+from tests.helpers import empty_tables as _empty_tables
 
 
 @pytest.fixture

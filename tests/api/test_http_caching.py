@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import auth
+from tests.helpers import auth
 
 THREAD = "/api/v1/articles/cache-1/comments"
 

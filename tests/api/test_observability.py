@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import auth
+from tests.helpers import auth
 
 
 def _value(client: Any, name: str, **labels: str) -> float:

@@ -12,7 +12,7 @@ from sqlalchemy import update
 from service.cache import MemoryCache, RedisCache
 from service.extensions import db
 from service.models import Article, Ban, utcnow
-from tests.conftest import auth
+from tests.helpers import auth
 
 API = "/api/v1"
 THREAD = f"{API}/articles/a1/comments"

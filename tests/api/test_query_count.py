@@ -6,11 +6,12 @@ import random
 
 import pytest
 
+from service import services
 from service.domain import comments as rules_
 from service.domain.reactions import react_to_comment
 from service.extensions import db
 from service.models import utcnow
-from tests.conftest import auth
+from tests.helpers import auth
 
 KINDS = ["like", "dislike", "insightful", "funny", "agree", "disagree"]
 
@@ -19,7 +20,7 @@ def seed(app, article: str, n: int) -> None:
     """n comments, a third of them replies at various depths, with reactions."""
     rng = random.Random(n)
     with app.app_context():
-        rules = rules_.Rules.from_config(app.config)
+        rules = rules_.Rules.from_settings(services.of(app).settings)
         ids: list[int] = []
         for i in range(n):
             parent = rng.choice(ids) if ids and i % 3 == 0 else None
@@ -98,7 +99,7 @@ def test_comment_context_query_count_does_not_grow_with_depth(app, client, count
     """A deep link costs the same at depth 0 as at the deepest level, signed in or not."""
     seed(app, "busy", 60)  # other threads in the table
     with app.app_context():
-        rules = rules_.Rules.from_config(app.config)
+        rules = rules_.Rules.from_settings(services.of(app).settings)
 
         def say(parent: int | None, i: int) -> int:
             author = rules_.Author(user_id=f"u-{i % 3}", name=f"U{i}")

@@ -3,7 +3,7 @@ holds (#14: it answered at a tenth of the thread page's rate; docs/performance.m
 
 from __future__ import annotations
 
-from tests.conftest import MODERATOR, auth
+from tests.helpers import MODERATOR, auth
 
 API = "/api/v1"
 MOD = auth("m-1", **MODERATOR)

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import JWT_SECRET, auth, make_token
+from tests.helpers import JWT_SECRET, auth, make_token
 from tests.servers import gunicorn
 
 API = "/api/v1"

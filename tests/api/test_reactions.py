@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from service.extensions import db
 from service.models import Comment, CommentReactionCount
-from tests.conftest import at_once, auth
+from tests.helpers import at_once, auth
 
 API = "/api/v1"
 

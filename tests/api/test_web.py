@@ -15,7 +15,7 @@ import pytest
 
 from service.config import DEMO_JWT_SECRET, ConfigError, load_config
 from service.web import demo
-from tests.conftest import JWT_SECRET
+from tests.helpers import JWT_SECRET, reconfigure
 
 WIDGET_BUDGET = 30 * 1024  # bytes, gzipped: docs/widget.md "Budget"
 
@@ -221,7 +221,7 @@ def test_demo_tokens_are_accepted_only_while_demo_mode_is_on(demo_on, app, clien
     token = client.post("/demo/token", json={"persona": "moderator"}).get_json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/admin/queue", headers=headers).status_code == 200
-    app.config["COMMENTS_DEMO"] = False
+    reconfigure(app, COMMENTS_DEMO=False)
     r = client.get("/api/v1/admin/queue", headers=headers)
     assert r.status_code == 401 and "demo mode" in r.get_json()["detail"]
 

@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, text
 from bench import seed
 from bench.run import parse_wrk
 from service.domain import ranking
-from tests.conftest import auth
+from tests.helpers import auth
 
 ROOT = Path(__file__).resolve().parents[2]
 

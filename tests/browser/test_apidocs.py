@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import auth
+from tests.helpers import auth
 
 # Collected before any page script runs: every CSP violation the browser reports.
 CSP_WATCH = """

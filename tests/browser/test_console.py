@@ -16,8 +16,9 @@ from typing import Any
 
 import pytest
 
+from service import services
 from service.web import demo
-from tests.conftest import auth, make_token
+from tests.helpers import auth, make_token
 
 ARTICLE = demo.ARTICLE["id"]
 READER_A = demo.PERSONAS["reader-a"]
@@ -820,7 +821,7 @@ def _busy_console(app: Any, client: Any, say: Any, flag: Any) -> dict[str, Any]:
     from service.extensions import db
 
     with app.app_context():
-        demo.seed(db.session, app.config)
+        demo.seed(db.session, services.of(app).settings)
         db.session.commit()
     held = say(
         "Honestly the **capex** numbers look like a scam. Sell everything, "

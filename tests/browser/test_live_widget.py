@@ -36,7 +36,7 @@ from tests.browser.test_widget import (
     seed,
     toolbar,
 )
-from tests.conftest import MODERATOR, auth
+from tests.helpers import MODERATOR, auth
 
 # The widget walk-throughs' fixtures, shared rather than copied.
 open_page, expect, say = widget.open_page, widget.expect, widget.say

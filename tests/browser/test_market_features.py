@@ -16,7 +16,7 @@ from service.models import Comment
 from tests.browser import test_console as _console
 from tests.browser import test_widget as _widget
 from tests.browser.test_widget import ARTICLE, DESKTOP, PHONE, READER_B, as_reader
-from tests.conftest import auth
+from tests.helpers import auth
 
 MOD = auth("mod-9", roles=["moderator"], name="Mod")
 # The fixtures these walk-throughs share with the widget's and the console's.

@@ -20,9 +20,10 @@ import jwt
 import pytest
 from werkzeug.serving import make_server
 
+from service import services
 from service.extensions import db
 from service.web import demo
-from tests.conftest import JWT_SECRET, MODERATOR, auth
+from tests.helpers import JWT_SECRET, MODERATOR, auth
 
 ARTICLE = demo.ARTICLE["id"]
 READER_A = demo.PERSONAS["reader-a"]
@@ -162,7 +163,7 @@ def open_page(browser: Any, live_server: str) -> Iterator[Callable[..., Any]]:
 
 def seed(app: Any) -> None:
     with app.app_context():
-        assert demo.seed(db.session, app.config) > 0
+        assert demo.seed(db.session, services.of(app).settings) > 0
         db.session.commit()
 
 

@@ -369,7 +369,7 @@ def test_default_slug(url: str, expected: str | None) -> None:
 
 def test_worker_processes_give_the_same_rows(app: Any, database_url: str) -> None:
     """--jobs: bodies converted in other processes, a window ahead of the writer."""
-    from tests.conftest import _empty_tables
+    from tests.helpers import empty_tables as _empty_tables
 
     assert run(app, "disqus", str(FIXTURES / "disqus.xml"), "--jobs", "1").exit_code == 0
     alone = {sid: (c.body, c.body_html, c.parent_id is None) for sid, c in comments(app).items()}

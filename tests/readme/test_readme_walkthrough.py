@@ -20,7 +20,7 @@ from typing import Iterator
 import pytest
 
 from service.banner import token_command
-from tests.conftest import _empty_tables
+from tests.helpers import empty_tables as _empty_tables
 from tests.production.processes import ROOT, base_env, free_port, get
 from tests.readme.walkthrough import extract, run
 

@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.conftest import auth
+from tests.helpers import auth
 
 
 class TcpProxy:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import MODERATOR, auth
+from tests.helpers import MODERATOR, auth
 
 ADMIN = auth("root", roles=["admin"], name="Root")  # erasure is admin-only (#14 item 19)
 

@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import auth
+from tests.helpers import auth
 
 SPEC = Path(__file__).resolve().parents[2] / "openapi.yaml"
 MAX_EXAMPLES = int(os.environ.get("RELIABILITY_MAX_EXAMPLES", "8"))

@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 
 from service.extensions import db
-from tests.conftest import _empty_tables
+from tests.helpers import empty_tables as _empty_tables
 
 from .invariants import drift, orphans
 from .test_fuzz_contract import CALLERS, CHECKS, SPEC

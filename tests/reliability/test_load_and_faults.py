@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from service.models import Comment
-from tests.conftest import JWT_SECRET
+from tests.helpers import JWT_SECRET
 from tests.servers import gunicorn, is_server_process
 
 from .invariants import drift, orphans

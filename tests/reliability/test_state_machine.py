@@ -21,7 +21,7 @@ from hypothesis.stateful import (
 )
 
 from service.extensions import db
-from tests.conftest import MODERATOR, auth
+from tests.helpers import MODERATOR, auth
 
 from .invariants import check_tree, drift, orphans
 
@@ -45,7 +45,7 @@ class CommentsMachine(RuleBasedStateMachine):
         self.authors: dict[int, str | None] = {}
         self.guest_tokens: dict[int, str] = {}
         with app.app_context():
-            from tests.conftest import _empty_tables
+            from tests.helpers import empty_tables as _empty_tables
 
             _empty_tables(app.config["SQLALCHEMY_DATABASE_URI"])
 

@@ -15,7 +15,7 @@ from service.domain.readers import unsubscribe_token
 from service.domain.tokens import hash_secret
 from service.extensions import db
 from service.models import ApiKey, Ban, utcnow
-from tests.conftest import auth
+from tests.helpers import auth
 
 # "anonymous" and "guest" post the same body from the same address under the same name:
 # one guest's double submit (409) to duplicate detection, which is not the subject here.

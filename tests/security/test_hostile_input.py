@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.domain.bodies import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render
-from tests.conftest import auth
+from tests.helpers import auth
 
 XSS = [
     "<script>alert(1)</script>",

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 
 from service.extensions import db
 from service.models import IdempotencyKey
-from tests.conftest import auth
+from tests.helpers import auth
 
 API = "/api/v1"
 

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from service import create_app
 from service.config import ConfigError, load_config
+from tests.helpers import reconfigure
 
 API = "/api/v1"
 
@@ -36,7 +37,7 @@ def test_a_token_for_the_other_key_type_is_401_on_every_route(app, client, confi
     """Item 3: jwt.InvalidKeyError used to escape as a 500 with a traceback."""
     _, public = _pair(configured)
     other_private, _ = _pair(sent)
-    app.config["COMMENTS_JWT_PUBLIC_KEY"] = public
+    reconfigure(app, COMMENTS_JWT_PUBLIC_KEY=public)
     token = jwt.encode({"sub": "u", "exp": int(time.time()) + 60}, other_private, algorithm=sent)
     headers = {"Authorization": f"Bearer {token}"}
     for method, path in [

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from service.domain.names import name_problem
-from tests.conftest import auth
+from tests.helpers import auth
 
 API = "/api/v1"
 BAD = [

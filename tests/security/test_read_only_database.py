@@ -8,7 +8,7 @@ import pytest
 
 from service import create_app
 from service.migrate import upgrade
-from tests.conftest import JWT_SECRET, auth
+from tests.helpers import JWT_SECRET, auth
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import auth
+from tests.helpers import auth
 from tests.security.test_read_only_database import make_read_only_app
 
 API = "/api/v1"

@@ -9,10 +9,11 @@ import datetime as dt
 
 import pytest
 
+from service import services
 from service.domain import comments as rules_
 from service.extensions import db
 from service.models import Ban, utcnow
-from tests.conftest import auth
+from tests.helpers import auth
 
 API = "/api/v1"
 THREAD = f"{API}/articles/a1/comments"
@@ -151,7 +152,7 @@ def test_a_trolls_first_comment_does_not_start_the_auto_close_clock(app, client,
             author=rules_.Author(user_id="troll", name="Troll"),
             body="first!",
             parent_id=None,
-            rules=rules_.Rules.from_config(app.config),
+            rules=rules_.Rules.from_settings(services.of(app).settings),
             now=utcnow() - dt.timedelta(days=2),
         )
         db.session.commit()

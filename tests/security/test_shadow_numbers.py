@@ -7,7 +7,7 @@ import pytest
 
 from service.extensions import db
 from service.models import Ban, utcnow
-from tests.conftest import auth
+from tests.helpers import auth
 
 API = "/api/v1"
 THREAD = f"{API}/articles/a1/comments"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import MODERATOR, auth
+from tests.helpers import MODERATOR, auth
 
 ADMIN = "/api/v1/admin"
 

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import auth
+from tests.helpers import auth
 
 ADMIN = "/api/v1/admin"
 SUBS = [
@@ -80,7 +80,7 @@ def test_a_sub_or_name_no_database_can_hold_is_401(client, claim, bad):
 
     import jwt as pyjwt
 
-    from tests.conftest import JWT_SECRET
+    from tests.helpers import JWT_SECRET
 
     claims = {"sub": "u-1", "name": "N", "exp": int(time.time()) + 60, claim: bad}
     token = pyjwt.encode(claims, JWT_SECRET, algorithm="HS256")

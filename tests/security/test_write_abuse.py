@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from service.extensions import db
 from service.models import Comment
-from tests.conftest import auth
+from tests.helpers import auth
 
 API = "/api/v1"
 

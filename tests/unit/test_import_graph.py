@@ -196,3 +196,20 @@ def test_no_import_inside_a_function_unless_marked_lazy() -> None:
                     ):
                         found.append(f"{path.relative_to(ROOT)}:{inner.lineno}")
     assert found == []
+
+
+def test_tests_import_helpers_from_their_module_not_from_conftest() -> None:
+    """Helpers live in tests/helpers.py and server launching in tests/servers.py; conftest.py
+    holds fixtures, which pytest hands to tests by name (importing conftest as a module runs
+    it twice, under two names)."""
+    found = []
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("conftest"):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+            elif isinstance(node, ast.Import) and any(
+                a.name.endswith("conftest") for a in node.names
+            ):
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert found == []
