@@ -176,7 +176,7 @@ def seed_scale(url: str, sizes: Sizes) -> float:
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 # The servers compared (--servers): the default, as `make run` and the container start it,

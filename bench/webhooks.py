@@ -36,6 +36,8 @@ from service.extensions import db
 from service.migrate import upgrade
 from service.models import WebhookDelivery, utcnow
 
+from .run import free_port
+
 TARGET_PER_SECOND = 200
 
 
@@ -58,12 +60,6 @@ def serve_receiver(port: int) -> None:
     server.serve_forever()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait_listening(port: int, seconds: float = 60.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -78,7 +74,7 @@ def run(deliveries: int, database_url: str | None, concurrency: int) -> float:
     tmp = tempfile.mkdtemp(prefix="bench-webhooks-")
     url = database_url or f"sqlite:///{Path(tmp) / 'webhooks.db'}"
     upgrade(url)
-    port = _free_port()
+    port = free_port()
     receiver = subprocess.Popen([sys.executable, "-m", "bench.webhooks", "--receiver", str(port)])
     try:
         _wait_listening(port)

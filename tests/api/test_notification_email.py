@@ -9,7 +9,6 @@ import datetime as dt
 import email
 import email.policy
 import logging
-import socket
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,6 +22,7 @@ from service.extensions import db
 from service.models import Notification, ReaderSettings, utcnow
 from tests.helpers import auth
 from tests.openapi_check import assert_matches_spec
+from tests.servers import free_port
 
 ADDRESS = {f"u-{i}": f"reader{i}.secret-address@example.org" for i in range(1, 8)}
 PUBLIC = "https://comments.example"
@@ -52,16 +52,10 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def mailbox(settings: dict[str, Any]) -> Any:
     box = Mailbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     settings.update(
@@ -252,7 +246,7 @@ def test_an_unreachable_server_is_retried_soon_not_dropped(mailbox, app, client,
     comment(seen, "u-2", "mail-6", "hi", parent)
     from tests.helpers import reconfigure
 
-    reconfigure(app, COMMENTS_SMTP_URL=f"smtp://127.0.0.1:{_free_port()}")
+    reconfigure(app, COMMENTS_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
     assert send_due_emails(app) == 0
     assert send_due_emails(app, now=later(0)) == 0  # not again at once
     reconfigure(app, COMMENTS_SMTP_URL=settings["COMMENTS_SMTP_URL"])

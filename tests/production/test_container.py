@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .processes import ROOT, STRONG, base_env, free_port, port_closed, stop, wait_until_ready
+from tests.servers import ROOT, STRONG, base_env, free_port, port_closed, stop, wait_until_ready
 
 ENTRYPOINT = ROOT / "docker" / "entrypoint.sh"
 

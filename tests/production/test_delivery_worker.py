@@ -25,9 +25,8 @@ from service.extensions import db
 from service.migrate import upgrade
 from service.models import WebhookDelivery
 from tests.helpers import auth, make_token
+from tests.servers import ROOT, STRONG, base_env, start, stop, wait_until_ready
 from tests.webhook_receiver import STALL, Receiver
-
-from .processes import ROOT, STRONG, base_env, free_port, stop, wait_until_ready
 
 pytestmark = pytest.mark.slow
 ADMIN = auth("root", roles=["admin"], name="Root")
@@ -148,27 +147,19 @@ def test_the_server_starts_a_worker_beside_it_and_stops_it(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     upgrade(url)
-    port = free_port()
     log_path = tmp_path / "serve.log"
-    with log_path.open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "service.serve"],
-            cwd=ROOT,
-            env=base_env(
-                HOST="127.0.0.1",
-                PORT=str(port),
-                WEB_CONCURRENCY="1",
-                DATABASE_URL=url,
-                COMMENTS_SECRET_KEY=STRONG,
-                COMMENTS_JWT_SECRET=STRONG,
-                COMMENTS_WEBHOOK_ALLOW_PRIVATE="true",
-                COMMENTS_DELIVERY_IDLE_SECONDS="0.2",
-                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"),
-            ),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start(
+        base_env(
+            WEB_CONCURRENCY="1",
+            DATABASE_URL=url,
+            COMMENTS_SECRET_KEY=STRONG,
+            COMMENTS_JWT_SECRET=STRONG,
+            COMMENTS_WEBHOOK_ALLOW_PRIVATE="true",
+            COMMENTS_DELIVERY_IDLE_SECONDS="0.2",
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "prom"),
+        ),
+        log_path,
+    )
     worker_pid = None
     try:
         wait_until_ready(server, base + "/readyz")

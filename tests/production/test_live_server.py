@@ -8,7 +8,6 @@ import json
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -20,8 +19,7 @@ import pytest
 
 from service.migrate import upgrade
 from tests.helpers import JWT_SECRET, auth
-
-from .processes import ROOT, base_env, free_port, get, stop, wait_until_ready
+from tests.servers import base_env, get, start, stop, wait_until_ready
 
 pytestmark = pytest.mark.slow
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -29,25 +27,18 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 @contextmanager
 def instance(tmp_path: Path, db_url: str, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    port = free_port()
-    log_path = tmp_path / f"server-{port}.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.serve"],
-            cwd=ROOT,
-            env=base_env(
-                HOST="127.0.0.1",
-                PORT=str(port),
-                DATABASE_URL=db_url,
-                COMMENTS_SECRET_KEY="k" * 48,
-                COMMENTS_JWT_SECRET=JWT_SECRET,
-                PROMETHEUS_MULTIPROC_DIR=str(tmp_path / f"prom-{port}"),
-                **env,
-            ),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    name = f"{len(list(tmp_path.glob('server-*.log')))}"
+    log_path = tmp_path / f"server-{name}.log"
+    process, base = start(
+        base_env(
+            DATABASE_URL=db_url,
+            COMMENTS_SECRET_KEY="k" * 48,
+            COMMENTS_JWT_SECRET=JWT_SECRET,
+            PROMETHEUS_MULTIPROC_DIR=str(tmp_path / f"prom-{name}"),
+            **env,
+        ),
+        log_path,
+    )
     try:
         wait_until_ready(process, base + "/readyz")
         yield base, process

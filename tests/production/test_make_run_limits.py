@@ -17,8 +17,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from ..servers import is_server_process
-from .processes import ROOT, STRONG, base_env, free_port, wait_until_ready
+from tests.servers import ROOT, STRONG, base_env, free_port, is_server_process, wait_until_ready
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -15,8 +14,7 @@ from typing import Any, Iterator
 import pytest
 
 from service.migrate import upgrade
-
-from .processes import ROOT, STRONG, base_env, free_port, get, stop, wait_until_ready
+from tests.servers import STRONG, base_env, get, start, stop, wait_until_ready
 
 pytestmark = pytest.mark.slow
 
@@ -24,17 +22,9 @@ pytestmark = pytest.mark.slow
 def _start(
     tmp_path: Path, target: list[str], **env: str
 ) -> tuple[subprocess.Popen[Any], str, Path]:
-    port = free_port()
-    log_path = tmp_path / f"server-{port}.log"
-    with log_path.open("w") as log:  # the child keeps its own copy of the descriptor
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.serve", *target],
-            cwd=ROOT,
-            env=base_env(HOST="127.0.0.1", PORT=str(port), **env),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    return process, f"http://127.0.0.1:{port}", log_path
+    log_path = tmp_path / f"server-{len(list(tmp_path.glob('server-*.log')))}.log"
+    process, base = start(base_env(**env), log_path, target)
+    return process, base, log_path
 
 
 @pytest.fixture(scope="module")

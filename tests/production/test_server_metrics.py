@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -12,8 +10,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from service.migrate import upgrade
-
-from .processes import ROOT, STRONG, base_env, free_port, get, stop, wait_until_ready
+from tests.servers import STRONG, base_env, get, start, stop, wait_until_ready
 
 
 def _request_lines(log: Path) -> list[dict]:
@@ -44,27 +41,16 @@ def _counter(text: str, name: str, **labels: str) -> float:
 def test_metrics_sum_counters_across_two_workers(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'metrics.db'}"
     upgrade(url)
-    port = free_port()
     metrics_dir = tmp_path / "prom"
     env = base_env(
         DATABASE_URL=url,
-        HOST="127.0.0.1",
-        PORT=str(port),
         WEB_CONCURRENCY="2",
         COMMENTS_SECRET_KEY=STRONG,
         COMMENTS_JWT_SECRET=STRONG,
         PROMETHEUS_MULTIPROC_DIR=str(metrics_dir),
     )
     log_path = tmp_path / "server.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service.serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    process, base = start(env, log_path)
     try:
         wait_until_ready(process, base + "/readyz")
         sent = 0
@@ -103,4 +89,3 @@ def test_metrics_sum_counters_across_two_workers(tmp_path: Path) -> None:
         assert len(ids) >= sent and len(set(ids)) == len(ids)
     finally:
         assert stop(process) == 0, log_path.read_text()[-3000:]
-        log.close()

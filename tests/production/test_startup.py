@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .processes import STRONG, base_env
+from tests.servers import STRONG, base_env
 
 
 def _run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:

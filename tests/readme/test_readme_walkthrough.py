@@ -21,8 +21,8 @@ import pytest
 
 from service.banner import token_command
 from tests.helpers import empty_tables as _empty_tables
-from tests.production.processes import ROOT, base_env, free_port, get
 from tests.readme.walkthrough import extract, run
+from tests.servers import ROOT, base_env, free_port, get
 
 README = ROOT / "README.md"
 DEFAULT_BASE = "http://127.0.0.1:8000"
