@@ -76,7 +76,7 @@ bench: $(STAMP)
 	@# BENCH_IMPORT=1000000: also time `flask import disqus` on a generated export (bench/imports.py)
 	$(if $(BENCH_IMPORT),$(BIN)/python -m bench.imports --comments $(BENCH_IMPORT))
 
-## make lint: ruff (lint and format check) and mypy (strict on service/domain); CI runs it first
+## make lint: ruff (lint and format check) and mypy (service/, strictly on service/domain); CI runs it first
 LINT_PATHS := service tests bench migrations
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -88,7 +88,7 @@ class CommentsApp(Flask):
     """Flask, plus: a request whose transaction lost a deadlock is run again from the start
     (the loser's work was rolled back, so nothing is done twice)."""
 
-    def dispatch_request(self) -> Any:  # type: ignore[override]
+    def dispatch_request(self) -> Any:
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 return super().dispatch_request()
@@ -154,7 +154,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
     )
     app.json = OrjsonProvider(app)  # measured: docs/performance.md
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.json.sort_keys = False
     app.url_map.converters["user_id"] = UserIdConverter
     app.url_map.converters["int"] = AsciiIntegerConverter
     app.wsgi_app = UserIdPaths(app.wsgi_app)  # type: ignore[method-assign]

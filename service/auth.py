@@ -14,6 +14,7 @@ from typing import Any
 
 import jwt
 from flask import current_app, g, request
+from jwt.types import Options
 from sqlalchemy import select
 
 from . import services
@@ -140,7 +141,7 @@ def _verified(
         key = public_key
     else:
         raise _unauthorized(f"Tokens signed with {alg!r} are not accepted here.")
-    options = {"require": ["exp", "sub"]}
+    options: Options = {"require": ["exp", "sub"]}
     kwargs: dict[str, Any] = {}
     if issuer:
         kwargs["issuer"] = issuer
@@ -233,7 +234,8 @@ def current_caller() -> Caller:
     """The caller of this request, resolved once."""
     if "caller" not in g:
         g.caller = resolve_caller()
-    return g.caller
+    caller: Caller = g.caller
+    return caller
 
 
 def require_user() -> Caller:
@@ -267,10 +269,3 @@ def guest_token_matches(stored_hash: str | None) -> bool:
 def client_ip() -> str:
     # ProxyFix (COMMENTS_TRUSTED_PROXIES) has already replaced remote_addr where it may.
     return request.remote_addr or "unknown"
-
-
-def rate_limit_key() -> str:
-    caller = current_caller()
-    if caller.is_authenticated:
-        return f"user:{caller.user_id}"
-    return f"ip:{client_ip()}"

@@ -84,7 +84,7 @@ def export_command(output: str | None, article_id: str | None) -> None:
     handle: IO[str] = open(output, "w", encoding="utf-8") if output else sys.stdout
     lines = 0
     try:
-        for record in export_records(db.session, article_id=article_id):
+        for record in export_records(db.session(), article_id=article_id):
             handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
             lines += 1
     finally:
@@ -112,8 +112,8 @@ def import_command(source: IO[str]) -> None:
     """Import an export file (`-` for standard input). Ids are kept; rows already present
     are skipped, so importing twice changes nothing. Counters are rebuilt afterwards."""
     try:
-        report = import_records(db.session, _records(source))
-        recount(db.session, article_ids=report.articles, fix=True)
+        report = import_records(db.session(), _records(source))
+        recount(db.session(), article_ids=report.articles, fix=True)
         db.session.commit()
     except DataError as exc:
         db.session.rollback()
@@ -130,7 +130,7 @@ def import_command(source: IO[str]) -> None:
 @click.option("--article", "article_id", help="Only this article's counters.")
 def recount_command(check: bool, article_id: str | None) -> None:
     """Rebuild every denormalised counter from the rows it summarises; report drift."""
-    drift = recount(db.session, article_ids=[article_id] if article_id else None, fix=not check)
+    drift = recount(db.session(), article_ids=[article_id] if article_id else None, fix=not check)
     for name, rows in drift.items():
         note = "" if not rows else (" (not fixed: --check)" if check else " (fixed)")
         click.echo(f"{name}: {rows} wrong{note}")

@@ -188,6 +188,7 @@ def _permalink_problem(value: Any) -> str | None:
 def _public_url_problem(value: Any) -> str | None:
     if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", str(value)):
         return "an http(s) URL such as https://comments.example"
+    return None
 
 
 def _redis_url(url: Any) -> str | None:

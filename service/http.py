@@ -7,7 +7,7 @@ from here, never from one another.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Protocol, TypeVar, cast
 
 from flask import current_app, request
 from marshmallow import Schema, ValidationError
@@ -78,7 +78,8 @@ def json_body(schema: Schema) -> dict[str, Any]:
         raise Problem(400, "The request body is not valid JSON.", type_="malformed-json") from None
     if not isinstance(data, dict):
         raise ValidationError({"_schema": ["The request body must be a JSON object."]})
-    return schema.load(data)  # type: ignore[no-any-return]
+    loaded: dict[str, Any] = schema.load(data)
+    return loaded
 
 
 def checked_article_id(article_id: str) -> str:
@@ -114,28 +115,42 @@ def decode_cursor(
 
 
 LimitChoice = Callable[[Settings], str]
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+class Decorator(Protocol):
+    """A view decorator that keeps the view's signature (flask-limiter's are untyped)."""
+
+    def __call__(self, view: View, /) -> View: ...
 
 
 def _limit_from(choose: LimitChoice) -> Callable[[], str]:
     return lambda: choose(settings())
 
 
-def write_limit(choose: LimitChoice, *, per_ip: bool = True) -> Any:
+def write_limit(choose: LimitChoice, *, per_ip: bool = True) -> Decorator:
     """Writes: per signed-in user, per client IP for guests (the limiter's key function);
     public writes also share one ceiling per client IP whoever signs them (#14 item 9;
     moderators' endpoints pass ``per_ip=False``). ``choose`` picks the limit:
     ``write_limit(lambda s: s.limit_comment)``."""
     per_caller = limiter.limit(_limit_from(choose))
     if not per_ip:
-        return per_caller
+        return cast(Decorator, per_caller)
     per_ip_limit = limiter.shared_limit(
         _limit_from(lambda s: s.limit_write_per_ip),
         scope="write-per-ip",
         key_func=lambda: f"ip:{client_ip()}",
     )
-    return lambda view: per_ip_limit(per_caller(view))
+
+    def both(view: View) -> View:
+        return cast(View, per_ip_limit(per_caller(view)))
+
+    return both
 
 
-def read_limit() -> Any:
+def read_limit() -> Decorator:
     """Reads: per client IP."""
-    return limiter.limit(_limit_from(lambda s: s.limit_read), key_func=lambda: f"ip:{client_ip()}")
+    return cast(
+        Decorator,
+        limiter.limit(_limit_from(lambda s: s.limit_read), key_func=lambda: f"ip:{client_ip()}"),
+    )

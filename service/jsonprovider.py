@@ -8,10 +8,10 @@ to Flask's own ``default``, so every response means exactly what it did before.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from flask import Response
+from flask import Flask, Response
 from flask.json.provider import DefaultJSONProvider
 
 OPTIONS = (
@@ -62,5 +62,5 @@ class OrjsonProvider(DefaultJSONProvider):
         try:
             body = orjson.dumps(obj, default=self.default, option=OPTIONS) + b"\n"
         except orjson.JSONEncodeError:
-            return super().response(obj)
-        return self._app.response_class(body, mimetype=self.mimetype)
+            return cast(Response, super().response(obj))  # the app's response_class
+        return cast(Flask, self._app).response_class(body, mimetype=self.mimetype)

@@ -1,7 +1,7 @@
 """Rate limiting glue: the IETF RateLimit headers and a 429 that tells a person when to retry.
 
 flask-limiter does the counting (per user, or per client IP for guests and reads; see
-auth.rate_limit_key) in the storage named by RATELIMIT_STORAGE_URI, falls back to memory
+rate_limit_key below) in the storage named by RATELIMIT_STORAGE_URI, falls back to memory
 when that storage is unreachable, and sets X-RateLimit-* and Retry-After itself.
 """
 
@@ -13,13 +13,22 @@ from flask import Flask, Response
 from flask_limiter import Limiter
 from flask_limiter.errors import RateLimitExceeded
 
-from .auth import rate_limit_key
+from .auth import client_ip, current_caller
 from .observability import metrics
 from .observability.requests import route
 from .problems import problem_response
 
-# Built here, beside its key function (per user, or per client IP for guests), and bound to
-# the app by init_app below together with its 429 handler.
+
+def rate_limit_key() -> str:
+    """Whom a limit counts: the signed-in user, else the client IP (guests, anonymous)."""
+    caller = current_caller()
+    if caller.is_authenticated:
+        return f"user:{caller.user_id}"
+    return f"ip:{client_ip()}"
+
+
+# Built here, beside its key function, and bound to the app by init_app below together
+# with its 429 handler.
 limiter = Limiter(key_func=rate_limit_key, headers_enabled=True)
 
 

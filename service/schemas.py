@@ -118,7 +118,8 @@ def load_query(schema: Schema, args: Any) -> dict[str, Any]:
         data[key] = values[0]
     if errors:
         raise ValidationError(errors)
-    return schema.load(data)
+    loaded: dict[str, Any] = schema.load(data)
+    return loaded
 
 
 # --- out ----------------------------------------------------------------------------------

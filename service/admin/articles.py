@@ -50,7 +50,7 @@ def patch_article(article_id: str) -> dict[str, Any]:
     data = json_body(ArticlePatchSchema())
     reason = data.pop("reason", None)
     article = moderation.update_article(
-        db.session,
+        db.session(),
         article_id=article_id,
         changes=data,
         actor_id=current_caller().user_id or "",

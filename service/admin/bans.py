@@ -53,7 +53,7 @@ def put_ban(user_id: str) -> Any:
     """Ban a user, or change their ban: 201 when new, 200 when replaced. Audited."""
     data = json_body(BanSchema())
     ban, created = moderation.put_ban(
-        db.session,
+        db.session(),
         user_id=user_id,
         reason=data["reason"].strip(),
         shadow=data["shadow"],
@@ -68,6 +68,6 @@ def put_ban(user_id: str) -> Any:
 @write_limit(lambda s: s.limit_admin, per_ip=False)
 def delete_ban(user_id: str) -> Any:
     """Lift a ban: 204; 404 when the user is not banned. Audited."""
-    moderation.lift_ban(db.session, user_id=user_id, actor_id=current_caller().user_id or "")
+    moderation.lift_ban(db.session(), user_id=user_id, actor_id=current_caller().user_id or "")
     db.session.commit()
     return "", 204

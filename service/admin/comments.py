@@ -43,16 +43,16 @@ QUEUE_QUERY = QueueQuerySchema()  # no per-request state: one instance
 def queue_items(comments: list[Comment]) -> list[dict[str, Any]]:
     """Queue entries for a page of comments, in a fixed number of queries."""
     ids = [c.id for c in comments]
-    flags, notes = moderation.flag_context(db.session, ids)
+    flags, notes = moderation.flag_context(db.session(), ids)
     records = moderation.author_records(
-        db.session, sorted({c.author_id for c in comments if c.author_id})
+        db.session(), sorted({c.author_id for c in comments if c.author_id})
     )
     parent_ids = sorted({c.parent_id for c in comments if c.parent_id})
     parents = (
         {p.id: p for p in db.session.execute(_PARENTS, {"ids": parent_ids})} if parent_ids else {}
     )
-    counts, _ = reactions_for(db.session, ids, None)
-    spam_scores = spam.scores_for(db.session, ids)
+    counts, _ = reactions_for(db.session(), ids, None)
+    spam_scores = spam.scores_for(db.session(), ids)
     items = []
     for comment in comments:
         item = admin_comment_out(comment, reactions=counts)
@@ -77,7 +77,7 @@ def queue() -> dict[str, Any]:
     scope = f"queue:{args['state']}:{args['article_id'] or ''}"
     after = decode_cursor(args["cursor"], scope, ((int, float), int, int))
     rows = moderation.queue_page(
-        db.session,
+        db.session(),
         state=args["state"],
         article_id=args["article_id"],
         limit=args["limit"],
@@ -121,7 +121,7 @@ def act(comment_id: int) -> dict[str, Any]:
         raise Problem(404, "There is no such comment.", type_="not-found")
     caller = current_caller()
     moderation.apply_action(
-        db.session,
+        db.session(),
         comment=comment,
         action=data["action"],
         actor_id=caller.user_id or "",

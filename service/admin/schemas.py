@@ -156,7 +156,7 @@ class EraseQuerySchema(_Strict):
 # --- webhooks (issue #15) -----------------------------------------------------------------
 
 
-class _Events(fields.List):
+class _Events(fields.List[str]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(
             fields.String(validate=validate.Length(min=1, max=64)),

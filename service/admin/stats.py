@@ -20,4 +20,4 @@ def stats() -> dict[str, Any]:
     """Comments and reactions per day (UTC) over ``?days=`` (default 30), the most discussed
     articles, flags by reason, queue sizes and the median time to a moderator's decision."""
     args = load_query(StatsQuerySchema(), request.args)
-    return moderation_stats(db.session, days=args["days"])
+    return moderation_stats(db.session(), days=args["days"])

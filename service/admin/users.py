@@ -44,7 +44,7 @@ def user_comments(user_id: str) -> dict[str, Any]:
     if len(rows) > args["limit"]:
         rows = rows[: args["limit"]]
         next_cursor = cursors().encode(scope, [rows[-1].id])
-    record = moderation.author_records(db.session, [user_id]).get(
+    record = moderation.author_records(db.session(), [user_id]).get(
         user_id, {"comments": 0, "removed": 0}
     )
     ban = db.session.get(Ban, user_id)
@@ -150,7 +150,10 @@ def erase_user(user_id: str) -> dict[str, Any]:
     require_admin()
     reason = load_query(EraseQuerySchema(), request.args)["reason"]
     summary = moderation.erase_user(
-        db.session, user_id=user_id, actor_id=current_caller().user_id or "", reason=reason or None
+        db.session(),
+        user_id=user_id,
+        actor_id=current_caller().user_id or "",
+        reason=reason or None,
     )
     db.session.commit()
     return {"user_id": user_id, "erased": summary}

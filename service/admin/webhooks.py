@@ -83,7 +83,7 @@ def _actor() -> str:
 def list_webhooks() -> dict[str, Any]:
     """Every registered endpoint, oldest first (secrets are never listed)."""
     require_admin()
-    return {"items": [endpoint_out(e) for e in webhooks.list_endpoints(db.session)]}
+    return {"items": [endpoint_out(e) for e in webhooks.list_endpoints(db.session())]}
 
 
 @bp.post("/webhooks")
@@ -93,7 +93,7 @@ def create_webhook() -> Any:
     actor = _actor()
     data = json_body(WebhookCreateSchema())
     endpoint = webhooks.create_endpoint(
-        db.session, url=_checked_url(data["url"].strip()), events=data["events"], actor_id=actor
+        db.session(), url=_checked_url(data["url"].strip()), events=data["events"], actor_id=actor
     )
     db.session.commit()
     headers = {"Location": f"/api/v1/admin/webhooks/{endpoint.id}"}
@@ -105,7 +105,7 @@ def create_webhook() -> Any:
 def get_webhook(endpoint_id: int) -> dict[str, Any]:
     """One endpoint (without its secret)."""
     require_admin()
-    return endpoint_out(webhooks.get_endpoint(db.session, endpoint_id))
+    return endpoint_out(webhooks.get_endpoint(db.session(), endpoint_id))
 
 
 @bp.patch(f"/webhooks/{ENDPOINT_ID}")
@@ -118,7 +118,7 @@ def patch_webhook(endpoint_id: int) -> dict[str, Any]:
     if "url" in data:
         data["url"] = _checked_url(data["url"].strip())
     endpoint = webhooks.update_endpoint(
-        db.session, endpoint_id=endpoint_id, changes=data, actor_id=actor
+        db.session(), endpoint_id=endpoint_id, changes=data, actor_id=actor
     )
     db.session.commit()
     return endpoint_out(endpoint)
@@ -129,7 +129,7 @@ def patch_webhook(endpoint_id: int) -> dict[str, Any]:
 def delete_webhook(endpoint_id: int) -> Any:
     """Remove an endpoint and its deliveries: 204."""
     actor = _actor()
-    webhooks.delete_endpoint(db.session, endpoint_id=endpoint_id, actor_id=actor)
+    webhooks.delete_endpoint(db.session(), endpoint_id=endpoint_id, actor_id=actor)
     db.session.commit()
     return "", 204
 
@@ -140,7 +140,7 @@ def rotate_webhook_secret(endpoint_id: int) -> dict[str, Any]:
     """A new signing secret, in force at once (shown this once); the old one signs nothing
     more."""
     actor = _actor()
-    endpoint = webhooks.rotate_secret(db.session, endpoint_id=endpoint_id, actor_id=actor)
+    endpoint = webhooks.rotate_secret(db.session(), endpoint_id=endpoint_id, actor_id=actor)
     db.session.commit()
     return endpoint_out(endpoint, secret=True)
 
@@ -151,14 +151,14 @@ def test_webhook(endpoint_id: int) -> Any:
     """Queue a ``webhook.test`` event for this endpoint: 202 with the delivery, which the
     worker sends like any other (see its status under /deliveries)."""
     actor = _actor()
-    endpoint = webhooks.get_endpoint(db.session, endpoint_id)
+    endpoint = webhooks.get_endpoint(db.session(), endpoint_id)
     if not endpoint.enabled:
         raise Problem(
             409,
             "This endpoint is disabled; enable it (PATCH enabled: true) to send it events.",
             type_="webhook-disabled",
         )
-    delivery = outbox.enqueue_test(db.session, endpoint, actor_id=actor)
+    delivery = outbox.enqueue_test(db.session(), endpoint, actor_id=actor)
     db.session.commit()
     return delivery_out(delivery), 202
 
@@ -170,7 +170,7 @@ def list_deliveries(endpoint_id: int) -> dict[str, Any]:
     response code or error, and when the next attempt is due."""
     require_admin()
     args = load_query(DeliveriesQuerySchema(), request.args)
-    webhooks.get_endpoint(db.session, endpoint_id)
+    webhooks.get_endpoint(db.session(), endpoint_id)
     scope = f"deliveries:{endpoint_id}:{args['status'] or ''}"
     after = decode_cursor(args["cursor"], scope, (int,))
     query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint_id)

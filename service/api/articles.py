@@ -22,16 +22,16 @@ def _engagement(article_id: str) -> dict[str, Any]:
     v = viewer()
     article = db.session.get(Article, article_id)
     visible = article_visible(article, v)
-    counts, mine = article_reactions(db.session, article_id, v.user_id) if visible else ({}, [])
+    counts, mine = article_reactions(db.session(), article_id, v.user_id) if visible else ({}, [])
     out = article_out(article_id, article, reactions=counts, mine=mine, visible=visible)
     if visible and article is not None and v.user_id:
         # A shadow-banned author sees their own comments counted (#14 item 7); everyone
         # else, the public count. (Their article reactions: article_reactions.)
-        own = own_uncounted_counts(db.session, [article_id], v.user_id).get(article_id)
+        own = own_uncounted_counts(db.session(), [article_id], v.user_id).get(article_id)
         if own:
             out["comment_count"] += own["comments"]
     if v.user_id is not None:  # notifications (#15): does the caller follow the thread?
-        out["subscribed"] = follows(db.session, user_id=v.user_id, article_id=article_id)
+        out["subscribed"] = follows(db.session(), user_id=v.user_id, article_id=article_id)
     return out
 
 
@@ -47,7 +47,7 @@ def _react(article_id: str, kind: str, add: bool) -> dict[str, Any]:
     checked_article_id(article_id)
     caller = require_user()
     react_to_article(
-        db.session,
+        db.session(),
         article_id=article_id,
         user_id=caller.user_id or "",
         kind=kind,
@@ -56,7 +56,7 @@ def _react(article_id: str, kind: str, add: bool) -> dict[str, Any]:
     )
     db.session.commit()
     metrics.reaction("article", added=add)
-    counts, mine = article_reactions(db.session, article_id, caller.user_id)
+    counts, mine = article_reactions(db.session(), article_id, caller.user_id)
     return {"reactions": counts, "my_reactions": mine}
 
 

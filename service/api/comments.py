@@ -120,7 +120,7 @@ def _page(
 ) -> threads.ThreadPage:
     try:
         return threads.list_thread(
-            db.session,
+            db.session(),
             article_id=article_id,
             viewer=v,
             sort=args["sort"],
@@ -301,7 +301,7 @@ def _author(caller: Caller, author_name: str | None) -> rules_.Author:
 
 
 def _edit_token(caller_key: str, key: str) -> str:
-    return idempotent_edit_token(settings().secret_key, caller_key, key)
+    return idempotent_edit_token(settings().secret_key or "", caller_key, key)
 
 
 def _replayed(comment: Comment, caller_key: str, key: str) -> rules_.Created:
@@ -363,7 +363,7 @@ def post_comment(article_id: str) -> Any:
     fingerprint = hashlib.sha256(json.dumps(request_parts, sort_keys=True).encode()).hexdigest()
     if key:
         previous = rules_.replay(
-            db.session,
+            db.session(),
             caller_key=caller_key,
             key=key,
             request_fingerprint=fingerprint,
@@ -377,12 +377,12 @@ def post_comment(article_id: str) -> Any:
     verdict = None
     if not author.is_moderator:
         verdict = spam.service().assess(
-            db.session, author_id=author.user_id, body=data["body"], now=now
+            db.session(), author_id=author.user_id, body=data["body"], now=now
         )
         if hold is None and verdict.hold:
             hold = HeldReason.SPAM_SCORE
     created = rules_.create_comment(
-        db.session,
+        db.session(),
         article_id=article_id,
         author=author,
         body=data["body"],
@@ -394,18 +394,18 @@ def post_comment(article_id: str) -> Any:
         disclosure=data["disclosure"],
     )
     if verdict is not None:
-        spam_rules.store(db.session, comment_id=created.comment.id, verdict=verdict, now=now)
+        spam_rules.store(db.session(), comment_id=created.comment.id, verdict=verdict, now=now)
     if created.comment.status == CommentStatus.PENDING:
-        moderation.audit_hold(db.session, comment=created.comment, now=now)
+        moderation.audit_hold(db.session(), comment=created.comment, now=now)
     surge.count_post(  # the automatic surge (domain/surge.py)
-        db.session,
+        db.session(),
         article_id=article_id,
         now=now,
         rules=surge.SurgeRules.from_settings(settings()),
     )
     if key:
         rules_.remember(
-            db.session,
+            db.session(),
             caller_key=caller_key,
             key=key,
             request_fingerprint=fingerprint,
@@ -420,7 +420,7 @@ def post_comment(article_id: str) -> Any:
         db.session.rollback()
         previous = (
             rules_.replay(
-                db.session,
+                db.session(),
                 caller_key=caller_key,
                 key=key or "",
                 request_fingerprint=fingerprint,
@@ -445,7 +445,7 @@ def get_comment(comment_id: int) -> dict[str, Any]:
     v = viewer()
     own_shadowed: list[str] = []
     node, counts, mine = subtree(
-        db.session,
+        db.session(),
         comment=comment,
         viewer=v,
         per_root=rules().replies_per_thread,
@@ -454,7 +454,7 @@ def get_comment(comment_id: int) -> dict[str, Any]:
     out = tree_out(node, counts, mine)
     if own_shadowed:  # a shadow-banned author's own replies count, for them alone
         _add_replies([out], threads.shadow_adjustments(own_shadowed))
-    muted = readers.muted_ids(db.session, v.user_id)
+    muted = readers.muted_ids(db.session(), v.user_id)
     if muted:
         mark_muted([out], muted)
     return out
@@ -478,7 +478,7 @@ def list_replies(comment_id: int) -> dict[str, Any]:
             raise bad_cursor(CursorError("The cursor is malformed."))
     v = viewer()
     rows = replies_after(
-        db.session, comment=comment, viewer=v, limit=args["limit"], after_id=after_id
+        db.session(), comment=comment, viewer=v, limit=args["limit"], after_id=after_id
     )
     next_cursor = None
     if len(rows) > args["limit"]:
@@ -487,7 +487,7 @@ def list_replies(comment_id: int) -> dict[str, Any]:
     own_shadowed: list[str] = []
     muted: set[str] = set()
     counts, mine = threads.reactions_for(
-        db.session,
+        db.session(),
         [c.id for c in rows],
         v.user_id,
         shadowed_in=comment.article_id if v.user_id else None,
@@ -546,7 +546,7 @@ def edit_comment(comment_id: int) -> Any:
     data = json_body(EDIT_COMMENT)
     comment, caller, token_ok = _comment_for_change(comment_id)
     rules_.edit_comment(
-        db.session,
+        db.session(),
         comment=comment,
         body=data.get("body"),
         disclosure=data.get("disclosure", rules_.UNCHANGED),
@@ -556,9 +556,9 @@ def edit_comment(comment_id: int) -> Any:
     )
     hold = None if caller.is_moderator else auto_rules().hold_reason(comment.body or "")
     if hold is not None:
-        moderation.hold_edited(db.session, comment=comment, reason=hold)
+        moderation.hold_edited(db.session(), comment=comment, reason=hold)
     db.session.commit()
-    counts, mine = threads.reactions_for(db.session, [comment.id], caller.user_id)
+    counts, mine = threads.reactions_for(db.session(), [comment.id], caller.user_id)
     return comment_out(comment, reactions=counts, mine=mine)
 
 
@@ -570,7 +570,7 @@ def delete_comment(comment_id: int) -> Any:
     comment, caller, token_ok = _comment_for_change(comment_id)
     before = comment.status
     status = rules_.delete_comment(
-        db.session,
+        db.session(),
         comment=comment,
         user_id=caller.user_id,
         guest_token_ok=token_ok,
@@ -578,7 +578,7 @@ def delete_comment(comment_id: int) -> Any:
     )
     if status == CommentStatus.REMOVED:
         record(
-            db.session,
+            db.session(),
             actor_id=caller.user_id or "",
             action="remove",
             target_type="comment",

@@ -64,7 +64,7 @@ def _own_counts(user_id: str) -> dict[str, Any]:
     """A signed-in caller's counts: public ones, plus what their own writes would add had a
     shadow ban not kept them out (never stored: they are this caller's alone)."""
     counts = _counts()
-    for article_id, extra in own_uncounted_counts(db.session, list(counts), user_id).items():
+    for article_id, extra in own_uncounted_counts(db.session(), list(counts), user_id).items():
         counts[article_id]["comments"] += extra["comments"]
         counts[article_id]["reactions"] += extra["reactions"]
     return {"counts": counts}
@@ -106,4 +106,4 @@ def _counts() -> dict[str, Any]:
             title="Invalid request",
             errors={"article_id": [ARTICLE_ID_RULE]},
         )
-    return counts_for(db.session, ids)
+    return counts_for(db.session(), ids)

@@ -37,7 +37,7 @@ def article_events(article_id: str) -> Any:
     checked_article_id(article_id)
     hub = hub_of()
     handle: dict[str, Any] | None = request.environ.get(STREAM_KEY)
-    head, _ = article_for_listing(db.session, article_id, Viewer())
+    head, _ = article_for_listing(db.session(), article_id, Viewer())
     hidden = head is not None and head.status == ArticleStatus.HIDDEN
     replay = hub.replay(article_id, request.headers.get("Last-Event-ID") or None)
     body = b"retry: %d\n\n" % settings().sse_retry_ms

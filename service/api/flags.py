@@ -29,7 +29,7 @@ def flag_comment(comment_id: int) -> Any:
         raise Problem(404, "There is no such comment.", type_="not-found")
     note = data["note"].strip() if data["note"] else None
     result = add_flag(
-        db.session,
+        db.session(),
         comment=comment,
         user_id=caller.user_id or "",
         reason=data["reason"],

@@ -37,7 +37,7 @@ def list_tickers() -> dict[str, Any]:
     """The most-mentioned symbols of the window, with their count in the window before."""
     args = load_query(TICKERS_QUERY, request.args)
     rows = tickers.trending(
-        db.session, window=tickers.WINDOWS[args["window"]], now=utcnow(), limit=args["limit"]
+        db.session(), window=tickers.WINDOWS[args["window"]], now=utcnow(), limit=args["limit"]
     )
     return {
         "items": [
@@ -50,7 +50,7 @@ def list_tickers() -> dict[str, Any]:
 @read_limit()
 def get_ticker(symbol: str) -> dict[str, Any]:
     """Public comments naming the symbol per window, and their likes and dislikes."""
-    found = tickers.summary(db.session, symbol=_symbol(symbol), now=utcnow())
+    found = tickers.summary(db.session(), symbol=_symbol(symbol), now=utcnow())
     return {
         "symbol": found.symbol,
         "comments": found.comments,
@@ -69,7 +69,7 @@ def list_ticker_comments(symbol: str) -> dict[str, Any]:
     after = decode_cursor(args["cursor"], scope, (int,))
     v = viewer()
     rows = tickers.comments(
-        db.session,
+        db.session(),
         symbol=name,
         viewer=v,
         limit=args["limit"],
@@ -79,7 +79,7 @@ def list_ticker_comments(symbol: str) -> dict[str, Any]:
     if len(rows) > args["limit"]:
         rows = rows[: args["limit"]]
         next_cursor = cursors().encode(scope, [rows[-1].id])
-    counts, mine = threads.reactions_for(db.session, [c.id for c in rows], v.user_id)
+    counts, mine = threads.reactions_for(db.session(), [c.id for c in rows], v.user_id)
     return {
         "items": [comment_out(c, reactions=counts, mine=mine) for c in rows],
         "next_cursor": next_cursor,
@@ -94,5 +94,5 @@ def list_revisions(comment_id: int) -> dict[str, Any]:
     if comment is None:
         raise Problem(404, "There is no such comment.", type_="not-found")
     article = db.session.get(Article, comment.article_id)
-    found = revisions.history(db.session, comment=comment, viewer=viewer(), article=article)
+    found = revisions.history(db.session(), comment=comment, viewer=viewer(), article=article)
     return {"items": [revision_out(r) for r in found]}

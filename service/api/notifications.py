@@ -60,9 +60,9 @@ def _me(caller: Caller) -> dict[str, Any]:
     return me_out(
         user_id=user_id,
         name=caller.name or user_id,
-        unread=inbox.unread_count(db.session, user_id),
-        settings=readers.settings_of(db.session, user_id),
-        ban=readers.own_ban(db.session, user_id),
+        unread=inbox.unread_count(db.session(), user_id),
+        settings=readers.settings_of(db.session(), user_id),
+        ban=readers.own_ban(db.session(), user_id),
         email_available=_email_available(caller),
     )
 
@@ -73,7 +73,7 @@ def get_me() -> dict[str, Any]:
     """Who the caller is, their unread count, settings and (open) ban. A reader with instant
     e-mail whose token carries a new address has it updated here."""
     caller = _reader()
-    if readers.remember_address(db.session, user_id=caller.user_id or "", address=caller.email):
+    if readers.remember_address(db.session(), user_id=caller.user_id or "", address=caller.email):
         db.session.commit()
     return _me(caller)
 
@@ -85,7 +85,7 @@ def patch_settings() -> dict[str, Any]:
     caller = _reader()
     data = json_body(SETTINGS_PATCH)
     readers.update_settings(
-        db.session,
+        db.session(),
         user_id=caller.user_id or "",
         email=data.get("email"),
         follow_on_post=data.get("follow_on_post"),
@@ -107,7 +107,7 @@ def list_notifications() -> dict[str, Any]:
     after = decode_cursor(args["cursor"], scope, (int,))
     limit = args["limit"]
     items = inbox.list_notifications(
-        db.session,
+        db.session(),
         user_id=user_id,
         limit=limit,
         before_id=after[0] if after else None,
@@ -121,7 +121,7 @@ def list_notifications() -> dict[str, Any]:
     return {
         "items": [notification_out(item, template) for item in items],
         "next_cursor": next_cursor,
-        "unread": inbox.unread_count(db.session, user_id),
+        "unread": inbox.unread_count(db.session(), user_id),
     }
 
 
@@ -132,7 +132,7 @@ def mark_read() -> dict[str, Any]:
     caller = _reader()
     data = json_body(MARK_READ)
     unread = inbox.mark_read(
-        db.session, user_id=caller.user_id or "", up_to=data.get("up_to"), ids=data.get("ids")
+        db.session(), user_id=caller.user_id or "", up_to=data.get("up_to"), ids=data.get("ids")
     )
     db.session.commit()
     return {"unread": unread}
@@ -149,7 +149,7 @@ def follow_thread(article_id: str) -> Any:
     caller = _reader()
     if not article_visible(db.session.get(Article, article_id), viewer()):
         raise Problem(409, "Comments on this article are not available.", type_="article-hidden")
-    readers.follow(db.session, user_id=caller.user_id or "", article_id=article_id)
+    readers.follow(db.session(), user_id=caller.user_id or "", article_id=article_id)
     db.session.commit()
     return "", 204
 
@@ -160,7 +160,7 @@ def unfollow_thread(article_id: str) -> Any:
     """Stop following the article's thread. Idempotent."""
     checked_article_id(article_id)
     caller = _reader()
-    readers.unfollow(db.session, user_id=caller.user_id or "", article_id=article_id)
+    readers.unfollow(db.session(), user_id=caller.user_id or "", article_id=article_id)
     db.session.commit()
     return "", 204
 
@@ -173,7 +173,7 @@ MUTED = "/me/muted/<user_id:user_id>"
 def mute_user(user_id: str) -> Any:
     """Mute a person: their comments arrive collapsed (``muted: true``) and never notify."""
     caller = _reader()
-    readers.mute(db.session, user_id=caller.user_id or "", muted_id=user_id)
+    readers.mute(db.session(), user_id=caller.user_id or "", muted_id=user_id)
     db.session.commit()
     return "", 204
 
@@ -183,7 +183,7 @@ def mute_user(user_id: str) -> Any:
 def unmute_user(user_id: str) -> Any:
     """Unmute a person. Idempotent."""
     caller = _reader()
-    readers.unmute(db.session, user_id=caller.user_id or "", muted_id=user_id)
+    readers.unmute(db.session(), user_id=caller.user_id or "", muted_id=user_id)
     db.session.commit()
     return "", 204
 
@@ -225,7 +225,7 @@ def unsubscribe() -> Any:
             type_="unsupported-media-type",
         )
     user_id = _token_subject()
-    readers.unsubscribe(db.session, user_id=user_id)
+    readers.unsubscribe(db.session(), user_id=user_id)
     db.session.commit()
     return {"email": "off"}
 

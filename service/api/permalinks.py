@@ -20,7 +20,7 @@ def comment_context(comment_id: int) -> dict[str, Any]:
     #comment-{id} when the comment is not on the thread's first page. 404 for a comment the
     caller may not see, as for GET /comments/{id}."""
     context = comment_in_context(
-        db.session,
+        db.session(),
         comment_id=comment_id,
         viewer=viewer(),
         per_root=rules().replies_per_thread,

@@ -22,7 +22,7 @@ def _react(comment_id: int, kind: str, add: bool) -> dict[str, Any]:
     if comment is None:
         raise Problem(404, "There is no such comment.", type_="not-found")
     react_to_comment(
-        db.session,
+        db.session(),
         comment=comment,
         user_id=caller.user_id or "",
         kind=kind,
@@ -31,7 +31,7 @@ def _react(comment_id: int, kind: str, add: bool) -> dict[str, Any]:
     )
     db.session.commit()
     metrics.reaction("comment", added=add)
-    counts, mine = comment_reactions(db.session, comment_id, caller.user_id)
+    counts, mine = comment_reactions(db.session(), comment_id, caller.user_id)
     return {"reactions": counts, "my_reactions": mine}
 
 

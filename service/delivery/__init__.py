@@ -28,8 +28,8 @@ def queue_depths() -> dict[str, tuple[int, float]]:
     an app context)."""
     try:
         return {
-            "webhooks": outbox.queue_depth(db.session),
-            "email": email.queue_depth(db.session),
+            "webhooks": outbox.queue_depth(db.session()),
+            "email": email.queue_depth(db.session()),
         }
     finally:
         db.session.rollback()

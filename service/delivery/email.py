@@ -335,7 +335,7 @@ def send_due_emails(app: Flask, *, now: dt.datetime | None = None) -> int:
     sent = 0
     smtp: smtplib.SMTP | None = None
     with app.app_context():
-        session = db.session
+        session = db.session()
         try:
             for _ in range(MAX_PER_PASS):
                 if stop_requested():  # the worker is stopping: the rest waits for the next

@@ -132,10 +132,10 @@ def serve_worker_metrics(port: int, depths: QueueDepths) -> None:
     """A worker in its own container: its metrics (and the queue's depth) on ``port``."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_Registered(REGISTRY))  # type: ignore[arg-type]
-    registry.register(QueueCollector(depths))  # type: ignore[arg-type]
+    registry.register(QueueCollector(depths))
     delivery_metrics()
     start_http_server(port, registry=registry)
     log.info("delivery worker metrics on port %d", port)

@@ -24,17 +24,17 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask
-from sqlalchemy import Boolean, and_, bindparam, case, delete, literal, select, true, update
+from sqlalchemy import Boolean, Table, and_, bindparam, case, delete, literal, select, true, update
 from sqlalchemy.orm import Session, aliased
 
+from .. import services
 from ..domain import webhooks
 from ..enums import DeliveryStatus
 from ..extensions import db
 from ..models import WebhookDelivery, WebhookEndpoint, utcnow
-from ..services import EXTENSION as SERVICES
 from . import metrics
 from .sender import Outcome, Sender, signed_headers
 from .worker import stop_requested
@@ -78,7 +78,7 @@ class _State:
 
 
 def _state(app: Flask) -> _State:
-    s = app.extensions[SERVICES].settings
+    s = services.of(app).settings
     key = (
         s.webhook_connect_timeout_seconds,
         s.webhook_timeout_seconds,
@@ -102,7 +102,7 @@ def _state(app: Flask) -> _State:
 def lease_seconds(app: Flask) -> float:
     """How long a claim holds its rows: every wave of attempts in a batch at its time limit,
     plus a margin. A worker killed mid-delivery holds its rows this long."""
-    s = app.extensions[SERVICES].settings
+    s = services.of(app).settings
     per_attempt = s.webhook_connect_timeout_seconds + s.webhook_timeout_seconds
     return per_attempt * BATCH_PER_THREAD + LEASE_MARGIN_SECONDS
 
@@ -163,7 +163,7 @@ def _send(sender: Sender, item: Claimed) -> Outcome:
         return Outcome("connection_error", error=f"{exc.__class__.__name__}: {exc}"[:500])
 
 
-_T = WebhookDelivery.__table__
+_T = cast(Table, WebhookDelivery.__table__)
 # A row is updated only while it is still this worker's claim: pending, and no other worker
 # claimed it again since (which would have raised ``attempts``).
 _RECORD = (
@@ -283,9 +283,9 @@ def prune(session: Session, *, now: dt.datetime, keep: dt.timedelta) -> int:
 
 def deliver_due(app: Flask, *, now: dt.datetime | None = None) -> int:
     """One pass of the webhooks job; returns how many deliveries it attempted."""
-    settings = app.extensions[SERVICES].settings
+    settings = services.of(app).settings
     state = _state(app)
-    session = db.session
+    session = db.session()
     if stop_requested():
         return 0
     if time.monotonic() - state.pruned_at > PRUNE_EVERY_SECONDS:

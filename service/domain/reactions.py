@@ -8,7 +8,7 @@ subtracting 1), never read-modify-write, so concurrent readers are each counted 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import bindparam, delete, false, func, literal, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,7 +44,7 @@ def _insert(session: Session, model: Any) -> Any:
     raise RuntimeError(f"unsupported database: {dialect}")
 
 
-def check_kind(kind: str, kinds: list[str]) -> None:
+def check_kind(kind: str, kinds: Sequence[str]) -> None:
     if kind not in kinds:
         raise RuleError(
             422,
@@ -158,7 +158,7 @@ def react_to_comment(
     comment: Comment,
     user_id: str,
     kind: str,
-    kinds: list[str],
+    kinds: Sequence[str],
     add: bool,
     now: dt.datetime | None = None,
 ) -> None:
@@ -224,7 +224,7 @@ def react_to_article(
     article_id: str,
     user_id: str,
     kind: str,
-    kinds: list[str],
+    kinds: Sequence[str],
     add: bool,
     now: dt.datetime | None = None,
 ) -> None:

@@ -55,7 +55,7 @@ class _RequestContext(logging.Filter):
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever sys.stderr is now (pytest swaps it), like logging.lastResort."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 
@@ -73,7 +73,7 @@ def configure_logging(level: str) -> None:
     # Every request logs a line, so the LogRecord fields that no line prints are not
     # gathered: the caller's file and line (a stack walk per record), thread and process
     # names. The logging HOWTO's "Optimization" section names these switches.
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logMultiprocessing = False
     handler = _StderrHandler()

@@ -40,7 +40,7 @@ def _reseed_in_forked_workers() -> None:
 
 def request_id() -> str:
     """This request's id: the caller's X-Request-ID if sane (≤128 of [A-Za-z0-9._-]), else new."""
-    rid = g.get("request_id")
+    rid: str | None = g.get("request_id")
     if rid is None:
         given = request.headers.get(REQUEST_ID_HEADER, "")
         rid = given if _SANE_REQUEST_ID.fullmatch(given) else f"{_IDS.getrandbits(128):032x}"

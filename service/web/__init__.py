@@ -127,7 +127,7 @@ def seed_demo() -> None:
     if not settings().demo:
         click.echo("demo mode is off (COMMENTS_DEMO); nothing seeded")
         return
-    created = demo.seed(db.session, settings())
+    created = demo.seed(db.session(), settings())
     db.session.commit()
     if created:
         click.echo(f"seeded {created} comments on {demo.ARTICLE['id']}")
