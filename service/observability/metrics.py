@@ -26,8 +26,6 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 
-# The *_created series double every counter for little use (and multiprocess mode lacks them).
-disable_created_metrics()
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 
@@ -49,6 +47,10 @@ def metrics() -> Metrics:
     command run before the server made it) is made here, not at import."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+    # The *_created series double every counter for little use (and multiprocess mode lacks
+    # them). prometheus_client reads this switch when it collects, so setting it here, with
+    # the metrics, rather than at import keeps importing free of global changes.
+    disable_created_metrics()  # type: ignore[no-untyped-call]  # prometheus_client: unannotated
     return Metrics(
         http_requests=Counter(
             "comments_http_requests",
@@ -166,10 +168,10 @@ def metrics_text(queue_sizes: Callable[[], dict[str, int]], *collectors: Any) ->
     queues: service/delivery/metrics.py)."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(registry)
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
-        registry.register(_Registered(REGISTRY))  # type: ignore[arg-type]
-    registry.register(_QueueCollector(queue_sizes))  # type: ignore[arg-type]
+        registry.register(_Registered(REGISTRY))
+    registry.register(_QueueCollector(queue_sizes))
     for collector in collectors:
         registry.register(collector)
     return generate_latest(registry)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import socket
 from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.helpers import auth
+from tests.servers import free_port
 
 
 def _value(client: Any, name: str, **labels: str) -> float:
@@ -19,12 +19,6 @@ def _value(client: Any, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return sample.value
     return 0.0
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])  # closed again when the block ends
 
 
 # --- request ids --------------------------------------------------------------------------
@@ -114,6 +108,16 @@ def test_unmatched_paths_share_one_label(client: Any) -> None:
     )
 
 
+def test_counters_have_no_created_series(client: Any, post: Any) -> None:
+    """The app switches prometheus_client's *_created series off when it makes its metrics
+    (not at import, which changes nothing global)."""
+    post("m-c", "counted")
+    text = client.get("/metrics").get_data(as_text=True)
+    names = {s.name for f in text_string_to_metric_families(text) for s in f.samples}
+    assert "comments_created_total" in names
+    assert not [name for name in names if name.endswith("_created")]
+
+
 def test_comments_and_reactions_are_counted(client: Any, post: Any) -> None:
     created = _value(client, "comments_created_total", status="published")
     added = _value(client, "comments_reaction_requests_total", target="comment", action="add")
@@ -162,7 +166,7 @@ def test_rate_limited_requests_are_counted(limited: Any, client: Any) -> None:
 @pytest.fixture
 def dead_redis(settings: dict[str, Any]) -> dict[str, Any]:
     settings.update(
-        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{_closed_port()}/0"
+        RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI=f"redis://127.0.0.1:{free_port()}/0"
     )
     return settings
 
@@ -217,7 +221,7 @@ def test_not_ready_names_the_database_when_it_is_down(tmp_path: Any) -> None:
 
     app = create_app(
         {
-            "DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{_closed_port()}/x",
+            "DATABASE_URL": f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/x",
             "COMMENTS_SECRET_KEY": "k",
             "RATELIMIT_STORAGE_URI": "memory://",
         }

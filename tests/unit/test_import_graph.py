@@ -133,10 +133,12 @@ def test_importing_the_service_has_no_side_effects(tmp_path: Path) -> None:
     PROMETHEUS_MULTIPROC_DIR names a directory gunicorn.conf.py makes; a CLI command run
     before it must neither make it nor fail.)"""
     code = (
-        "import logging\n"
-        "before = (logging._srcfile, logging.logThreads, logging.root.handlers[:])\n"
+        "import logging, prometheus_client.metrics as pm\n"
+        "state = lambda: (logging._srcfile, logging.logThreads, logging.root.handlers[:],"
+        " pm._use_created)\n"
+        "before = state()\n"
         "import service, service.wsgi_free_imports\n"
-        "after = (logging._srcfile, logging.logThreads, logging.root.handlers[:])\n"
+        "after = state()\n"
         "assert before == after, (before, after)\n"
     ).replace("service.wsgi_free_imports", ", ".join(_all_modules()))
     for name in ("tmp", "cwd"):
