@@ -16,7 +16,7 @@ from .. import spam
 from ..auth import Caller, client_ip, current_caller, guest_token_matches
 from ..cache import PageCache, pack, unpack
 from ..domain import bodies, moderation, ranking, readers, surge, threads
-from ..domain import comments as rules_
+from ..domain import comments as comment_rules
 from ..domain import spam as spam_rules
 from ..domain.audit import record
 from ..domain.threads import (
@@ -278,9 +278,9 @@ def _guest_key() -> str:
     return hashlib.sha256(f"{secret}|{client_ip()}".encode()).hexdigest()
 
 
-def _author(caller: Caller, author_name: str | None) -> rules_.Author:
+def _author(caller: Caller, author_name: str | None) -> comment_rules.Author:
     if caller.is_authenticated:
-        return rules_.Author(
+        return comment_rules.Author(
             user_id=caller.user_id,
             name=caller.name or caller.user_id or "",
             is_moderator=caller.is_moderator,
@@ -297,14 +297,14 @@ def _author(caller: Caller, author_name: str | None) -> rules_.Author:
             title="Invalid request",
             errors={"author_name": ["Give your name."]},
         )
-    return rules_.Author(user_id=None, name=author_name.strip(), guest_key=_guest_key())
+    return comment_rules.Author(user_id=None, name=author_name.strip(), guest_key=_guest_key())
 
 
 def _edit_token(caller_key: str, key: str) -> str:
     return idempotent_edit_token(settings().secret_key or "", caller_key, key)
 
 
-def _replayed(comment: Comment, caller_key: str, key: str) -> rules_.Created:
+def _replayed(comment: Comment, caller_key: str, key: str) -> comment_rules.Created:
     """A replayed post: for a guest, with the same edit token as the first answer (it is
     derived from the Idempotency-Key, and only handed out if it still opens the comment)."""
     token = None
@@ -312,11 +312,11 @@ def _replayed(comment: Comment, caller_key: str, key: str) -> rules_.Created:
         candidate = _edit_token(caller_key, key)
         if secret_matches(comment.edit_token_hash, candidate):
             token = candidate
-    return rules_.Created(comment, token)
+    return comment_rules.Created(comment, token)
 
 
 def _created_response(
-    created: rules_.Created, *, replayed: bool
+    created: comment_rules.Created, *, replayed: bool
 ) -> tuple[dict[str, Any], int, dict[str, str]]:
     comment = created.comment
     body = comment_out(comment, reactions={}, mine={})
@@ -362,7 +362,7 @@ def post_comment(article_id: str) -> Any:
         request_parts.append(data["disclosure"])
     fingerprint = hashlib.sha256(json.dumps(request_parts, sort_keys=True).encode()).hexdigest()
     if key:
-        previous = rules_.replay(
+        previous = comment_rules.replay(
             db.session(),
             caller_key=caller_key,
             key=key,
@@ -381,7 +381,7 @@ def post_comment(article_id: str) -> Any:
         )
         if hold is None and verdict.hold:
             hold = HeldReason.SPAM_SCORE
-    created = rules_.create_comment(
+    created = comment_rules.create_comment(
         db.session(),
         article_id=article_id,
         author=author,
@@ -404,7 +404,7 @@ def post_comment(article_id: str) -> Any:
         rules=surge.SurgeRules.from_settings(settings()),
     )
     if key:
-        rules_.remember(
+        comment_rules.remember(
             db.session(),
             caller_key=caller_key,
             key=key,
@@ -419,7 +419,7 @@ def post_comment(article_id: str) -> Any:
         # The same Idempotency-Key raced us and won: answer with its comment.
         db.session.rollback()
         previous = (
-            rules_.replay(
+            comment_rules.replay(
                 db.session(),
                 caller_key=caller_key,
                 key=key or "",
@@ -545,11 +545,11 @@ def edit_comment(comment_id: int) -> Any:
     keeps the version replaced (GET .../revisions)."""
     data = json_body(EDIT_COMMENT)
     comment, caller, token_ok = _comment_for_change(comment_id)
-    rules_.edit_comment(
+    comment_rules.edit_comment(
         db.session(),
         comment=comment,
         body=data.get("body"),
-        disclosure=data.get("disclosure", rules_.UNCHANGED),
+        disclosure=data.get("disclosure", comment_rules.UNCHANGED),
         user_id=caller.user_id,
         guest_token_ok=token_ok,
         rules=rules(),
@@ -569,7 +569,7 @@ def delete_comment(comment_id: int) -> Any:
     as a tombstone."""
     comment, caller, token_ok = _comment_for_change(comment_id)
     before = comment.status
-    status = rules_.delete_comment(
+    status = comment_rules.delete_comment(
         db.session(),
         comment=comment,
         user_id=caller.user_id,
