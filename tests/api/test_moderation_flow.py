@@ -25,8 +25,11 @@ def act(client: Any, comment_id: int, action: str, **extra: Any) -> Any:
     )
 
 
-def thread(client: Any, article: str, user: str | None = None) -> dict[str, Any]:
-    headers = auth(user) if user else {}
+def thread(
+    client: Any, article: str, user: str | None = None, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    if headers is None:
+        headers = auth(user) if user else {}
     r = client.get(f"/api/v1/articles/{article}/comments", headers=headers)
     assert r.status_code == 200
     return r.get_json()
@@ -471,11 +474,11 @@ def test_premoderation_article_switch(client, post):
     assert post("art", "free now", user="u1").get_json()["status"] == "published"
 
 
-def test_author_sees_own_pending_comment(client, post):
-    client.patch(f"{ADMIN}/articles/art", json={"premoderation": True}, headers=MOD)
-    held = post("art", "mine", user="u1").get_json()
-    assert held["id"] in ids(thread(client, "art", user="u1"))
-    assert held["id"] not in ids(thread(client, "art", user="u2"))
+def test_author_sees_own_pending_comment(client, post, callers):
+    client.patch(f"{ADMIN}/articles/art", json={"premoderation": True}, headers=callers.moderator)
+    held = post("art", "mine", user="u-1").get_json()  # callers.reader is u-1
+    assert held["id"] in ids(thread(client, "art", headers=callers.reader))
+    assert held["id"] not in ids(thread(client, "art", headers=callers.other))
 
 
 def test_pending_comments_stay_private_between_authors_who_both_have_one(client, post):
