@@ -27,11 +27,12 @@ SHOTS = os.environ.get("COMMENTS_TEST_SHOTS")  # a folder: also save screenshots
 
 @pytest.fixture(autouse=True)
 def _trained_seed() -> None:
-    """Train the spam model's seed before a page waits on the first post (a process does it
-    at its first scored comment; on a loaded machine that can outlast the page's timeout)."""
-    from service.spam import model
+    """Build the spam model's seed before a page waits on the first post (`flask migrate`
+    does it in a deployment; a process without the artefact trains it at its first scored
+    comment, which on a loaded machine can outlast the page's timeout)."""
+    from service.spam import seed
 
-    model.seed_weights()
+    seed.seed_weights()
 
 
 def _shot(page: Any, name: str) -> None:
