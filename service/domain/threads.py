@@ -579,7 +579,7 @@ _FLOOR_SLACK = 1.0 - 1e-9
 _NO_FLOOR = -(2**62)  # below any score
 
 
-def _age_hours(dialect: str, reference: float, created: ColumnElement[Any]) -> ColumnElement[Any]:
+def _age_hours(dialect: str, reference: float, created: Any) -> ColumnElement[Any]:
     """Hours between ``created`` and ``reference``, 0 for a later one, on SQLite (julianday)
     or PostgreSQL (date_part); a double on both. max()/greatest(): the date is read once."""
     epoch: ColumnElement[float]
