@@ -31,8 +31,11 @@ COPY --chown=root:root service ./service
 COPY --chown=root:root migrations ./migrations
 COPY --chown=root:root alembic.ini ./
 COPY --chown=root:root docker/entrypoint.sh /usr/local/bin/comments-entrypoint
+# The spam model's seed, trained once here from service/spam/corpus.jsonl into
+# service/spam/seed.json (read-only at run time; every worker reads it instead of training).
 # instance/ holds the SQLite file when no DATABASE_URL is given (development only).
-RUN chmod 0755 /usr/local/bin/comments-entrypoint \
+RUN python -m service.spam.seed \
+    && chmod 0755 /usr/local/bin/comments-entrypoint \
     && mkdir -p /app/instance \
     && chown comments:comments /app/instance
 USER 10001:10001

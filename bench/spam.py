@@ -132,8 +132,9 @@ def report() -> str:
         *rows,
         "",
         f"Training the seed: {seed_seconds * 1000:.0f} ms on the seed part, "
-        f"{full_seconds * 1000:.0f} ms on the whole corpus (what a process does once, at its "
-        f"first scored comment). Learning one decision: {learn_ms:.1f} ms (median). Scoring "
+        f"{full_seconds * 1000:.0f} ms on the whole corpus (what the build step does once "
+        "per corpus: `flask migrate`, the Dockerfile). "
+        f"Learning one decision: {learn_ms:.1f} ms (median). Scoring "
         f"one comment (signals, hashing, dot product; no database): {cost:.0f} µs (median). "
         "In the service a post also reads the author's record and the model's version "
         "(two small queries; a third for the cashtag burst when a new account names one).",

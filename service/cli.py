@@ -30,9 +30,14 @@ ROLES = ("moderator", "admin")
 @click.command("migrate")
 @with_appcontext
 def migrate_command() -> None:
-    """Upgrade the database to the newest schema."""
+    """Upgrade the database to the newest schema, and build the spam model's seed when the
+    shipped corpus (or its recipe) changed since it was last built (service/spam/seed.py)."""
     upgrade(current_app.config["SQLALCHEMY_DATABASE_URI"])
     click.echo("database is at the newest schema")
+    from .spam import seed  # lazy: scikit-learn is imported only when the seed is trained
+
+    _weights, trained = seed.ensure()
+    click.echo(f"spam model seed {'trained into' if trained else 'up to date in'} {seed.ARTEFACT}")
 
 
 @click.command("create-api-key")

@@ -141,16 +141,17 @@ class Comment(Base):
             "ix_comments_thread_controversial", "article_id", "depth", "pinned", "controversy", "id"
         ),
         # sort=hot ranks at request time: every column its ranking reads, so SQLite scans
-        # this index alone instead of fetching each comment row (3x faster, measured).
+        # this index alone instead of fetching each comment row (3x faster, measured);
+        # created_at right after pinned: its floor's newest comment time is one seek.
         Index(
             "ix_comments_thread_hot",
             "article_id",
             "depth",
             "pinned",
+            "created_at",
             "status",
             "shadowed",
             "reply_count",
-            "created_at",
             "score",
             "author_id",  # a signed-in viewer also sees their own pending comments
         ),

@@ -15,12 +15,14 @@ from typing import Any, Sequence
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Float,
     and_,
     bindparam,
     case,
+    cast,
     exists,
     false,
     func,
@@ -29,6 +31,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    union,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -561,22 +564,100 @@ def list_thread(
 # the first page takes from the clock (to the minute) and its cursor carries on, so later
 # pages rank exactly as the first did: no duplicates, no gaps. The ranking selects ids and
 # the key only; the full rows of the one page are joined afterwards (still one statement).
+#
+# A floor bounds what is ranked (_hot_floor): the page's worst comment ranks at least as
+# high as the (limit+1)-th best of a few candidates read through the keyset indexes (the
+# highest scores and the newest), and no comment is younger than the article's newest, so
+# a comment whose score cannot reach that rank at that youngest age is not ranked at all.
+# The test is on the score alone, which ix_comments_thread_hot holds: on a long thread most
+# comments never get a power() computed. Exact, not a heuristic: the result is the same.
 
 HOT_CURSOR_WIDTH = 4  # [pinned, hot, id, reference time (Unix seconds)]
 _JULIAN_UNIX_EPOCH = 2440587.5  # julianday('1970-01-01')
+# Rounding slack for the floor (relative): a comment exactly at it is still ranked.
+_FLOOR_SLACK = 1.0 - 1e-9
+_NO_FLOOR = -(2**62)  # below any score
+
+
+def _age_hours(dialect: str, reference: float, created: Any) -> ColumnElement[Any]:
+    """Hours between ``created`` and ``reference``, 0 for a later one, on SQLite (julianday)
+    or PostgreSQL (date_part); a double on both. max()/greatest(): the date is read once."""
+    epoch: ColumnElement[float]
+    if dialect == "sqlite":
+        epoch = (func.julianday(created, type_=Float) - _JULIAN_UNIX_EPOCH) * 86400.0
+    else:
+        epoch = func.date_part(literal_column("'epoch'"), created, type_=Float)
+    hours = (literal(float(reference), Float) - epoch) / 3600.0
+    if dialect == "sqlite":
+        return func.max(hours, literal(0.0, Float), type_=Float)
+    return func.greatest(hours, literal(0.0, Float), type_=Float)
 
 
 def hot_rank(dialect: str, reference: float, gravity: float) -> ColumnElement[Any]:
-    """SQL for ranking.hot(score, hours between created_at and ``reference``, gravity) on
-    SQLite (julianday) or PostgreSQL (date_part): a double on both."""
-    created: ColumnElement[float]
-    if dialect == "sqlite":
-        created = (func.julianday(Comment.created_at, type_=Float) - _JULIAN_UNIX_EPOCH) * 86400.0
-    else:
-        created = func.date_part(literal_column("'epoch'"), Comment.created_at, type_=Float)
-    hours = (literal(float(reference), Float) - created) / 3600.0
-    age = case((hours < 0.0, 0.0), else_=hours)
+    """SQL for ranking.hot(score, hours between created_at and ``reference``, gravity)."""
+    age = _age_hours(dialect, reference, Comment.created_at)
     return (Comment.score + 1) / func.power(age + 2.0, literal(float(gravity), Float), type_=Float)
+
+
+def _hot_floor(
+    dialect: str,
+    *,
+    article_id: str,
+    admits: list[ColumnElement[bool]],
+    rank: ColumnElement[Any],
+    reference: float,
+    gravity: float,
+    limit: int,
+) -> ColumnElement[Any]:
+    """SQL: the least score an unpinned comment needs to be on the page.
+
+    H0, the (limit+1)-th best rank among the ``limit + 1`` highest-scored and ``limit + 1``
+    newest unpinned comments that ``admits`` (visibility, the cursor) lets through, is at
+    most the (limit+1)-th best rank of them all, so every unpinned comment on the page
+    ranks at least H0: (score + 1) / (age + 2) ** gravity >= H0. Its age is at least that
+    of the article's newest unpinned top-level comment (a_min), so
+    score + 1 >= H0 * (a_min + 2) ** gravity. Only when H0 > 0 (with H0 <= 0 the
+    inequality turns round); otherwise, and with fewer than limit + 1 candidates, no floor."""
+    # The candidates' ids come from the keyset indexes alone (ix_comments_thread_top and
+    # _newest cover these two selects), then the page's own conditions keep the admissible
+    # ones; with fewer than limit + 1 left (a deep page) there is no floor.
+    thread = [
+        Comment.article_id == article_id,
+        Comment.depth == 0,
+        Comment.pinned == false(),
+    ]
+    by_score = (
+        select(Comment.id)
+        .where(*thread)
+        .order_by(Comment.score.desc(), Comment.id.desc())
+        .limit(limit + 1)
+        .subquery()
+    )
+    newest = (
+        select(Comment.id).where(*thread).order_by(Comment.id.desc()).limit(limit + 1).subquery()
+    )
+    # Each side its own subquery: SQLite takes no ORDER BY/LIMIT inside a compound select.
+    ids = union(select(by_score.c.id), select(newest.c.id))
+    # By primary key only: no other indexable term to tempt the planner into a scan.
+    candidates = select(rank.label("h")).where(Comment.id.in_(ids), *admits).subquery()
+    h0 = select(candidates.c.h).order_by(candidates.c.h.desc()).offset(limit).limit(1).subquery()
+    youngest = (  # one seek in ix_comments_thread_hot
+        select(func.max(Comment.created_at))
+        .where(Comment.article_id == article_id, Comment.depth == 0, Comment.pinned == false())
+        .scalar_subquery()
+    )
+    a_min = _age_hours(dialect, reference, youngest)
+    power = func.power(a_min + 2.0, literal(float(gravity), Float), type_=Float)
+    # A scalar subquery of its own, so that the database computes it once per statement,
+    # not once per row (SQLite does not fold an expression over subqueries).
+    # As the least score, an integer (score + 1 >= f: score >= ceil(f - 1)), so that the
+    # comparison is an index range on both databases. It cannot overflow: H0 is the rank of a
+    # candidate no younger than a_min, so H0 * (a_min + 2) ** gravity <= its score + 1.
+    least = cast(func.ceil(h0.c.h * power * _FLOOR_SLACK - 1.0), BigInteger)
+    floor = func.coalesce(
+        select(least).where(h0.c.h > 0.0).scalar_subquery(), literal(_NO_FLOOR, BigInteger)
+    )
+    return select(floor).scalar_subquery()
 
 
 def _check_hot_key(values: list[Any]) -> list[Any]:
@@ -605,14 +686,38 @@ def _hot_roots(
     else:
         clock = now or dt.datetime.now(dt.timezone.utc)
         reference = ranking.hot_reference(clock.timestamp())
-    rank = hot_rank(session.get_bind().dialect.name, reference, gravity).label("hot")
+    dialect = session.get_bind().dialect.name
+    rank = hot_rank(dialect, reference, gravity).label("hot")
     keys = ((Comment.pinned, True), (rank, True), (Comment.id, True))
-    ranked = select(Comment.id.label("cid"), rank).where(
-        Comment.article_id == article_id, Comment.depth == 0, visible_to(viewer)
-    )
+    admits = [visible_to(viewer)]
     if after is not None:
-        ranked = ranked.where(after_key(keys, after[:3]))
-    inner = ranked.order_by(*order_by(keys)).limit(limit + 1).subquery()
+        admits.append(after_key(keys, after[:3]))
+    floor = _hot_floor(
+        dialect,
+        article_id=article_id,
+        admits=admits,
+        rank=hot_rank(dialect, reference, gravity),
+        reference=reference,
+        gravity=gravity,
+        limit=limit,
+    )
+    thread = (Comment.article_id == article_id, Comment.depth == 0)
+    # Pinned comments (a few) all, the others from the score floor up: a range on
+    # ix_comments_thread_top, or on ix_comments_thread_hot's entries, rather than all rows.
+    ranked = union_all(
+        select(Comment.id.label("cid"), Comment.pinned.label("pin"), rank).where(
+            *thread, Comment.pinned == true(), *admits
+        ),
+        select(Comment.id.label("cid"), Comment.pinned.label("pin"), rank).where(
+            *thread, Comment.pinned == false(), Comment.score >= floor, *admits
+        ),
+    ).subquery()
+    inner = (
+        select(ranked)
+        .order_by(ranked.c.pin.desc(), ranked.c.hot.desc(), ranked.c.cid.desc())
+        .limit(limit + 1)
+        .subquery()
+    )
     rows = session.execute(
         select(Comment, inner.c.hot)
         .join(inner, inner.c.cid == Comment.id)

@@ -1,7 +1,8 @@
 """Spam scoring for new comments and learning from moderators' decisions, per deployment.
 
 ``SpamService`` (one per app, in ``app.extensions``) scores a new comment with the current
-model: the seed (service/spam/model.py) until moderators have taught it something, then the
+model (service/spam/scoring.py, no scikit-learn): the seed, built once per deployment into
+an artefact (service/spam/seed.py), until moderators have taught it something, then the
 learned weights in the ``spam_model`` row, re-read only when that row's version moves (one
 small query per post tells). ``SpamLearning`` is an event sink: a ``comment.moderated``
 event whose decision teaches something (domain/spam.label_for) updates the model inside the
@@ -24,18 +25,21 @@ from ..domain import events as domain_events
 from ..domain import spam
 from ..events import add_sink
 from ..models import SpamModel, utcnow
+from . import scoring
+from .seed import seed_weights
 
 if TYPE_CHECKING:
-    from . import model
+    from types import ModuleType
 
 # The model row's id (service/spam/model.py MODEL_ROW, repeated so that reading it does not
 # import scikit-learn).
 MODEL_ROW = 1
 
 
-def _model() -> Any:
-    """service/spam/model.py, imported on first use: scikit-learn, SciPy and NumPy add some
-    80 MB to a process, which a worker that never scores a comment need not carry."""
+def _model() -> "ModuleType":
+    """service/spam/model.py, imported by a process that learns: scikit-learn, SciPy and
+    NumPy add some 80 MB to a process, which one that only scores comments never carries
+    (scoring.py scores without them)."""
     from . import model as loaded  # lazy: scikit-learn's import costs ~80 MB per process
 
     return loaded
@@ -47,22 +51,21 @@ EXTENSION = "comments_spam"
 class SpamService:
     def __init__(self, hold_score: float) -> None:
         self.hold_score = hold_score
-        self._cached: "model.Weights | None" = None
+        self._cached: scoring.Weights | None = None
         self._lock = threading.Lock()
 
-    def current(self, session: Session) -> "model.Weights":
+    def current(self, session: Session) -> scoring.Weights:
         """The model in force: the learned row when there is one, else the seed."""
         version = session.execute(
             select(SpamModel.version).where(SpamModel.id == MODEL_ROW)
         ).scalar()
-        model = _model()
         if version is None:
-            return model.seed_weights()  # type: ignore[no-any-return]
+            return seed_weights()
         cached = self._cached
         if cached is not None and cached.version == version:
             return cached
         row = session.execute(select(SpamModel).where(SpamModel.id == MODEL_ROW)).scalar_one()
-        weights = model.from_row(row)
+        weights = scoring.from_row(row)
         with self._lock:
             self._cached = weights
         return weights
@@ -98,11 +101,11 @@ class SpamService:
         model = _model()
         dialect = session.get_bind().dialect.name
         insert = (postgresql if dialect == "postgresql" else sqlite).insert(SpamModel)
-        seed = model.seed_weights()
+        seed = seed_weights()
         # The first lesson creates the row from the seed; concurrent first lessons agree.
         session.execute(
             insert.values(
-                id=MODEL_ROW, version=0, updated_at=now, **model.to_row_values(seed)
+                id=MODEL_ROW, version=0, updated_at=now, **scoring.to_row_values(seed)
             ).on_conflict_do_nothing(index_elements=["id"])
         )
         row = session.execute(
@@ -111,8 +114,8 @@ class SpamService:
             .with_for_update()
             .execution_options(populate_existing=True)
         ).scalar_one()
-        learned = model.learn(model.from_row(row), text, label)
-        for key, value in model.to_row_values(learned).items():
+        learned = model.learn(scoring.from_row(row), text, label)
+        for key, value in scoring.to_row_values(learned).items():
             setattr(row, key, value)
         row.version = row.version + 1
         row.updated_at = now

@@ -1,5 +1,6 @@
-"""The spam model: scikit-learn's HashingVectorizer + SGDClassifier(loss="log_loss"),
-trained online with ``partial_fit``.
+"""Training the spam model: scikit-learn's HashingVectorizer + SGDClassifier
+(loss="log_loss"), trained online with ``partial_fit``. Scoring does not need this module
+(service/spam/scoring.py computes the same features without scikit-learn).
 
 Why this shape: a hashing vectorizer has no vocabulary to store or grow, so the whole model
 is one fixed-length weight array plus an intercept, which lives in the database as raw
@@ -7,23 +8,20 @@ float64 bytes (``SpamModel``; never a pickle, so loading it can run no code). Lo
 gives a probability to compare with COMMENTS_SPAM_HOLD_SCORE, and ``partial_fit`` takes one
 moderator's decision at a time.
 
-The seed: trained from ``corpus.jsonl`` beside this file (labelled comments written for this
-service) the first time a process needs the model, deterministically (fixed shuffles and
-``random_state``), in about a second (docs/moderation.md has the figure). Training at
-start rather than shipping weights keeps anything binary or hand-made out of the
-repository: the corpus is the source, the weights are always derived from it. A deployment
-keeps the seed until its moderators teach it something; from then on the learned weights
-in the database are the model (each remembers the corpus hash it started from).
+The seed: trained from ``corpus.jsonl`` (labelled comments written for this service)
+deterministically (fixed shuffles and ``random_state``), once per build into a generated
+artefact (service/spam/seed.py; docs/moderation.md has the figures). The corpus is the
+source, the weights are always derived from it; nothing binary or hand-made is in the
+repository. A deployment keeps the seed until its moderators teach it something; from then
+on the learned weights in the database are the model (each remembers the corpus hash it
+started from).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import math
 import random
-import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -31,12 +29,13 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import SGDClassifier
-from sklearn.utils import murmurhash3_32
 
 from ..domain import spam
+from . import scoring
+from . import seed as seed_artefact
+from .scoring import N_FEATURES, Weights, from_row, sigmoid, to_row_values
 
-CORPUS = Path(__file__).with_name("corpus.jsonl")
-N_FEATURES = 2**16
+CORPUS = seed_artefact.CORPUS
 # Regularisation: 1e-4 left the seed unsure of plain spam once the corpus held many short
 # legitimate cashtag comments (recall 0.31 at the hold score on the bench split); 3e-5 gives
 # 0.48-0.57 with no legitimate comment held by the seed (docs/moderation.md, bench.spam).
@@ -53,56 +52,19 @@ _VECTORIZER = HashingVectorizer(
     ngram_range=(1, 2),
     norm="l2",
     lowercase=True,
-    token_pattern=r"(?u)\b\w\w+\b|[$]\w+",
+    token_pattern=scoring.TOKEN_PATTERN,
 )
 
 
-@dataclass(frozen=True)
-class Weights:
-    coef: np.ndarray[Any, Any]  # float64, N_FEATURES
-    intercept: float
-    steps: float  # SGDClassifier.t_
-    seed: str  # the corpus hash it started from
-    version: int = 0  # the database row's version; 0: the seed itself
-    decisions: int = 0
-
-    def score(self, text: str) -> float:
-        """P(spam) for one comment's model text. Computes what ``_VECTORIZER.transform``
-        and the dot product would (``score_batch`` does exactly that; a test keeps the two
-        equal), without scikit-learn's per-call overhead: transform() costs ~1 ms for one
-        short text, the hashing itself ~50 µs (docs/moderation.md)."""
-        counts: dict[int, float] = {}
-        for token in _ANALYZER(text):
-            index = _feature_index(token)
-            counts[index] = counts.get(index, 0.0) + 1.0
-        if not counts:
-            return _sigmoid(self.intercept)
-        norm = math.sqrt(sum(v * v for v in counts.values()))
-        z = sum(float(self.coef[i]) * v for i, v in counts.items()) / norm + self.intercept
-        return _sigmoid(z)
-
-    def score_batch(self, texts: Sequence[str]) -> list[float]:
-        """P(spam) for many texts through scikit-learn itself."""
-        z = _VECTORIZER.transform(list(texts)).dot(self.coef) + self.intercept
-        return [_sigmoid(float(v)) for v in z]
+def score_batch(weights: Weights, texts: Sequence[str]) -> list[float]:
+    """P(spam) for many texts through scikit-learn itself (what Weights.score must equal)."""
+    z = _VECTORIZER.transform(list(texts)).dot(np.asarray(weights.coef)) + weights.intercept
+    return [sigmoid(float(v)) for v in z]
 
 
-def _sigmoid(z: float) -> float:
-    return float(1.0 / (1.0 + math.exp(-max(-500.0, min(500.0, z)))))
-
-
-_ANALYZER = _VECTORIZER.build_analyzer()
-_MIN_INT32 = -(2**31)
-
-
-def _feature_index(token: str) -> int:
-    """The column FeatureHasher (behind HashingVectorizer) puts ``token`` in: signed
-    MurmurHash3 of its UTF-8 bytes with seed 0, absolute value modulo n_features
-    (alternate_sign=False: every value positive)."""
-    h = int(murmurhash3_32(token, seed=0))
-    if h == _MIN_INT32:
-        return (2**31 - 1 - (N_FEATURES - 1)) % N_FEATURES
-    return abs(h) % N_FEATURES
+def sklearn_indices(text: str) -> list[int]:
+    """The columns scikit-learn's HashingVectorizer gives ``text`` (sorted, distinct)."""
+    return sorted(int(i) for i in _VECTORIZER.transform([text]).indices)
 
 
 @dataclass(frozen=True)
@@ -121,7 +83,7 @@ def _classifier() -> SGDClassifier:
 def _classifier_from(weights: Weights) -> SGDClassifier:
     clf = _classifier()
     clf.classes_ = np.array([0, 1])
-    clf.coef_ = weights.coef.reshape(1, -1).copy()
+    clf.coef_ = np.array(weights.coef, dtype=np.float64).reshape(1, -1)
     clf.intercept_ = np.array([weights.intercept])
     clf.t_ = weights.steps
     return clf
@@ -129,7 +91,7 @@ def _classifier_from(weights: Weights) -> SGDClassifier:
 
 def _weights_of(clf: SGDClassifier, **fields: Any) -> Weights:
     return Weights(
-        coef=np.ascontiguousarray(clf.coef_[0], dtype="<f8"),
+        coef=scoring.coef_from_bytes(np.ascontiguousarray(clf.coef_[0], dtype="<f8").tobytes()),
         intercept=float(clf.intercept_[0]),
         steps=float(clf.t_),
         **fields,
@@ -185,21 +147,9 @@ def train(examples: Sequence[Example], *, seed: str = "", epochs: int = EPOCHS) 
     return _weights_of(clf, seed=seed)
 
 
-def corpus_hash(path: Path = CORPUS) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-_seed_lock = threading.Lock()
-_seed: dict[str, Weights] = {}
-
-
-def seed_weights(path: Path = CORPUS) -> Weights:
-    """The seed model, trained from the corpus once per process."""
-    key = corpus_hash(path)
-    with _seed_lock:
-        if key not in _seed:
-            _seed[key] = train(read_corpus(path), seed=key)
-        return _seed[key]
+def seed_weights() -> Weights:
+    """The seed, from the built artefact (service/spam/seed.py), trained when missing."""
+    return seed_artefact.seed_weights()
 
 
 def learn(weights: Weights, text: str, label: int, weight: float = DECISION_WEIGHT) -> Weights:
@@ -221,30 +171,21 @@ def learn_many(weights: Weights, items: Iterable[tuple[str, int]]) -> Weights:
     return weights
 
 
-def to_row_values(weights: Weights) -> dict[str, Any]:
-    return {
-        "seed": weights.seed,
-        "n_features": N_FEATURES,
-        "coef": weights.coef.astype("<f8").tobytes(),
-        "intercept": weights.intercept,
-        "steps": weights.steps,
-        "decisions": weights.decisions,
-    }
-
-
-def from_row(row: Any) -> Weights:
-    if row.n_features != N_FEATURES:
-        raise ValueError(f"stored spam model has {row.n_features} features, not {N_FEATURES}")
-    coef = np.frombuffer(row.coef, dtype="<f8").copy()
-    return Weights(
-        coef=coef,
-        intercept=float(row.intercept),
-        steps=float(row.steps),
-        seed=row.seed,
-        version=int(row.version),
-        decisions=int(row.decisions),
-    )
-
-
 def with_version(weights: Weights, version: int) -> Weights:
     return replace(weights, version=version)
+
+
+__all__ = [
+    "N_FEATURES",
+    "Example",
+    "Weights",
+    "example_text",
+    "from_row",
+    "learn",
+    "learn_many",
+    "read_corpus",
+    "score_batch",
+    "seed_weights",
+    "to_row_values",
+    "train",
+]

@@ -157,3 +157,66 @@ def test_hot_pages_are_cached_per_minute(app, client, clock):
     clock["now"] = T0 + dt.timedelta(hours=30)  # a different minute: ranked again
     later, _ = _ids(client)
     assert later == [a, b]  # 3/37^1.8 > 1/32.8^1.8
+
+
+def _floor(app: Any, reference: float, limit: int) -> int:
+    """The least score sort=hot's first page ranks (domain/threads._hot_floor)."""
+    from sqlalchemy import select
+
+    from service.domain import threads
+
+    with app.app_context():
+        dialect = db.session.get_bind().dialect.name
+        floor = threads._hot_floor(
+            dialect,
+            article_id="hot-1",
+            admits=[threads.visible_to(threads.Viewer())],
+            rank=threads.hot_rank(dialect, reference, ranking.DEFAULT_GRAVITY),
+            reference=reference,
+            gravity=ranking.DEFAULT_GRAVITY,
+            limit=limit,
+        )
+        return int(db.session.execute(select(floor)).scalar_one())
+
+
+def test_the_score_floor_leaves_the_ranking_exactly_as_ranking_everything(app, client, clock):
+    # A long, day-old thread of mostly unvoted comments, a few well-liked ones, some
+    # disliked, a pinned disliked one: the floor skips most of it, and every page is still
+    # exactly what ranking every comment gives (ranking.hot in Python here).
+    ids = []
+    for i in range(60):
+        ids.append(_post(client, clock, T0 - dt.timedelta(hours=30, minutes=17 * i), f"f{i}"))
+    scores = {
+        cid: (12 if i % 9 == 0 else (-2 if i % 7 == 0 else (1 if i % 4 == 0 else 0)))
+        for i, cid in enumerate(ids)
+    }
+    for cid, score in scores.items():
+        _score(app, cid, score)
+    pinned = ids[21]  # score -2
+    pin = client.post(
+        f"/api/v1/admin/comments/{pinned}/actions",
+        json={"action": "pin"},
+        headers=auth("mod", roles=["moderator"]),
+    )
+    assert pin.status_code == 200
+    clock["now"] = T0
+    reference = ranking.hot_reference(T0.timestamp())
+    floor = _floor(app, reference, limit=5)
+    assert floor >= 1, floor  # the least score ranked: the unvoted comments are left out
+    with app.app_context():
+        rows = db.session.query(Comment.id, Comment.score, Comment.created_at).all()
+    expected = [pinned] + [
+        r[0]
+        for r in sorted(
+            rows,
+            key=lambda r: (-ranking.hot(r[1], (reference - r[2].timestamp()) / 3600), -r[0]),
+        )
+        if r[0] != pinned
+    ]
+    seen, cursor = _ids(client, "&limit=5")
+    while cursor:
+        page, cursor = _ids(client, f"&limit=5&cursor={cursor}")
+        seen += page
+    assert seen == expected
+    for limit in range(1, 16):  # each first page has its own floor
+        assert _ids(client, f"&limit={limit}")[0] == expected[:limit], limit

@@ -27,11 +27,12 @@ SHOTS = os.environ.get("COMMENTS_TEST_SHOTS")  # a folder: also save screenshots
 
 @pytest.fixture(autouse=True)
 def _trained_seed() -> None:
-    """Train the spam model's seed before a page waits on the first post (a process does it
-    at its first scored comment; on a loaded machine that can outlast the page's timeout)."""
-    from service.spam import model
+    """Build the spam model's seed before a page waits on the first post (`flask migrate`
+    does it in a deployment; a process without the artefact trains it at its first scored
+    comment, which on a loaded machine can outlast the page's timeout)."""
+    from service.spam import seed
 
-    model.seed_weights()
+    seed.seed_weights()
 
 
 def _shot(page: Any, name: str) -> None:
@@ -90,12 +91,58 @@ def test_hot_sort_button(open_page, expect, say, app, viewport):
     page = open_page("reader-a", viewport=viewport)
     rows = page.locator(".cw-list > .cw-item")
     expect(rows.first).to_have_attribute("id", f"comment-{new['id']}")  # newest first
-    hot = page.get_by_role("button", name="Hot")
-    hot.click()
-    expect(hot).to_have_attribute("aria-pressed", "true")
+    if viewport is PHONE:  # a select there (test_the_sort_fits_one_row_on_a_phone)
+        choice = page.get_by_role("combobox", name="Sort comments")
+        choice.select_option("hot")
+        expect(choice).to_have_value("hot")
+    else:
+        hot = page.get_by_role("button", name="Hot")
+        hot.click()
+        expect(hot).to_have_attribute("aria-pressed", "true")
     expect(rows.first).to_have_attribute("id", f"comment-{old['id']}")
     assert "sort=hot" in " ".join(page.requests)  # type: ignore[attr-defined]
     _shot(page, f"hot-{'phone' if viewport is PHONE else 'desktop'}.png")
+
+
+def _box(locator: Any) -> dict[str, float]:
+    box = locator.bounding_box()
+    assert box is not None
+    return dict(box)
+
+
+def test_the_sort_fits_one_row_on_a_phone(open_page, expect, say, axe_violations):
+    """Six sort buttons took two rows on a phone, "Hot" alone on the second: a select
+    there, one row, the same six choices under the same accessible name."""
+    say("Something to sort.")
+    page = open_page("reader-a", viewport=PHONE)
+    expect(page.get_by_role("toolbar", name="Sort comments")).to_be_hidden()
+    choice = page.get_by_role("combobox", name="Sort comments")
+    expect(choice).to_be_visible()
+    expect(choice.locator("option")).to_have_text(
+        ["Newest", "Oldest", "Top", "Best", "Controversial", "Hot"]
+    )
+    expect(choice).to_have_value("newest")
+    box = _box(choice)
+    title = _box(page.locator(".cw-title"))
+    assert box["height"] < 2 * title["height"] + 8, (box, title)  # one row, not two
+    assert box["x"] + box["width"] <= PHONE["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert not axe_violations(page, "comments-thread")
+    _shot(page, "sort-phone.png")
+    # The desktop keeps the buttons, and the select is out of the accessibility tree.
+    page.set_viewport_size(DESKTOP)
+    bar = page.get_by_role("toolbar", name="Sort comments")
+    expect(bar).to_be_visible()
+    expect(page.get_by_role("combobox", name="Sort comments")).to_have_count(0)
+    buttons = bar.get_by_role("button")
+    tops = {round(_box(buttons.nth(i))["y"]) for i in range(buttons.count())}
+    assert len(tops) == 1, tops  # one row there too
+    bar.get_by_role("button", name="Hot").click()
+    page.set_viewport_size(PHONE)
+    expect(page.get_by_role("combobox", name="Sort comments")).to_have_value("hot")
+    _shot(page, "sort-phone-hot.png")
+    if SHOTS:  # the header alone, at the phone's size
+        page.locator(".cw-head").screenshot(path=str(Path(SHOTS) / "sort-phone-head.png"))
 
 
 SPAMMY = "DM me on Telegram for signals, my VIP group made 400% on $BABA: t.me/babavipcalls"

@@ -1,35 +1,154 @@
-"""The spam model without the app: the seed from the shipped corpus, the fast scoring path
-against scikit-learn's own, storage without pickle, and online learning."""
+"""The spam model without the app: the seed from the shipped corpus, built once into an
+artefact, the scoring path without scikit-learn against scikit-learn's own, storage without
+pickle, and online learning."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from service.config import Settings
 from service.domain import spam
-from service.spam import model
+from service.spam import model, scoring, seed
 
 # COMMENTS_SPAM_HOLD_SCORE as shipped (0.9).
 SETTINGS_HOLD_SCORE = Settings().spam_hold_score
 
 
+ODD_TEXTS = ["", "$$$", "naïve café — 株价 10x!!", "t.me/x " * 50, "İSTANBUL ǅ ß ﬁ $Ünï", "a b"]
+
+
+def _corpus_texts() -> list[str]:
+    return [model.example_text(e) for e in model.read_corpus()] + ODD_TEXTS
+
+
+def test_scoring_hashes_every_corpus_text_to_scikit_learns_columns():
+    # scoring.py's analyzer and mmh3 stand in for HashingVectorizer: same columns, per text.
+    for text in _corpus_texts():
+        ours = sorted({scoring.feature_index(t) for t in scoring.analyze(text)})
+        assert ours == model.sklearn_indices(text), text
+
+
 def test_fast_scoring_equals_scikit_learns_transform():
     weights = model.seed_weights()
-    texts = [model.example_text(e) for e in model.read_corpus()]
-    texts += ["", "$$$", "naïve café — 株価 10x!!", "t.me/x " * 50]
+    texts = _corpus_texts()
     fast = [weights.score(t) for t in texts]
-    slow = weights.score_batch(texts)
+    slow = model.score_batch(weights, texts)
     assert np.allclose(fast, slow, rtol=0, atol=1e-12)
+
+
+# --- the seed: trained once per build into an artefact, read by every other process -------
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    trained: list[Path] = []
+
+    def trainer(corpus: Path) -> scoring.Weights:
+        trained.append(corpus)
+        return seed._train(corpus)
+
+    monkeypatch.setattr(seed, "trainer", trainer)
+    return trained
+
+
+def test_the_seed_is_trained_once_then_read_from_its_artefact(tmp_path, counted):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_bytes(seed.CORPUS.read_bytes())
+    artefact = tmp_path / "seed.json"
+    built, trained = seed.ensure(corpus, artefact)
+    assert trained and counted == [corpus]
+    data = json.loads(artefact.read_text())  # JSON numbers: no pickle to run
+    assert data["corpus"] == seed.corpus_hash(corpus) and data["key"] == seed.build_key(corpus)
+    read, trained = seed.ensure(corpus, artefact)
+    assert not trained and counted == [corpus]
+    # Bit for bit the weights training gave, so the artefact scores exactly as training.
+    assert np.array_equal(np.asarray(read.coef), np.asarray(built.coef))
+    assert (read.intercept, read.steps, read.seed) == (built.intercept, built.steps, built.seed)
+
+
+def test_a_changed_corpus_retrains_the_seed(tmp_path, counted):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_bytes(seed.CORPUS.read_bytes())
+    artefact = tmp_path / "seed.json"
+    before, _ = seed.ensure(corpus, artefact)
+    line = {"text": "Claim your free $MOON airdrop at t.me/moonfree now", "label": 1}
+    with corpus.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
+    after, trained = seed.ensure(corpus, artefact)
+    assert trained and len(counted) == 2
+    assert after.seed == seed.corpus_hash(corpus) != before.seed
+    assert json.loads(artefact.read_text())["corpus"] == after.seed
+    assert not np.array_equal(np.asarray(after.coef), np.asarray(before.coef))
+
+
+def test_an_unwritable_artefact_still_gives_the_seed(tmp_path, counted):
+    artefact = tmp_path / "missing-dir" / "seed.json"  # its folder does not exist
+    weights, trained = seed.ensure(seed.CORPUS, artefact)
+    assert trained and not artefact.exists()
+    assert weights.seed == seed.corpus_hash(seed.CORPUS)
+
+
+FRESH_PROCESS = textwrap.dedent(
+    """
+    import json, sys, tempfile, time
+    from service.spam import seed
+
+    def refuse(corpus):
+        raise AssertionError("a worker trained the seed")
+
+    seed.trainer = refuse
+    from service import create_app
+    from service.migrate import upgrade
+    from tests.helpers import JWT_SECRET, auth
+
+    url = "sqlite:///" + tempfile.mkdtemp() + "/fresh.db"
+    upgrade(url)
+    app = create_app({
+        "DATABASE_URL": url, "COMMENTS_JWT_SECRET": JWT_SECRET,
+        "COMMENTS_SECRET_KEY": "x" * 32, "RATELIMIT_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+    })
+    client = app.test_client()
+    thread = "/api/v1/articles/fresh-1/comments"
+    spam = client.post(thread, json={"body": sys.argv[1]}, headers=auth("spammer-1"))
+    ham = client.post(thread, json={"body": sys.argv[2]}, headers=auth("reader-1"))
+    print(json.dumps({
+        "statuses": [spam.get_json()["status"], ham.get_json()["status"]],
+        "loaded": sorted(m for m in ("sklearn", "scipy", "numpy") if m in sys.modules),
+    }))
+    """
+)
+
+
+def test_a_fresh_process_scores_from_the_artefact_without_scikit_learn():
+    seed.ensure()  # the build step (flask migrate, the Dockerfile) has run
+    body_spam = "DM me on Telegram for signals, my VIP group made 400% on $BABA: t.me/babavip"
+    body_ham = "Cloud margins improved, but the capex guidance worries me more than revenue."
+    run = subprocess.run(
+        [sys.executable, "-c", FRESH_PROCESS, body_spam, body_ham],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[2],
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    found = json.loads(run.stdout.strip().splitlines()[-1])
+    assert found == {"statuses": ["pending", "published"], "loaded": []}
 
 
 def test_the_seed_separates_the_corpus_and_is_deterministic():
     examples = model.read_corpus()
     assert len(examples) >= 300 and {e.label for e in examples} == {0, 1}
     weights = model.seed_weights()
-    scores = weights.score_batch([model.example_text(e) for e in examples])
+    scores = model.score_batch(weights, [model.example_text(e) for e in examples])
     spam = [s for s, e in zip(scores, examples, strict=True) if e.label == 1]
     ham = [s for s, e in zip(scores, examples, strict=True) if e.label == 0]
     assert np.median(spam) > 0.9 > 0.5 > np.median(ham)

@@ -389,6 +389,13 @@
     });
     rove(this.sortBar);
     settle(this.sortBar);
+    // On a phone six buttons take two rows ("Hot" wrapped alone): a select in one row
+    // instead, the same choices under the same name (comments.css shows one or the other).
+    this.sortSelect = el("select", { class: "cw-sort-select", "aria-label": this.t("sort"), part: "sort-select",
+      onchange: function () { self.setSort(self.sortSelect.value); } });
+    SORTS.forEach(function (s) {
+      self.sortSelect.append(el("option", { value: s, text: self.t(s), selected: s === self.sort }));
+    });
     this.status = el("p", { class: "cw-status", role: "status" });
     this.alert = el("p", { class: "cw-alert", role: "alert" });
     this.composer = el("div", { class: "cw-composer", part: "composer" });
@@ -398,7 +405,7 @@
     this.end = el("p", { class: "cw-sr cw-end", tabindex: "-1", text: this.t("end") });
     var skip = el("a", { class: "cw-skip", href: "#", text: this.t("skip"), onclick: function (e) { e.preventDefault(); self.end.focus(); } });
     this.root = el("section", { class: "cw", "aria-labelledby": id + "-title", lang: this.lang, part: "root", hidden: true }, [
-      skip, el("div", { class: "cw-head", part: "header" }, [this.title, this.buildTools(id), this.sortBar]),
+      skip, el("div", { class: "cw-head", part: "header" }, [this.title, this.buildTools(id), this.sortBar, this.sortSelect]),
       this.notes,
       this.composer, this.status, this.alert, this.empty, this.list, this.moreBtn, this.end,
     ]);
@@ -498,6 +505,7 @@
     Array.prototype.forEach.call(this.sortBar.children, function (b) {
       b.setAttribute("aria-pressed", String(b.getAttribute("data-sort") === sort));
     });
+    this.sortSelect.value = sort;
     var self = this;
     this.list.setAttribute("aria-busy", "true");
     this.fetchPage(null).then(function (r) {
