@@ -64,7 +64,7 @@ def build_key(corpus: Path = CORPUS) -> str:
 
 
 def _train(corpus: Path) -> scoring.Weights:
-    from . import model  # scikit-learn: only where the seed is (re)trained
+    from . import model  # lazy: scikit-learn, only where the seed is (re)trained
 
     return model.train(model.read_corpus(corpus), seed=corpus_hash(corpus))
 
