@@ -34,7 +34,7 @@ COPY --chown=root:root docker/entrypoint.sh /usr/local/bin/comments-entrypoint
 # The spam model's seed, trained once here from service/spam/corpus.jsonl into
 # service/spam/seed.json (read-only at run time; every worker reads it instead of training).
 # instance/ holds the SQLite file when no DATABASE_URL is given (development only).
-RUN python -m service.spam.seed \
+RUN python -m service.spam \
     && chmod 0755 /usr/local/bin/comments-entrypoint \
     && mkdir -p /app/instance \
     && chown comments:comments /app/instance

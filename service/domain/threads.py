@@ -16,9 +16,12 @@ from typing import Any, Sequence
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     ColumnElement,
     Connection,
     Float,
+    Integer,
+    String,
     and_,
     bindparam,
     case,
@@ -179,11 +182,16 @@ def after_key(keys: Sequence[tuple[Any, bool]], values: Sequence[Any]) -> Column
     so that mixed directions work on every database."""
     clauses = []
     for i, (column, descending) in enumerate(keys):
-        equal = [keys[j][0] == literal(values[j], keys[j][0].type) for j in range(i)]
-        bound = literal(values[i], column.type)
+        equal = [keys[j][0] == _value(values[j], keys[j][0].type) for j in range(i)]
+        bound = _value(values[i], column.type)
         step = column < bound if descending else column > bound
         clauses.append(and_(*equal, step))
     return or_(*clauses)
+
+
+def _value(value: Any, type_: Any) -> ColumnElement[Any]:
+    """A key value as SQL: a literal, or already SQL (a bind parameter of a prebuilt one)."""
+    return value if isinstance(value, ColumnElement) else literal(value, type_)
 
 
 def order_by(keys: Sequence[tuple[Any, bool]]) -> list[Any]:
@@ -579,7 +587,7 @@ _FLOOR_SLACK = 1.0 - 1e-9
 _NO_FLOOR = -(2**62)  # below any score
 
 
-def _age_hours(dialect: str, reference: float, created: Any) -> ColumnElement[Any]:
+def _age_hours(dialect: str, reference: Any, created: Any) -> ColumnElement[Any]:
     """Hours between ``created`` and ``reference``, 0 for a later one, on SQLite (julianday)
     or PostgreSQL (date_part); a double on both. max()/greatest(): the date is read once."""
     epoch: ColumnElement[float]
@@ -587,37 +595,44 @@ def _age_hours(dialect: str, reference: float, created: Any) -> ColumnElement[An
         epoch = (func.julianday(created, type_=Float) - _JULIAN_UNIX_EPOCH) * 86400.0
     else:
         epoch = func.date_part(literal_column("'epoch'"), created, type_=Float)
-    hours = (literal(float(reference), Float) - epoch) / 3600.0
+    hours = (_float(reference) - epoch) / 3600.0
     if dialect == "sqlite":
         return func.max(hours, literal(0.0, Float), type_=Float)
     return func.greatest(hours, literal(0.0, Float), type_=Float)
 
 
-def hot_rank(dialect: str, reference: float, gravity: float) -> ColumnElement[Any]:
-    """SQL for ranking.hot(score, hours between created_at and ``reference``, gravity)."""
+def _float(value: Any) -> ColumnElement[Any]:
+    return value if isinstance(value, ColumnElement) else literal(float(value), Float)
+
+
+def hot_rank(dialect: str, reference: Any, gravity: Any) -> ColumnElement[Any]:
+    """SQL for ranking.hot(score, hours between created_at and ``reference``, gravity);
+    both numbers or bind parameters."""
     age = _age_hours(dialect, reference, Comment.created_at)
-    return (Comment.score + 1) / func.power(age + 2.0, literal(float(gravity), Float), type_=Float)
+    return (Comment.score + 1) / func.power(age + 2.0, _float(gravity), type_=Float)
 
 
 def _hot_floor(
     dialect: str,
     *,
-    article_id: str,
+    article_id: Any,
     admits: list[ColumnElement[bool]],
     rank: ColumnElement[Any],
-    reference: float,
-    gravity: float,
-    limit: int,
+    reference: Any,
+    gravity: Any,
+    take: Any,
+    skip: Any,
 ) -> ColumnElement[Any]:
     """SQL: the least score an unpinned comment needs to be on the page.
 
-    H0, the (limit+1)-th best rank among the ``limit + 1`` highest-scored and ``limit + 1``
-    newest unpinned comments that ``admits`` (visibility, the cursor) lets through, is at
-    most the (limit+1)-th best rank of them all, so every unpinned comment on the page
-    ranks at least H0: (score + 1) / (age + 2) ** gravity >= H0. Its age is at least that
-    of the article's newest unpinned top-level comment (a_min), so
-    score + 1 >= H0 * (a_min + 2) ** gravity. Only when H0 > 0 (with H0 <= 0 the
-    inequality turns round); otherwise, and with fewer than limit + 1 candidates, no floor."""
+    H0, the (limit+1)-th best rank (``take`` = limit + 1, ``skip`` = limit) among the
+    ``limit + 1`` highest-scored and ``limit + 1`` newest unpinned comments that ``admits``
+    (visibility, the cursor) lets through, is at most the (limit+1)-th best rank of them
+    all, so every unpinned comment on the page ranks at least H0:
+    (score + 1) / (age + 2) ** gravity >= H0. Its age is at least that of the article's
+    newest unpinned top-level comment (a_min), so score + 1 >= H0 * (a_min + 2) ** gravity.
+    Only when H0 > 0 (with H0 <= 0 the inequality turns round); otherwise, and with fewer
+    than limit + 1 candidates, no floor."""
     # The candidates' ids come from the keyset indexes alone (ix_comments_thread_top and
     # _newest cover these two selects), then the page's own conditions keep the admissible
     # ones; with fewer than limit + 1 left (a deep page) there is no floor.
@@ -630,24 +645,22 @@ def _hot_floor(
         select(Comment.id)
         .where(*thread)
         .order_by(Comment.score.desc(), Comment.id.desc())
-        .limit(limit + 1)
+        .limit(take)
         .subquery()
     )
-    newest = (
-        select(Comment.id).where(*thread).order_by(Comment.id.desc()).limit(limit + 1).subquery()
-    )
+    newest = select(Comment.id).where(*thread).order_by(Comment.id.desc()).limit(take).subquery()
     # Each side its own subquery: SQLite takes no ORDER BY/LIMIT inside a compound select.
     ids = union(select(by_score.c.id), select(newest.c.id))
     # By primary key only: no other indexable term to tempt the planner into a scan.
     candidates = select(rank.label("h")).where(Comment.id.in_(ids), *admits).subquery()
-    h0 = select(candidates.c.h).order_by(candidates.c.h.desc()).offset(limit).limit(1).subquery()
+    h0 = select(candidates.c.h).order_by(candidates.c.h.desc()).offset(skip).limit(1).subquery()
     youngest = (  # one seek in ix_comments_thread_hot
         select(func.max(Comment.created_at))
         .where(Comment.article_id == article_id, Comment.depth == 0, Comment.pinned == false())
         .scalar_subquery()
     )
     a_min = _age_hours(dialect, reference, youngest)
-    power = func.power(a_min + 2.0, literal(float(gravity), Float), type_=Float)
+    power = func.power(a_min + 2.0, _float(gravity), type_=Float)
     # A scalar subquery of its own, so that the database computes it once per statement,
     # not once per row (SQLite does not fold an expression over subqueries).
     # As the least score, an integer (score + 1 >= f: score >= ceil(f - 1)), so that the
@@ -669,6 +682,72 @@ def _check_hot_key(values: list[Any]) -> list[Any]:
     return values
 
 
+_HOT_STATEMENTS: dict[tuple[str, bool, bool], Any] = {}
+
+
+def _hot_statement(dialect: str, signed_in: bool, paged: bool) -> Any:
+    """sort=hot's one statement, built once per (dialect, signed in, after a cursor) with
+    bind parameters: building it costs more than running it on SQLite (docs/markets.md)."""
+    key = (dialect, signed_in, paged)
+    found = _HOT_STATEMENTS.get(key)
+    if found is not None:
+        return found
+    reference = bindparam("reference", type_=Float)
+    gravity = bindparam("gravity", type_=Float)
+    article_id = bindparam("article_id", type_=String)
+    take, skip = bindparam("take", type_=Integer), bindparam("skip", type_=Integer)
+    rank = hot_rank(dialect, reference, gravity).label("hot")
+    keys = ((Comment.pinned, True), (rank, True), (Comment.id, True))
+    viewer = Viewer(user_id=_as_user_id(bindparam("user_id", type_=String)) if signed_in else None)
+    admits = [visible_to(viewer)]
+    if paged:
+        after = [
+            bindparam("after_pinned", type_=Boolean),
+            bindparam("after_hot", type_=Float),
+            bindparam("after_id", type_=Integer),
+        ]
+        admits.append(after_key(keys, after))
+    floor = _hot_floor(
+        dialect,
+        article_id=article_id,
+        admits=admits,
+        rank=hot_rank(dialect, reference, gravity),
+        reference=reference,
+        gravity=gravity,
+        take=take,
+        skip=skip,
+    )
+    thread = (Comment.article_id == article_id, Comment.depth == 0)
+    # Pinned comments (a few) all, the others from the score floor up: a range on
+    # ix_comments_thread_top, or on ix_comments_thread_hot's entries, rather than all rows.
+    ranked = union_all(
+        select(Comment.id.label("cid"), Comment.pinned.label("pin"), rank).where(
+            *thread, Comment.pinned == true(), *admits
+        ),
+        select(Comment.id.label("cid"), Comment.pinned.label("pin"), rank).where(
+            *thread, Comment.pinned == false(), Comment.score >= floor, *admits
+        ),
+    ).subquery()
+    inner = (
+        select(ranked)
+        .order_by(ranked.c.pin.desc(), ranked.c.hot.desc(), ranked.c.cid.desc())
+        .limit(take)
+        .subquery()
+    )
+    statement = (
+        select(Comment, inner.c.hot)
+        .join(inner, inner.c.cid == Comment.id)
+        .order_by(Comment.pinned.desc(), inner.c.hot.desc(), Comment.id.desc())
+    )
+    _HOT_STATEMENTS[key] = statement
+    return statement
+
+
+def _as_user_id(value: Any) -> str:
+    """A bind parameter where Viewer expects the user's id (visible_to compares with it)."""
+    return value  # type: ignore[no-any-return]
+
+
 def _hot_roots(
     session: Session,
     *,
@@ -687,42 +766,19 @@ def _hot_roots(
         clock = now or dt.datetime.now(dt.timezone.utc)
         reference = ranking.hot_reference(clock.timestamp())
     dialect = session.get_bind().dialect.name
-    rank = hot_rank(dialect, reference, gravity).label("hot")
-    keys = ((Comment.pinned, True), (rank, True), (Comment.id, True))
-    admits = [visible_to(viewer)]
+    statement = _hot_statement(dialect, viewer.user_id is not None, after is not None)
+    params: dict[str, Any] = {
+        "article_id": article_id,
+        "reference": float(reference),
+        "gravity": float(gravity),
+        "take": limit + 1,
+        "skip": limit,
+    }
+    if viewer.user_id is not None:
+        params["user_id"] = viewer.user_id
     if after is not None:
-        admits.append(after_key(keys, after[:3]))
-    floor = _hot_floor(
-        dialect,
-        article_id=article_id,
-        admits=admits,
-        rank=hot_rank(dialect, reference, gravity),
-        reference=reference,
-        gravity=gravity,
-        limit=limit,
-    )
-    thread = (Comment.article_id == article_id, Comment.depth == 0)
-    # Pinned comments (a few) all, the others from the score floor up: a range on
-    # ix_comments_thread_top, or on ix_comments_thread_hot's entries, rather than all rows.
-    ranked = union_all(
-        select(Comment.id.label("cid"), Comment.pinned.label("pin"), rank).where(
-            *thread, Comment.pinned == true(), *admits
-        ),
-        select(Comment.id.label("cid"), Comment.pinned.label("pin"), rank).where(
-            *thread, Comment.pinned == false(), Comment.score >= floor, *admits
-        ),
-    ).subquery()
-    inner = (
-        select(ranked)
-        .order_by(ranked.c.pin.desc(), ranked.c.hot.desc(), ranked.c.cid.desc())
-        .limit(limit + 1)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Comment, inner.c.hot)
-        .join(inner, inner.c.cid == Comment.id)
-        .order_by(Comment.pinned.desc(), inner.c.hot.desc(), Comment.id.desc())
-    ).all()
+        params.update(after_pinned=after[0], after_hot=float(after[1]), after_id=after[2])
+    rows = session.execute(statement, params).all()
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

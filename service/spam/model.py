@@ -32,10 +32,9 @@ from sklearn.linear_model import SGDClassifier
 
 from ..domain import spam
 from . import scoring
-from . import seed as seed_artefact
 from .scoring import N_FEATURES, Weights, from_row, sigmoid, to_row_values
 
-CORPUS = seed_artefact.CORPUS
+CORPUS = Path(__file__).with_name("corpus.jsonl")
 # Regularisation: 1e-4 left the seed unsure of plain spam once the corpus held many short
 # legitimate cashtag comments (recall 0.31 at the hold score on the bench split); 3e-5 gives
 # 0.48-0.57 with no legitimate comment held by the seed (docs/moderation.md, bench.spam).
@@ -147,11 +146,6 @@ def train(examples: Sequence[Example], *, seed: str = "", epochs: int = EPOCHS) 
     return _weights_of(clf, seed=seed)
 
 
-def seed_weights() -> Weights:
-    """The seed, from the built artefact (service/spam/seed.py), trained when missing."""
-    return seed_artefact.seed_weights()
-
-
 def learn(weights: Weights, text: str, label: int, weight: float = DECISION_WEIGHT) -> Weights:
     """One moderator's decision, learned online (partial_fit) on top of ``weights``."""
     clf = _classifier_from(weights)
@@ -185,7 +179,6 @@ __all__ = [
     "learn_many",
     "read_corpus",
     "score_batch",
-    "seed_weights",
     "to_row_values",
     "train",
 ]

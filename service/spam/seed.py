@@ -1,9 +1,9 @@
 """The spam model's seed: trained once per build from the shipped corpus, loaded cheaply by
 every process that scores.
 
-``python -m service.spam.seed`` (run by ``flask migrate``, so by ``make run`` and the
-container's entrypoint, and by the Dockerfile at image build) trains the seed from
-``corpus.jsonl`` with scikit-learn (model.py, about a second) and writes it to
+``python -m service.spam`` (run by the Dockerfile at image build) and ``flask migrate``
+(so ``make run`` and the container's entrypoint) train the seed from
+``corpus.jsonl`` with scikit-learn (model.py, about a second) and write it to
 ``seed.json`` beside this file: a generated, git-ignored artefact holding the non-zero
 weights as JSON numbers (Python writes each float so that it reads back bit for bit; no
 pickle, so reading it runs no code). The artefact names the build key it was trained for,
@@ -64,7 +64,7 @@ def build_key(corpus: Path = CORPUS) -> str:
 
 
 def _train(corpus: Path) -> scoring.Weights:
-    from . import model  # scikit-learn: only where the seed is (re)trained
+    from . import model  # lazy: scikit-learn, only where the seed is (re)trained
 
     return model.train(model.read_corpus(corpus), seed=corpus_hash(corpus))
 
@@ -134,7 +134,7 @@ def ensure(corpus: Path = CORPUS, artefact: Path = ARTEFACT) -> tuple[scoring.We
     except OSError as exc:
         log.warning(
             "spam seed trained in this process but not saved to %s (%s); run "
-            "`python -m service.spam.seed` where that path is writable",
+            "`python -m service.spam` where that path is writable",
             artefact,
             exc,
         )
@@ -158,7 +158,3 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     _weights, trained = ensure()
     print(f"spam model seed: {'trained into' if trained else 'up to date in'} {ARTEFACT}")
-
-
-if __name__ == "__main__":
-    main()

@@ -174,7 +174,8 @@ def _floor(app: Any, reference: float, limit: int) -> int:
             rank=threads.hot_rank(dialect, reference, ranking.DEFAULT_GRAVITY),
             reference=reference,
             gravity=ranking.DEFAULT_GRAVITY,
-            limit=limit,
+            take=limit + 1,
+            skip=limit,
         )
         return int(db.session.execute(select(floor)).scalar_one())
 

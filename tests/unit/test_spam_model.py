@@ -37,7 +37,7 @@ def test_scoring_hashes_every_corpus_text_to_scikit_learns_columns():
 
 
 def test_fast_scoring_equals_scikit_learns_transform():
-    weights = model.seed_weights()
+    weights = seed.seed_weights()
     texts = _corpus_texts()
     fast = [weights.score(t) for t in texts]
     slow = model.score_batch(weights, texts)
@@ -147,7 +147,7 @@ def test_a_fresh_process_scores_from_the_artefact_without_scikit_learn():
 def test_the_seed_separates_the_corpus_and_is_deterministic():
     examples = model.read_corpus()
     assert len(examples) >= 300 and {e.label for e in examples} == {0, 1}
-    weights = model.seed_weights()
+    weights = seed.seed_weights()
     scores = model.score_batch(weights, [model.example_text(e) for e in examples])
     spam = [s for s, e in zip(scores, examples, strict=True) if e.label == 1]
     ham = [s for s, e in zip(scores, examples, strict=True) if e.label == 0]
@@ -157,7 +157,7 @@ def test_the_seed_separates_the_corpus_and_is_deterministic():
 
 
 def test_weights_round_trip_as_raw_floats_not_pickle():
-    weights = model.seed_weights()
+    weights = seed.seed_weights()
     values = model.to_row_values(weights)
     assert isinstance(values["coef"], bytes) and len(values["coef"]) == 8 * model.N_FEATURES
     assert not values["coef"].startswith(b"\x80")  # a pickle would start with PROTO
@@ -176,7 +176,7 @@ def test_weights_round_trip_as_raw_floats_not_pickle():
 
 
 def test_learning_moves_the_score_toward_the_label():
-    weights = model.seed_weights()
+    weights = seed.seed_weights()
     text = "Exclusive shareholder raffle, reply with your card number to win"
     before = weights.score(text)
     after = model.learn_many(weights, [(text, 1)] * 3)
@@ -246,7 +246,7 @@ def _new_account_score(body: str) -> float:
     account = spam.AccountFacts(first_seen=None)  # a brand-new signed-in reader
     now = dt.datetime(2026, 11, 29, 12, tzinfo=dt.timezone.utc)
     features = spam.signals(body, account=account, now=now)
-    return model.seed_weights().score(spam.model_text(body, features))
+    return seed.seed_weights().score(spam.model_text(body, features))
 
 
 def test_held_out_lists_are_not_in_the_corpus():
