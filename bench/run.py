@@ -182,7 +182,7 @@ def free_port() -> int:
 # The servers compared (--servers): the default, as `make run` and the container start it,
 # and the others considered for it, each with 2 worker processes.
 SERVERS = {
-    "granian": "granian ASGI: event streams native, the app through a2wsgi (the default: python -m service.serve)",
+    "granian": "granian ASGI: event streams native, the app on a thread pool (the default: python -m service.serve)",
     "granian-wsgi": "granian WSGI, the app alone (the default before issue 16)",
     "granian-asgi": "granian ASGI, the Flask app through a2wsgi",
     "sync": "gunicorn sync (the previous default)",

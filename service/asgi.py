@@ -9,8 +9,7 @@ One port, two kinds of response:
   held, so one worker holds thousands of streams.
 * everything else goes to the Flask app on a pool of WEB_THREADS threads (what granian's
   WSGI interface gave each worker before): the request body read first, the app called
-  once on the pool, its buffered answer sent back (``passthrough``; a2wsgi builds the
-  WSGI environ).
+  once on the pool, its buffered answer sent back (``passthrough``).
 
 A stream ends when the client goes, when it falls too far behind, when the Redis
 subscription is lost (the client resumes with Last-Event-ID), or at shutdown (SIGTERM
@@ -23,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import os
+import queue
 import re
 import signal
-from concurrent.futures import ThreadPoolExecutor
+import sys
+import threading
 from typing import Any, Awaitable, Callable
 
-from a2wsgi.wsgi import build_environ
 from flask import Flask
 
 from .api.events import STREAM_KEY
@@ -54,7 +55,7 @@ class Router:
         self.hub: Hub = hub_of(flask_app)
         self.heartbeat = float(settings.sse_heartbeat_seconds)
         threads = threads or settings.web_threads
-        self.executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="app")
+        self.executor = AppThreads(threads)
         self.body_limit = (flask_app.config.get("MAX_CONTENT_LENGTH") or 1 << 20) + 1
         if not self.hub.uses_redis and settings.web_concurrency > 1:
             log.warning(
@@ -97,6 +98,7 @@ class Router:
         loop = asyncio.get_running_loop()
         handlers = getattr(loop, "_signal_handlers", None)  # asyncio's; absent elsewhere
         if not isinstance(handlers, dict):
+            self._end_streams_on_signals_any_loop(loop)
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             handle = handlers.get(sig)
@@ -110,6 +112,25 @@ class Router:
                     handle._run()  # granian's own: stop serving, then end the worker
 
             loop.add_signal_handler(sig, chained)
+
+    def _end_streams_on_signals_any_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The same for a loop that keeps its handlers out of reach (uvloop, the default
+        when installed): its ``add_signal_handler`` sets a Python-level handler that only
+        marks the signal (the loop wakes through the wakeup fd and runs granian's
+        callback). That handler is wrapped here: it still runs, and the streams end on the
+        loop's next turn."""
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            previous = signal.getsignal(sig)
+            if not callable(previous):
+                continue
+
+            def wrapped(signum: int, frame: Any, previous: Callable[..., Any] = previous) -> None:
+                try:
+                    loop.call_soon_threadsafe(self.hub.close_all)
+                finally:
+                    previous(signum, frame)
+
+            signal.signal(sig, wrapped)
 
     # --- a stream -------------------------------------------------------------------------
 
@@ -176,50 +197,182 @@ class Router:
         """Any other request: its body read here (up to one byte past the app's limit,
         which is then refused with 413 from the length alone), the app run on the pool,
         its whole answer sent at once. Every response of the app is built in memory
-        anyway; no route streams."""
-        body = bytearray()
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body", False) or len(body) > self.body_limit:
-                break
-        status, headers, out = await self._ask_app(scope, None, bytes(body))
+        anyway; no route streams. An HTTP/1 request that declares no body (no
+        Content-Length, no Transfer-Encoding: every GET) is not read at all: one await
+        fewer."""
+        environ = wsgi_environ(scope)
+        body = b""
+        if (
+            environ.get("CONTENT_LENGTH", "0") != "0"
+            or "HTTP_TRANSFER_ENCODING" in environ
+            or not scope["http_version"].startswith("1")  # HTTP/2 may send a body without either
+        ):
+            read = bytearray()
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                read += message.get("body", b"")
+                if not message.get("more_body", False) or len(read) > self.body_limit:
+                    break
+            body = bytes(read)
+        environ["wsgi.input"] = io.BytesIO(body)
+        status, headers, out = await self._run_app(environ)
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": out})
 
     async def _ask_app(
         self, scope: Scope, handle: dict[str, Any] | None, body: bytes = b""
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """The Flask app's answer (status, headers, body), run on the pool: one hop to a
-        thread and back, where a2wsgi's adapter makes three more per request (it hands
-        each part of the response back to the loop and waits): 40-60 % more CPU per cached
-        thread page than this (bench/adapter.py, docs/performance.md)."""
-        environ = build_environ(scope, io.BytesIO(body))  # type: ignore[arg-type]
+        """The Flask app's answer (status, headers, body) to ``scope``, run on the pool."""
+        environ = wsgi_environ(scope)
+        environ["wsgi.input"] = io.BytesIO(body)
         if handle is not None:
             environ[STREAM_KEY] = handle
+        return await self._run_app(environ)
+
+    def _run_app(
+        self, environ: dict[str, Any]
+    ) -> asyncio.Future[tuple[int, list[tuple[bytes, bytes]], bytes]]:
+        """One hop to a thread and back (a2wsgi's adapter made three more per request:
+        it hands each part of the response back to the loop and waits; 40-60 % more CPU
+        per cached thread page than this, bench/adapter.py, docs/performance.md)."""
         flask_app = self.flask_app
 
         def run() -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-            started: dict[str, Any] = {}
+            started: list[Any] = []
             chunks: list[bytes] = []
 
             def start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> Any:
-                started["status"] = int(status.split(" ", 1)[0])
-                started["headers"] = [
-                    (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers
-                ]
+                started[:] = (
+                    int(status[:3]),
+                    [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers],
+                )
                 return chunks.append
 
             result = flask_app(environ, start_response)
             try:
                 chunks.extend(result)
             finally:
-                getattr(result, "close", lambda: None)()
-            return started["status"], started["headers"], b"".join(chunks)
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+            return started[0], started[1], b"".join(chunks)
 
-        return await asyncio.get_running_loop().run_in_executor(self.executor, run)
+        return self.executor.submit(run)
+
+
+class AppThreads:
+    """The app's threads: ``submit(fn)`` runs ``fn`` on one of them and returns an asyncio
+    future of its result, settled by one ``call_soon_threadsafe``. Leaner than
+    ``loop.run_in_executor`` (which wraps a concurrent.futures.Future, with its lock and
+    condition, and chains it to the asyncio one): this hop is on every request."""
+
+    def __init__(self, threads: int) -> None:
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"app_{i}", daemon=True)
+            for i in range(max(1, threads))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[[], Any]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._queue.put((loop, future, fn))
+        return future
+
+    def shutdown(self, wait: bool = False) -> None:
+        for _ in self._threads:
+            self._queue.put(None)
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            loop, future, fn = item
+            try:
+                result, error = fn(), None
+            except BaseException as exc:  # handed to the awaiting task, as an executor would
+                result, error = None, exc
+            try:
+                loop.call_soon_threadsafe(_settle, future, result, error)
+            except RuntimeError:  # the loop closed meanwhile (shutdown): nobody waits
+                pass
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+# WSGI's name for each request header, kept for the names seen (bounded: clients choose them).
+_HEADER_KEYS: dict[bytes, str] = {
+    b"content-length": "CONTENT_LENGTH",
+    b"content-type": "CONTENT_TYPE",
+}
+_HEADER_KEYS_MAX = 512
+_SCRIPT_NAME = os.environ.get("SCRIPT_NAME", "")
+
+
+def wsgi_environ(scope: Scope) -> dict[str, Any]:
+    """The WSGI environ of an ASGI request (as a2wsgi's ``build_environ`` makes it, without
+    its per-request work that never changes: header names are translated once). The
+    caller sets ``wsgi.input``."""
+    root = scope.get("root_path", "")
+    path = scope["path"]
+    if root:
+        script_name = root.encode("utf8").decode("latin1")
+        path_info = path.encode("utf8").decode("latin1")
+        if path_info.startswith(script_name):
+            path_info = path_info[len(script_name) :]
+    else:
+        script_name = ""
+        path_info = path if path.isascii() else path.encode("utf8").decode("latin1")
+    if _SCRIPT_NAME:
+        script_name = _SCRIPT_NAME.encode("utf8").decode("latin1")
+    server = scope.get("server") or ("localhost", 80)
+    environ: dict[str, Any] = {
+        "asgi.scope": scope,
+        "REQUEST_METHOD": scope["method"],
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": scope["query_string"].decode("ascii"),
+        "SERVER_PROTOCOL": f"HTTP/{scope['http_version']}",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": scope.get("scheme", "http"),
+        "wsgi.errors": sys.stdout,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": True,
+        "wsgi.run_once": False,
+        "SERVER_NAME": server[0],
+        "SERVER_PORT": str(server[1] or 0),
+    }
+    client = scope.get("client")
+    if client is not None:
+        environ["REMOTE_ADDR"] = client[0]
+        environ["REMOTE_PORT"] = str(client[1])
+    keys = _HEADER_KEYS
+    for name, value in scope.get("headers", ()):
+        key = keys.get(name)
+        if key is None:
+            key = "HTTP_" + name.decode("latin1").upper().replace("-", "_")
+            if len(keys) < _HEADER_KEYS_MAX:
+                keys[name] = key
+        text = value.decode("latin1")
+        if key in environ:
+            text = environ[key] + "," + text
+        environ[key] = text
+    return environ
 
 
 async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:

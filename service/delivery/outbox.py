@@ -128,10 +128,14 @@ def event_data(session: Session, event: events.Event, event_type: str) -> dict[s
     return None
 
 
+# Asked on every write transaction that records an event: built once.
+_ENABLED = select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+    WebhookEndpoint.enabled == true()
+)
+
+
 def _enabled_endpoints(session: Session) -> list[tuple[int, list[str]]]:
-    rows = session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.events).where(WebhookEndpoint.enabled == true())
-    )
+    rows = session.execute(_ENABLED)
     return [(endpoint_id, list(subscribed or [])) for endpoint_id, subscribed in rows]
 
 

@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Collection, Iterable, Sequence, cast
 
-from sqlalchemy import Table, delete, exists, false, func, insert, literal, select, text
+from sqlalchemy import Table, bindparam, delete, exists, false, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -199,6 +199,20 @@ def _insert(session: Session, model: Any) -> Any:
     return sqlite.insert(model)
 
 
+# Followers, less those with an unread thread notification of it already (one query; the
+# partial index ix_notifications_unread_thread answers the NOT EXISTS). Built once.
+_FOLLOWERS_TO_TELL = select(Follow.user_id).where(
+    Follow.article_id == bindparam("article_id"),
+    ~exists()
+    .where(
+        Notification.article_id == Follow.article_id,
+        Notification.user_id == Follow.user_id,
+        text(UNREAD_THREAD_PREDICATE),
+    )
+    .correlate(Follow),
+)
+
+
 def _participants(session: Session, comment: Comment) -> list[tuple[str, str, int]]:
     """(user id, name, latest comment id) of the thread's visible signed-in authors."""
     rows = session.execute(
@@ -230,22 +244,7 @@ def _published(session: Session, comment: Comment) -> Published:
     mentioned: list[str] = []
     if "@" in body and mention_candidates(body):
         mentioned = resolve_mentions(body, _participants(session, comment))
-    # Followers, less those with an unread thread notification of it already (one query;
-    # the partial index ix_notifications_unread_thread answers the NOT EXISTS).
-    waiting = (
-        exists()
-        .where(
-            Notification.article_id == Follow.article_id,
-            Notification.user_id == Follow.user_id,
-            text(UNREAD_THREAD_PREDICATE),
-        )
-        .correlate(Follow)
-    )
-    followers = list(
-        session.scalars(
-            select(Follow.user_id).where(Follow.article_id == comment.article_id, ~waiting)
-        )
-    )
+    followers = list(session.scalars(_FOLLOWERS_TO_TELL, {"article_id": comment.article_id}))
     return Published(
         author_id=comment.author_id,
         shadowed=comment.shadowed,
@@ -360,16 +359,31 @@ def write(session: Session, planned: Sequence[Planned], now: dt.datetime) -> lis
 def follow_on_post(session: Session, *, user_id: str, article_id: str, now: dt.datetime) -> None:
     """A poster follows the thread, unless their settings say ``follow_on_post: false``;
     one statement, a no-op when they already follow it."""
+    dialect = session.get_bind().dialect.name
+    statement = _FOLLOW_ON_POST.get(dialect)
+    if statement is None:
+        statement = _FOLLOW_ON_POST[dialect] = _follow_on_post_statement(session)
+    session.execute(statement, {"article_id": article_id, "user_id": user_id, "now": now})
+
+
+# Built once (per dialect): these run on every post, and building a statement and its cache
+# key cost about as much as SQLite answering it.
+_FOLLOW_ON_POST: dict[str, Any] = {}
+
+
+def _follow_on_post_statement(session: Session) -> Any:
     declined = exists().where(
-        ReaderSettings.user_id == user_id, ReaderSettings.follow_on_post == false()
+        ReaderSettings.user_id == bindparam("user_id", type_=Follow.user_id.type),
+        ReaderSettings.follow_on_post == false(),
     )
     source = select(
-        literal(article_id, Follow.article_id.type),
-        literal(user_id, Follow.user_id.type),
-        literal(now, Follow.created_at.type),
+        bindparam("article_id", type_=Follow.article_id.type),
+        bindparam("user_id", type_=Follow.user_id.type),
+        bindparam("now", type_=Follow.created_at.type),
     ).where(~declined)
-    session.execute(
-        _insert(session, Follow)
+    # The Core table: an ORM insert given parameters would take the bulk-insert path.
+    return (
+        _insert(session, Follow.__table__)
         .from_select(["article_id", "user_id", "created_at"], source)
         .on_conflict_do_nothing(index_elements=["article_id", "user_id"])
     )

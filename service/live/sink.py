@@ -23,7 +23,7 @@ from collections import OrderedDict
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from ..domain import events as ev
@@ -67,6 +67,20 @@ def removed_out(comment_id: int, article_id: str, comment: Comment | None) -> di
         "parent_id": comment.parent_id if comment is not None else None,
         "depth": comment.depth if comment is not None else None,
     }
+
+
+# The rows as the transaction left them (counters move by SQL expressions). Built once:
+# they run on every write.
+_FRESH_COMMENTS = (
+    select(Comment)
+    .where(Comment.id.in_(bindparam("ids", expanding=True)))
+    .execution_options(populate_existing=True)
+)
+_FRESH_ARTICLES = (
+    select(Article)
+    .where(Article.id.in_(bindparam("ids", expanding=True)))
+    .execution_options(populate_existing=True)
+)
 
 
 def build(session: Session, events: list[ev.Event]) -> list[Item]:
@@ -115,17 +129,9 @@ def build(session: Session, events: list[ev.Event]) -> list[Item]:
 
     comments: dict[int, Comment] = {}
     if order:
-        fresh = select(Comment).where(Comment.id.in_(order))
-        for comment in session.scalars(fresh.execution_options(populate_existing=True)):
-            comments[comment.id] = comment
-    heads = {
-        a.id: a
-        for a in session.scalars(
-            select(Article)
-            .where(Article.id.in_(articles))
-            .execution_options(populate_existing=True)
-        )
-    }
+        for row in session.scalars(_FRESH_COMMENTS, {"ids": order}):
+            comments[row.id] = row
+    heads = {a.id: a for a in session.scalars(_FRESH_ARTICLES, {"ids": list(articles)})}
 
     def hidden(article_id: str) -> bool:
         head = heads.get(article_id)
