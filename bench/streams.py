@@ -5,12 +5,17 @@ granian's ASGI interface, service/asgi.py) on a seeded SQLite database (the 200-
 article of bench/run.py), and measures:
 
 1. the anonymous thread page with wrk, before any stream is open;
-2. N subscribers to one article's ``/events``, opened by ``--clients`` client processes
-   (asyncio, loopback), and the instance's resident memory with them open (granian's main
-   process and its workers);
-3. the anonymous thread page again, with the N streams open (target: >= 70 % of 1.);
-4. one comment posted through the API: when each subscriber received its
-   ``comment.created`` (target: p99 <= 1 s, all within 3 s).
+2. the instance's resident memory (granian's main process, its workers and the delivery
+   worker, by process) cold, then after warm-up posts: a worker's first post loads and
+   trains the spam model, which a live instance has long done (``--warmup 0``: none);
+3. N subscribers to one article's ``/events``, opened by ``--clients`` client processes
+   (asyncio, loopback), and the memory with them open;
+4. the anonymous thread page again, with the N streams open (target: >= 70 % of 1.);
+5. one comment posted through the API: when each subscriber received its
+   ``comment.created`` (target: p99 <= 1 s, all within 3 s), beside the server's own
+   timing of each fan-out (the hub logs when it began and how long it took, per worker),
+   so the delay splits into before the fan-out, the fan-out, and after it (granian
+   writing the sockets, the clients reading them).
 
     python -m bench.streams --subscribers 10000             # the issue's targets
     python -m bench.streams --subscribers 2000 --duration 3  # a quicker check
@@ -34,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -151,6 +157,26 @@ def _fan_outs(log: Path, marker_after: float) -> list[tuple[int, float, float]]:
 WARM_MB = 40.0
 
 
+def _sample_sockets(port: int, out: list[tuple[float, int, int]], seconds: float = 8) -> None:
+    """Every 0.5 s: (time, client sockets to ``port`` still open, of which holding unread
+    bytes), from ``ss``; stops when none is left open."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        at = time.time()
+        try:
+            listing = subprocess.run(
+                ["ss", "-tnH", "state", "established", f"( dport = :{port} )"],
+                capture_output=True, text=True, timeout=5,
+            ).stdout.splitlines()  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return
+        unread = sum(1 for row in listing if row.split() and row.split()[0] != "0")
+        out.append((at, len(listing), unread))
+        if len(listing) <= 8:  # wrk and the POST are not streams
+            return
+        time.sleep(max(0.0, 0.5 - (time.time() - at)))
+
+
 def _all_warm(cold: dict[str, float], now: dict[str, float]) -> bool:
     """Every granian worker's RSS grew by WARM_MB since ``cold`` (its first post loaded and
     trained the spam model)."""
@@ -260,7 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         time.sleep(1)
         streams_rss = _rss(server.proc.pid)
         beside = wrk(page, seconds=args.duration, connections=4, threads=2)
+        sockets: list[tuple[float, int, int]] = []
+        sampler = threading.Thread(target=_sample_sockets, args=(server.port, sockets), daemon=True)
         published = time.time()
+        sampler.start()
         _post(base, f"{marker}: a posted comment", token("bench-poster"))
         answered = time.time()  # the publish happens after the commit, inside the POST
         arrivals: list[float] = []
@@ -304,6 +333,13 @@ def main(argv: list[str] | None = None) -> int:
                 "last_arrival_after_end_ms": round((last - began - took) * 1000, 1),
             }
             for n, began, took in fan_outs
+        ],
+        # the clients' sockets still open (a client closes its socket once it has read
+        # the comment) and how many of them hold bytes the client has not read yet: open
+        # and unread = the client is behind; open with nothing unread = not yet written
+        "client_sockets": [
+            {"after_post_ms": round((t - published) * 1000), "open": n, "unread": unread}
+            for t, n, unread in sockets
         ],
         "rss_cold_mb": cold_rss["total"],
         "rss_idle_mb": idle_rss["total"],
