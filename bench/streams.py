@@ -370,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
         f"max {result['max_ms']:.0f} ms (the POST itself took {result['post_ms']:.0f} ms, "
         f"the first arrival {result['first_ms']:.0f} ms); "
-        f"RSS {cold_rss['total']:.0f} MB cold, {idle_rss['total']:.0f} MB after {warmups} "
+        f"RSS {cold_rss['total']:.0f} MB cold, {idle_rss['total']:.0f} MB after {len(warmup_ms)} "
         f"warm-up post(s), {streams_rss['total']:.0f} MB "
         f"with the streams ({result['kb_per_stream']} KB each); thread page {alone.rps:,.0f} "
         f"req/s alone, {beside.rps:,.0f} beside the streams ({kept:.0%})"
