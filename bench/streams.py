@@ -5,12 +5,17 @@ granian's ASGI interface, service/asgi.py) on a seeded SQLite database (the 200-
 article of bench/run.py), and measures:
 
 1. the anonymous thread page with wrk, before any stream is open;
-2. N subscribers to one article's ``/events``, opened by ``--clients`` client processes
-   (asyncio, loopback), and the instance's resident memory with them open (granian's main
-   process and its workers);
-3. the anonymous thread page again, with the N streams open (target: >= 70 % of 1.);
-4. one comment posted through the API: when each subscriber received its
-   ``comment.created`` (target: p99 <= 1 s, all within 3 s).
+2. the instance's resident memory (granian's main process, its workers and the delivery
+   worker, by process) cold, then after warm-up posts: a worker's first post loads and
+   trains the spam model, which a live instance has long done (``--warmup 0``: none);
+3. N subscribers to one article's ``/events``, opened by ``--clients`` client processes
+   (asyncio, loopback), and the memory with them open;
+4. the anonymous thread page again, with the N streams open (target: >= 70 % of 1.);
+5. one comment posted through the API: when each subscriber received its
+   ``comment.created`` (target: p99 <= 1 s, all within 3 s), beside the server's own
+   timing of each fan-out (the hub logs when it began and how long it took, per worker),
+   so the delay splits into before the fan-out, the fan-out, and after it (granian
+   writing the sockets, the clients reading them).
 
     python -m bench.streams --subscribers 10000             # the issue's targets
     python -m bench.streams --subscribers 2000 --duration 3  # a quicker check
@@ -28,11 +33,13 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -103,21 +110,78 @@ async def _client(port: int, count: int, marker: bytes) -> None:
 # --- the driver ----------------------------------------------------------------------------
 
 
-def _rss_mb(main: int) -> float:
-    pids = [str(main)]
+def _tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants (granian's main process, its workers, the delivery
+    worker ``python -m service.serve`` starts beside them)."""
+    out = [pid]
     try:
-        pids += Path(f"/proc/{main}/task/{main}/children").read_text().split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
     except OSError:
-        pass
-    total = 0.0
-    for pid in pids:
+        return out
+    for child in children:
+        out += _tree(int(child))
+    return out
+
+
+def _rss(main: int) -> dict[str, float]:
+    """VmRSS in MB of each process of the instance, by "pid command", and "total"."""
+    out: dict[str, float] = {}
+    for pid in _tree(main):
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) / 1024
+            status = Path(f"/proc/{pid}/status").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
-    return total
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                out[f"{pid} {command.strip()[:60]}"] = round(int(line.split()[1]) / 1024, 1)
+    out["total"] = round(sum(out.values()), 1)
+    return out
+
+
+FANOUT_LINE = re.compile(r"live fan-out: event (\S+) of article (\S+) to (\d+) streams, "
+                         r"began ([\d.]+), took ([\d.]+) ms")  # fmt: skip
+
+
+def _fan_outs(log: Path, marker_after: float) -> list[tuple[int, float, float]]:
+    """The server's fan-out lines (service/live/hub.py) since ``marker_after``: (streams,
+    began, took in s), one per worker that wrote the event."""
+    out = []
+    for line in log.read_text(errors="replace").splitlines():
+        found = FANOUT_LINE.search(line)
+        if found and float(found.group(4)) >= marker_after:
+            out.append((int(found.group(3)), float(found.group(4)), float(found.group(5)) / 1000))
+    return out
+
+
+WARM_MB = 40.0
+
+
+def _sample_sockets(port: int, out: list[tuple[float, int, int]], seconds: float = 8) -> None:
+    """Every 0.5 s: (time, client sockets to ``port`` still open, of which holding unread
+    bytes), from ``ss``; stops when none is left open."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        at = time.time()
+        try:
+            listing = subprocess.run(
+                ["ss", "-tnH", "state", "established", f"( dport = :{port} )"],
+                capture_output=True, text=True, timeout=5,
+            ).stdout.splitlines()  # fmt: skip
+        except (OSError, subprocess.SubprocessError):
+            return
+        unread = sum(1 for row in listing if row.split() and row.split()[0] != "0")
+        out.append((at, len(listing), unread))
+        if len(listing) <= 8:  # wrk and the POST are not streams
+            return
+        time.sleep(max(0.0, 0.5 - (time.time() - at)))
+
+
+def _all_warm(cold: dict[str, float], now: dict[str, float]) -> bool:
+    """Every granian worker's RSS grew by WARM_MB since ``cold`` (its first post loaded and
+    trained the spam model)."""
+    workers = [name for name in cold if "worker-" in name]
+    return bool(workers) and all(now.get(name, 0) - cold[name] >= WARM_MB for name in workers)
 
 
 def _post(base: str, body: str, token: str) -> int:
@@ -138,6 +202,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per wrk run")
     parser.add_argument("--redis", default=os.environ.get("BENCH_REDIS_URL"))
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=None,
+        help="comments posted before the streams open (default: until every worker has "
+        "taken one, at most 8 per worker), so the timed post is not a worker's first "
+        "(which trains the spam model); 0: cold",
+    )
     parser.add_argument("--client", nargs=3, metavar=("PORT", "COUNT", "MARKER"))
     args = parser.parse_args(argv)
     raise_open_files(args.subscribers * 2 + 4096)
@@ -172,7 +244,18 @@ def main(argv: list[str] | None = None) -> int:
         page = base + THREAD
         wrk(page, seconds=1, connections=4, threads=2)  # warm up
         alone = wrk(page, seconds=args.duration, connections=4, threads=2)
-        idle_rss = _rss_mb(server.proc.pid)
+        cold_rss = _rss(server.proc.pid)
+        # Which worker takes a post is the kernel's choice: post until every worker has
+        # taken one (its RSS grew by the spam model, WARM_MB), at most 8 per worker.
+        warmups = workers * 8 if args.warmup is None else args.warmup
+        warmup_ms = []
+        for i in range(warmups):
+            if args.warmup is None and _all_warm(cold_rss, _rss(server.proc.pid)):
+                break
+            clock = time.perf_counter()
+            _post(base, f"warm-up {i} before the streams open", token(f"bench-warmup-{i}"))
+            warmup_ms.append(round((time.perf_counter() - clock) * 1000))
+        idle_rss = _rss(server.proc.pid)
         marker = f"stream-marker-{time.time_ns()}"
         share = [args.subscribers // args.clients] * args.clients
         share[0] += args.subscribers - sum(share)
@@ -197,13 +280,16 @@ def main(argv: list[str] | None = None) -> int:
         ready = 0
         for client in clients:
             assert client.stdout is not None
-            line = client.stdout.readline().split()
-            ready += int(line[1]) if line and line[0] == "READY" else 0
+            words = client.stdout.readline().split()
+            ready += int(words[1]) if words and words[0] == "READY" else 0
         opened_s = time.monotonic() - opened
         time.sleep(1)
-        streams_rss = _rss_mb(server.proc.pid)
+        streams_rss = _rss(server.proc.pid)
         beside = wrk(page, seconds=args.duration, connections=4, threads=2)
+        sockets: list[tuple[float, int, int]] = []
+        sampler = threading.Thread(target=_sample_sockets, args=(server.port, sockets), daemon=True)
         published = time.time()
+        sampler.start()
         _post(base, f"{marker}: a posted comment", token("bench-poster"))
         answered = time.time()  # the publish happens after the commit, inside the POST
         arrivals: list[float] = []
@@ -219,8 +305,10 @@ def main(argv: list[str] | None = None) -> int:
             if client.poll() is None:
                 client.kill()
         server.stop()
+    fan_outs = _fan_outs(workdir / "server.log", published - 1)
     delays = sorted(t - published for t in arrivals) or [float("nan")]
     p99 = delays[max(0, int(len(delays) * 0.99) - 1)]
+    last = published + delays[-1]
     kept = beside.rps / alone.rps if alone.rps else 0.0
     result = {
         "subscribers": args.subscribers,
@@ -234,9 +322,33 @@ def main(argv: list[str] | None = None) -> int:
         "max_ms": round(delays[-1] * 1000, 1),
         "post_ms": round((answered - published) * 1000, 1),
         "first_ms": round(delays[0] * 1000, 1),
-        "rss_idle_mb": round(idle_rss, 1),
-        "rss_streams_mb": round(streams_rss, 1),
-        "kb_per_stream": round((streams_rss - idle_rss) * 1024 / max(1, ready), 1),
+        "warmup_post_ms": warmup_ms,
+        # server side (service/live/hub.py's log line, per worker): from the POST being sent
+        # to the fan-out starting, its duration, and from its end to the last arrival
+        "fan_outs": [
+            {
+                "streams": n,
+                "began_after_post_ms": round((began - published) * 1000, 1),
+                "took_ms": round(took * 1000, 1),
+                "last_arrival_after_end_ms": round((last - began - took) * 1000, 1),
+            }
+            for n, began, took in fan_outs
+        ],
+        # the clients' sockets still open (a client closes its socket once it has read
+        # the comment) and how many of them hold bytes the client has not read yet: open
+        # and unread = the client is behind; open with nothing unread = not yet written
+        "client_sockets": [
+            {"after_post_ms": round((t - published) * 1000), "open": n, "unread": unread}
+            for t, n, unread in sockets
+        ],
+        "rss_cold_mb": cold_rss["total"],
+        "rss_idle_mb": idle_rss["total"],
+        "rss_streams_mb": streams_rss["total"],
+        "rss_by_process_cold": cold_rss,
+        "rss_by_process_streams": streams_rss,
+        "kb_per_stream": round(
+            (streams_rss["total"] - idle_rss["total"]) * 1024 / max(1, ready), 1
+        ),
         "page_rps_alone": round(alone.rps),
         "page_rps_beside_streams": round(beside.rps),
         "page_kept": round(kept, 3),
@@ -247,7 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         "all subscribers received the event": len(arrivals) == args.subscribers,
         "p99 <= 1 s": p99 <= 1.0,
         "max <= 3 s": delays[-1] <= 3.0,
-        "RSS < 400 MB": streams_rss < 400,
+        "RSS < 400 MB": streams_rss["total"] < 400,
         "thread page >= 70 % beside the streams": kept >= 0.70,
     }
     for name, ok in targets.items():
@@ -258,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
         f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
         f"max {result['max_ms']:.0f} ms (the POST itself took {result['post_ms']:.0f} ms, "
         f"the first arrival {result['first_ms']:.0f} ms); "
-        f"RSS {idle_rss:.0f} MB idle, {streams_rss:.0f} MB "
+        f"RSS {cold_rss['total']:.0f} MB cold, {idle_rss['total']:.0f} MB after {len(warmup_ms)} "
+        f"warm-up post(s), {streams_rss['total']:.0f} MB "
         f"with the streams ({result['kb_per_stream']} KB each); thread page {alone.rps:,.0f} "
         f"req/s alone, {beside.rps:,.0f} beside the streams ({kept:.0%})"
     )

@@ -43,7 +43,6 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 STREAM_PATH = re.compile(r"/api/v1/articles/([^/]+)/events")
-PING = b": ping\n\n"
 
 
 class Router:
@@ -53,7 +52,6 @@ class Router:
         settings = flask_app.extensions["comments"].settings
         self.flask_app = flask_app
         self.hub: Hub = hub_of(flask_app)
-        self.heartbeat = float(settings.sse_heartbeat_seconds)
         threads = threads or settings.web_threads
         self.executor = AppThreads(threads)
         self.body_limit = (flask_app.config.get("MAX_CONTENT_LENGTH") or 1 << 20) + 1
@@ -137,7 +135,7 @@ class Router:
     async def stream(self, article_id: str, scope: Scope, receive: Receive, send: Send) -> None:
         await self.hub.start()
         # Subscribed before the app reads the replay: an event published meanwhile is in
-        # both, and sent once (see pump); none falls between the two.
+        # both, and sent once (Subscriber.wants); none falls between the two.
         subscriber = self.hub.subscribe(article_id)
         handle: dict[str, Any] = {}
         try:
@@ -150,7 +148,7 @@ class Router:
             try:
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body, "more_body": True})
-                await self.pump(subscriber, handle, receive, send)
+                await self.hold(subscriber, handle, receive, send)
             except Exception as exc:  # the client went away mid-send
                 log.debug("event stream ended: %s", exc.__class__.__name__)
         finally:
@@ -158,40 +156,19 @@ class Router:
             if handle.get("ip") is not None:
                 self.hub.release(handle["ip"])
 
-    async def pump(
+    async def hold(
         self, subscriber: Subscriber, handle: dict[str, Any], receive: Receive, send: Send
     ) -> None:
-        loop = asyncio.get_running_loop()
-        era, seq = handle.get("era"), handle.get("seq", 0)
-        watcher = loop.create_task(_watch_disconnect(receive, subscriber))
-        try:
-            while not subscriber.closed:
-                if not subscriber.pending:
-                    subscriber.waiter = loop.create_future()
-                    timer = loop.call_later(self.heartbeat, subscriber.wake)
-                    try:
-                        await subscriber.waiter
-                    finally:
-                        timer.cancel()
-                        subscriber.waiter = None
-                    if subscriber.closed:
-                        break
-                    if not subscriber.pending:
-                        await send({"type": "http.response.body", "body": PING, "more_body": True})
-                        continue
-                chunks = []
-                while subscriber.pending:
-                    e, s, data = subscriber.pending.popleft()
-                    if e == era and s <= seq:
-                        continue  # already in the replay
-                    chunks.append(data)
-                if chunks:
-                    await send(
-                        {"type": "http.response.body", "body": b"".join(chunks), "more_body": True}
-                    )
+        """Keep the stream open until the client goes or the hub ends it. The hub's
+        fan-out writes the events and its one ticker the heartbeats (service/live/hub.py);
+        this waits, with the client's disconnect heard through a callback on ``receive``
+        rather than a task of its own."""
+        self.hub.attach(subscriber, send, handle.get("era"), handle.get("seq", 0))
+        _hear_disconnect(receive, subscriber)
+        assert subscriber.done is not None
+        await subscriber.done
+        if not subscriber.gone:  # ended here (shutdown, a lagging client, Redis lost)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
-        finally:
-            watcher.cancel()
 
     async def passthrough(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Any other request: its body read here (up to one byte past the app's limit,
@@ -375,12 +352,23 @@ def wsgi_environ(scope: Scope) -> dict[str, Any]:
     return environ
 
 
-async def _watch_disconnect(receive: Receive, subscriber: Subscriber) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
+def _hear_disconnect(receive: Receive, subscriber: Subscriber) -> None:
+    """Await ``receive`` through callbacks: the request's (empty) body first, then the
+    client's disconnect, which closes the subscriber."""
+
+    def heard(message: asyncio.Future[dict[str, Any]]) -> None:
+        if message.cancelled() or message.exception() is not None:
+            gone = True
+        else:
+            gone = message.result().get("type") == "http.disconnect"
+        if gone:
+            subscriber.gone = True
             subscriber.close()
-            return
+        elif not subscriber.closed:
+            _hear_disconnect(receive, subscriber)
+
+    subscriber.listening = asyncio.ensure_future(receive())
+    subscriber.listening.add_done_callback(heard)
 
 
 def build() -> Router:

@@ -75,6 +75,7 @@ class Stream:
         self.ended = False
         self._requested = False
         self._gone: asyncio.Event | None = None
+        self._gate: asyncio.Event | None = None
         self._started = threading.Event()
 
     async def receive(self) -> dict[str, Any]:
@@ -92,6 +93,8 @@ class Stream:
             self.headers = {k.decode(): v.decode() for k, v in message["headers"]}
             self._started.set()
             return
+        if self._gate is not None:  # a client that stopped reading
+            await self._gate.wait()
         self.chunks.put(message.get("body", b""))
         if not message.get("more_body", False):
             self.chunks.put(None)
@@ -150,6 +153,22 @@ class Stream:
             return self.events(1, timeout=seconds)
         except AssertionError:
             return []
+
+    def stall(self) -> None:
+        """The client stops reading: every send of a body part waits until ``resume``."""
+
+        def stall() -> None:
+            self._gate = asyncio.Event()
+
+        self.harness.loop.call_soon_threadsafe(stall)
+
+    def resume(self) -> None:
+        def resume() -> None:
+            gate, self._gate = self._gate, None
+            if gate is not None:
+                gate.set()
+
+        self.harness.loop.call_soon_threadsafe(resume)
 
     def close(self) -> None:
         """The client goes away."""

@@ -33,6 +33,7 @@ def init_app(app: Flask, settings: Settings) -> Hub:
         redis_url=redis_url(settings),
         buffer=settings.sse_buffer,
         max_per_ip=settings.sse_max_per_ip,
+        heartbeat=float(settings.sse_heartbeat_seconds),
     )
     app.extensions[EXTENSION] = hub
     events.add_sink(app, LiveSink(hub))

@@ -29,9 +29,10 @@ import itertools
 import logging
 import threading
 import time
+import types
 from collections import OrderedDict, deque
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Awaitable, Callable, Generator, Iterable, Iterator
 
 import redis
 
@@ -42,6 +43,11 @@ IDLE_TTL_SECONDS = 24 * 3600  # an article's buffer with no event for a day is d
 MAX_PENDING = 512  # frames waiting for one slow client before its stream is ended
 LOCAL_BUDGET = 32 * 1024 * 1024  # bytes of frames kept by the in-process rings
 NO_EVENTS = "0"  # the id of "nothing published yet": a resume from it replays from the start
+PING = b": ping\n\n"
+BATCH = 500  # streams written before the fan-out lets the loop run other work
+FANOUT_LOG_MIN = 1000  # a fan-out to this many streams logs its timing (bench/streams.py)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 # KEYS: the article's stream, its meta hash. ARGV: maxlen, ttl, channel, article, type,
 # data, era for a new buffer. Returns the id. Fields: e (type), d (data JSON).
@@ -89,30 +95,41 @@ class Replay:
 
 
 class Subscriber:
-    """One open stream (event-loop side): frames wait in ``pending`` until it sends them."""
+    """One open stream, on the event loop: no task, timer or future of its own while it
+    waits; the hub's one fan-out task writes each event to it (``Hub.attach``).
 
-    __slots__ = ("article_id", "pending", "waiter", "closed")
+    ``send`` is the stream's ASGI send once its response has started; before that, and
+    while a send to a slow client is still under way (``busy``), frames wait in
+    ``backlog``. ``era``/``seq`` name the newest event its replay held, so an event in
+    both is sent once. ``done`` is set when the stream ends; ``gone`` when the client
+    ended it; ``listening`` is the server's pending ``receive`` (service/asgi.py)."""
+
+    __slots__ = (
+        "article_id", "send", "era", "seq", "busy", "backlog", "closed", "done", "gone",
+        "listening",
+    )  # fmt: skip
 
     def __init__(self, article_id: str) -> None:
         self.article_id = article_id
-        self.pending: deque[tuple[str, int, bytes]] = deque()
-        self.waiter: asyncio.Future[None] | None = None
+        self.send: Send | None = None
+        self.era: str | None = None
+        self.seq = 0
+        self.busy = False
+        self.backlog: list[tuple[str, int, bytes]] | None = None
         self.closed = False
+        self.done: asyncio.Future[None] | None = None
+        self.gone = False
+        self.listening: Any = None
 
-    def push(self, era: str, seq: int, data: bytes) -> None:
-        if len(self.pending) >= MAX_PENDING:
-            self.close()  # a client this far behind reconnects and resumes from its id
-            return
-        self.pending.append((era, seq, data))
-        self.wake()
-
-    def wake(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
+    def wants(self, era: str, seq: int) -> bool:
+        """False for an event its replay already held."""
+        return not (era == self.era and seq <= self.seq)
 
     def close(self) -> None:
         self.closed = True
-        self.wake()
+        self.backlog = None
+        if self.done is not None and not self.done.done():
+            self.done.set_result(None)
 
 
 class _Ring:
@@ -126,10 +143,13 @@ class _Ring:
 
 
 class Hub:
-    def __init__(self, *, redis_url: str | None, buffer: int, max_per_ip: int) -> None:
+    def __init__(
+        self, *, redis_url: str | None, buffer: int, max_per_ip: int, heartbeat: float = 15.0
+    ) -> None:
         self.redis_url = redis_url
         self.buffer = buffer
         self.max_per_ip = max_per_ip
+        self.heartbeat = heartbeat
         self._lock = threading.Lock()
         self._rings: OrderedDict[str, _Ring] = OrderedDict()
         self._ring_bytes = 0
@@ -141,6 +161,11 @@ class Hub:
         self._listener: asyncio.Task[None] | None = None
         self._listening: asyncio.Event | None = None
         self._waited = False
+        # the fan-out (event loop): events in order, one task writing them, one ticker
+        self._outbox: deque[tuple[str | None, str, int, bytes]] = deque()
+        self._fanning: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._drains: set[asyncio.Task[None]] = set()
         self._redis: redis.Redis | None = None
         self._sha = ""
         self.channel = ""
@@ -318,6 +343,7 @@ class Hub:
         """Bind to the running loop; with Redis, subscribe (once) before the first stream."""
         if self.loop is None:
             self.loop = asyncio.get_running_loop()
+            self._ticker = self.loop.create_task(self._tick())
             if self._redis is not None:
                 self._listening = asyncio.Event()
                 self._listener = self.loop.create_task(self._listen())
@@ -351,13 +377,100 @@ class Hub:
             for subscriber in list(group):
                 subscriber.close()
 
+    def attach(self, subscriber: Subscriber, send: Send, era: str | None, seq: int) -> None:
+        """The stream's response has started (with its replay up to ``era``/``seq``):
+        from now on events are written to ``send``; those that came meanwhile go first."""
+        subscriber.send, subscriber.era, subscriber.seq = send, era, seq
+        if subscriber.done is None:
+            subscriber.done = asyncio.get_running_loop().create_future()
+            if subscriber.closed:
+                subscriber.done.set_result(None)
+        waiting, subscriber.backlog = subscriber.backlog, None
+        for e, s, data in waiting or ():
+            self._write(subscriber, e, s, data)
+
     def _deliver_all(self, items: list[tuple[str, str, int, bytes]]) -> None:
         for article_id, era, seq, data in items:
             self._deliver(article_id, era, seq, data)
 
-    def _deliver(self, article_id: str, era: str, seq: int, data: bytes) -> None:
-        for subscriber in self._subscribers.get(article_id, ()):
-            subscriber.push(era, seq, data)
+    def _deliver(self, article_id: str | None, era: str, seq: int, data: bytes) -> None:
+        """Queue an event (``article_id`` None: a heartbeat to every stream) for the one
+        fan-out task, which writes events in the order they came."""
+        self._outbox.append((article_id, era, seq, data))
+        if self._fanning is None or self._fanning.done():
+            self._fanning = asyncio.get_running_loop().create_task(self._fan_out())
+
+    async def _fan_out(self) -> None:
+        """Write each queued event's one ``bytes`` to its article's streams, letting the
+        loop run every BATCH streams (the pool's answers, a posting request's among them,
+        are sent from this loop too). With granian a send does not wait for the client:
+        it hands the bytes to the connection (a slow client's send is left to finish in
+        a task of its own, ``_write``)."""
+        while self._outbox:
+            article_id, era, seq, data = self._outbox.popleft()
+            if article_id is None:
+                targets = [s for group in self._subscribers.values() for s in group]
+            else:
+                targets = list(self._subscribers.get(article_id, ()))
+            began, clock = time.time(), time.perf_counter()
+            for i, subscriber in enumerate(targets, 1):
+                if article_id is None and (subscriber.busy or subscriber.send is None):
+                    continue  # a stream that is still sending needs no ping
+                self._write(subscriber, era, seq, data)
+                if i % BATCH == 0:
+                    await asyncio.sleep(0)
+            if article_id is not None and len(targets) >= FANOUT_LOG_MIN:
+                log.info(
+                    "live fan-out: event %s-%d of article %s to %d streams, began %.3f, "
+                    "took %.1f ms",
+                    era, seq, article_id, len(targets), began,
+                    (time.perf_counter() - clock) * 1000,
+                )  # fmt: skip
+
+    def _write(self, subscriber: Subscriber, era: str, seq: int, data: bytes) -> None:
+        if subscriber.closed or not subscriber.wants(era, seq):
+            return
+        if subscriber.send is None or subscriber.busy:
+            backlog = subscriber.backlog
+            if backlog is None:
+                backlog = subscriber.backlog = []
+            if len(backlog) >= MAX_PENDING:
+                subscriber.close()  # a client this far behind reconnects and resumes
+            else:
+                backlog.append((era, seq, data))
+            return
+        message = {"type": "http.response.body", "body": data, "more_body": True}
+        try:
+            started = _begin(subscriber.send(message))
+        except Exception:  # the client is gone
+            subscriber.close()
+            return
+        if started is not None:  # the client reads slowly: finish (and catch up) apart
+            subscriber.busy = True
+            task = asyncio.get_running_loop().create_task(self._drain(subscriber, *started))
+            self._drains.add(task)
+            task.add_done_callback(self._drains.discard)
+
+    async def _drain(self, subscriber: Subscriber, *started: Any) -> None:
+        try:
+            await _resume(*started)
+            while subscriber.backlog and subscriber.send is not None and not subscriber.closed:
+                waiting, subscriber.backlog = subscriber.backlog, None
+                body = b"".join(d for e, s, d in waiting if subscriber.wants(e, s))
+                message = {"type": "http.response.body", "body": body, "more_body": True}
+                await subscriber.send(message)
+        except Exception:
+            subscriber.close()
+        finally:
+            subscriber.busy = False
+
+    async def _tick(self) -> None:
+        """One heartbeat for every stream each ``heartbeat`` seconds, through the fan-out
+        (so it never cuts into an event), instead of a timer per stream."""
+        while True:
+            await asyncio.sleep(self.heartbeat)
+            if self._subscribers:
+                self._deliver(None, "", 0, PING)
 
     async def _listen(self) -> None:
         import redis.asyncio as aioredis  # lazy: only a worker that serves streams needs it
@@ -387,6 +500,9 @@ class Hub:
 
     async def stop(self) -> None:
         self.close_all()
+        for task in (self._ticker, self._fanning, *self._drains):
+            if task is not None:
+                task.cancel()
         if self._listener is not None:
             self._listener.cancel()
             try:
@@ -394,6 +510,41 @@ class Hub:
             except (asyncio.CancelledError, Exception):
                 pass
             self._listener = None
+
+
+def _begin(awaitable: Awaitable[None]) -> tuple[Any, Any] | None:
+    """Run ``awaitable`` up to its first suspension: None when it finished without one
+    (granian's send, unless the connection's one-chunk channel is still full), else what
+    ``_resume`` needs to finish it in a task. Stepped with ``next``: granian's awaitables
+    are iterators without ``send``."""
+    steps = awaitable.__await__()
+    try:
+        suspended = next(steps)
+    except StopIteration:
+        return None
+    return steps, suspended
+
+
+@types.coroutine
+def _resume(steps: Iterator[Any], suspended: Any) -> Generator[Any, Any, None]:
+    """The rest of an awaitable that ``_begin`` started: what it waits on is waited on by
+    the task that awaits this (a task resumes with None, so ``next`` is enough)."""
+    while True:
+        try:
+            yield suspended
+        except BaseException as exc:  # cancelled: hand it on
+            throw = getattr(steps, "throw", None)
+            if throw is None:
+                raise
+            try:
+                suspended = throw(exc)
+            except StopIteration:
+                return
+            continue
+        try:
+            suspended = next(steps)
+        except StopIteration:
+            return
 
 
 def _keys(article_id: str) -> tuple[str, str]:

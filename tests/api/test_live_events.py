@@ -17,6 +17,7 @@ import pytest
 from service import create_app
 from service.domain.comments import Author, create_comment
 from service.extensions import db
+from service.live import hub as live_hub
 from service.live import hub_of
 from tests.helpers import callers
 from tests.live import Harness, Stream
@@ -342,6 +343,67 @@ def test_heartbeat_and_retry(live: Harness) -> None:
     pings = [b for b in stream.blocks(3, timeout=5, pings=True) if b.get("comment") == "ping"]
     assert len(pings) >= 2
     assert time.monotonic() - started < 3
+
+
+@pytest.mark.settings(COMMENTS_SSE_HEARTBEAT_SECONDS=0.2)
+def test_one_shared_heartbeat_pings_every_idle_stream_without_a_timer_each(
+    live: Harness,
+) -> None:
+    streams = [opened(live, article(f"tick{i}")) for i in range(12)]
+    for stream in streams:
+        pings = stream.blocks(2, timeout=5, pings=True)
+        assert [b.get("comment") for b in pings] == ["ping", "ping"]
+    # one ticker for the hub (asyncio.sleep: one timer), not a timer per stream
+    assert len(live.loop._scheduled) < 4  # type: ignore[attr-defined]
+
+
+def test_a_stalled_client_holds_back_no_other_stream_and_catches_up_in_order(
+    client: Any, live: Harness
+) -> None:
+    a = article("stall")
+    stalled, quick = opened(live, a), opened(live, a)
+    stalled.stall()
+    time.sleep(0.05)
+    first = post(client, a, "first while one reader stalls", C.reader)
+    second = post(client, a, "second while one reader stalls", C.reader)
+    assert created(quick, 2) == [first, second]
+    assert stalled.quiet(0.3) == []
+    stalled.resume()
+    assert created(stalled, 2) == [first, second]
+    third = post(client, a, "third, all reading again", C.reader)
+    assert created(stalled, 1) == [third]
+    assert created(quick, 1) == [third]
+
+
+def created(stream: Stream, count: int) -> list[int]:
+    """The ids of the next ``count`` comment.created events (others in between skipped)."""
+    out: list[int] = []
+    while len(out) < count:
+        out += [e["data"]["id"] for e in stream.events(1) if e["event"] == "comment.created"]
+    return out
+
+
+@pytest.mark.settings(COMMENTS_SSE_MAX_PER_IP=1)
+def test_a_client_too_far_behind_is_ended_and_its_place_freed(
+    client: Any, live: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(live_hub, "MAX_PENDING", 2)
+    a = article("behind")
+    stalled = opened(live, a)
+    stalled.stall()
+    time.sleep(0.05)
+    for i in range(4):  # one in flight, two waiting, the fourth is too many
+        post(client, a, f"comment {i} the stalled reader will not get live", C.reader)
+    stalled.resume()
+    with pytest.raises(AssertionError, match="ended"):
+        stalled.events(4, timeout=5)
+    deadline = time.monotonic() + 5
+    while True:  # the ended stream's place (a cap of 1 here) comes free
+        again = live.open(a)
+        if again.wait_started() == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert again.status == 200
 
 
 @pytest.mark.settings(COMMENTS_SSE_MAX_PER_IP=2)
