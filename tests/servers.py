@@ -45,7 +45,7 @@ def wait_until_ready(base: str, timeout: float = 20.0) -> None:
 
 
 @contextmanager
-def server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
+def server(env: dict[str, str], workers: int = 1, ready_timeout: float = 20.0) -> Iterator[str]:
     """Serve the app as `make run` and the container do; yields the base URL."""
     port = free_port()
     full_env = {
@@ -86,10 +86,14 @@ def server(env: dict[str, str], workers: int = 1) -> Iterator[str]:
     reader.start()
     try:
         try:
-            wait_until_ready(base)
+            wait_until_ready(base, ready_timeout)
         except RuntimeError:
             proc.terminate()
-            proc.wait(timeout=10)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
             reader.join(timeout=5)
             raise RuntimeError(b"".join(tail).decode()[-3000:]) from None
         yield base
