@@ -6,12 +6,14 @@
       python -m tests.reliability.fuzz_live               # PostgreSQL + Redis
     make fuzz                                             # both (PostgreSQL when set)
 
-The database is emptied and migrated, a small thread is seeded (so generated ids find real
-rows), and `schemathesis run openapi.yaml --checks all` runs with a fixed seed and a bounded
-number of examples per operation, as an admin (a JWT with roles moderator and admin; the
-`ignored_auth` check drops or spoils it to see that it matters). The run's configuration,
-and the one operation it leaves out with the reason, is `schemathesis.toml` at the root.
-Prints schemathesis' summary; the exit status is schemathesis' (0: nothing found).
+The database is rebuilt by the migrations, a small thread is seeded (so generated ids find
+real rows), and `schemathesis run openapi.yaml` runs with every check (schemathesis'
+default), a fixed seed and a bounded number of examples per operation, as an admin (a JWT
+with roles moderator and admin; the `ignored_auth` check drops or spoils it to see that it
+matters). The rest of the run's configuration is `schemathesis.toml` at the root, and the
+rejections no schema can describe are in `schemathesis_hooks.py`, each with its reason.
+Prints schemathesis' report and a one-line summary; the exit status is schemathesis' (0:
+nothing found).
 """
 
 from __future__ import annotations
@@ -63,9 +65,8 @@ def call(base: str, method: str, path: str, body: Any = None, sub: str | None = 
 
 
 def seed(base: str) -> None:
-    """A thread with a reply, reactions, a flag, a ban and a webhook endpoint, so that
-    the ids schemathesis generates (and its examples: `fuzz-article`, comment 1, `like`)
-    sometimes name real rows."""
+    """A thread with a reply, a reaction, a flag and a ban, so that the ids schemathesis
+    generates (comment 1, `like`, ...) sometimes name real rows."""
     url = "/api/v1/articles/fuzz-article/comments"
     first = call(base, "POST", url, {"body": "first $AAPL"}, sub="fuzz-user")
     call(base, "POST", url, {"body": "a reply", "parent_id": first["id"]}, sub="fuzz-other")
