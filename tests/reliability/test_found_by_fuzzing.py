@@ -316,3 +316,48 @@ def test_the_spec_refuses_the_free_text_the_service_refuses(client: Any, post: A
         headers=ADMIN,
     )
     assert r.status_code == 422
+
+
+def test_the_spec_refuses_a_body_with_nul_as_the_service_does(client: Any, post: Any) -> None:
+    """positive_data_acceptance (a 40-example run): `POST /preview` with a NUL in the body
+    was schema-valid and 422; the same rule holds for posting and editing."""
+    import jsonschema
+
+    spec = _spec()
+    preview = spec["paths"]["/api/v1/preview"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]["properties"]["body"]
+    schemas = spec["components"]["schemas"]
+    bodies = [preview] + [schemas[n]["properties"]["body"] for n in ("NewComment", "EditComment")]
+    for body in ("a\x00b", "\x00", "   "):
+        for schema in bodies:
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(body, schema)
+        assert client.post("/api/v1/preview", json={"body": body}).status_code == 422
+        assert post("a-nul", body).status_code == 422
+    for schema in bodies:
+        jsonschema.validate(" x ", schema)
+
+
+def test_the_spec_refuses_the_article_ids_dot_and_dot_dot(client: Any) -> None:
+    """positive_data_acceptance (a 40-example run): `GET /counts?article_id=.` matched the
+    article id pattern and was 422 (`.` and `..` are path segments, #14 item 19)."""
+    import jsonschema
+
+    spec = _spec()
+    schema = {**spec["components"]["schemas"]["ArticleIdString"]}
+    queue = spec["paths"]["/api/v1/admin/queue"]["get"]["parameters"]
+    assert next(p for p in queue if p.get("name") == "article_id")["schema"] == {
+        "$ref": "#/components/schemas/ArticleIdString"
+    }
+    for article_id in (".", ".."):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(article_id, schema)
+        r = client.get("/api/v1/counts", query_string={"article_id": article_id})
+        assert r.status_code == 422
+        r = client.get(
+            "/api/v1/admin/queue", query_string={"article_id": article_id}, headers=ADMIN
+        )
+        assert r.status_code == 422
+    jsonschema.validate("...", schema)
+    assert client.get("/api/v1/counts", query_string={"article_id": "..."}).status_code == 200
