@@ -90,6 +90,9 @@ def server_env(database_url: str, redis_url: str | None) -> dict[str, str]:
         "COMMENTS_FLAG_TRUST_HOURS": "0",
         "COMMENTS_DUPLICATE_WINDOW_SECONDS": "0",
         "COMMENTS_ENV": "development",
+        # The first post trains the spam model (docs/performance.md): on a loaded machine it
+        # outlasted the default 30 s and the watchdog ended the worker mid-seed.
+        "WORKER_TIMEOUT": "180",
     }
     if redis_url:
         env.update(
