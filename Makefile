@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-dev-$(shell cat requirements.lock requirements-dev.l
 export HOST ?= 127.0.0.1
 export PORT ?= 8000
 
-.PHONY: run test migrate lint clean bench screenshots mutate
+.PHONY: run test migrate lint clean bench screenshots mutate fuzz
 
 $(RUN_STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -90,6 +90,14 @@ MUTANTS ?=
 mutate: $(STAMP)
 	$(BIN)/mutmut run --max-children 2 $(MUTANTS)
 	$(BIN)/python -m tests.mutation_testing $(MUTANTS)
+
+## make fuzz: schemathesis with every check on (schemathesis.toml) against the service served
+## by granian, as an admin, seed 20261129, 12 examples per operation: on SQLite, then on
+## PostgreSQL + Redis when TEST_DATABASE_URL (emptied!) and TEST_REDIS_URL are set. Fails on
+## any finding (tests/reliability/fuzz_live.py; docs/reliability.md has the runs)
+fuzz: $(STAMP)
+	env -u TEST_DATABASE_URL -u TEST_REDIS_URL $(BIN)/python -m tests.reliability.fuzz_live
+	$(if $(TEST_DATABASE_URL),$(BIN)/python -m tests.reliability.fuzz_live)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache mutants

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+import json
 import time
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -14,6 +15,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import case, func, select, text
 from sqlalchemy.engine import Engine
 
+from .config import DEFAULT_REACTION_KINDS
 from .delivery import queue_depths
 from .delivery.metrics import QueueCollector
 from .enums import CommentStatus
@@ -143,4 +145,20 @@ def metrics() -> Response:
 @bp.get("/openapi.yaml")
 def openapi() -> Response:
     """This service's contract, as OpenAPI 3.1."""
-    return current_app.response_class(OPENAPI_PATH.read_bytes(), mimetype="application/yaml")
+    return current_app.response_class(
+        served_openapi(settings().reaction_kinds), mimetype="application/yaml"
+    )
+
+
+DEFAULT_KINDS_ENUM = "enum: [" + ", ".join(DEFAULT_REACTION_KINDS) + "]"
+
+
+def served_openapi(kinds: tuple[str, ...]) -> bytes:
+    """openapi.yaml with the reaction kinds this service is configured with: the file lists
+    the default set as the `kind` parameter's enum, so that clients and fuzzers see the
+    kinds that really are accepted (another kind is 422)."""
+    text = OPENAPI_PATH.read_text(encoding="utf-8")
+    if kinds != DEFAULT_REACTION_KINDS:
+        quoted = ", ".join(json.dumps(kind) for kind in kinds)
+        text = text.replace(DEFAULT_KINDS_ENUM, f"enum: [{quoted}]")
+    return text.encode("utf-8")

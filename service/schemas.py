@@ -49,6 +49,21 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class StrictInteger(fields.Integer):
+    """A JSON integer only: not "30", 30.5 or true (marshmallow's strict Integer takes
+    booleans, which are integers in Python). A number with no fractional part, such as
+    30.0, is an integer to JSON Schema (and so to openapi.yaml) and is taken as 30."""
+
+    default_error_messages = {"invalid": "Not an integer."}
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.make_error("invalid")
+        return value
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -56,8 +71,7 @@ class _Strict(Schema):
 
 class NewCommentSchema(_Strict):
     body = fields.String(required=True)
-    parent_id = fields.Integer(
-        strict=True,
+    parent_id = StrictInteger(
         allow_none=True,
         load_default=None,
         validate=validate.Range(min=1, max=2**31 - 1),

@@ -113,7 +113,9 @@ def start(
 
 
 @contextmanager
-def server(env: dict[str, str], workers: int = 1, ready: str = "/healthz") -> Iterator[str]:
+def server(
+    env: dict[str, str], workers: int = 1, ready: str = "/healthz", ready_timeout: float = 20.0
+) -> Iterator[str]:
     """Serve the app as `make run` and the container do, in this process's environment plus
     ``env``; yields the base URL, and stops the server after. Its log goes to the file
     TEST_SERVER_LOG names (kept), else to a temporary one (its tail is shown on failure)."""
@@ -124,7 +126,7 @@ def server(env: dict[str, str], workers: int = 1, ready: str = "/healthz") -> It
         process, base = start({**os.environ, **env, "WEB_CONCURRENCY": str(workers)}, log)
         try:
             try:
-                wait_until_ready(process, base + ready, seconds=20)
+                wait_until_ready(process, base + ready, seconds=ready_timeout)
             except AssertionError as exc:
                 tail = log.read_bytes()[offset:].decode(errors="replace")[-3000:]
                 raise RuntimeError(f"{exc}\n{tail}") from None

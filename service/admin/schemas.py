@@ -17,7 +17,7 @@ from marshmallow import (
 
 from ..domain.moderation import ACTIONS, QUEUE_STATES
 from ..enums import ArticleStatus
-from ..schemas import ARTICLE_ID_RULE, StrictBoolean, valid_article_id
+from ..schemas import ARTICLE_ID_RULE, StrictBoolean, StrictInteger, valid_article_id
 
 TARGET_TYPES = ("comment", "article", "user", "webhook")
 
@@ -69,18 +69,6 @@ class ActionSchema(_Strict):
     @validates("reason")
     def _reason(self, value: str | None, **_: Any) -> None:
         _no_nul(value)
-
-
-class StrictInteger(fields.Integer):
-    """A JSON integer only: not "30", 30.5 or true (marshmallow's strict Integer takes
-    booleans, which are integers in Python)."""
-
-    default_error_messages = {"invalid": "Not an integer."}
-
-    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.make_error("invalid")
-        return value
 
 
 def _timestamp_range(value: dt.datetime | None) -> None:

@@ -9,7 +9,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from ..domain.inbox import MAX_IDS, Item, permalink
 from ..domain.readers import OwnBan, Settings
 from ..enums import EmailMode
-from ..schemas import StrictBoolean, timestamp
+from ..schemas import StrictBoolean, StrictInteger, timestamp
 
 MAX_ID = 2**31 - 1
 
@@ -36,9 +36,9 @@ class NotificationQuerySchema(_Strict):
 
 
 class MarkReadSchema(_Strict):
-    up_to = fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID))
+    up_to = StrictInteger(validate=validate.Range(min=1, max=MAX_ID))
     ids = fields.List(
-        fields.Integer(strict=True, validate=validate.Range(min=1, max=MAX_ID)),
+        StrictInteger(validate=validate.Range(min=1, max=MAX_ID)),
         validate=validate.Length(min=1, max=MAX_IDS),
     )
 

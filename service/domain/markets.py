@@ -48,7 +48,12 @@ POSITIONS = frozenset(p.value for p in Position)
 def normalise_symbol(raw: str) -> str | None:
     """``raw`` as a stored symbol (upper case), or None when it is not one. A leading "$"
     is not part of a symbol."""
-    symbol = raw.strip().upper()
+    symbol = raw.strip()
+    # ASCII only: "ı".upper() is "I" and "ﬀ".upper() is "FF", so upper-casing first let
+    # letters that are not A-Z through (openapi.yaml's pattern says A-Z a-z).
+    if not symbol.isascii():
+        return None
+    symbol = symbol.upper()
     return symbol if SYMBOL.fullmatch(symbol) else None
 
 

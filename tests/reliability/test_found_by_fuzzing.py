@@ -145,3 +145,219 @@ def test_the_preview_schema_refuses_the_empty_bodies_the_service_refuses(client:
             jsonschema.validate({"body": body}, schema)
     jsonschema.validate({"body": " **x** "}, schema)
     assert client.post("/api/v1/preview", json={"body": " **x** "}).status_code == 200
+
+
+# --- found by `make fuzz` (tests/reliability/fuzz_live.py, every check, both databases) ---
+
+
+def test_an_integer_written_with_a_zero_fraction_is_an_integer(client: Any, post: Any) -> None:
+    """positive_data_acceptance: `{"up_to": 2147483647.0}` is an integer to JSON Schema
+    (and so to openapi.yaml) but was 422 "Not a valid integer"; the same held for
+    parent_id, ids and slow_mode_seconds. A fraction, a string or a boolean stays 422."""
+    reader = auth("u-int", name="Int")
+    parent = post("a-int", "parent").get_json()["id"]
+    r = client.post(
+        "/api/v1/articles/a-int/comments",
+        json={"body": "reply", "parent_id": float(parent)},
+        headers=reader,
+    )
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["parent_id"] == parent
+    for payload in ({"up_to": 2147483647.0}, {"ids": [1.0, 2]}):
+        assert (
+            client.post("/api/v1/me/notifications/read", json=payload, headers=reader).status_code
+            == 200
+        )
+    for bad in (1.5, "1", True):
+        r = client.post("/api/v1/me/notifications/read", json={"up_to": bad}, headers=reader)
+        assert r.status_code == 422, bad
+    r = client.patch(
+        "/api/v1/admin/articles/a-int", json={"slow_mode_seconds": 30.0}, headers=ADMIN
+    )
+    assert r.status_code == 200 and r.get_json()["slow_mode_seconds"] == 30
+    r = client.patch(
+        "/api/v1/admin/articles/a-int", json={"slow_mode_seconds": 30.5}, headers=ADMIN
+    )
+    assert r.status_code == 422
+
+
+def test_a_ticker_symbol_is_what_the_spec_pattern_says(client: Any) -> None:
+    """positive_data_acceptance: `/tickers/{symbol}` declared any 1-40 characters. The spec
+    now states the rule; the service agreed with it except for non-ASCII letters that
+    upper-case to A-Z ("baı" → "BAI", "ﬀ" → "FF"), which it now refuses too."""
+    import re
+
+    schema = _spec()["components"]["parameters"]["Symbol"]["schema"]
+    pattern = re.compile(schema["pattern"])
+    for symbol in (
+        "BABA",
+        "baba",
+        "BRK.B",
+        "9988.HK",
+        " AAPL ",
+        "0000",
+        "A" * 7,
+        "ba\u0131",
+        "\ufb00",
+        "BABA.",
+        "$BABA",
+        "BR\u212a",
+    ):
+        expected = 200 if pattern.search(symbol) else 422
+        assert client.get(f"/api/v1/tickers/{symbol}").status_code == expected, symbol
+
+
+@pytest.mark.settings(COMMENTS_REACTION_KINDS=("up", "down", "true"))
+def test_the_served_openapi_document_lists_the_configured_reaction_kinds(client: Any) -> None:
+    """openapi.yaml's `kind` enum is the default set; a deployment with other kinds serves
+    its own, so a client (or schemathesis reading /openapi.yaml) sees what is accepted."""
+    import yaml
+
+    served = yaml.safe_load(client.get("/openapi.yaml").data)
+    assert served["components"]["parameters"]["ReactionKind"]["schema"]["enum"] == [
+        "up",
+        "down",
+        "true",
+    ]
+    assert _spec()["components"]["parameters"]["ReactionKind"]["schema"]["enum"] == [
+        "like",
+        "dislike",
+        "insightful",
+        "funny",
+        "agree",
+        "disagree",
+    ]
+
+
+def test_the_spec_refuses_what_the_service_refuses_in_admin_requests(client: Any) -> None:
+    """positive_data_acceptance: a PATCH of an article with only `reason`, audit-log
+    filters with control characters, webhook URLs that are not http(s) URLs, and a
+    date outside 2000-9000 were schema-valid and 422. Now the schemas refuse them too."""
+    import jsonschema
+
+    schemas = _spec()["components"]["schemas"]
+    patch = schemas["ArticleModerationPatch"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"reason": "x"}, patch)
+    jsonschema.validate({"reason": "x", "status": "open"}, patch)
+    assert (
+        client.patch("/api/v1/admin/articles/a", json={"reason": "x"}, headers=ADMIN).status_code
+        == 422
+    )
+    for when in ("1999-12-31T00:00:00Z", "9001-01-01T00:00:00Z"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"slow_mode_until": when}, patch)
+        r = client.patch("/api/v1/admin/articles/a", json={"slow_mode_until": when}, headers=ADMIN)
+        assert r.status_code == 422
+
+    from service.delivery.ssrf import Refused, parse
+
+    url = schemas["WebhookUrl"]
+    for bad in (
+        "0",
+        "ftp://x.example/",
+        "http://u:p@x.example/",
+        "http://x.example/#f",
+        "http://x .example/",
+        "https://",
+        "http://x.example:99999/",
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, url)
+        with pytest.raises(Refused):
+            parse(bad)
+    for good in (
+        "https://news.example/hooks/comments",
+        "HTTP://1.2.3.4:8080/a?b=c",
+        "http://[2606:4700::1]:65535/",
+        "https://x.example:/",
+    ):
+        jsonschema.validate(good, url)
+        parse(good)
+
+    audit = _spec()["paths"]["/api/v1/admin/audit-log"]["get"]["parameters"]
+    target = next(p for p in audit if p.get("name") == "target_id")["schema"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate("a\x04b", target)
+    assert client.get("/api/v1/admin/audit-log?target_id=a%04b", headers=ADMIN).status_code == 422
+    jsonschema.validate("a\u0098b", target)
+    assert (
+        client.get("/api/v1/admin/audit-log?target_id=a%C2%98b", headers=ADMIN).status_code == 200
+    )
+
+
+def test_the_spec_refuses_the_free_text_the_service_refuses(client: Any, post: Any) -> None:
+    """The 422s of the last session's run (a NUL in a reason or note, a ban reason of
+    spaces) are now schema-invalid too, so schemathesis no longer sends them as valid."""
+    import jsonschema
+
+    schemas = _spec()["components"]["schemas"]
+    comment = post("a-text", "text").get_json()["id"]
+    ban = schemas["BanRequest"]
+    for reason in ("   ", "a\x00"):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate({"reason": reason}, ban)
+        r = client.put("/api/v1/admin/bans/u-x", json={"reason": reason}, headers=ADMIN)
+        assert r.status_code == 422, reason
+    jsonschema.validate({"reason": " spam "}, ban)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate("a\x00", schemas["FlagRequest"]["properties"]["note"])
+    r = client.post(
+        f"/api/v1/comments/{comment}/flags",
+        json={"reason": "spam", "note": "a\x00"},
+        headers=auth("u-flagger"),
+    )
+    assert r.status_code == 422
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate("a\x00", schemas["ModerationActionRequest"]["properties"]["reason"])
+    r = client.post(
+        f"/api/v1/admin/comments/{comment}/actions",
+        json={"action": "pin", "reason": "a\x00"},
+        headers=ADMIN,
+    )
+    assert r.status_code == 422
+
+
+def test_the_spec_refuses_a_body_with_nul_as_the_service_does(client: Any, post: Any) -> None:
+    """positive_data_acceptance (a 40-example run): `POST /preview` with a NUL in the body
+    was schema-valid and 422; the same rule holds for posting and editing."""
+    import jsonschema
+
+    spec = _spec()
+    preview = spec["paths"]["/api/v1/preview"]["post"]["requestBody"]["content"][
+        "application/json"
+    ]["schema"]["properties"]["body"]
+    schemas = spec["components"]["schemas"]
+    bodies = [preview] + [schemas[n]["properties"]["body"] for n in ("NewComment", "EditComment")]
+    for body in ("a\x00b", "\x00", "   "):
+        for schema in bodies:
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate(body, schema)
+        assert client.post("/api/v1/preview", json={"body": body}).status_code == 422
+        assert post("a-nul", body).status_code == 422
+    for schema in bodies:
+        jsonschema.validate(" x ", schema)
+
+
+def test_the_spec_refuses_the_article_ids_dot_and_dot_dot(client: Any) -> None:
+    """positive_data_acceptance (a 40-example run): `GET /counts?article_id=.` matched the
+    article id pattern and was 422 (`.` and `..` are path segments, #14 item 19)."""
+    import jsonschema
+
+    spec = _spec()
+    schema = {**spec["components"]["schemas"]["ArticleIdString"]}
+    queue = spec["paths"]["/api/v1/admin/queue"]["get"]["parameters"]
+    assert next(p for p in queue if p.get("name") == "article_id")["schema"] == {
+        "$ref": "#/components/schemas/ArticleIdString"
+    }
+    for article_id in (".", ".."):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(article_id, schema)
+        r = client.get("/api/v1/counts", query_string={"article_id": article_id})
+        assert r.status_code == 422
+        r = client.get(
+            "/api/v1/admin/queue", query_string={"article_id": article_id}, headers=ADMIN
+        )
+        assert r.status_code == 422
+    jsonschema.validate("...", schema)
+    assert client.get("/api/v1/counts", query_string={"article_id": "..."}).status_code == 200
