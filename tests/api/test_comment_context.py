@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from service import services
 from service.domain import comments as rules_
@@ -122,6 +122,39 @@ def test_reactions_and_the_viewers_own_come_with_the_branch(db_session, rules):
     assert context.reactions[chain[3].id] == {"like": 1}
     assert context.reactions[chain[0].id] == {"funny": 1}
     assert context.mine == {chain[3].id: ["like"]}
+
+
+def test_the_nested_replies_are_the_ones_the_viewer_may_see_and_only_this_threads(
+    db_session, rules
+):
+    """Mutation testing (#22): the first-replies query without `visible_to` showed a held
+    reply to everyone in the branch's context; without `root_id == root` it read the first
+    replies of every thread in the database (same tree, the reactions of all of them)."""
+    chain = _chain(db_session, rules)
+    earlier = sorted(
+        db_session.scalars(
+            select(Comment.id).where(Comment.parent_id == chain[0].id, Comment.id < chain[1].id)
+        )
+    )
+    assert len(earlier) == PER_ROOT + 2
+    held = db_session.get(Comment, earlier[0])
+    rules_.set_status(db_session, held, CommentStatus.PENDING)
+    other = _say(db_session, rules, "a2", "another thread")
+    other_reply = _say(db_session, rules, "a2", "its reply", parent=other.id, user="u-2")
+    for comment in (other, other_reply):
+        react_to_comment(
+            db_session, comment=comment, user_id="u-8", kind="like", kinds=KINDS, add=True
+        )
+    db_session.commit()
+    for viewer, nested in (
+        (Viewer(), earlier[1 : PER_ROOT + 1]),  # the held reply is skipped, as in the listing
+        (Viewer(user_id="u-2"), earlier[:PER_ROOT]),  # ... but not for its author
+    ):
+        context = comment_in_context(
+            db_session, comment_id=chain[2].id, viewer=viewer, per_root=PER_ROOT
+        )
+        assert [n.comment.id for n in context.root.replies] == [*nested, chain[1].id]
+        assert set(context.reactions).isdisjoint({other.id, other_reply.id})
 
 
 def test_missing_is_a_rule_error_404(db_session):

@@ -318,6 +318,23 @@ def test_history_follows_the_comments_visibility(client, post):
     assert len(get(client, REVISIONS, comment_id=held["id"], headers=MOD)["items"]) == 1
 
 
+def test_a_hidden_articles_history_is_as_missing_as_a_comment_that_never_was(client, post):
+    """Mutation testing (#22): `revisions.history` no longer asking `article_visible` (or
+    asking it about no article) let anyone read the edit history of a hidden article's
+    comments; the 404's detail was checked nowhere."""
+    c = created(post("secret", "Target $100 on $BABA", user="u-1"))
+    r = client.patch(f"/api/v1/comments/{c['id']}", json={"body": "$BABA v2"}, headers=auth())
+    assert r.status_code == 200
+    r = client.patch(f"{ADMIN}/articles/secret", json={"status": "hidden"}, headers=MOD)
+    assert r.status_code == 200
+    missing = get(client, REVISIONS, 404, comment_id=999999)
+    assert missing["detail"] == "There is no such comment."
+    for who in (None, auth("u-2"), auth("u-1")):  # even its author, as in the thread
+        assert get(client, REVISIONS, 404, headers=who, comment_id=c["id"]) == missing
+    history = get(client, REVISIONS, headers=MOD, comment_id=c["id"])["items"]
+    assert [h["body"] for h in history] == ["Target $100 on $BABA"]
+
+
 def test_removal_hides_the_history_from_the_public_not_from_moderators(client, post):
     parent = created(post("a1", "v1 $BABA", user="u-1"))
     client.patch(f"/api/v1/comments/{parent['id']}", json={"body": "v2 $BABA"}, headers=auth())

@@ -288,6 +288,49 @@ def test_blocked_terms_and_links_hold_comments(client, post, app, tmp_path):
     )
 
 
+def test_the_audit_log_says_what_a_hold_changed_and_why(client, post, app, tmp_path):
+    """Mutation testing (#22): the audit entries of automatic holds were checked for their
+    action and reason only; dropping their before/after snapshots, their time, the edited
+    comment's held reason or the "(after an edit)" note went unnoticed."""
+    terms = tmp_path / "terms.txt"
+    terms.write_text("scam\n")
+    reconfigure(app, COMMENTS_BLOCKED_TERMS_FILE=str(terms))
+    held = post("art", "a scam", user="u1").get_json()
+    fine = post("art", "all good here", user="u5").get_json()
+    r = client.patch(
+        f"/api/v1/comments/{fine['id']}", json={"body": "actually a scam"}, headers=auth("u5")
+    )
+    assert r.status_code == 200 and r.get_json()["status"] == "pending"
+    queue = client.get(f"{ADMIN}/queue?state=pending", headers=MOD).get_json()["items"]
+    assert {i["id"]: i["held_reason"] for i in queue} == {
+        held["id"]: "blocked_term",
+        fine["id"]: "blocked_term",
+    }
+
+    def hold_of(comment_id: int) -> dict[str, Any]:
+        log = client.get(f"{ADMIN}/audit-log?target_id={comment_id}", headers=MOD).get_json()
+        (entry,) = [e for e in log["items"] if e["action"] == "hold"]
+        assert (entry["actor"], entry["target_type"]) == ("system", "comment")
+        return entry
+
+    new = hold_of(held["id"])
+    assert (new["reason"], new["before"]) == ("blocked_term", None)
+    assert new["after"] == {
+        "status": "pending",
+        "pinned": False,
+        "held_reason": "blocked_term",
+        "flag_count": 0,
+    }
+    assert new["created_at"] == held["created_at"]  # held as it was posted
+    edited = hold_of(fine["id"])
+    assert edited["reason"] == "blocked_term (after an edit)"
+    assert (edited["before"]["status"], edited["before"]["held_reason"]) == ("published", None)
+    assert (edited["after"]["status"], edited["after"]["held_reason"]) == (
+        "pending",
+        "blocked_term",
+    )
+
+
 def thread_total(client: Any) -> int:
     return client.get("/api/v1/articles/art/comments").get_json()["total"]
 

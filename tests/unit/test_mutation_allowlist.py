@@ -20,7 +20,11 @@ ENTRIES = load_allowlist()
 def test_mutmut_mutates_the_domain_against_the_fast_tests():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mutmut"]
     assert config["only_mutate"] == ["service/domain/*"]
-    assert config["pytest_add_cli_args_test_selection"] == ["tests/unit", "tests/api"]
+    assert config["pytest_add_cli_args_test_selection"] == [
+        "tests/unit",
+        "tests/api",
+        "tests/security",
+    ]
     assert "mutate:" in (ROOT / "Makefile").read_text(encoding="utf-8")
 
 
