@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import create_engine, text
 
@@ -108,6 +108,16 @@ def _rss_kb(pid: int) -> int:
         return 0
 
 
+def _pss_kb(pid: int) -> int:
+    """Proportional set size: shared pages (libraries mapped by the parent and its workers)
+    counted once across the processes instead of once per process, as RSS sums do."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        return int(rollup.split("\nPss:")[1].split()[0])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def _children(pid: int) -> list[int]:
     try:
         return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
@@ -115,7 +125,7 @@ def _children(pid: int) -> list[int]:
         return []
 
 
-def measure(url: str, export: Path) -> dict[str, float | str]:
+def measure(url: str, export: Path, *options: str) -> dict[str, Any]:
     """Import ``export`` into an empty database at ``url`` with the real command."""
     reset(url)
     env = {
@@ -127,19 +137,35 @@ def measure(url: str, export: Path) -> dict[str, float | str]:
     cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     child = subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "service", "import", "disqus", str(export)],
+        [
+            sys.executable,
+            "-m",
+            "flask",
+            "--app",
+            "service",
+            "import",
+            "disqus",
+            str(export),
+            *options,
+        ],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=ROOT,
     )
-    peak_kb = peak_total_kb = 0
+    peak_kb = peak_total_kb = peak_pss_kb = peak_worker_kb = 0
+    loads: list[float] = []
     while child.poll() is None:  # resident memory of the import and of its workers
         main = _rss_kb(child.pid)
-        workers = sum(_rss_kb(pid) for pid in _children(child.pid))
+        workers = [_rss_kb(pid) for pid in _children(child.pid)]
         peak_kb = max(peak_kb, main)
-        peak_total_kb = max(peak_total_kb, main + workers)
+        peak_worker_kb = max([peak_worker_kb, *workers])
+        peak_total_kb = max(peak_total_kb, main + sum(workers))
+        pss = _pss_kb(child.pid) + sum(_pss_kb(pid) for pid in _children(child.pid))
+        peak_pss_kb = max(peak_pss_kb, pss)
+        if len(loads) < (time.perf_counter() - started) // 10:  # one sample in 10 s
+            loads.append(os.getloadavg()[0])
         time.sleep(0.2)
     stdout, stderr = child.communicate()
     seconds = time.perf_counter() - started
@@ -161,6 +187,10 @@ def measure(url: str, export: Path) -> dict[str, float | str]:
         "seconds": seconds,
         "peak_mb": peak_kb / 1024,
         "peak_total_mb": peak_total_kb / 1024,
+        "peak_worker_mb": peak_worker_kb / 1024,
+        "peak_pss_mb": peak_pss_kb / 1024,
+        "load_mean": sum(loads) / len(loads) if loads else os.getloadavg()[0],
+        "load_max": max(loads, default=os.getloadavg()[0]),
         "cpu_seconds": cpu,
         "summary": summary,
         "recount": "clean" if check.returncode == 0 else "DRIFT",
@@ -173,18 +203,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=10_000)
     parser.add_argument("--databases", default="sqlite,postgres")
     parser.add_argument(
+        "--export", help="import this Disqus file instead of generating one (A/B runs)"
+    )
+    parser.add_argument("--jobs", type=int, help="passed to flask import (default: its own)")
+    parser.add_argument(
         "--output", default=str(ROOT / "docs" / "performance.md"), help="'-': print only"
     )
     args = parser.parse_args(argv)
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
-        export = Path(tmp) / "disqus.xml"
-        t0 = time.perf_counter()
-        with open(export, "w", encoding="utf-8") as out:
-            generate_disqus(out, comments=args.comments, threads=args.threads)
-        made = time.perf_counter() - t0
+        export = Path(args.export or Path(tmp) / "disqus.xml")
+        if not args.export:
+            t0 = time.perf_counter()
+            with open(export, "w", encoding="utf-8") as out:
+                generate_disqus(out, comments=args.comments, threads=args.threads)
+            made = time.perf_counter() - t0
+            print(f"generated {export.name} in {made:.0f} s", file=sys.stderr)
         size_mb = export.stat().st_size / 1e6
-        print(f"generated {export.name}: {size_mb:.0f} MB in {made:.0f} s", file=sys.stderr)
+        options = ("--jobs", str(args.jobs)) if args.jobs else ()
         targets = []
         if "sqlite" in args.databases:
             targets.append(("SQLite", f"sqlite:///{Path(tmp) / 'import.db'}"))
@@ -192,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             targets.append(("PostgreSQL", os.environ.get("BENCH_DATABASE_URL", DEFAULT_PG)))
         for label, url in targets:
             try:
-                result = measure(url, export)
+                result = measure(url, export, *options)
             except Exception as exc:  # PostgreSQL down: say so, keep the SQLite row
                 print(f"{label}: skipped ({exc})", file=sys.stderr)
                 continue
@@ -205,14 +241,17 @@ def main(argv: list[str] | None = None) -> int:
         f"cores, load average {os.getloadavg()[0]:.1f} at the end (the machine is shared: "
         "wall time depends on the neighbours; CPU time counts the import and its workers).",
         "",
-        "| database | comments | wall time | CPU time | peak RSS | recount --check | report |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| database | comments | wall time | CPU time | load (mean/max) | peak RSS | recount "
+        "--check | report |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for label, r in rows:
         lines.append(
             f"| {label} | {args.comments:,} | {float(r['seconds']) / 60:.1f} min | "
-            f"{float(r['cpu_seconds']) / 60:.1f} min | {float(r['peak_mb']):.0f} MB "
-            f"({float(r['peak_total_mb']):.0f} MB with workers) | {r['recount']} | "
+            f"{float(r['cpu_seconds']) / 60:.1f} min | {r['load_mean']:.0f}/{r['load_max']:.0f} | "
+            f"{float(r['peak_mb']):.0f} MB "
+            f"({float(r['peak_total_mb']):.0f} MB with workers, PSS "
+            f"{float(r['peak_pss_mb']):.0f} MB) | {r['recount']} | "
             f"{r['summary']} |"
         )
     body = "\n".join(lines) + "\n"

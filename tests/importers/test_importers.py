@@ -179,6 +179,27 @@ def test_a_truncated_file_is_a_clear_error_and_writes_nothing(
         assert count(app, model) == 0
 
 
+@pytest.mark.parametrize(
+    ("fmt", "fixture", "says"),
+    [
+        ("wordpress", "wordpress.xml", "not well-formed XML at line"),
+        ("isso", "isso.json", "is not valid JSON"),
+        ("commento", "commento.json", "is not valid JSON"),
+    ],
+)
+def test_other_formats_truncated_are_a_clear_error_and_write_nothing(
+    app: Any, tmp_path: Path, fmt: str, fixture: str, says: str
+) -> None:
+    data = (FIXTURES / fixture).read_bytes()
+    path = tmp_path / f"cut-{fixture}"
+    path.write_bytes(data[: int(len(data) * 0.6)])
+    result = run(app, fmt, str(path))
+    assert result.exit_code == 1, result.output
+    assert "nothing imported" in result.output and says in result.output
+    for model in (Comment, Article, ImportedComment, AuditEntry):
+        assert count(app, model) == 0
+
+
 def test_declared_latin1_encoding_is_read(app: Any) -> None:
     result = run(app, "disqus", str(FIXTURES / "disqus-latin1.xml"))
     assert result.exit_code == 0, result.output
