@@ -53,7 +53,8 @@ def _open(path: str, on_read: Callable[[int], None]) -> tuple[Any, ExitStack]:
     counting = Counting(raw, on_read)
     if raw.read(2) == b"\x1f\x8b":
         raw.seek(0)
-        return stack.enter_context(gzip.GzipFile(fileobj=counting, mode="rb")), stack  # type: ignore[arg-type]
+        gz = gzip.GzipFile(fileobj=counting, mode="rb")  # type: ignore[call-overload]
+        return stack.enter_context(gz), stack
     raw.seek(0)
     return counting, stack
 
@@ -174,7 +175,7 @@ def _command(fmt: str, what: str) -> click.Command:
                 handle, opened = _open(file, progress.bytes_read)
                 stack.enter_context(opened)
                 writer = Writer(
-                    db.session,
+                    db.session(),
                     Options(
                         source=fmt,
                         user_prefix=user_prefix,

@@ -17,7 +17,7 @@ from ..domain import bodies
 def _converter() -> Any:
     from markdownify import MarkdownConverter  # lazy: only HTML sources need it
 
-    class Converter(MarkdownConverter):  # type: ignore[misc]
+    class Converter(MarkdownConverter):
         def convert_img(self, el: Any, text: str, parent_tags: Any) -> str:
             # Our comments show no images (third-party pixels): an image becomes a link to it,
             # as Markdown image syntax in a posted comment does.

@@ -387,8 +387,9 @@ class Writer:
                             path = parent.path
                     root_id = ancestor_ids(path)[0] if path != "/" else None
             if post.author_id:
-                author_id: str | None = (self.options.user_prefix + post.author_id)[:200]
-                self.report.users.add(author_id)
+                user_id = (self.options.user_prefix + post.author_id)[:200]
+                self.report.users.add(user_id)
+                author_id: str | None = user_id
             else:
                 author_id = None
                 self.report.guest_comments += 1
@@ -479,7 +480,7 @@ class Writer:
                 .where(_ARTICLES.c.id == article_id, _ARTICLES.c.status == ArticleStatus.OPEN)
                 .values(status=ArticleStatus.CLOSED)
             )
-            self.report.closed_threads += closed.rowcount
+            self.report.closed_threads += closed.rowcount  # type: ignore[attr-defined]
 
     # --- the end ----------------------------------------------------------------------------
 

@@ -83,6 +83,21 @@ _FRESH_ARTICLES = (
 )
 
 
+# The domain events a stream can show. The rest (notification.created, which a post records
+# in the commit's second round of sinks; flags; user events) would only re-read the rows the
+# first round already built from, and say nothing.
+STREAMED = frozenset(
+    {
+        ev.COMMENT_CREATED,
+        ev.COMMENT_EDITED,
+        ev.COMMENT_STATUS,
+        ev.COMMENT_MODERATED,
+        ev.REACTION_CHANGED,
+        ev.ARTICLE_CHANGED,
+    }
+)
+
+
 def build(session: Session, events: list[ev.Event]) -> list[Item]:
     """The stream events for one transaction's domain events, in order."""
     order: list[int] = []  # comments in the order they were first touched
@@ -94,7 +109,7 @@ def build(session: Session, events: list[ev.Event]) -> list[Item]:
     article_reacted: list[str] = []
     article_changes: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for event in events:
-        if event.article_id is None:
+        if event.article_id is None or event.type not in STREAMED:
             continue
         cid = event.comment_id
         if event.type == ev.ARTICLE_CHANGED:
