@@ -48,7 +48,9 @@ POSITIONS = frozenset(p.value for p in Position)
 def normalise_symbol(raw: str) -> str | None:
     """``raw`` as a stored symbol (upper case), or None when it is not one. A leading "$"
     is not part of a symbol."""
-    symbol = raw.strip()
+    # Taken as sent: str.strip() also drops U+0085 and other Unicode spaces, so
+    # "m\x85" became "M" while openapi.yaml's pattern refuses it (found by the fuzzer).
+    symbol = raw
     # ASCII only: "ı".upper() is "I" and "ﬀ".upper() is "FF", so upper-casing first let
     # letters that are not A-Z through (openapi.yaml's pattern says A-Z a-z).
     if not symbol.isascii():

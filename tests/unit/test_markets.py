@@ -159,6 +159,9 @@ def test_plain_text_and_fingerprints_ignore_the_template():
         ("TOOLONGX", None),
         ("BA BA", None),
         ("", None),
+        ("m\x85", None),  # U+0085 (next line): str.strip() would have made it "M"
+        (" BABA", None),
+        ("BABA\n", None),
     ],
 )
 def test_normalise_symbol(raw, symbol):
