@@ -45,12 +45,21 @@ ENV_TICKERS = "tickers"
 POSITIONS = frozenset(p.value for p in Position)
 
 
+# ECMAScript's \s (what `\s` means in a JSON Schema pattern): the white space and line
+# terminator characters.
+SPACES = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
 def normalise_symbol(raw: str) -> str | None:
     """``raw`` as a stored symbol (upper case), or None when it is not one. A leading "$"
     is not part of a symbol."""
-    # Taken as sent: str.strip() also drops U+0085 and other Unicode spaces, so
-    # "m\x85" became "M" while openapi.yaml's pattern refuses it (found by the fuzzer).
-    symbol = raw
+    # Spaces around it are ignored, as openapi.yaml's pattern says (`\s*`, JSON Schema's
+    # ECMAScript whitespace). str.strip() alone also dropped U+0085 and U+001C-U+001F,
+    # which that pattern refuses: "m\x85" answered for M (found by the contract fuzzer).
+    symbol = raw.strip(SPACES)
     # ASCII only: "ı".upper() is "I" and "ﬀ".upper() is "FF", so upper-casing first let
     # letters that are not A-Z through (openapi.yaml's pattern says A-Z a-z).
     if not symbol.isascii():

@@ -159,9 +159,10 @@ def test_plain_text_and_fingerprints_ignore_the_template():
         ("TOOLONGX", None),
         ("BA BA", None),
         ("", None),
-        ("m\x85", None),  # U+0085 (next line): str.strip() would have made it "M"
-        (" BABA", None),
-        ("BABA\n", None),
+        ("m\x85", None),  # U+0085 (next line): str.strip() made it "M"; the spec's \s does not
+        ("BABA\x1f", None),
+        (" BABA", "BABA"),  # spaces around it are ignored, as openapi.yaml says
+        ("\u00a0baba\n", "BABA"),
     ],
 )
 def test_normalise_symbol(raw, symbol):
