@@ -142,15 +142,16 @@ def test_pathological_markdown_renders_quickly_and_safely(client, payload):
     elapsed = time.monotonic() - started
     assert r.status_code == 201, r.get_json()
     assert_harmless(r.get_json()["body_html"])
-    # A guard against catastrophic (super-linear) parsing, not a performance target.
-    assert elapsed < 1.0, f"{elapsed:.2f} s to post {payload[:20]!r}"
+    # A guard against catastrophic (super-linear) parsing, not a performance target: 1 s
+    # failed once in CI at 1.35 s; a blow-up takes tens of seconds.
+    assert elapsed < 3.0, f"{elapsed:.2f} s to post {payload[:20]!r}"
 
 
 def test_render_of_the_largest_bodies_stays_linear():
     for unit in ("*", "[", "`", "> ", "<"):
         started = time.monotonic()
         render(unit * (10_000 // len(unit)))
-        assert time.monotonic() - started < 1.0, unit
+        assert time.monotonic() - started < 3.0, unit
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
