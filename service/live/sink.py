@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ..domain import events as ev
@@ -257,6 +258,10 @@ class LiveSink:
             return
         try:
             items = build(session, events)
+        except SQLAlchemyError:
+            # The database failed under the write too (its connection is gone): swallowed
+            # here, the commit met a dead transaction and answered 500, not the outage's 503.
+            raise
         except Exception:  # the stream must never cost the write itself
             log.exception("live events: could not build the stream events")
             return
