@@ -185,6 +185,7 @@ SERVERS = {
     "granian": "granian ASGI: event streams native, the app on a thread pool (the default: python -m service.serve)",
     "granian-wsgi": "granian WSGI, the app alone (the default before issue 16)",
     "granian-asgi": "granian ASGI, the Flask app through a2wsgi",
+    "uvicorn": "uvicorn (uvloop, httptools): the same ASGI app (COMMENTS_SERVER=uvicorn, the streams instance)",
     "sync": "gunicorn sync (the previous default)",
     "gthread": "gunicorn gthread, 4 threads",
     "gevent": "gunicorn gevent",
@@ -206,6 +207,14 @@ def server_command(kind: str, app: str, port: int) -> tuple[list[str], dict[str,
             sys.executable, "-m", "granian", "--interface", "asgi", "--workers",
             os.environ.get("WEB_CONCURRENCY", "2"), "--host", "127.0.0.1", "--port", str(port),
             "--log-level", "warning", f"bench.asgi:{name}",
+        ], {}  # fmt: skip
+    if kind == "uvicorn":
+        if app == "service.wsgi:app":
+            return [sys.executable, "-m", "service.serve"], {"COMMENTS_SERVER": "uvicorn"}
+        return [
+            sys.executable, "-m", "uvicorn", "--workers", os.environ.get("WEB_CONCURRENCY", "2"),
+            "--host", "127.0.0.1", "--port", str(port), "--loop", "uvloop", "--http",
+            "httptools", "--log-level", "warning", "--no-access-log", "bench.asgi:ceiling",
         ], {}  # fmt: skip
     if kind in ("sync", "gthread", "gevent"):
         return [

@@ -20,6 +20,8 @@ article of bench/run.py), and measures:
     python -m bench.streams --subscribers 10000             # the issue's targets
     python -m bench.streams --subscribers 2000 --duration 3  # a quicker check
     python -m bench.streams --redis redis://127.0.0.1:6379/5 --workers 2
+    python -m bench.streams --subscribers 10000 --server uvicorn --no-delivery-worker
+                                                   # a streams instance (docs/production.md)
 
 Without ``--redis`` the instance runs one worker process (in-process fan-out reaches the
 streams of the process that took the post only); with it, ``--workers`` (default 2) share
@@ -180,7 +182,7 @@ def _sample_sockets(port: int, out: list[tuple[float, int, int]], seconds: float
 def _all_warm(cold: dict[str, float], now: dict[str, float]) -> bool:
     """Every granian worker's RSS grew by WARM_MB since ``cold`` (its first post loaded and
     trained the spam model)."""
-    workers = [name for name in cold if "worker-" in name]
+    workers = [name for name in cold if "worker-" in name or "spawn_main" in name]
     return bool(workers) and all(now.get(name, 0) - cold[name] >= WARM_MB for name in workers)
 
 
@@ -210,6 +212,17 @@ def main(argv: list[str] | None = None) -> int:
         "taken one, at most 8 per worker), so the timed post is not a worker's first "
         "(which trains the spam model); 0: cold",
     )
+    parser.add_argument(
+        "--server",
+        choices=("granian", "uvicorn"),
+        default="granian",
+        help="COMMENTS_SERVER: the default granian, or uvicorn (the streams instance)",
+    )
+    parser.add_argument(
+        "--no-delivery-worker",
+        action="store_true",
+        help="COMMENTS_DELIVERY_WORKER=false: an instance whose deliveries run elsewhere",
+    )
     parser.add_argument("--client", nargs=3, metavar=("PORT", "COUNT", "MARKER"))
     args = parser.parse_args(argv)
     raise_open_files(args.subscribers * 2 + 4096)
@@ -234,10 +247,12 @@ def main(argv: list[str] | None = None) -> int:
         "COMMENTS_METRICS_PUBLIC": "true",  # nothing scrapes it here
         "COMMENTS_SSE_MAX_PER_IP": str(args.subscribers + 10),
         "WEB_CONCURRENCY": str(workers),
+        "COMMENTS_SERVER": args.server,
+        "COMMENTS_DELIVERY_WORKER": "false" if args.no_delivery_worker else "true",
     }
     if args.redis:
         env["COMMENTS_REDIS_URL"] = args.redis
-    server = Server("service.wsgi:app", env, workdir / "server.log")  # the default: ASGI
+    server = Server("service.wsgi:app", env, workdir / "server.log")  # service.serve's ASGI app
     clients: list[subprocess.Popen[str]] = []
     try:
         base = server.base
@@ -352,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         "page_rps_alone": round(alone.rps),
         "page_rps_beside_streams": round(beside.rps),
         "page_kept": round(kept, 3),
+        "server": args.server,
+        "delivery_worker": not args.no_delivery_worker,
         "load_average": os.getloadavg()[0],
     }
     print(json.dumps(result))
@@ -365,7 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, ok in targets.items():
         print(f"  {'met   ' if ok else 'MISSED'}  {name}")
     print(
-        f"granian ASGI, {workers} worker(s), {result['fan_out']} fan-out: {ready:,} open streams "
+        f"{args.server} ASGI, {workers} worker(s)"
+        f"{'' if args.no_delivery_worker else ' and the delivery worker'}, "
+        f"{result['fan_out']} fan-out: {ready:,} open streams "
         f"(opened in {opened_s:.0f} s), {len(arrivals):,} received the event; "
         f"p50 {result['p50_ms']:.0f} ms, p99 {result['p99_ms']:.0f} ms, "
         f"max {result['max_ms']:.0f} ms (the POST itself took {result['post_ms']:.0f} ms, "

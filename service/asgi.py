@@ -95,12 +95,10 @@ class Router:
         let granian's own handler run."""
         loop = asyncio.get_running_loop()
         handlers = getattr(loop, "_signal_handlers", None)  # asyncio's; absent elsewhere
-        if not isinstance(handlers, dict):
-            self._end_streams_on_signals_any_loop(loop)
-            return
         for sig in (signal.SIGTERM, signal.SIGINT):
-            handle = handlers.get(sig)
-            if handle is None:
+            handle = handlers.get(sig) if isinstance(handlers, dict) else None
+            if handle is None:  # uvloop, or a server that set a plain handler (uvicorn)
+                self._end_streams_on_signal_any_loop(loop, sig)
                 continue
 
             def chained(handle: Any = handle) -> None:
@@ -111,24 +109,24 @@ class Router:
 
             loop.add_signal_handler(sig, chained)
 
-    def _end_streams_on_signals_any_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _end_streams_on_signal_any_loop(self, loop: asyncio.AbstractEventLoop, sig: int) -> None:
         """The same for a loop that keeps its handlers out of reach (uvloop, the default
-        when installed): its ``add_signal_handler`` sets a Python-level handler that only
-        marks the signal (the loop wakes through the wakeup fd and runs granian's
-        callback). That handler is wrapped here: it still runs, and the streams end on the
-        loop's next turn."""
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            previous = signal.getsignal(sig)
-            if not callable(previous):
-                continue
+        when installed: its ``add_signal_handler`` sets a Python-level handler that only
+        marks the signal, and the loop wakes through the wakeup fd and runs granian's
+        callback), or for a server that sets a Python-level handler itself (uvicorn's
+        ``handle_exit``). That handler is wrapped here: it still runs, and the streams
+        end on the loop's next turn."""
+        previous = signal.getsignal(sig)
+        if not callable(previous):
+            return
 
-            def wrapped(signum: int, frame: Any, previous: Callable[..., Any] = previous) -> None:
-                try:
-                    loop.call_soon_threadsafe(self.hub.close_all)
-                finally:
-                    previous(signum, frame)
+        def wrapped(signum: int, frame: Any, previous: Callable[..., Any] = previous) -> None:
+            try:
+                loop.call_soon_threadsafe(self.hub.close_all)
+            finally:
+                previous(signum, frame)
 
-            signal.signal(sig, wrapped)
+        signal.signal(sig, wrapped)
 
     # --- a stream -------------------------------------------------------------------------
 

@@ -344,6 +344,14 @@ class Settings:
         env="WEB_CONCURRENCY",
         check=_at_least(1),
     )
+    server: str = _row(
+        "granian",
+        "The HTTP server `python -m service.serve` runs: `granian` (Rust; the throughput and "
+        "slow-client figures in docs/performance.md) or `uvicorn` (uvloop + httptools: about a "
+        "third of granian's memory per open event stream, for an instance that holds many; "
+        "docs/production.md).",
+        check=_one_of("granian", "uvicorn"),
+    )
     web_threads: int = _row(
         4, "Threads per worker process that run the app.", env="WEB_THREADS", check=_at_least(1)
     )

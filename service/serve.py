@@ -25,6 +25,11 @@ plus WEB_THREADS and WORKER_TIMEOUT, and gives what gunicorn gave:
   COMMENTS_DELIVERY_WORKER=false (production may run workers as their own processes).
 
 ``python -m service.serve bench.ceiling:app`` serves another WSGI target the same way.
+
+``COMMENTS_SERVER=uvicorn`` serves the same ASGI app on uvicorn instead (``uvicorn_server``):
+an open event stream costs about a third of granian's memory there, so an instance that
+holds many streams fits in less; what it lacks is granian's time limit on a client that
+never finishes its headers (docs/production.md, "Many open streams").
 """
 
 from __future__ import annotations
@@ -145,6 +150,60 @@ def server(target: str = DEFAULT_TARGET) -> Any:
     )
 
 
+UVICORN_LOG_CONFIG: dict[str, Any] = {
+    **LOG_CONFIG,
+    "loggers": {
+        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn.error": {"level": "INFO"},
+    },
+}
+
+
+def uvicorn_server(target: str = DEFAULT_TARGET) -> Any:
+    """The same app on uvicorn (``COMMENTS_SERVER=uvicorn``): uvloop and httptools, whose
+    open connection costs about a third of granian's (docs/performance.md), for an instance
+    that holds many event streams. A supervisor process starts WEB_CONCURRENCY workers
+    and replaces one that dies (the watchdog's exit included), as granian does; SIGTERM
+    ends the streams (service/asgi.py) and lets in-flight requests finish within 20 s.
+    Not here: a time limit on a client that never finishes its headers (it holds a
+    connection, not a thread: docs/production.md)."""
+    import uvicorn  # lazy: only this server needs it
+    from uvicorn.supervisors import Multiprocess  # lazy: as above
+
+    if target not in ASGI_TARGETS:
+        sys.exit("comments: COMMENTS_SERVER=uvicorn serves the service's ASGI app only")
+    level = str(setting("COMMENTS_LOG_LEVEL")).lower()
+    os.environ.setdefault("WORKER_TIMEOUT", str(setting("WORKER_TIMEOUT")))
+    config = uvicorn.Config(
+        target,
+        host=setting("HOST"),
+        port=setting("PORT"),
+        workers=setting("WEB_CONCURRENCY"),
+        loop="uvloop",
+        http="httptools",
+        ws="none",
+        lifespan="on",
+        interface="asgi3",
+        # The app logs the one access line per request, and reads the client's address as
+        # granian gives it (the proxies it trusts are its own setting, not the server's).
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        log_config=UVICORN_LOG_CONFIG,
+        log_level=level if level in uvicorn.config.LOG_LEVELS else "info",
+        backlog=BACKLOG,
+        limit_concurrency=ASGI_CONNECTIONS_PER_WORKER,
+        timeout_graceful_shutdown=GRACEFUL_SECONDS,
+    )
+    socket = config.bind_socket()
+
+    class Serving:
+        def serve(self) -> None:
+            Multiprocess(config, sockets=[socket]).run()
+
+    return Serving()
+
+
 def _end_leftover_workers() -> None:
     """granian has returned from serve(), yet a worker it respawned after a crash can still
     be running (seen in tests/reliability: it outlived the main process, holding the port
@@ -155,7 +214,7 @@ def _end_leftover_workers() -> None:
             text = open(f"/proc/{os.getpid()}/task/{os.getpid()}/children").read()
         except OSError:
             return []
-        return [int(pid) for pid in text.split()]
+        return [int(pid) for pid in text.split() if not _is_resource_tracker(int(pid))]
 
     left = children()
     for pid in left:
@@ -171,6 +230,16 @@ def _end_leftover_workers() -> None:
                 left.remove(pid)
     for pid in left:
         os.kill(pid, signal.SIGKILL)
+
+
+def _is_resource_tracker(pid: int) -> bool:
+    """multiprocessing's resource tracker (uvicorn's workers are spawned processes) ignores
+    SIGTERM and ends by itself once this process has gone."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            return b"multiprocessing.resource_tracker" in cmdline.read()
+    except OSError:
+        return False
 
 
 def start_delivery_worker(target: str) -> subprocess.Popen[bytes] | None:
@@ -221,7 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     made = metrics_dir()
     worker = start_delivery_worker(target)
     try:
-        server(target).serve()
+        (uvicorn_server if setting("COMMENTS_SERVER") == "uvicorn" else server)(target).serve()
     finally:
         stop_delivery_worker(worker)
         _end_leftover_workers()

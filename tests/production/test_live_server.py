@@ -1,6 +1,7 @@
 """The event stream through the real server (python -m service.serve: granian's ASGI
-interface, service/asgi.py): a stream on one port beside the normal pages, shutdown with
-streams open, and two instances sharing one Redis (TEST_REDIS_URL)."""
+interface, service/asgi.py, or uvicorn with COMMENTS_SERVER=uvicorn): a stream on one port
+beside the normal pages, shutdown with streams open, a dead uvicorn worker replaced, and two
+instances sharing one Redis (TEST_REDIS_URL)."""
 
 from __future__ import annotations
 
@@ -93,11 +94,15 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+@pytest.mark.parametrize("server", ["granian", "uvicorn"])
 def test_one_port_serves_the_stream_beside_the_pages_and_shutdown_ends_streams(
-    tmp_path: Path, sqlite_url: str
+    tmp_path: Path, sqlite_url: str, server: str
 ) -> None:
+    """On both servers COMMENTS_SERVER offers: the default granian, and uvicorn (the
+    streams instance of docs/production.md)."""
     a = f"live-server-{uuid.uuid4().hex[:6]}"
-    with instance(tmp_path, sqlite_url, WEB_CONCURRENCY="1") as (base, process):
+    env = {"WEB_CONCURRENCY": "1", "COMMENTS_SERVER": server}
+    with instance(tmp_path, sqlite_url, **env) as (base, process):
         stream = RawStream(base, a)
         assert stream.head.startswith(b"HTTP/1.1 200")
         assert b"text/event-stream" in stream.head.lower()
@@ -112,6 +117,53 @@ def test_one_port_serves_the_stream_beside_the_pages_and_shutdown_ends_streams(
         process.send_signal(15)  # SIGTERM with the stream still open
         assert process.wait(timeout=15) == 0
         assert time.monotonic() - started < 10  # not granian's 20 s wait for the stream
+        stream.close()
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in text.split()]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def test_uvicorn_replaces_a_dead_worker_and_its_streams_reconnect(
+    tmp_path: Path, sqlite_url: str
+) -> None:
+    """COMMENTS_SERVER=uvicorn keeps what granian gives: a worker that dies (killed, or the
+    watchdog's exit) is replaced, and the instance answers again."""
+    a = f"live-respawn-{uuid.uuid4().hex[:6]}"
+    env = {"WEB_CONCURRENCY": "1", "COMMENTS_SERVER": "uvicorn"}
+    with instance(tmp_path, sqlite_url, **env) as (base, process):
+        stream = RawStream(base, a)
+        stream.read_until(b"retry: 3000\n\n")
+        workers = [p for p in _children(process.pid) if b"spawn_main" in _cmdline(p)]
+        assert len(workers) == 1, [_cmdline(p) for p in _children(process.pid)]
+        os.kill(workers[0], 9)
+        with pytest.raises((AssertionError, OSError)):
+            stream.read_until(b"never sent", timeout=10)  # the stream ends with its worker
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            fresh = [p for p in _children(process.pid) if b"spawn_main" in _cmdline(p)]
+            if fresh and fresh != workers:
+                try:
+                    if get(base + "/readyz", timeout=1)[0] == 200:
+                        break
+                except OSError:
+                    pass
+            time.sleep(0.2)
+        else:
+            raise AssertionError("no new worker answered within 20 s")
+        again = RawStream(base, a)
+        cid = post(base, a, "after the respawn")
+        again.read_until(b"event: comment.created\n")
+        assert f'"id":{cid}'.encode() in again.buffer
+        again.close()
         stream.close()
 
 
