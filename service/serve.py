@@ -44,11 +44,6 @@ import tempfile
 import time
 from typing import Any
 
-from granian.constants import Interfaces
-from granian.http import HTTP1Settings
-from granian.log import LogLevels
-from granian.server import Server
-
 from .config import SETTINGS
 
 DEFAULT_TARGET = "service.asgi:app"
@@ -117,6 +112,11 @@ LOG_CONFIG: dict[str, Any] = {
 
 
 def server(target: str = DEFAULT_TARGET) -> Any:
+    # granian's Rust extension is ~19 MB of a process, which uvicorn's supervisor never needs
+    from granian.constants import Interfaces  # lazy: see above
+    from granian.http import HTTP1Settings  # lazy: as above
+    from granian.log import LogLevels  # lazy: as above
+    from granian.server import Server  # lazy: as above
 
     workers: int = setting("WEB_CONCURRENCY")
     threads: int = setting("WEB_THREADS")
