@@ -449,13 +449,6 @@ def own_reactions(
     for kinds in mine.values():
         kinds.sort()
     return mine
-    for comment_id, kind in session.execute(
-        _OWN_REACTIONS, {"ids": list(comment_ids), "user_id": user_id}
-    ):
-        mine.setdefault(comment_id, []).append(kind)
-    for kinds in mine.values():
-        kinds.sort()
-    return mine
 
 
 def article_for_listing(
