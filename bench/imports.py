@@ -27,9 +27,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import create_engine, text
-
-from service.migrate import upgrade
+from bench.run import reset_database
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/comments_perf"
@@ -90,16 +88,6 @@ def generate_disqus(out: IO[str], *, comments: int, threads: int, seed: int = 19
     out.write("</disqus>\n")
 
 
-def reset(url: str) -> None:
-    engine = create_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    upgrade(url)
-
-
 def _rss_kb(pid: int) -> int:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
@@ -127,7 +115,7 @@ def _children(pid: int) -> list[int]:
 
 def measure(url: str, export: Path, *options: str) -> dict[str, Any]:
     """Import ``export`` into an empty database at ``url`` with the real command."""
-    reset(url)
+    reset_database(url)
     env = {
         **os.environ,
         "DATABASE_URL": url,

@@ -14,33 +14,21 @@ import os
 from typing import Any, Callable, Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from service import create_app
 from service.extensions import db
-from service.migrate import upgrade
 from service.services import EXTENSION
-from tests.helpers import JWT_SECRET, Callers, auth, callers
+from tests.helpers import JWT_SECRET, Callers, auth, callers, reset_schema
 from tests.helpers import empty_tables as _empty_tables
-
-
-def _reset_postgres(url: str) -> None:
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if url:
-        _reset_postgres(url)
-    else:
-        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
-    upgrade(url)
+    url = os.environ.get("TEST_DATABASE_URL") or (
+        "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
+    )
+    reset_schema(url)
     return url
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, text
 
 from service.config import load_settings
 from service.domain.comments import Rules
+from service.migrate import upgrade
 from service.models import Base
 from service.services import EXTENSION
 
@@ -68,6 +69,18 @@ def at_once(app: Any, calls: list[Callable[[Any], int]]) -> list[int]:
     for t in threads:
         t.join()
     return results
+
+
+def reset_schema(url: str) -> None:
+    """The database at ``url`` migrated from nothing: PostgreSQL's public schema dropped
+    first (a SQLite file is the caller's to start empty)."""
+    if url.startswith("postgresql"):
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    upgrade(url)
 
 
 def empty_tables(url: str) -> None:

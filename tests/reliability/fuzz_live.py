@@ -28,7 +28,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from tests.helpers import JWT_SECRET, empty_tables, make_token
+from tests.helpers import JWT_SECRET, empty_tables, make_token, reset_schema
 from tests.servers import server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,17 +38,7 @@ ADMIN = make_token("fuzz-admin", name="Fuzz admin", roles=["moderator", "admin"]
 
 
 def reset_database(url: str) -> None:
-    from sqlalchemy import create_engine, text
-
-    from service.migrate import upgrade
-
-    if url.startswith("postgresql"):
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
+    reset_schema(url)
     empty_tables(url)
 
 
