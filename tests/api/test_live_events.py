@@ -15,10 +15,11 @@ from typing import Any, Iterator
 import pytest
 
 from service import create_app
+from service.domain import events as ev
 from service.domain.comments import Author, create_comment
 from service.extensions import db
 from service.live import hub as live_hub
-from service.live import hub_of
+from service.live import hub_of, sink
 from tests.helpers import callers
 from tests.live import Harness, Stream
 
@@ -503,3 +504,24 @@ def test_an_event_posted_on_one_instance_reaches_a_stream_on_another(
         assert "from instance two" in polled.get_data(as_text=True)
     finally:
         harness.close()
+
+
+def test_events_no_stream_shows_cost_no_statement(app: Any, post: Any, count_queries: Any) -> None:
+    """A post's second round of sinks carries ``notification.created`` (and flags, bans and
+    erasures carry theirs): the live sink reads nothing for them (sink.STREAMED), while the
+    same comment's ``comment.created`` reads its rows to build the stream event."""
+    cid = post("live-unstreamed", "a comment to be notified of").get_json()["id"]
+    quiet = [
+        ev.Event(ev.NOTIFICATION_CREATED, article_id="live-unstreamed", comment_id=cid),
+        ev.Event(ev.COMMENT_FLAGGED, article_id="live-unstreamed", comment_id=cid),
+    ]
+    with app.app_context():
+        with count_queries() as q:
+            assert sink.build(db.session, quiet) == []
+        assert q.count == 0
+        with count_queries() as q:
+            shown = sink.build(
+                db.session,
+                [ev.Event(ev.COMMENT_CREATED, article_id="live-unstreamed", comment_id=cid)],
+            )
+        assert shown and q.count > 0
