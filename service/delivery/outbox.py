@@ -134,9 +134,21 @@ _ENABLED = select(WebhookEndpoint.id, WebhookEndpoint.events).where(
 )
 
 
+_ENDPOINTS_KEY = "comments_webhook_endpoints"  # session.info: (transaction, endpoints)
+
+
 def _enabled_endpoints(session: Session) -> list[tuple[int, list[str]]]:
+    """The enabled endpoints, read once per transaction: a post's commit enqueues twice (its
+    comment, then the notifications the first round of sinks recorded)."""
+    transaction = session.get_transaction()
+    known = session.info.get(_ENDPOINTS_KEY)
+    if known is not None and transaction is not None and known[0] is transaction:
+        endpoints: list[tuple[int, list[str]]] = known[1]
+        return endpoints
     rows = session.execute(_ENABLED)
-    return [(endpoint_id, list(subscribed or [])) for endpoint_id, subscribed in rows]
+    endpoints = [(endpoint_id, list(subscribed or [])) for endpoint_id, subscribed in rows]
+    session.info[_ENDPOINTS_KEY] = (transaction, endpoints)
+    return endpoints
 
 
 def enqueue(

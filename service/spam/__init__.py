@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
@@ -48,26 +49,40 @@ def _model() -> "ModuleType":
 EXTENSION = "comments_spam"
 
 
+# How long a process scores with the model it last read before asking the database for the
+# model's version again: a lesson learned in another process reaches this one's scores
+# within this time (this process's own lessons at once), and a post saves a query.
+VERSION_CHECK_SECONDS = 2.0
+
+
 class SpamService:
     def __init__(self, hold_score: float) -> None:
         self.hold_score = hold_score
         self._cached: scoring.Weights | None = None
+        self._checked_at = float("-inf")  # time.monotonic() of the last version read
         self._lock = threading.Lock()
 
     def current(self, session: Session) -> scoring.Weights:
         """The model in force: the learned row when there is one, else the seed."""
+        cached = self._cached
+        now = time.monotonic()
+        if cached is not None and now - self._checked_at < VERSION_CHECK_SECONDS:
+            return cached
         version = session.execute(
             select(SpamModel.version).where(SpamModel.id == MODEL_ROW)
         ).scalar()
-        if version is None:
-            return seed_weights()
-        cached = self._cached
-        if cached is not None and cached.version == version:
+        if version is None:  # nothing learned yet: the seed
+            weights = seed_weights()
+            with self._lock:
+                self._cached, self._checked_at = weights, now
+            return weights
+        if cached is not None and cached is not seed_weights() and cached.version == version:
+            self._checked_at = now
             return cached
         row = session.execute(select(SpamModel).where(SpamModel.id == MODEL_ROW)).scalar_one()
         weights = scoring.from_row(row)
         with self._lock:
-            self._cached = weights
+            self._cached, self._checked_at = weights, now
         return weights
 
     def assess(
@@ -120,6 +135,7 @@ class SpamService:
         row.version = row.version + 1
         row.updated_at = now
         session.flush()
+        self._checked_at = float("-inf")  # this process scores with the lesson at once
         return True
 
 

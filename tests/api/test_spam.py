@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from service import spam as spam_service
 from service.extensions import db
 from service.models import AuditEntry, CommentSpam, SpamModel
 from service.spam import model, service
@@ -163,9 +164,30 @@ def test_scoring_reads_the_learned_model_only_when_it_changes(app, client, count
         svc = service()
         with count_queries() as q:
             verdict = svc.assess(db.session, author_id="reader-5", body=HAM, now=_now())
-    assert not verdict.hold
-    # account facts + the model's version (no cashtags: no burst query)
-    assert q.count == 2, q.statements
+        assert not verdict.hold
+        # the account facts alone: the model's version was read under
+        # VERSION_CHECK_SECONDS ago (no cashtags: no burst query)
+        assert q.count == 1, q.statements
+        svc._checked_at -= spam_service.VERSION_CHECK_SECONDS  # the window has passed
+        with count_queries() as q:
+            svc.assess(db.session, author_id="reader-5", body=HAM, now=_now())
+        assert q.count == 2, q.statements  # and the version, unchanged: no model read
+
+
+def test_a_lesson_learned_in_another_process_is_scored_with_once_the_window_passes(app, client):
+    """Another worker's lesson bumps the model's version in the database; this process keeps
+    its model for at most VERSION_CHECK_SECONDS, then reads the new one."""
+    c = _post(client, "reader-6", "Free shares giveaway at grab-shares.example today only")
+    with app.app_context():
+        here = service()
+        before = here.current(db.session)
+        elsewhere = spam_service.SpamService(hold_score=here.hold_score)  # another process
+        assert elsewhere.learn(db.session, comment_id=c["id"], label=1)
+        db.session.commit()
+        assert here.current(db.session) is before  # within the window: the model it had
+        here._checked_at -= spam_service.VERSION_CHECK_SECONDS
+        learned = here.current(db.session)
+        assert learned is not before and learned.version == 1
 
 
 def _now() -> Any:

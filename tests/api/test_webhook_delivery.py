@@ -456,3 +456,22 @@ def test_two_workers_at_once_deliver_each_message_once(
         ids = [r.message_id for r in receiver.received]
         assert len(ids) == 60 and len(set(ids)) == 60  # no message twice
         assert all(w.handled > 0 for w in workers), [w.handled for w in workers]
+
+
+def test_a_post_reads_the_endpoints_once_for_both_rounds_of_its_commit(
+    post: Any, count_queries: Any
+) -> None:
+    """A reply to a followed thread commits in two rounds of sinks (its comment, then the
+    notification the first round recorded); each round asks the outbox for enabled
+    endpoints, and the second is answered from the first (service/delivery/outbox.py)."""
+    assert (
+        post("wh-once", "the first comment; its author now follows", user="wh-a").status_code == 201
+    )
+    with count_queries() as q:
+        assert post("wh-once", "a reply that notifies the follower", user="wh-b").status_code == 201
+    notified = [
+        s for s in q.statements if s.lstrip().upper().startswith("INSERT INTO NOTIFICATIONS")
+    ]
+    reads = [s for s in q.statements if "FROM webhook_endpoints" in s]
+    assert notified, "the follower was not notified: this test needs the second round"
+    assert len(reads) == 1, q.statements
