@@ -73,6 +73,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.notifications
 	$(BIN)/python -m bench.webhooks --deliveries 5000
 	$(BIN)/python -m bench.streams --subscribers 10000
+	@# the same on a streams instance (COMMENTS_SERVER=uvicorn, deliveries elsewhere: docs/production.md)
+	$(BIN)/python -m bench.streams --subscribers 10000 --server uvicorn --no-delivery-worker
 	@# BENCH_IMPORT=1000000: also time `flask import disqus` on a generated export (bench/imports.py)
 	$(if $(BENCH_IMPORT),$(BIN)/python -m bench.imports --comments $(BENCH_IMPORT))
 
