@@ -19,17 +19,17 @@ from sqlalchemy.orm import Session
 from service import create_app
 from service.extensions import db
 from service.services import EXTENSION
-from tests.helpers import JWT_SECRET, Callers, auth, callers, reset_schema
+from tests.helpers import JWT_SECRET, Callers, auth, callers, migrated_sqlite, reset_schema
 from tests.helpers import empty_tables as _empty_tables
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = os.environ.get("TEST_DATABASE_URL") or (
-        "sqlite:///" + str(tmp_path_factory.mktemp("db") / "test.db")
-    )
-    reset_schema(url)
-    return url
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        reset_schema(url)
+        return url
+    return migrated_sqlite(tmp_path_factory.mktemp("db") / "test.db")
 
 
 @pytest.fixture

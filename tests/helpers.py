@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
+import os
+import sqlite3
+import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable
 
 import jwt
@@ -81,6 +86,31 @@ def reset_schema(url: str) -> None:
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     upgrade(url)
+
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def migrated_sqlite(path: Path) -> str:
+    """The URL of a new SQLite file at ``path`` holding the schema the migrations build.
+    They run once per content of migrations/ (into a template in the temporary directory,
+    named by a hash of that content) and each caller gets a copy: a test session, of which
+    `make mutate` starts one per mutant, does not run them again."""
+    digest = hashlib.sha256()
+    for source in sorted(MIGRATIONS.rglob("*.py")):
+        digest.update(source.relative_to(MIGRATIONS).as_posix().encode())
+        digest.update(source.read_bytes())
+    template = Path(tempfile.gettempdir()) / f"comments-schema-{digest.hexdigest()[:16]}.db"
+    if not template.exists():
+        building = template.with_name(f"{template.name}.{os.getpid()}.building")
+        building.unlink(missing_ok=True)
+        upgrade(f"sqlite:///{building}")
+        os.replace(building, template)  # whole or not at all, whoever builds it at once
+    with sqlite3.connect(template) as source, sqlite3.connect(path) as copy:
+        source.backup(copy)
+    source.close()
+    copy.close()
+    return f"sqlite:///{path}"
 
 
 def empty_tables(url: str) -> None:
