@@ -4,8 +4,9 @@ headers (``callers``). Helpers that are not fixtures live in tests/helpers.py; i
 from there (tests/unit/test_import_graph.py checks no test imports from here).
 
 TEST_DATABASE_URL selects PostgreSQL (CI runs the suite on SQLite and on PostgreSQL);
-without it every run gets its own SQLite file. The schema is built once per run by the
-Alembic migrations, never create_all, and each test starts from empty tables.
+without it every run gets its own SQLite file, a copy of one the Alembic migrations built
+(tests.helpers.migrated_sqlite: once per content of migrations/); never create_all. Each
+test starts from empty tables.
 """
 
 from __future__ import annotations
