@@ -96,7 +96,7 @@ def metrics_dir() -> str | None:
 LOG_CONFIG: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "service.observability.JsonFormatter"}},
+    "formatters": {"json": {"()": "service.jsonlog.JsonFormatter"}},
     "handlers": {
         "stderr": {
             "class": "logging.StreamHandler",

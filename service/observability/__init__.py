@@ -9,8 +9,9 @@ from flask import Flask
 from flask.logging import default_handler
 
 from ..config import Settings
+from ..jsonlog import JsonFormatter
 from . import metrics, requests
-from .logs import JsonFormatter, configure_logging
+from .logs import configure_logging
 from .metrics import metrics_text
 from .requests import request_id
 

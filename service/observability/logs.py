@@ -3,42 +3,15 @@ request id, method and route. Client IP addresses and emails are never logged.""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import sys
 from typing import Any
 
-import orjson
 from flask import has_request_context, request
 
+from ..jsonlog import JsonFormatter
 from .metrics import LimiterStorageErrors
 from .requests import request_id, route
-
-_RECORD_FIELDS = ("request_id", "method", "route", "path", "status", "bytes", "duration_ms")
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, and the request's fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        out: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-            "pid": record.process,
-        }
-        for name in _RECORD_FIELDS:
-            value = getattr(record, name, None)
-            if value is not None:
-                out[name] = value
-        if record.exc_info:
-            out["exception"] = self.formatException(record.exc_info)
-        # orjson: one line per request is written by every request (measured with the page
-        # cache: docs/performance.md)
-        return orjson.dumps(out, default=str).decode()
 
 
 class _RequestContext(logging.Filter):
