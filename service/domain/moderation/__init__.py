@@ -48,13 +48,11 @@ from .queue import (
     QUEUE_STATES,
     author_records,
     flag_context,
-    flags_by_reason,
     queue_condition,
     queue_key,
     queue_page,
     queue_query,
     queue_sizes,
-    recent_notes,
 )
 
 # Why a comment waits (Comment.held_reason): the names used before HeldReason.
@@ -93,7 +91,6 @@ __all__ = [
     "erase_user",
     "flag_weight",
     "flagger_record",
-    "flags_by_reason",
     "hold_edited",
     "is_established",
     "lift_ban",
@@ -105,7 +102,6 @@ __all__ = [
     "queue_query",
     "queue_sizes",
     "read_terms_file",
-    "recent_notes",
     "snapshot",
     "update_article",
 ]

@@ -71,7 +71,9 @@ _FLAG_CONTEXT_ORDERED = select(_FLAG_CONTEXT.subquery()).order_by(text("comment_
 def flag_context(
     session: Session, comment_ids: list[int], *, per_comment: int = NOTES_PER_COMMENT
 ) -> tuple[dict[int, dict[str, int]], dict[int, list[dict[str, Any]]]]:
-    """``flags_by_reason`` and ``recent_notes`` for many comments, in one query."""
+    """For many comments, in one query: their open, counted flags per reason, and the
+    newest reporters' notes on them (a shadow-banned flagger's note counts no more than
+    their flag), newest first, at most ``per_comment`` each."""
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     notes: dict[int, list[dict[str, Any]]] = defaultdict(list)
     if not comment_ids:
@@ -88,55 +90,6 @@ def flag_context(
                 {"reason": reason.value, "note": note, "created_at": created_at}
             )
     return counts, notes
-
-
-def flags_by_reason(session: Session, comment_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Open, counted flags per reason for many comments, in one query."""
-    out: dict[int, dict[str, int]] = defaultdict(dict)
-    if not comment_ids:
-        return out
-    for comment_id, reason, count in session.execute(
-        select(Flag.comment_id, Flag.reason, func.count())
-        .where(Flag.comment_id.in_(comment_ids), Flag.state == FlagState.OPEN, Flag.weight > 0)
-        .group_by(Flag.comment_id, Flag.reason)
-    ):
-        out[comment_id][reason.value] = count
-    return out
-
-
-def recent_notes(
-    session: Session, comment_ids: list[int], *, per_comment: int = NOTES_PER_COMMENT
-) -> dict[int, list[dict[str, Any]]]:
-    """The newest reporters' notes on many comments' open, counted flags (a shadow-banned
-    flagger's note counts no more than their flag), newest first, at most ``per_comment``
-    each, in one query."""
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    if not comment_ids:
-        return out
-    rank = (
-        func.row_number()
-        .over(partition_by=Flag.comment_id, order_by=(Flag.created_at.desc(), Flag.id.desc()))
-        .label("rank")
-    )
-    noted = (
-        select(Flag.comment_id, Flag.reason, Flag.note, Flag.created_at, rank)
-        .where(
-            Flag.comment_id.in_(comment_ids),
-            Flag.state == FlagState.OPEN,
-            Flag.weight > 0,
-            Flag.note.is_not(None),
-            Flag.note != "",
-        )
-        .subquery()
-    )
-    rows = session.execute(
-        select(noted.c.comment_id, noted.c.reason, noted.c.note, noted.c.created_at)
-        .where(noted.c.rank <= per_comment)
-        .order_by(noted.c.comment_id, noted.c.rank)
-    )
-    for comment_id, reason, note, created_at in rows:
-        out[comment_id].append({"reason": reason.value, "note": note, "created_at": created_at})
-    return out
 
 
 _AUTHOR_RECORDS = (
