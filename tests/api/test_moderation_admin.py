@@ -565,3 +565,64 @@ def test_an_audit_entry_keeps_the_time_of_the_action_it_records(app):
             db.session, actor_id="m-1", action="show", target_type="comment", target_id="7"
         )
         assert later.created_at > when
+
+
+def test_erasing_a_flagger_takes_back_only_the_flags_still_weighing(client, post):
+    """Erasure subtracts a flagger's flag from the comment's counters only while it is open
+    and weighs something (mutation testing, #22: ``state == OPEN or weight > 0`` also took back
+    a flag a moderator had already dismissed, and ``weight >= 0`` a shadow-banned flagger's
+    flag that never counted; each left the moderators a wrong flag count)."""
+    c = post("a1", "a disputed comment", user="author").get_json()
+
+    def flags_on_it() -> tuple[int, float]:
+        r = client.get(f"{ADMIN}/comments/{c['id']}", headers=MOD)
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()["flag_count"], r.get_json()["flag_weight"]
+
+    def flag(user: str) -> None:
+        r = client.post(
+            f"/api/v1/comments/{c['id']}/flags", json={"reason": "spam"}, headers=auth(user)
+        )
+        assert r.status_code == 201, r.get_json()
+
+    flag("early")
+    r = client.post(
+        f"{ADMIN}/comments/{c['id']}/actions", json={"action": "dismiss_flags"}, headers=MOD
+    )
+    assert r.status_code == 200, r.get_json()
+    assert flags_on_it() == (0, 0)
+    client.put(f"{ADMIN}/bans/ghost", json={"reason": "r", "shadow": True}, headers=MOD)
+    flag("ghost")  # stored, weighs nothing
+    flag("late")
+    open_flags = flags_on_it()
+    assert open_flags[0] == 1 and open_flags[1] > 0
+    admin = auth("root", roles=["admin"])
+    for user in ("early", "ghost"):
+        assert client.delete(f"{ADMIN}/users/{user}", headers=admin).status_code == 200
+        assert flags_on_it() == open_flags, user
+
+
+def test_erasure_counts_every_tombstone_and_leaves_each_bare(client, post):
+    """The summary counts each comment kept as a tombstone (and no ban the person never had),
+    the audit entry keeps the admin's reason, and a tombstone keeps no trace of why it was
+    held (mutation testing, #22: ``tombstones = 1`` reported one of two, ``had_ban is None``
+    counted a ban, the audit entry's reason dropped or None or its target type changed, and a
+    held reason of "" instead of none all survived the one-tombstone test)."""
+    ids = []
+    for body in ("first, replied to", "second, replied to"):
+        mine = post("a3", body, user="subject").get_json()
+        reply = post("a3", f"a reply to the {body}", user="keeper", parent_id=mine["id"])
+        assert reply.status_code == 201, reply.get_json()
+        ids.append(mine["id"])
+    r = client.delete(
+        f"{ADMIN}/users/subject?reason=erasure request 42", headers=auth("root", roles=["admin"])
+    )
+    assert r.status_code == 200, r.get_json()
+    erased = r.get_json()["erased"]
+    assert (erased["comments_tombstoned"], erased["comments_deleted"], erased["bans"]) == (2, 0, 0)
+    (entry,) = client.get(f"{ADMIN}/audit-log?action=erase_user", headers=MOD).get_json()["items"]
+    assert (entry["target_type"], entry["target_id"]) == ("user", "subject")
+    assert (entry["reason"], entry["after"]) == ("erasure request 42", erased)
+    for comment_id in ids:
+        tomb = client.get(f"{ADMIN}/comments/{comment_id}", headers=MOD).get_json()
+        assert (tomb["status"], tomb["author"], tomb["held_reason"]) == ("deleted", None, None)
