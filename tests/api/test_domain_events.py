@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from service import events as app_events
 from service.domain import events
 from service.extensions import db
-from tests.helpers import callers
+from tests.helpers import auth, callers
 
 C = callers()
 
@@ -168,3 +168,31 @@ def test_events_a_sink_records_are_handed_to_every_sink_in_the_same_transaction(
 def test_unknown_event_types_are_refused():
     with pytest.raises(ValueError, match="unknown event type"):
         events.Event("comment.exploded")
+
+
+def test_a_ban_and_its_lifting_tell_the_sinks_whose_ban_who_acted_and_why(
+    client: Any, recorder: Recorder
+):
+    """``user.banned`` (also a webhook: user, shadow, reason, moderator) and ``user.unbanned``
+    name the person and the moderator (mutation testing, #22: their ``user_id`` or
+    ``actor_id`` dropped or None, and the ban's ``reason`` key renamed, went unnoticed)."""
+    assert client.put(
+        "/api/v1/admin/bans/u-1", json={"reason": "spam"}, headers=C.moderator
+    ).status_code in (200, 201)
+    assert client.delete("/api/v1/admin/bans/u-1", headers=C.moderator).status_code == 204
+    assert [(e.type, e.user_id, e.actor_id) for e in recorder.committed] == [
+        ("user.banned", "u-1", "mod-1"),
+        ("user.unbanned", "u-1", "mod-1"),
+    ]
+    assert recorder.committed[0].data == {"shadow": False, "reason": "spam"}
+
+
+def test_erasing_a_person_tells_the_sinks_who_and_by_whom(client: Any, recorder: Recorder):
+    """``user.erased`` (also a webhook) names the person erased and the admin who did it
+    (mutation testing, #22: erase_user's event with ``user_id`` or ``actor_id`` dropped or
+    None went unnoticed)."""
+    admin = auth("root", roles=["admin"])
+    assert client.delete("/api/v1/admin/users/u-1", headers=admin).status_code == 200
+    assert [(e.type, e.user_id, e.actor_id) for e in recorder.committed] == [
+        ("user.erased", "u-1", "root")
+    ]

@@ -125,6 +125,34 @@ def test_ticker_counts_windows_and_previous(app, client, post):
     get(client, TICKER, 422, symbol="$BABA")
 
 
+def test_trending_ranks_by_mentions_and_counts_only_the_two_windows(app, client, post):
+    """The most-mentioned symbol first even when another comes first alphabetically; a symbol
+    mentioned only in the window before is not trending; a mention older than the two
+    windows counts in neither; a symbol nobody named has no likes (mutation testing, #22:
+    ordering by symbol alone, ``HAVING current >= 0``, ``3 * window`` and ``coalesce(..., 1)``
+    for the likes and dislikes went unnoticed)."""
+    for i in range(2):
+        created(post("t1", f"$ZZZ is up, take {i}", user=f"z-{i}"))
+    created(post("t1", "$AAA once", user="a-1"))
+    old = created(post("t1", "$OLD ninety minutes ago", user="o-1"))["id"]
+    backdate(app, old, minutes=90)
+    far = created(post("t1", "$FAR long ago", user="f-1"))["id"]
+    backdate(app, far, minutes=150)
+    created(post("t1", "$FAR again now", user="f-2"))
+    hour = get(client, TICKERS, query={"window": "1h"})["items"]
+    assert hour == [
+        {"symbol": "ZZZ", "comments": 2, "previous": 0},
+        {"symbol": "AAA", "comments": 1, "previous": 0},
+        {"symbol": "FAR", "comments": 1, "previous": 0},
+    ]
+    assert get(client, TICKER, symbol="NONE") == {
+        "symbol": "NONE",
+        "comments": {"1h": 0, "24h": 0, "7d": 0},
+        "likes": 0,
+        "dislikes": 0,
+    }
+
+
 def test_likes_and_dislikes_of_a_symbols_comments(client, post):
     a = created(post("a1", "$BABA up", user="u-1"))["id"]
     b = created(post("a1", "$BABA down", user="u-2"))["id"]
@@ -169,6 +197,35 @@ def test_what_the_public_never_sees_is_never_counted_or_listed(app, client, post
     # Approval publishes, and the count follows at once.
     act(client, pending["id"], "approve")
     assert get(client, TICKER, symbol="BABA")["comments"]["24h"] == 2
+
+
+def test_a_removed_comment_kept_as_a_tombstone_for_its_replies_is_not_listed(client, post):
+    """A thread shows a removed comment that has replies as a tombstone; the symbol's listing
+    never shows it (mutation testing, #22: without ``status NOT IN tombstones`` in
+    tickers.comments, visible_to let it through)."""
+    shown = created(post("tomb", "$BABA fine", user="u-1"))["id"]
+    removed = created(post("tomb", "$BABA rude", user="u-2"))["id"]
+    created(post("tomb", "a reply to the rude one", user="u-3", parent_id=removed))
+    act(client, removed, "remove")
+    for who in ({}, auth("u-2"), MOD):
+        listed = get(client, TICKER_COMMENTS, symbol="BABA", headers=who)
+        assert [c["id"] for c in listed["items"]] == [shown], who
+
+
+def test_a_page_of_a_symbols_comments_reads_one_beyond_the_page(app, client, post):
+    """tickers.comments reads ``limit + 1`` comments (the extra one says there is a next
+    page), not every comment naming the symbol (mutation testing, #22: ``limit(None)`` and
+    ``limit + 2`` went unnoticed because the view cuts the page itself)."""
+    from service.domain import tickers
+    from service.domain.threads import Viewer
+
+    for i in range(4):
+        created(post("lim", f"$NVDA note {i}", user=f"u-{i}"))
+    with app.app_context():
+        found = tickers.comments(
+            db.session, symbol="NVDA", viewer=Viewer(None), limit=2, after_id=None
+        )
+    assert len(found) == 3
 
 
 def test_ticker_comments_page_newest_first_by_cursor(client, post):

@@ -516,6 +516,72 @@ def test_stats(client, post):
     assert client.get(f"{ADMIN}/stats?days=0", headers=MOD).status_code == 422
 
 
+def test_stats_count_each_queue(client, post):
+    """The stats' queue sizes count what waits in each queue (mutation testing, #22:
+    test_stats only ever saw empty queues, so ``or 0`` -> ``and 0`` (always 0), ``where(None)``
+    (every comment) and ``select(None)`` in queue_sizes went unnoticed)."""
+    flagged = post("q1", "flag me", user="u1").get_json()
+    post("q1", "leave me", user="u2")
+    r = client.post(
+        f"/api/v1/comments/{flagged['id']}/flags", json={"reason": "spam"}, headers=auth("f1")
+    )
+    assert r.status_code == 201, r.get_json()
+    r = client.patch(f"{ADMIN}/articles/q2", json={"premoderation": True}, headers=MOD)
+    assert r.status_code == 200, r.get_json()
+    assert post("q2", "wait for me", user="u3").get_json()["status"] == "pending"
+    s = client.get(f"{ADMIN}/stats", headers=MOD).get_json()
+    assert s["queue"] == {"flagged": 1, "pending": 1, "hidden": 0, "all": 2}
+
+
+def test_a_flagged_comment_its_author_deletes_leaves_the_flagged_queue(client, post):
+    """Mutation testing (#22): queue_condition's flagged state without its tombstone filter
+    kept a deleted comment, whose open flags still count, in the moderators' queue."""
+    gone = post("q4", "deleted while flagged", user="u1").get_json()
+    r = client.post(
+        f"/api/v1/comments/{gone['id']}/flags", json={"reason": "spam"}, headers=auth("f1")
+    )
+    assert r.status_code == 201, r.get_json()
+    assert client.delete(f"/api/v1/comments/{gone['id']}", headers=auth("u1")).status_code == 204
+    s = client.get(f"{ADMIN}/stats", headers=MOD).get_json()
+    assert s["queue"] == {"flagged": 0, "pending": 0, "hidden": 0, "all": 0}
+    assert client.get(f"{ADMIN}/queue?state=flagged", headers=MOD).get_json()["items"] == []
+
+
+@pytest.mark.settings(COMMENTS_FLAG_HIDE_THRESHOLD=0.25)
+def test_a_comment_hidden_by_an_erased_flagger_stays_in_the_queue(client, post):
+    """Erasing its only flagger takes the comment's flag count back to 0, but it is still
+    hidden and waits for a moderator, under "hidden" and "all" (mutation testing, #22: "all"
+    without the hidden state went unnoticed)."""
+    hidden = post("q5", "hidden by a flag", user="u2").get_json()
+    r = client.post(
+        f"/api/v1/comments/{hidden['id']}/flags", json={"reason": "spam"}, headers=auth("f2")
+    )
+    assert r.status_code == 201, r.get_json()
+    r = client.delete(f"{ADMIN}/users/f2", headers=auth("root", roles=["admin"]))
+    assert r.status_code == 200, r.get_json()
+    s = client.get(f"{ADMIN}/stats", headers=MOD).get_json()
+    assert s["queue"] == {"flagged": 0, "pending": 0, "hidden": 1, "all": 1}
+    items = client.get(f"{ADMIN}/queue?state=all", headers=MOD).get_json()["items"]
+    assert [(i["id"], i["status"]) for i in items] == [(hidden["id"], "hidden")]
+
+
+def test_a_queue_page_reads_one_comment_beyond_the_page(app, client, post):
+    """moderation.queue_page reads ``limit + 1`` comments (the extra one says there is a next
+    page), not the whole queue (mutation testing, #22: ``limit(None)`` and ``limit + 2`` in
+    queue_query went unnoticed because the view cuts the page itself)."""
+    from service.domain import moderation
+
+    r = client.patch(f"{ADMIN}/articles/q3", json={"premoderation": True}, headers=MOD)
+    assert r.status_code == 200, r.get_json()
+    for i in range(4):
+        assert post("q3", f"held number {i}", user=f"u{i}").get_json()["status"] == "pending"
+    with app.app_context():
+        page = moderation.queue_page(
+            db.session, state="pending", article_id=None, limit=2, after=None
+        )
+    assert len(page) == 3
+
+
 @pytest.mark.parametrize(
     ("method", "url", "body"),
     [
@@ -565,3 +631,64 @@ def test_an_audit_entry_keeps_the_time_of_the_action_it_records(app):
             db.session, actor_id="m-1", action="show", target_type="comment", target_id="7"
         )
         assert later.created_at > when
+
+
+def test_erasing_a_flagger_takes_back_only_the_flags_still_weighing(client, post):
+    """Erasure subtracts a flagger's flag from the comment's counters only while it is open
+    and weighs something (mutation testing, #22: ``state == OPEN or weight > 0`` also took back
+    a flag a moderator had already dismissed, and ``weight >= 0`` a shadow-banned flagger's
+    flag that never counted; each left the moderators a wrong flag count)."""
+    c = post("a1", "a disputed comment", user="author").get_json()
+
+    def flags_on_it() -> tuple[int, float]:
+        r = client.get(f"{ADMIN}/comments/{c['id']}", headers=MOD)
+        assert r.status_code == 200, r.get_json()
+        return r.get_json()["flag_count"], r.get_json()["flag_weight"]
+
+    def flag(user: str) -> None:
+        r = client.post(
+            f"/api/v1/comments/{c['id']}/flags", json={"reason": "spam"}, headers=auth(user)
+        )
+        assert r.status_code == 201, r.get_json()
+
+    flag("early")
+    r = client.post(
+        f"{ADMIN}/comments/{c['id']}/actions", json={"action": "dismiss_flags"}, headers=MOD
+    )
+    assert r.status_code == 200, r.get_json()
+    assert flags_on_it() == (0, 0)
+    client.put(f"{ADMIN}/bans/ghost", json={"reason": "r", "shadow": True}, headers=MOD)
+    flag("ghost")  # stored, weighs nothing
+    flag("late")
+    open_flags = flags_on_it()
+    assert open_flags[0] == 1 and open_flags[1] > 0
+    admin = auth("root", roles=["admin"])
+    for user in ("early", "ghost"):
+        assert client.delete(f"{ADMIN}/users/{user}", headers=admin).status_code == 200
+        assert flags_on_it() == open_flags, user
+
+
+def test_erasure_counts_every_tombstone_and_leaves_each_bare(client, post):
+    """The summary counts each comment kept as a tombstone (and no ban the person never had),
+    the audit entry keeps the admin's reason, and a tombstone keeps no trace of why it was
+    held (mutation testing, #22: ``tombstones = 1`` reported one of two, ``had_ban is None``
+    counted a ban, the audit entry's reason dropped or None or its target type changed, and a
+    held reason of "" instead of none all survived the one-tombstone test)."""
+    ids = []
+    for body in ("first, replied to", "second, replied to"):
+        mine = post("a3", body, user="subject").get_json()
+        reply = post("a3", f"a reply to the {body}", user="keeper", parent_id=mine["id"])
+        assert reply.status_code == 201, reply.get_json()
+        ids.append(mine["id"])
+    r = client.delete(
+        f"{ADMIN}/users/subject?reason=erasure request 42", headers=auth("root", roles=["admin"])
+    )
+    assert r.status_code == 200, r.get_json()
+    erased = r.get_json()["erased"]
+    assert (erased["comments_tombstoned"], erased["comments_deleted"], erased["bans"]) == (2, 0, 0)
+    (entry,) = client.get(f"{ADMIN}/audit-log?action=erase_user", headers=MOD).get_json()["items"]
+    assert (entry["target_type"], entry["target_id"]) == ("user", "subject")
+    assert (entry["reason"], entry["after"]) == ("erasure request 42", erased)
+    for comment_id in ids:
+        tomb = client.get(f"{ADMIN}/comments/{comment_id}", headers=MOD).get_json()
+        assert (tomb["status"], tomb["author"], tomb["held_reason"]) == ("deleted", None, None)

@@ -307,6 +307,23 @@ def test_expired_ban_no_longer_applies(client, post):
     assert client.put(f"{ADMIN}/bans/u-9", json={}, headers=MOD).status_code == 422
 
 
+def test_a_ban_that_would_already_have_lapsed_is_refused_at_its_field(client):
+    """The moderator is told what is wrong and where: the detail, and the error under
+    ``expires_at`` that a form shows next to that field (mutation testing, #22: put_ban's
+    message, kind or ``field`` changed, dropped or None went unnoticed)."""
+    r = client.put(
+        f"{ADMIN}/bans/u-9",
+        json={"reason": "r", "expires_at": "2020-01-01T00:00:00+00:00"},
+        headers=MOD,
+    )
+    assert r.status_code == 422
+    problem = r.get_json()
+    assert problem["type"].endswith("/validation-error")
+    assert problem["detail"] == "expires_at must be in the future."
+    assert problem["errors"] == {"expires_at": ["expires_at must be in the future."]}
+    assert client.get(f"{ADMIN}/bans", headers=MOD).get_json()["items"] == []
+
+
 def test_timed_ban_applies_until_it_lapses(app, client, post):
     """Kills the survivors "a timed ban is never enforced" (``expires_at <= now`` flipped in
     ``active_ban``) and "expired bans never lapse": the same user posts during the ban and
@@ -517,3 +534,46 @@ def test_many_flags_at_once_hide_once(app, client, post):
     assert client.get("/api/v1/articles/art").get_json()["comment_count"] == 1
     act(client, c["id"], "approve")
     assert client.get("/api/v1/articles/art").get_json()["comment_count"] == 2
+
+
+def test_lifting_a_ban_is_audited_with_the_ban_it_lifted(client):
+    """Mutation testing (#22): the unban's audit entry could lose the ban it lifted
+    (``before=None`` or dropped in lift_ban), and a second lift's 404 its type and detail
+    (``kind=None``, the message changed), without a test noticing."""
+    r = client.put(
+        f"{ADMIN}/bans/troll",
+        json={"reason": "repeated abuse", "shadow": True, "expires_at": "2099-01-01T00:00:00Z"},
+        headers=MOD,
+    )
+    assert r.status_code == 201, r.get_json()
+    assert client.delete(f"{ADMIN}/bans/troll", headers=MOD).status_code == 204
+    (entry, _) = audit(client, target_type="user", target_id="troll")
+    assert (entry["action"], entry["actor"]) == ("unban", "mod-1")
+    assert entry["before"] == {
+        "reason": "repeated abuse",
+        "shadow": True,
+        "expires_at": "2099-01-01T00:00:00+00:00",
+    }
+    assert entry["after"] is None
+    again = client.delete(f"{ADMIN}/bans/troll", headers=MOD)
+    assert again.status_code == 404
+    problem = again.get_json()
+    assert (
+        problem["type"].endswith("/not-found") and problem["detail"] == "This user is not banned."
+    )
+
+
+def test_changing_a_ban_is_audited_with_what_it_was_and_what_it_became(client):
+    """Mutation testing (#22): a changed ban's audit entry could lose its ``before`` (never
+    computed, None, or dropped in put_ban) or its ``after`` without a test noticing."""
+    first = {"reason": "spam", "shadow": False, "expires_at": None}
+    second = {"reason": "more spam", "shadow": True, "expires_at": None}
+    assert client.put(f"{ADMIN}/bans/troll", json=first, headers=MOD).status_code == 201
+    assert client.put(f"{ADMIN}/bans/troll", json=second, headers=MOD).status_code == 200
+    changed, created = audit(client, target_type="user", target_id="troll")
+    assert [(e["action"], e["reason"]) for e in (changed, created)] == [
+        ("ban", "more spam"),
+        ("ban", "spam"),
+    ]
+    assert (created["before"], created["after"]) == (None, first)
+    assert (changed["before"], changed["after"]) == (first, second)

@@ -281,6 +281,35 @@ def test_a_comment_held_again_after_an_edit_does_not_notify_twice(app, client, p
     assert kinds(client, "u-1") == [("reply", reply["id"])]
 
 
+def test_a_reply_held_after_its_notification_shows_neither_words_nor_author(
+    app, client, post, tmp_path
+):
+    """The reader was told of a reply that an edit then put back in the queue: until it is
+    approved their inbox keeps the notification but not the held words or who wrote them
+    (mutation testing, #22: ``PUBLISHED or not shadowed`` in inbox._item, and an excerpt
+    shown whatever ``shown`` says, both showed the held text)."""
+    from tests.helpers import reconfigure
+
+    parent = post("p4", "mine", user="u-1").get_json()
+    reply = post("p4", "fine words", user="u-2", parent_id=parent["id"]).get_json()
+    terms = tmp_path / "terms.txt"
+    terms.write_text("casino\n")
+    reconfigure(app, COMMENTS_BLOCKED_TERMS_FILE=str(terms))
+    r = client.patch(
+        f"/api/v1/comments/{reply['id']}", json={"body": "try the casino"}, headers=who("u-2")
+    )
+    assert r.get_json()["status"] == "pending"
+    (held,) = inbox(client, "u-1")["items"]
+    assert (held["kind"], held["comment_id"]) == ("reply", reply["id"])
+    assert (held["actor"], held["excerpt"]) == (None, None)
+    act(client, reply["id"], "approve")
+    (shown,) = inbox(client, "u-1")["items"]
+    assert (shown["actor"], shown["excerpt"]) == (
+        {"id": "u-2", "name": "Name u-2"},
+        "try the casino",
+    )
+
+
 @pytest.mark.settings(COMMENTS_PREMODERATION="all")
 def test_a_reply_whose_parent_was_deleted_meanwhile_notifies_nobody(client, post):
     no_follow_on_post(client, "mod-2")
@@ -428,6 +457,21 @@ def test_instant_email_needs_an_address_in_the_token(client):
     body = r.get_json()
     assert r.status_code == 200 and body["settings"]["email"] == "instant"
     assert body["email_available"] is True and "ann@example.com" not in r.get_data(as_text=True)
+
+
+def test_a_page_of_the_inbox_reads_one_row_beyond_the_page_and_no_more(app, client, post):
+    """inbox.list_notifications reads ``limit + 1`` rows (the extra one says there is a next
+    page), not a reader's whole inbox for every page (mutation testing, #22: ``limit(None)``
+    and ``limit + 2`` went unnoticed because the view cuts the page to ``limit`` itself)."""
+    from service.domain import inbox as domain_inbox
+
+    no_follow_on_post(client, "u-2")
+    parent = post("l2", "mine", user="u-1").get_json()
+    for i in range(5):
+        post("l2", f"a reply numbered {i}", user="u-2", parent_id=parent["id"])
+    with app.app_context():
+        items = domain_inbox.list_notifications(db.session, user_id="u-1", limit=2)
+    assert len(items) == 3
 
 
 def test_listing_pages_newest_first_filters_unread_and_marks_read(client, post):

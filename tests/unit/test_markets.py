@@ -110,6 +110,34 @@ def test_cashtags_become_sanitised_links_when_a_template_is_set():
     assert count_links(render("$BABA https://example.com", QUOTE)) == 1
 
 
+def test_a_cashtag_after_a_link_counts():
+    """Only the text inside a link is left alone (mutation testing, #22: counting links
+    down at ``link_open`` (or up by 2) left the rule "inside a link" for the rest of the
+    paragraph, so a cashtag after any link was missed)."""
+    assert tickers("[a link](https://a.example) and then $BABA") == ["BABA"]
+    assert tickers("[$TSLA](https://a.example) then $BABA, [$NVDA](https://b.example)") == ["BABA"]
+
+
+def test_the_text_around_a_linked_cashtag_is_kept_whole():
+    """Mutation testing (#22): with ``last = 1`` in _linked the text before the first
+    cashtag of a text run lost its first letter ("ong $BABA"), which the substring checks
+    above could not see."""
+    html, _ = render_with_tickers("Long $BABA now", QUOTE)
+    assert html == (
+        '<p>Long <a href="https://news.example/quote/BABA" class="cashtag" '
+        'rel="nofollow ugc noopener noreferrer">$BABA</a> now</p>'
+    )
+
+
+def test_cashtag_positions_follow_the_character_before_the_text():
+    """``before`` is the character before ``text`` (the end of the previous token); empty
+    means the text starts the block. Positions are always within ``text`` (mutation testing,
+    #22: shifting by one whatever ``before`` is, or prefixing its last two characters)."""
+    assert markets.cashtags("$BABA up", before="") == [(0, 5, "BABA")]
+    assert markets.cashtags("$BABA up", before="x ") == [(0, 5, "BABA")]
+    assert markets.cashtags("$BABA up", before="x") == []  # x$BABA is no cashtag
+
+
 def test_without_a_template_cashtags_stay_plain_text():
     html, found = render_with_tickers("Long $BABA")
     assert found == ("BABA",)

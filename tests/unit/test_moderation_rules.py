@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
+
 import pytest
 
 from service.domain.moderation import (
@@ -13,6 +18,7 @@ from service.domain.moderation import (
     count_links,
     flag_weight,
     normalise,
+    read_terms_file,
 )
 
 
@@ -108,6 +114,16 @@ def test_too_many_links_holds():
     assert AutoRules(blocked=None, max_links=4).hold_reason(body) is None
 
 
+def test_a_limit_of_zero_links_holds_any_link():
+    """COMMENTS_MAX_LINKS=0 ("more links than this holds a comment") holds a comment with a
+    single link and lets one without through (kills hold_reason's ``max_links > 0`` and
+    ``max_links >= 1``, which turned the rule off at zero)."""
+    rules = AutoRules(blocked=None, max_links=0)
+    assert rules.hold_reason("see https://a.example") == "links"
+    assert rules.hold_reason("[one](https://a.example)") == "links"
+    assert rules.hold_reason("no links here") is None
+
+
 def test_terms_cache_rereads_a_changed_file(tmp_path):
     import os
 
@@ -124,6 +140,73 @@ def test_terms_cache_rereads_a_changed_file(tmp_path):
     path.unlink()
     assert cache.pattern(str(path)) is second  # the last good list stays in force
     assert cache.pattern(None) is None
+
+
+def test_an_unchanged_terms_file_is_not_read_again(tmp_path):
+    """The list is re-read when the file changes, not on every comment: a file rewritten with
+    its old modification time keeps the list already read (kills TermsCache.pattern's
+    ``self._key = None``, which re-read and recompiled the file for every comment)."""
+    path = tmp_path / "terms.txt"
+    path.write_text("alpha\n")
+    cache = TermsCache()
+    first = cache.pattern(str(path))
+    stat = os.stat(path)
+    path.write_text("beta\n")
+    os.utime(path, (stat.st_atime, stat.st_mtime))
+    assert cache.pattern(str(path)) is first
+    assert first is not None and not first.search("beta")
+
+
+def test_an_unreadable_terms_file_is_logged_by_name(tmp_path, caplog):
+    """The operator is told which file went missing and that the last list stays in force
+    (kills the mutants of TermsCache.pattern's warning: the path dropped or replaced by None,
+    the message dropped or changed)."""
+    path = tmp_path / "terms.txt"
+    path.write_text("alpha\n")
+    cache = TermsCache()
+    kept = cache.pattern(str(path))
+    path.unlink()
+    with caplog.at_level(logging.WARNING, logger="service.domain.moderation.auto_rules"):
+        assert cache.pattern(str(path)) is kept
+    assert [r.getMessage() for r in caplog.records] == [
+        f"blocked terms file {path} is unreadable; keeping the last list"
+    ]
+
+
+def test_a_terms_file_unreadable_from_the_first_read_blocks_nothing(tmp_path):
+    """Config checks the file at start-up, but it may be gone before the first comment: then
+    there is no last good list, and comments are let through rather than refused (kills
+    TermsCache.__init__'s ``self._pattern = ""``, which handed AutoRules a pattern that is not
+    one, so every comment failed)."""
+    pattern = TermsCache().pattern(str(tmp_path / "gone.txt"))
+    assert pattern is None
+    assert AutoRules(blocked=pattern, max_links=3).hold_reason("hello there") is None
+
+
+READ_TERMS = """
+import sys
+from service.domain.moderation import read_terms_file
+print(ascii(read_terms_file(sys.argv[1])))
+"""
+
+
+def test_the_terms_file_is_read_as_utf8_whatever_the_servers_locale(tmp_path):
+    """The file is documented as UTF-8: a server whose locale is plain ASCII (LC_ALL=C without
+    Python's UTF-8 mode) must still block "café" and "казино", not fail to read the list
+    (kills read_terms_file's ``open(path)`` without ``encoding="utf-8"``, or with None)."""
+    path = tmp_path / "terms.txt"
+    path.write_text("café\n  казино  \n\n", encoding="utf-8")
+    assert read_terms_file(str(path)) == ["café", "казино"]
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    run = subprocess.run(
+        [sys.executable, "-c", READ_TERMS, str(path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == ascii(["café", "казино"])
 
 
 def test_config_refuses_a_missing_terms_file_and_bad_thresholds(tmp_path):

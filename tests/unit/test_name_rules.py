@@ -73,3 +73,11 @@ def test_the_fallback_name_is_always_a_name_the_rule_accepts(sub):
     name = fallback_name(sub)
     assert name and name_problem(name) is None
     assert name[0] == sub[0]
+
+
+def test_a_fallback_name_keeps_a_letters_marks_up_to_the_limit():
+    """A `sub` with too many marks on a letter keeps the first two of them, not fewer
+    (kills fallback_name's ``kept[: i + 2]``, which judged each character together with the
+    next one and so dropped the last allowed mark as well)."""
+    assert fallback_name("Nghe" + CIRCUMFLEX + DOT_BELOW + ACUTE) == "Nghe" + CIRCUMFLEX + DOT_BELOW
+    assert fallback_name("Z" + ACUTE * 5) == "Z" + ACUTE * 2

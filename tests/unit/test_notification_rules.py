@@ -127,10 +127,23 @@ def test_excerpt_is_text_not_markup_and_cut_at_200():
     assert excerpt(None) is None
 
 
+def test_an_excerpt_of_exactly_200_characters_is_whole_and_a_cut_leaves_no_space():
+    """Mutation testing (#22): ``len(text) >= length`` cut a 200-character comment that fits,
+    and ``lstrip`` for ``rstrip`` left a space before the ellipsis when the cut fell after a
+    word."""
+    fits = "y" * 200
+    assert excerpt(f"<p>{fits}</p>") == fits
+    cut = excerpt("<p>" + "z" * 198 + " and more words</p>")
+    assert cut == "z" * 198 + "\u2026" and len(cut) == 199
+
+
 def test_permalink_fills_the_template_and_escapes_the_article():
     template = "https://news.example/{article_id}#comment-{comment_id}"
     assert permalink(template, "a:b", 7) == "https://news.example/a%3Ab#comment-7"
     assert permalink(None, "a", 7) is None
+    # A slash in an article id is escaped too, or the link would point at another path
+    # (mutation testing, #22: ``quote(article_id)`` keeps "/" by default).
+    assert permalink(template, "news/2026/x", 7) == "https://news.example/news%2F2026%2Fx#comment-7"
 
 
 @pytest.mark.parametrize(
