@@ -47,7 +47,7 @@ from typing import Any
 import jwt
 from sqlalchemy import create_engine, text
 
-from service.migrate import upgrade
+from tests.helpers import reset_schema
 
 from . import seed
 
@@ -74,17 +74,13 @@ SMOKE = Sizes(small=30, reactors=5, big=300, listing=5, scale_comments=2_000, sc
 
 
 def reset_database(url: str) -> None:
+    """The database migrated from nothing: a SQLite file deleted first (with its WAL), a
+    PostgreSQL schema dropped (tests.helpers.reset_schema)."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
-    else:
-        engine = create_engine(url)
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
+    reset_schema(url)
 
 
 def seed_base(url: str, sizes: Sizes) -> dict[str, Any]:
