@@ -118,6 +118,11 @@ def test_one_port_serves_the_stream_beside_the_pages_and_shutdown_ends_streams(
         assert process.wait(timeout=15) == 0
         assert time.monotonic() - started < 10  # not granian's 20 s wait for the stream
         stream.close()
+    # Every line the server wrote, its own (granian's, uvicorn's) included, is one JSON object
+    lines = (tmp_path / "server-0.log").read_text().splitlines()
+    logged = [json.loads(line) for line in lines if line.strip()]
+    assert logged and all({"time", "level", "logger", "message"} <= set(x) for x in logged)
+    assert any(x["logger"].startswith(("_granian", "granian", "uvicorn")) for x in logged)
 
 
 def _children(pid: int) -> list[int]:
