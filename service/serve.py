@@ -66,16 +66,20 @@ _ROWS = {setting.name: setting for setting in SETTINGS}
 
 def setting(name: str) -> Any:
     """A setting the server needs before any app exists (the app loads them all again and
-    checks them): read from the environment with the one table's parser and default
-    (service/config.py), so the server and the app never disagree about either."""
+    checks them): read from the environment with the one table's parser, check and default
+    (service/config.py), so the server and the app never disagree about any of them."""
     row = _ROWS[name]
     raw = os.environ.get(name, "").strip()
     if not raw:
         return row.default
     try:
-        return row.parse(raw)
+        value = row.parse(raw)
     except ValueError as exc:
         sys.exit(f"comments: {name} cannot be {raw!r}: {exc}")
+    problem = row.check(value) if row.check is not None else None
+    if problem is not None:
+        sys.exit(f"comments: {name} cannot be {raw!r}: {problem}")
+    return value
 
 
 def metrics_dir() -> str | None:

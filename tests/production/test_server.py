@@ -143,3 +143,29 @@ def test_a_request_past_the_worker_timeout_ends_its_worker_and_a_new_one_serves(
         assert stuck and stuck[0]["path"] == "/slow" and stuck[0]["level"] == "error"
     finally:
         assert stop(process) == 0, log.read_text()[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("name", "raw", "why"),
+    [
+        ("COMMENTS_SERVER", "nginx", "one of granian, uvicorn"),
+        ("WEB_CONCURRENCY", "0", "1 or more"),
+        ("WEB_THREADS", "many", "invalid literal"),
+    ],
+)
+def test_a_server_setting_the_table_refuses_stops_the_start(
+    tmp_path: Path, name: str, raw: str, why: str
+) -> None:
+    """The server reads its own settings before any app exists, with the configuration
+    table's parser and check: a value the app would refuse stops the start with its reason
+    (COMMENTS_SERVER=nginx is not quietly served by granian)."""
+    env = base_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}", COMMENTS_SECRET_KEY=STRONG, **{name: raw}
+    )
+    process, _base = start(env, tmp_path / "server.log")
+    try:
+        assert process.wait(timeout=30) != 0
+    finally:
+        stop(process)
+    said = (tmp_path / "server.log").read_text()
+    assert f"comments: {name} cannot be {raw!r}" in said and why in said, said
