@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ..enums import CommentStatus
@@ -215,17 +215,20 @@ def word_count(text: str) -> int:
 # --- what the database says -----------------------------------------------------------------
 
 
+# Built once: every comment but a moderator's is scored, and building this statement (its
+# CASEs and their cache key) cost five times what running it does (433 µs against 84 µs).
+_ACCOUNT_FACTS = select(
+    func.min(Comment.created_at),
+    func.sum(case((Comment.status == CommentStatus.PUBLISHED, 1), else_=0)),
+    func.sum(case((Comment.status == CommentStatus.REMOVED, 1), else_=0)),
+).where(Comment.author_id == bindparam("user_id"))
+
+
 def account_facts(session: Session, user_id: str | None) -> AccountFacts:
     """The author's first comment time and record, in one query (guests: no record)."""
     if user_id is None:
         return AccountFacts(guest=True)
-    row = session.execute(
-        select(
-            func.min(Comment.created_at),
-            func.sum(case((Comment.status == CommentStatus.PUBLISHED, 1), else_=0)),
-            func.sum(case((Comment.status == CommentStatus.REMOVED, 1), else_=0)),
-        ).where(Comment.author_id == user_id)
-    ).one()
+    row = session.execute(_ACCOUNT_FACTS, {"user_id": user_id}).one()
     first = row[0]
     if isinstance(first, str):  # SQLite hands an aggregate back as text
         first = dt.datetime.fromisoformat(first)
@@ -255,18 +258,23 @@ def burst(session: Session, tags: Sequence[str], now: dt.datetime) -> bool:
     return int(n or 0) >= BURST_ACCOUNTS - 1
 
 
+# A plain INSERT: nothing reads the row back in the request that scores the comment, and the
+# ORM's unit of work for one new object cost more than the statement.
+_STORE = insert(CommentSpam)
+
+
 def store(session: Session, *, comment_id: int, verdict: Verdict, now: dt.datetime) -> None:
-    session.add(
-        CommentSpam(
-            comment_id=comment_id,
-            score=verdict.score,
-            signals=list(verdict.signals),
-            cashtags=(" " + " ".join(verdict.cashtags) + " ") if verdict.cashtags else None,
-            new_account=verdict.new_account,
-            created_at=now,
-        )
+    session.execute(
+        _STORE,
+        {
+            "comment_id": comment_id,
+            "score": verdict.score,
+            "signals": list(verdict.signals),
+            "cashtags": (" " + " ".join(verdict.cashtags) + " ") if verdict.cashtags else None,
+            "new_account": verdict.new_account,
+            "created_at": now,
+        },
     )
-    session.flush()
 
 
 def scores_for(session: Session, comment_ids: Sequence[int]) -> dict[int, float]:
