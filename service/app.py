@@ -38,6 +38,7 @@ from .domain.notifications import NotificationSink
 from .extensions import db
 from .jsonprovider import OrjsonProvider
 from .ops import bp as ops_bp
+from .sqlite_writers import QueuedConnection
 from .user_paths import UserIdConverter, UserIdPaths
 from .web import bp as web_bp
 
@@ -62,7 +63,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
-        return {"connect_args": {"timeout": 10}}
+        # Writers queue for their turn (service/sqlite_writers.py) instead of polling
+        # SQLite's lock; ``timeout`` bounds both waits.
+        return {"connect_args": {"timeout": 10, "factory": QueuedConnection}}
     return {
         "pool_pre_ping": True,
         "pool_size": 5,
