@@ -35,5 +35,14 @@ def fallback_name(sub: str) -> str:
     kept = "".join(
         ch for ch in sub if unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Zl", "Zp")
     )
-    kept = "".join(ch for i, ch in enumerate(kept) if name_problem(kept[: i + 1]) is None)
-    return kept.strip() or "Reader"
+    out: list[str] = []
+    marks = 0  # on the letter before, as kept: the marks beyond the limit go, not what follows
+    for ch in kept:
+        if unicodedata.category(ch) in ("Mn", "Me"):
+            if marks >= MAX_MARKS_PER_LETTER:
+                continue
+            marks += 1
+        else:
+            marks = 0
+        out.append(ch)
+    return "".join(out).strip() or "Reader"

@@ -81,3 +81,13 @@ def test_a_fallback_name_keeps_a_letters_marks_up_to_the_limit():
     next one and so dropped the last allowed mark as well)."""
     assert fallback_name("Nghe" + CIRCUMFLEX + DOT_BELOW + ACUTE) == "Nghe" + CIRCUMFLEX + DOT_BELOW
     assert fallback_name("Z" + ACUTE * 5) == "Z" + ACUTE * 2
+
+
+def test_a_fallback_name_keeps_what_follows_a_letter_with_too_many_marks():
+    """Only the extra marks go: the letters after them stay (the rule was once judged on the
+    `sub` so far rather than on the name so far, and everything after a third mark on one
+    letter was dropped with it: "Zoe" + 5 accents + " Ng" became "Zoé́")."""
+    assert fallback_name("Zoe" + ACUTE * 5 + " Ng") == "Zoe" + ACUTE * 2 + " Ng"
+    assert fallback_name("a" + ENCLOSING_CIRCLE * 4 + "b" + ACUTE) == (
+        "a" + ENCLOSING_CIRCLE * 2 + "b" + ACUTE
+    )
