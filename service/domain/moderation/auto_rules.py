@@ -34,8 +34,6 @@ def compile_terms(terms: Iterable[str]) -> re.Pattern[str] | None:
         parts.append(r"\s+".join(words))
     if not parts:
         return None
-    # Longest first, so "buy now" is reported rather than "buy" when both are listed.
-    parts.sort(key=len, reverse=True)
     return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)")
 
 
