@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from typing import Any, Iterable
+from typing import Any, Iterable, cast
 
 import orjson
-from sqlalchemy import func, insert, select, true
+from sqlalchemy import Table, func, insert, select, true
 from sqlalchemy.orm import Session
 
 from ..domain import events, webhooks
@@ -129,9 +129,9 @@ def event_data(session: Session, event: events.Event, event_type: str) -> dict[s
 
 
 # Asked on every write transaction that records an event: built once.
-_ENABLED = select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-    WebhookEndpoint.enabled == true()
-)
+_ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
+# Table columns: ORM attributes would take the ORM's execution path for the same two columns.
+_ENABLED = select(_ENDPOINTS.c.id, _ENDPOINTS.c.events).where(_ENDPOINTS.c.enabled == true())
 
 
 _ENDPOINTS_KEY = "comments_webhook_endpoints"  # session.info: (transaction, endpoints)

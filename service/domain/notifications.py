@@ -201,15 +201,18 @@ def _insert(session: Session, model: Any) -> Any:
 
 # Followers, less those with an unread thread notification of it already (one query; the
 # partial index ix_notifications_unread_thread answers the NOT EXISTS). Built once.
-_FOLLOWERS_TO_TELL = select(Follow.user_id).where(
-    Follow.article_id == bindparam("article_id"),
+# On the tables' columns, not the models' attributes: a statement of ORM attributes takes the
+# ORM's execution path, ~35 us more a statement for the same SQL and rows.
+_FOLLOWS, _NOTIFICATIONS = cast(Table, Follow.__table__), cast(Table, Notification.__table__)
+_FOLLOWERS_TO_TELL = select(_FOLLOWS.c.user_id).where(
+    _FOLLOWS.c.article_id == bindparam("article_id"),
     ~exists()
     .where(
-        Notification.article_id == Follow.article_id,
-        Notification.user_id == Follow.user_id,
+        _NOTIFICATIONS.c.article_id == _FOLLOWS.c.article_id,
+        _NOTIFICATIONS.c.user_id == _FOLLOWS.c.user_id,
         text(UNREAD_THREAD_PREDICATE),
     )
-    .correlate(Follow),
+    .correlate(_FOLLOWS),
 )
 
 
@@ -372,18 +375,20 @@ _FOLLOW_ON_POST: dict[str, Any] = {}
 
 
 def _follow_on_post_statement(session: Session) -> Any:
+    settings = cast(Table, ReaderSettings.__table__)
     declined = exists().where(
-        ReaderSettings.user_id == bindparam("user_id", type_=Follow.user_id.type),
-        ReaderSettings.follow_on_post == false(),
+        settings.c.user_id == bindparam("user_id", type_=_FOLLOWS.c.user_id.type),
+        settings.c.follow_on_post == false(),
     )
     source = select(
-        bindparam("article_id", type_=Follow.article_id.type),
-        bindparam("user_id", type_=Follow.user_id.type),
-        bindparam("now", type_=Follow.created_at.type),
+        bindparam("article_id", type_=_FOLLOWS.c.article_id.type),
+        bindparam("user_id", type_=_FOLLOWS.c.user_id.type),
+        bindparam("now", type_=_FOLLOWS.c.created_at.type),
     ).where(~declined)
-    # The Core table: an ORM insert given parameters would take the bulk-insert path.
+    # Core columns and table throughout: an ORM insert given parameters would take the
+    # bulk-insert path, and ORM attributes anywhere in it the ORM's execution path.
     return (
-        _insert(session, Follow.__table__)
+        _insert(session, _FOLLOWS)
         .from_select(["article_id", "user_id", "created_at"], source)
         .on_conflict_do_nothing(index_elements=["article_id", "user_id"])
     )

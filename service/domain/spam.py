@@ -19,9 +19,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Sequence, cast
 
-from sqlalchemy import and_, bindparam, case, func, insert, or_, select
+from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ..enums import CommentStatus
@@ -217,11 +217,14 @@ def word_count(text: str) -> int:
 
 # Built once: every comment but a moderator's is scored, and building this statement (its
 # CASEs and their cache key) cost five times what running it does (433 µs against 84 µs).
+# The table's columns, not the model's attributes: those take the ORM's execution path (~35 us
+# more for the same SQL and row).
+_C = cast(Table, Comment.__table__).c
 _ACCOUNT_FACTS = select(
-    func.min(Comment.created_at),
-    func.sum(case((Comment.status == CommentStatus.PUBLISHED, 1), else_=0)),
-    func.sum(case((Comment.status == CommentStatus.REMOVED, 1), else_=0)),
-).where(Comment.author_id == bindparam("user_id"))
+    func.min(_C.created_at),
+    func.sum(case((_C.status == CommentStatus.PUBLISHED, 1), else_=0)),
+    func.sum(case((_C.status == CommentStatus.REMOVED, 1), else_=0)),
+).where(_C.author_id == bindparam("user_id"))
 
 
 def account_facts(session: Session, user_id: str | None) -> AccountFacts:
@@ -260,7 +263,7 @@ def burst(session: Session, tags: Sequence[str], now: dt.datetime) -> bool:
 
 # A plain INSERT: nothing reads the row back in the request that scores the comment, and the
 # ORM's unit of work for one new object cost more than the statement.
-_STORE = insert(CommentSpam)
+_STORE = insert(cast(Table, CommentSpam.__table__))
 
 
 def store(session: Session, *, comment_id: int, verdict: Verdict, now: dt.datetime) -> None:

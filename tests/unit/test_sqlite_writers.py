@@ -104,15 +104,18 @@ def _write_after_holding(database: str, hold: float, value: int, ready: object) 
 
 
 def test_a_writer_in_another_process_waits_for_its_turn(database: str) -> None:
+    WriterQueue.for_path(database, timeout=5.0)
+    conn = connect(database)
+    # Read once first: the holder's close is then not the last connection's, which would
+    # checkpoint the WAL under an exclusive lock (a busy timeout of 0 would meet that too).
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
     context = multiprocessing.get_context("spawn")
     ready = context.Event()
     holder = context.Process(target=_write_after_holding, args=(database, 0.5, 1, ready))
     holder.start()
     try:
         assert ready.wait(30)
-        WriterQueue.for_path(database, timeout=5.0)
-        conn = connect(database)  # SQLite alone would answer "database is locked" here
-        conn.execute("INSERT INTO t VALUES (2)")
+        conn.execute("INSERT INTO t VALUES (2)")  # SQLite alone: "database is locked"
         conn.commit()
         conn.close()
     finally:
