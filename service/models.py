@@ -128,6 +128,9 @@ class Article(Base):
 
 # Comments that can be in the moderators' queue (flagged, pending or hidden).
 QUEUE_PREDICATE = "flag_count > 0 OR status IN ('pending', 'hidden')"
+# Comments only their author sees (awaiting a moderator, or written under a shadow ban):
+# whether a signed-in reader has one in a thread decides whether their page is the public one.
+PRIVATE_PREDICATE = "status = 'pending' OR (status = 'published' AND shadowed = true)"
 
 
 class Comment(Base):
@@ -168,6 +171,17 @@ class Comment(Base):
             "id",
             sqlite_where=text(QUEUE_PREDICATE),
             postgresql_where=text(QUEUE_PREDICATE),
+        ),
+        # Does this reader author a comment of this article that only they can see? Asked on
+        # every signed-in page; only such comments are indexed, so the answer is one seek
+        # however long the thread (without it SQLite walked the article's whole thread).
+        # domain/threads.py repeats PRIVATE_PREDICATE, which is how planners match it.
+        Index(
+            "ix_comments_private",
+            "author_id",
+            "article_id",
+            sqlite_where=text(PRIVATE_PREDICATE),
+            postgresql_where=text(PRIVATE_PREDICATE),
         ),
         # Ids order comments in time and key the cursors: SQLite must never reuse one.
         {"sqlite_autoincrement": True},
