@@ -216,7 +216,7 @@ def word_count(text: str) -> int:
 
 
 # Built once: every comment but a moderator's is scored, and building this statement (its
-# CASEs and their cache key) cost five times what running it does (433 µs against 84 µs).
+# CASEs and their cache key) cost five times what running it does (433 us against 84 us).
 # The table's columns, not the model's attributes: those take the ORM's execution path (~35 us
 # more for the same SQL and row).
 _C = cast(Table, Comment.__table__).c
