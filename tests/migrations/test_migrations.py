@@ -138,3 +138,36 @@ def test_a_signed_in_page_asks_about_private_comments_with_one_seek(scratch_url)
     engine.dispose()
     assert "ix_comments_private" in plan, plan
     assert "ix_comments_thread" not in plan and "status_flag_weight" not in plan, plan
+
+
+def test_telling_a_threads_followers_reads_each_table_once(scratch_url):
+    """A new comment's followers less those already holding an unread thread notification:
+    the notifications are read once (PostgreSQL: a hashed subplan; SQLite: a list), never
+    once per follower. The correlated NOT EXISTS it replaced left that to the statistics: on
+    a new PostgreSQL database (never ANALYZEd, like this one) it read every unread
+    notification of the article for each follower, 48 ms a post at 500 followers."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from service.domain.notifications import _FOLLOWERS_TO_TELL
+
+    upgrade(scratch_url)
+    engine = create_engine(scratch_url)
+    sent: list[tuple[str, object]] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _capture(conn, cursor, statement, parameters, context, executemany):
+        sent.append((statement, parameters))
+
+    with Session(engine) as session:
+        assert list(session.scalars(_FOLLOWERS_TO_TELL, {"article_id": "a-1"})) == []
+    event.remove(engine, "before_cursor_execute", _capture)
+    (statement, parameters), *_ = sent
+    with engine.connect() as conn:
+        explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
+        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + statement, parameters))
+    engine.dispose()
+    if engine.dialect.name == "sqlite":
+        assert "LIST SUBQUERY" in plan and "CORRELATED" not in plan, plan
+    else:
+        assert "hashed SubPlan" in plan and "Join" not in plan, plan
