@@ -80,6 +80,11 @@ def test_posting_reacting_editing_and_deleting_reach_the_sinks(client: Any, reco
     ]
     comment_reaction, article_reaction = recorder.committed[1:3]
     assert (comment_reaction.comment_id, article_reaction.comment_id) == (cid, None)
+    # who reacted, how, and whether it counted: a webhook's user_id, kind and added, and
+    # whether one is sent at all (mutation testing, #22: none of it was checked)
+    for reaction in (comment_reaction, article_reaction):
+        assert (reaction.article_id, reaction.actor_id) == ("ev-1", "u-2")
+        assert reaction.data == {"kind": "like", "added": True, "counted": True}
     assert recorder.committed[-1].data == {"before": "published", "after": "deleted"}
     assert recorder.in_tx == recorder.committed
 

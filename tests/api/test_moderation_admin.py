@@ -466,6 +466,10 @@ def test_erasure_leaves_counters_equal_to_a_recount(app, client, post):
     assert r.status_code == 200, r.get_json()
     erased = r.get_json()["erased"]
     assert erased["comments_tombstoned"] == 1 and erased["comments_deleted"] == 4
+    # their dislike (which withdrew their like) and insightful on root, their dislike on
+    # child, their two article likes (mutation testing, #22: joining each reaction to every
+    # other comment reported one per reaction and comment)
+    assert (erased["comment_reactions"], erased["article_reactions"]) == (3, 2)
     with app.app_context():
         recount(db.session)
         assert (
@@ -692,3 +696,35 @@ def test_erasure_counts_every_tombstone_and_leaves_each_bare(client, post):
     for comment_id in ids:
         tomb = client.get(f"{ADMIN}/comments/{comment_id}", headers=MOD).get_json()
         assert (tomb["status"], tomb["author"], tomb["held_reason"]) == ("deleted", None, None)
+
+
+def test_erasing_a_person_withdraws_each_of_their_article_reactions_and_no_one_elses(client):
+    """Erasure takes back every article reaction of the person, each from its own article's
+    total, and leaves other people's alone. Mutation testing (#22): the recount test had the
+    person and another reader both liking the same two articles, so reading everyone's
+    reactions, or every reaction but theirs, or withdrawing with no kind, no article or no
+    person, or by adding instead of removing, or taking one from every other article's
+    total instead of this one's (with two articles the same sum) went unnoticed."""
+    for article in ("b1", "b2", "b3"):
+        r = client.put(f"/api/v1/articles/{article}/reactions/like", headers=auth("subject"))
+        assert r.status_code == 200
+    client.put("/api/v1/articles/b1/reactions/insightful", headers=auth("keeper"))
+    client.put("/api/v1/articles/b2/reactions/like", headers=auth("keeper"))
+    r = client.delete(f"{ADMIN}/users/subject", headers=auth("root", roles=["admin"]))
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["erased"]["article_reactions"] == 3
+    reactions = [
+        client.get(f"/api/v1/articles/{a}").get_json()["reactions"] for a in ("b1", "b2", "b3")
+    ]
+    assert reactions == [{"insightful": 1}, {"like": 1}, {}]
+    counts = client.get("/api/v1/counts?article_id=b1&article_id=b2&article_id=b3").get_json()
+    assert {a: c["reactions"] for a, c in counts["counts"].items()} == {"b1": 1, "b2": 1, "b3": 0}
+    assert (
+        client.get(f"{ADMIN}/users/subject/export", headers=MOD).get_json()["article_reactions"]
+        == []
+    )
+    kept = client.get(f"{ADMIN}/users/keeper/export", headers=MOD).get_json()["article_reactions"]
+    assert sorted((x["article_id"], x["kind"]) for x in kept) == [
+        ("b1", "insightful"),
+        ("b2", "like"),
+    ]

@@ -327,7 +327,9 @@ def test_a_ban_that_would_already_have_lapsed_is_refused_at_its_field(client):
 def test_timed_ban_applies_until_it_lapses(app, client, post):
     """Kills the survivors "a timed ban is never enforced" (``expires_at <= now`` flipped in
     ``active_ban``) and "expired bans never lapse": the same user posts during the ban and
-    again once its expiry has passed."""
+    again once its expiry has passed. Reacting too, to a comment and to an article (mutation
+    testing, #22: the reaction path's ban check given no time failed with a 500 on a timed
+    ban, and no test had one)."""
     import datetime as dt
 
     from sqlalchemy import update
@@ -335,6 +337,7 @@ def test_timed_ban_applies_until_it_lapses(app, client, post):
     from service.extensions import db
     from service.models import Ban
 
+    target = post("art", "someone else's", user="u-1").get_json()
     later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).isoformat()
     r = client.put(f"{ADMIN}/bans/u-9", json={"reason": "r", "expires_at": later}, headers=MOD)
     assert r.status_code == 201
@@ -342,6 +345,15 @@ def test_timed_ban_applies_until_it_lapses(app, client, post):
     assert r.status_code == 403
     assert r.get_json()["type"].endswith("/banned")
     assert " until " in r.get_json()["detail"]
+    reactions = (
+        f"/api/v1/comments/{target['id']}/reactions/like",
+        "/api/v1/articles/art/reactions/like",
+    )
+    for url in reactions:
+        r = client.put(url, headers=auth("u-9"))
+        assert r.status_code == 403, r.get_json()
+        assert r.get_json()["type"].endswith("/banned")
+        assert r.get_json()["detail"] == "You are banned from commenting and reacting."
 
     # The clock cannot be moved through HTTP, so the ban's expiry is moved instead.
     with app.app_context():
@@ -351,6 +363,8 @@ def test_timed_ban_applies_until_it_lapses(app, client, post):
     r = post("art", "after the ban", user="u-9")
     assert r.status_code == 201
     assert r.get_json()["status"] == "published"
+    for url in reactions:
+        assert client.put(url, headers=auth("u-9")).status_code == 200
 
 
 def test_shadow_ban(client, post):

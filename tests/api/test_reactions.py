@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from service.config import DEFAULT_REACTION_KINDS
 from service.extensions import db
 from service.models import Comment, CommentReactionCount
 from tests.helpers import at_once, auth
@@ -60,7 +61,13 @@ def test_reactions_need_a_signed_in_user_and_a_known_kind(client, post):
     r = client.put(f"{API}/comments/{c['id']}/reactions/like")
     assert r.status_code == 401
     r = react(client, c["id"], "love", "u-2")
-    assert r.status_code == 422 and "like" in r.get_json()["detail"]
+    assert r.status_code == 422
+    # the kinds there are, readably, under the field (mutation testing, #22: only "like"
+    # somewhere in the detail was checked)
+    problem = r.get_json()
+    detail = "Unknown reaction kind 'love'; use one of: " + ", ".join(DEFAULT_REACTION_KINDS) + "."
+    assert (problem["type"].split("/")[-1], problem["detail"]) == ("unknown-reaction", detail)
+    assert problem["errors"] == {"kind": [detail]}
     assert react(client, 424242, "like", "u-2").status_code == 404
     guest = post("a1", "guest", user=None).get_json()
     r = client.put(
@@ -74,7 +81,11 @@ def test_reactions_on_deleted_comments_are_409(client, post):
     top = post("a1", "top").get_json()
     post("a1", "reply", user="u-2", parent_id=top["id"])
     client.delete(f"{API}/comments/{top['id']}", headers=auth("u-1"))
-    assert react(client, top["id"], "like", "u-3").status_code == 409
+    r = react(client, top["id"], "like", "u-3")
+    assert r.status_code == 409
+    # the problem says why (mutation testing, #22: its type and detail were unchecked)
+    assert r.get_json()["type"].endswith("/comment-deleted")
+    assert r.get_json()["detail"] == "This comment was deleted; it takes no reactions."
 
 
 def test_top_and_best_put_the_liked_comment_first(client, post):
@@ -250,9 +261,18 @@ def test_no_reactions_inside_a_hidden_thread(app, client, post):
     with app.app_context():
         db.session.get(Article, "a1").status = ArticleStatus.HIDDEN
         db.session.commit()
-    assert react(client, c["id"], "like", "u-2").status_code == 404
+    r = react(client, c["id"], "like", "u-2")
+    assert r.status_code == 404
+    # as missing as a comment that never was (mutation testing, #22: the detail was unchecked)
+    missing = react(client, 424242, "like", "u-2").get_json()
+    assert (r.get_json()["type"], r.get_json()["detail"]) == (missing["type"], missing["detail"])
+    assert missing["detail"] == "There is no such comment."
     r = client.put(f"{API}/articles/a1/reactions/like", headers=auth("u-2"))
     assert r.status_code == 409
+    # the problem says why (mutation testing, #22: its type and detail were unchecked)
+    problem = r.get_json()
+    assert problem["type"].endswith("/article-hidden")
+    assert problem["detail"] == "This article's conversation is not available."
     assert client.get(f"{API}/articles/a1").get_json()["reactions"] == {}
 
 
@@ -299,9 +319,21 @@ def test_authors_cannot_vote_on_their_own_comments(client, post):
         assert r.status_code == 403
         assert r.content_type == "application/problem+json"
         problem = r.get_json()
-        assert problem["type"].endswith("/own-comment") and "own comment" in problem["detail"]
+        assert problem["type"].endswith("/own-comment")
+        assert problem["detail"] == "You cannot vote on your own comment."
     # Other kinds are not votes, and withdrawing is always allowed.
     assert react(client, mine["id"], "insightful", "u-1").status_code == 200
     assert react(client, mine["id"], "like", "u-1", "delete").status_code == 200
     item = client.get(f"{API}/comments/{mine['id']}").get_json()
     assert item["reactions"] == {"insightful": 1} and item["score"] == 0
+
+
+def test_an_article_reaction_never_brings_back_an_older_thread_page(client, post):
+    """Public thread pages are cached under the article's version, which each write moves
+    on to a value it never had. Mutation testing (#22): an article reaction moving it back
+    by one made an earlier page's version current again, and that stale page was served."""
+    post("a1", "first")
+    assert client.get(f"{API}/articles/a1/comments").get_json()["total"] == 1  # stored
+    post("a1", "second")
+    assert client.put(f"{API}/articles/a1/reactions/like", headers=auth("u-2")).status_code == 200
+    assert client.get(f"{API}/articles/a1/comments").get_json()["total"] == 2

@@ -72,3 +72,61 @@ def test_a_troll_reacting_on_a_cached_page_sees_their_reaction_counted(client, p
     mine = client.get(THREAD, headers=troll).get_json()
     assert mine["items"][0]["reactions"] == {"like": 1}
     assert client.get(THREAD).get_json()["items"][0]["reactions"] == {}
+
+
+def test_each_articles_count_adds_only_the_shadowed_writes_still_standing(app, client, post):
+    """To the shadow-banned author, /counts adds exactly their writes the ban kept out: the
+    comments posted after it that still stand, and their uncounted article reactions, per
+    article asked about, and nothing on a hidden article. Mutation testing (#22): without
+    the ``shadowed`` or ``counted`` filters their writes from before the ban counted twice,
+    without the status filter a comment they deleted still counted, without the hidden
+    filter a hidden article showed their writes, without ``article_id IN`` an article they
+    wrote on but did not ask about broke the answer (500), and an article with only their
+    reaction got no comment count (or one), and one with only their comment one reaction."""
+    from service.enums import ArticleStatus
+    from service.models import Article
+
+    troll = auth("troll", name="Troll")
+    mod = auth("mod-1", roles=["moderator"], name="Mod")
+    assert post("a1", "before the ban", user="troll").status_code == 201
+    assert client.put(f"{API}/articles/a1/reactions/like", headers=troll).status_code == 200
+    r = client.put(f"{API}/admin/bans/troll", json={"reason": "ring", "shadow": True}, headers=mod)
+    assert r.status_code == 201
+    assert post("a1", "after the ban", user="troll").status_code == 201
+    gone = post("a1", "said and taken back", user="troll").get_json()
+    assert client.delete(f"{API}/comments/{gone['id']}", headers=troll).status_code == 204
+    assert client.put(f"{API}/articles/a1/reactions/insightful", headers=troll).status_code == 200
+    assert client.put(f"{API}/articles/a2/reactions/like", headers=troll).status_code == 200
+    assert post("a3", "in a thread hidden later", user="troll").status_code == 201
+    assert client.put(f"{API}/articles/a3/reactions/like", headers=troll).status_code == 200
+    assert post("a4", "not asked about", user="troll").status_code == 201
+    assert client.put(f"{API}/articles/a4/reactions/like", headers=troll).status_code == 200
+    assert post("a5", "words, no reaction", user="troll").status_code == 201
+    with app.app_context():
+        db.session.get(Article, "a3").status = ArticleStatus.HIDDEN
+        db.session.commit()
+
+    asked = f"{API}/counts?article_id=a1&article_id=a2&article_id=a3&article_id=a5"
+    assert client.get(asked, headers=troll).get_json()["counts"] == {
+        "a1": {"comments": 2, "reactions": 2},
+        "a2": {"comments": 0, "reactions": 1},
+        "a3": {"comments": 0, "reactions": 0},
+        "a5": {"comments": 1, "reactions": 0},
+    }
+    assert client.get(asked).get_json()["counts"] == {
+        "a1": {"comments": 1, "reactions": 1},
+        "a2": {"comments": 0, "reactions": 0},
+        "a3": {"comments": 0, "reactions": 0},
+        "a5": {"comments": 0, "reactions": 0},
+    }
+    assert client.get(f"{API}/articles/a2", headers=troll).get_json()["comment_count"] == 0
+
+
+def test_the_shadow_banned_author_can_react_to_their_own_comment(client, post, troll):
+    """Their comment is there for them, so a reaction to it works as anyone's would: a 404
+    for a comment they can see would give the ban away. Mutation testing (#22): judging
+    whether the comment is visible as an anonymous reader (or as no viewer) refused it."""
+    mine = post("a1", "my own view", user="troll").get_json()
+    r = client.put(f"{API}/comments/{mine['id']}/reactions/insightful", headers=troll)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json() == {"reactions": {"insightful": 1}, "my_reactions": ["insightful"]}

@@ -134,8 +134,39 @@ def test_cashtag_positions_follow_the_character_before_the_text():
     means the text starts the block. Positions are always within ``text`` (mutation testing,
     #22: shifting by one whatever ``before`` is, or prefixing its last two characters)."""
     assert markets.cashtags("$BABA up", before="") == [(0, 5, "BABA")]
+    # without a before, the text is read as after a space (mutation testing, #22: the
+    # default was excused as "a space either way", but "XX XX" ends in an X)
+    assert markets.cashtags("$BABA up") == [(0, 5, "BABA")]
     assert markets.cashtags("$BABA up", before="x ") == [(0, 5, "BABA")]
     assert markets.cashtags("$BABA up", before="x") == []  # x$BABA is no cashtag
+
+
+def test_an_escaped_character_is_the_character_before_the_next_text():
+    """An escaped character (``\\$``, ``\\_``) is a token of its own, and it is what the
+    reader sees before the next text: ``\\$$BABA`` shows "$$BABA" and ``\\_$BABA`` shows
+    "_$BABA", neither of them a cashtag. Mutation testing (#22): forgetting that character
+    (``previous`` set to nothing or a space, or read as ``content[1:]``) made both a link."""
+    for body in ("\\$$BABA", "\\_$BABA", "1\\$$BABA"):
+        assert tickers(body) == []
+        assert 'class="cashtag"' not in render(body, QUOTE)
+
+
+def test_a_dollar_that_names_nothing_leaves_the_rest_of_the_paragraph_alone():
+    """Mutation testing (#22): stopping at the first text with a "$" but no cashtag in it
+    (``break`` for ``continue``) dropped everything after it from the paragraph."""
+    assert (
+        render("It costs $5, *really*, see $BABA.")
+        == "<p>It costs $5, <em>really</em>, see $BABA.</p>"
+    )
+    assert tickers("It costs $5, *really*, see $BABA.") == ["BABA"]
+
+
+def test_a_cashtag_right_after_a_code_span_or_emphasis_counts():
+    """A token that is not text (a code span, the end of emphasis) ends a word, as a space
+    does: "`x`$BABA" names BABA. Mutation testing (#22): taking the last character of any
+    token's content read the code span's "x" as the letter before the "$"."""
+    assert tickers("`x`$BABA") == ["BABA"]
+    assert tickers("**b**$BABA and `c`$TSLA") == ["BABA", "TSLA"]
 
 
 def test_without_a_template_cashtags_stay_plain_text():
@@ -207,6 +238,9 @@ def test_a_disclosure_is_normalised():
     }
     assert markets.parse_disclosure({}) is None
     assert markets.parse_disclosure(None) is None
+    # five is the limit, not one too many (mutation testing, #22: ``>=`` refused five)
+    five = {s: "long" for s in ("A", "B", "C", "D", "E")}
+    assert markets.parse_disclosure(five) == five
 
 
 @pytest.mark.parametrize(
@@ -221,6 +255,9 @@ def test_a_disclosure_is_normalised():
             {s: "long" for s in ("A", "B", "C", "D", "E", "F")},
             "A disclosure names at most 5 symbols (this one names 6).",
         ),
+        # a long key or value is quoted by its first 20 characters (mutation testing, #22)
+        ({"ABCDEFGHIJKLMNOPQRSTUVWXYZ": "long"}, "'ABCDEFGHIJKLMNOPQRST' is not a ticker"),
+        ({"BABA": "long" * 10}, "BABA: say long, short or none (got 'longlonglonglonglong')."),
     ],
 )
 def test_bad_disclosures_are_422_with_a_readable_message(raw, message):
@@ -238,8 +275,10 @@ def test_required_disclosure():
     with pytest.raises(RuleError) as refused:
         markets.check_required(["BABA", "9988.HK"], None, required=True)
     assert refused.value.status == 422 and refused.value.field == "disclosure"
-    assert "$BABA, $9988.HK" in refused.value.detail
-    assert "disclose your position" in refused.value.detail.lower()
+    assert refused.value.detail == (
+        "Disclose your position in $BABA, $9988.HK before posting: this site asks everyone who "
+        "mentions a stock to say whether they are long, short or hold none of it."
+    )
 
 
 def test_positions_are_the_ones_openapi_publishes():
