@@ -58,20 +58,16 @@ def test_models_and_migrations_agree(scratch_url):
     assert diff == [], diff
 
 
-def test_no_queue_state_scans_every_comment(scratch_url):
-    """Migration 0002: each state of the moderators' queue, and its total, finds its
-    comments through the partial index ix_comments_queue (or, for one status, the status
-    index) instead of scanning every comment.
-    The statements checked are the ones the service sends, bound parameters included (a
-    partial index that a bound value hides from the planner would go unused)."""
-    from sqlalchemy import event, func, select
+def plans_of(url: str, work, *, seqscan: bool = True) -> tuple[str, list[tuple[str, str]]]:
+    """Migrate ``url`` up, run ``work(session)``, and return the dialect's name and
+    (statement, plan) for each statement it sent, bound parameters included (a partial index
+    that a bound value hides from the planner would go unused). ``seqscan=False``: on
+    PostgreSQL, which index could answer (the tables are empty)."""
+    from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    from service.domain.moderation import QUEUE_STATES, queue_condition, queue_page
-    from service.models import Comment
-
-    upgrade(scratch_url)
-    engine = create_engine(scratch_url)
+    upgrade(url)
+    engine = create_engine(url)
     sent: list[tuple[str, object]] = []
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -79,31 +75,46 @@ def test_no_queue_state_scans_every_comment(scratch_url):
         sent.append((statement, parameters))
 
     with Session(engine) as session:
+        work(session)
+    event.remove(engine, "before_cursor_execute", _capture)
+    dialect = engine.dialect.name
+    explain = "EXPLAIN QUERY PLAN " if dialect == "sqlite" else "EXPLAIN "
+    plans = []
+    with engine.connect() as conn:
+        if dialect == "postgresql" and not seqscan:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+        for statement, parameters in sent:
+            rows = conn.exec_driver_sql(explain + statement, parameters)
+            plans.append((statement, " ".join(str(row) for row in rows)))
+    engine.dispose()
+    return dialect, plans
+
+
+def test_no_queue_state_scans_every_comment(scratch_url):
+    """Migration 0002: each state of the moderators' queue, and its total, finds its
+    comments through the partial index ix_comments_queue (or, for one status, the status
+    index) instead of scanning every comment. The statements are the ones the service sends."""
+    from sqlalchemy import func, select
+
+    from service.domain.moderation import QUEUE_STATES, queue_condition, queue_page
+    from service.models import Comment
+
+    def work(session):
         for state in QUEUE_STATES:
             queue_page(session, state=state, article_id=None, limit=20, after=None)
             session.scalar(select(func.count()).select_from(Comment).where(queue_condition(state)))
-    event.remove(engine, "before_cursor_execute", _capture)
-    assert len(sent) == 2 * len(QUEUE_STATES)
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":  # an empty table: which index can it use?
-            conn.exec_driver_sql("SET enable_seqscan = off")
-        explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-        for statement, parameters in sent:
-            plan = " ".join(
-                str(row) for row in conn.exec_driver_sql(explain + statement, parameters)
-            )
-            # the queue index, or a lookup by an indexed value (status = 'pending'), or the
-            # partial index of pending and shadowed comments (PostgreSQL may read it whole
-            # for status = 'pending': a few rows, like the queue's): never a walk over every
-            # comment
-            looked_up = (
-                "SEARCH comments USING INDEX" in plan
-                if engine.dialect.name == "sqlite"
-                else "Index Cond" in plan
-            )
-            partial = "ix_comments_queue" in plan or "ix_comments_private" in plan
-            assert partial or looked_up, (statement, plan)
-    engine.dispose()
+
+    dialect, plans = plans_of(scratch_url, work, seqscan=False)
+    assert len(plans) == 2 * len(QUEUE_STATES)
+    for statement, plan in plans:
+        # the queue index, or a lookup by an indexed value (status = 'pending'), or the
+        # partial index of pending and shadowed comments (PostgreSQL may read it whole for
+        # status = 'pending': a few rows, like the queue's): never a walk over every comment
+        looked_up = (
+            "SEARCH comments USING INDEX" in plan if dialect == "sqlite" else ("Index Cond" in plan)
+        )
+        partial = "ix_comments_queue" in plan or "ix_comments_private" in plan
+        assert partial or looked_up, (statement, plan)
 
 
 def test_a_signed_in_page_asks_about_private_comments_with_one_seek(scratch_url):
@@ -111,31 +122,15 @@ def test_a_signed_in_page_asks_about_private_comments_with_one_seek(scratch_url)
     thread (every signed-in page asks) is answered from the partial index
     ix_comments_private, not by walking the article's thread (SQLite used
     ix_comments_thread_hot: ~0.3 ms for 2,500 comments, growing with the thread).
-    The statement checked is the one the service sends, bound parameters included."""
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
+    The statement checked is the one the service sends."""
     from service.domain.threads import Viewer, article_for_listing
 
-    upgrade(scratch_url)
-    engine = create_engine(scratch_url)
-    sent: list[tuple[str, object]] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _capture(conn, cursor, statement, parameters, context, executemany):
-        sent.append((statement, parameters))
-
-    with Session(engine) as session:
-        article_for_listing(session, "a-1", Viewer(user_id="reader-1"))
-    event.remove(engine, "before_cursor_execute", _capture)
-    assert len(sent) == 1
-    statement, parameters = sent[0]
-    with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":  # an empty table: which index can it use?
-            conn.exec_driver_sql("SET enable_seqscan = off")
-        explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + statement, parameters))
-    engine.dispose()
+    _, plans = plans_of(
+        scratch_url,
+        lambda session: article_for_listing(session, "a-1", Viewer(user_id="reader-1")),
+        seqscan=False,
+    )
+    [(_, plan)] = plans
     assert "ix_comments_private" in plan, plan
     assert "ix_comments_thread" not in plan and "status_flag_weight" not in plan, plan
 
@@ -146,28 +141,13 @@ def test_telling_a_threads_followers_reads_each_table_once(scratch_url):
     once per follower. The correlated NOT EXISTS it replaced left that to the statistics: on
     a new PostgreSQL database (never ANALYZEd, like this one) it read every unread
     notification of the article for each follower, 48 ms a post at 500 followers."""
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
     from service.domain.notifications import _FOLLOWERS_TO_TELL
 
-    upgrade(scratch_url)
-    engine = create_engine(scratch_url)
-    sent: list[tuple[str, object]] = []
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _capture(conn, cursor, statement, parameters, context, executemany):
-        sent.append((statement, parameters))
-
-    with Session(engine) as session:
+    def work(session):
         assert list(session.scalars(_FOLLOWERS_TO_TELL, {"article_id": "a-1"})) == []
-    event.remove(engine, "before_cursor_execute", _capture)
-    (statement, parameters), *_ = sent
-    with engine.connect() as conn:
-        explain = "EXPLAIN QUERY PLAN " if engine.dialect.name == "sqlite" else "EXPLAIN "
-        plan = " ".join(str(row) for row in conn.exec_driver_sql(explain + statement, parameters))
-    engine.dispose()
-    if engine.dialect.name == "sqlite":
+
+    dialect, [(_, plan)] = plans_of(scratch_url, work)
+    if dialect == "sqlite":
         assert "LIST SUBQUERY" in plan and "CORRELATED" not in plan, plan
     else:
         assert "hashed SubPlan" in plan and "Join" not in plan, plan
