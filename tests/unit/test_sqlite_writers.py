@@ -8,9 +8,11 @@ and writes once the other has committed.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import logging
 import multiprocessing
+import os
 import sqlite3
 import threading
 import time
@@ -35,6 +37,17 @@ def connect(database: str, timeout: float = 0.0) -> QueuedConnection:
     conn = sqlite3.connect(database, timeout=timeout, factory=QueuedConnection)
     assert isinstance(conn, QueuedConnection)
     return conn
+
+
+def writes_at_once(database: str, value: int) -> None:
+    """A new connection writes ``value`` without waiting out the queue's 5 s limit: the
+    turn before it was given back."""
+    other = connect(database)
+    started = time.monotonic()
+    other.execute("INSERT INTO t VALUES (?)", (value,))
+    other.commit()
+    other.close()
+    assert time.monotonic() - started < 4
 
 
 def rows(database: str) -> list[int]:
@@ -132,12 +145,7 @@ def test_a_rolled_back_or_closed_writer_gives_its_turn_back(database: str) -> No
     conn.rollback()
     conn.execute("INSERT INTO t VALUES (2)")
     conn.close()  # the open transaction is rolled back by SQLite, the turn by us
-    other = connect(database)
-    started = time.monotonic()
-    other.execute("INSERT INTO t VALUES (3)")
-    other.commit()
-    other.close()
-    assert time.monotonic() - started < 4  # not the queue's 5 s limit
+    writes_at_once(database, 3)
     assert rows(database) == [3]
 
 
@@ -147,12 +155,7 @@ def test_a_writer_the_garbage_collector_closes_gives_its_turn_back(database: str
     conn.execute("INSERT INTO t VALUES (1)")
     del conn  # never committed, rolled back or closed by hand
     gc.collect()  # sqlite3's statement cache refers back to its connection: a cycle
-    other = connect(database)
-    started = time.monotonic()
-    other.execute("INSERT INTO t VALUES (2)")
-    other.commit()
-    other.close()
-    assert time.monotonic() - started < 4  # not the queue's 5 s limit
+    writes_at_once(database, 2)
     assert rows(database) == [2]
 
 
@@ -169,6 +172,50 @@ def test_a_turn_held_too_long_costs_a_wait_and_a_warning_not_a_hang(
     queue.release()
     assert rows(database) == [1]
     assert "writing without it" in caplog.text
+
+
+def test_another_process_keeping_its_turn_too_long_costs_a_wait_and_a_warning(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The file lock taken through another open file (as another process holds it) and never
+    given back: the writer waits out the queue's limit, warns, and writes (SQLite's own lock
+    is free)."""
+    WriterQueue.for_path(database, timeout=0.2)
+    elsewhere = os.open(database + "-writer", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(elsewhere, fcntl.LOCK_EX)
+    try:
+        conn = connect(database)
+        started = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="service.sqlite_writers"):
+            conn.execute("INSERT INTO t VALUES (1)")
+            conn.commit()
+        conn.close()
+        assert time.monotonic() - started >= 0.2  # it did wait for the turn
+    finally:
+        os.close(elsewhere)
+    assert rows(database) == [1]
+    assert "writing without it" in caplog.text
+
+
+def test_a_lock_file_that_cannot_be_opened_leaves_threads_taking_turns(
+    database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A read-only directory (here: a directory where the file would be) loses the queue
+    between processes, with a warning, and nothing else: writes go on, threads still wait
+    for each other."""
+    os.mkdir(database + "-writer")
+    queue = WriterQueue.for_path(database, timeout=5.0)
+    conn = connect(database)
+    with caplog.at_level(logging.WARNING, logger="service.sqlite_writers"):
+        conn.execute("INSERT INTO t VALUES (1)")
+        assert not queue._threads.acquire(blocking=False)  # this thread's turn is held
+        conn.commit()
+    conn.close()
+    assert queue._threads.acquire(blocking=False)  # and given back
+    queue._threads.release()
+    assert queue.lock_path is None
+    assert "cannot open" in caplog.text and "-writer" in caplog.text
+    assert rows(database) == [1]
 
 
 def test_readers_take_no_turn(database: str) -> None:
