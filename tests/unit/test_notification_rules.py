@@ -153,9 +153,14 @@ def test_permalink_fills_the_template_and_escapes_the_article():
         (" mei@example.com ", "mei@example.com"),
         ("no-at-sign", None),
         ("two@@example.com", None),
+        ("@example.com", None),  # nobody before the "@"
+        ("mei@", None),  # nowhere after it
         ("line\nbreak@example.com", None),
         ("Mei <mei@example.com>", None),
         ("x" * 320 + "@e.com", None),
+        ("a@b", "a@b"),  # the shortest, 3 characters
+        ("x" * 314 + "@e.com", "x" * 314 + "@e.com"),  # the longest, 320
+        ("x" * 315 + "@e.com", None),  # 321
         (42, None),
         (None, None),
     ],
@@ -176,3 +181,34 @@ def test_unsubscribe_tokens_are_signed_and_expire():
     with pytest.raises(RuleError) as expired:
         unsubscribe_subject("secret", token, max_age=dt.timedelta(seconds=-1))
     assert "expired" in expired.value.detail
+
+
+EXPIRED = (
+    "This unsubscribe link has expired; turn e-mail off in the comments' settings instead, "
+    "or use the link in a newer e-mail."
+)
+NOT_VALID = "This unsubscribe link is not valid."
+
+
+@pytest.mark.parametrize(
+    "token, secret, max_age, detail",
+    [
+        (unsubscribe_token("secret", "u-1"), "secret", dt.timedelta(seconds=-1), EXPIRED),
+        (unsubscribe_token("secret", "u-1"), "another secret", dt.timedelta(days=1), NOT_VALID),
+        ("not-a-token", "secret", dt.timedelta(days=1), NOT_VALID),
+        # Signed by us but naming nobody: an empty or non-text subject.
+        (unsubscribe_token("secret", ""), "secret", dt.timedelta(days=1), NOT_VALID),
+        (unsubscribe_token("secret", 42), "secret", dt.timedelta(days=1), NOT_VALID),  # type: ignore[arg-type]
+    ],
+)
+def test_every_refused_unsubscribe_link_is_a_400_on_the_token(token, secret, max_age, detail):
+    """The page shows the detail, and the problem names the token as what is wrong."""
+    with pytest.raises(RuleError) as refused:
+        unsubscribe_subject(secret, token, max_age=max_age)
+    error = refused.value
+    assert (error.status, error.detail, error.kind, error.field) == (
+        400,
+        detail,
+        "invalid-token",
+        "token",
+    )
