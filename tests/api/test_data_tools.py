@@ -87,6 +87,19 @@ def thread(app: Any, client: Any, post: Any) -> dict[str, int]:
     return {"root": root, "reply": reply, "deep": deep, "other": other, "guest": guest}
 
 
+# Every counter of the fixture's root comment, wrong.
+WRONG_ROOT = {
+    "reply_count": 0,
+    "likes": 0,
+    "dislikes": 7,
+    "score": -7,
+    "best": 0.9,
+    "controversy": 3.0,
+    "flag_count": 5,
+    "flag_weight": 5.0,
+}
+
+
 def _export(app: Any, *args: str) -> list[dict[str, Any]]:
     result = app.test_cli_runner().invoke(args=["export", *args])
     assert result.exit_code == 0, result.output
@@ -103,20 +116,7 @@ def test_recount_finds_no_drift_in_data_the_api_wrote(app: Any, thread: Any) -> 
 def test_recount_repairs_corrupted_counters(app: Any, client: Any, thread: Any) -> None:
     with app.app_context():
         db.session.execute(update(Article).values(comment_count=99, reaction_count=42))
-        db.session.execute(
-            update(Comment)
-            .where(Comment.id == thread["root"])
-            .values(
-                reply_count=0,
-                likes=0,
-                dislikes=7,
-                score=-7,
-                best=0.9,
-                controversy=3.0,
-                flag_count=5,
-                flag_weight=5.0,
-            )
-        )
+        db.session.execute(update(Comment).where(Comment.id == thread["root"]).values(**WRONG_ROOT))
         db.session.execute(
             update(Comment)
             .where(Comment.id == thread["reply"])
@@ -457,20 +457,7 @@ def _corrupt(session: Any, ids: dict[str, int]) -> dict[str, int]:
     three); returns how many rows each recount must find wrong."""
     session.execute(update(Article).values(comment_count=Article.comment_count + 5))
     session.execute(update(Article).values(reaction_count=7))
-    session.execute(
-        update(Comment)
-        .where(Comment.id == ids["root"])
-        .values(
-            reply_count=0,
-            likes=0,
-            dislikes=7,
-            score=-7,
-            best=0.9,
-            controversy=3.0,
-            flag_count=5,
-            flag_weight=5.0,
-        )
-    )
+    session.execute(update(Comment).where(Comment.id == ids["root"]).values(**WRONG_ROOT))
     # The reply's flag weight is off by 0.5 alone: a recount that tolerates less than 1
     # would miss it.
     session.execute(

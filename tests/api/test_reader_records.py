@@ -105,6 +105,21 @@ def _instant(session: Any, user_id: str, address: str | None) -> None:
     session.flush()
 
 
+def _told(
+    session: Any, user_id: str, article_id: str, comment_id: int, mail: MailState | None
+) -> None:
+    """A thread notification for ``user_id``, with its e-mail in state ``mail``."""
+    session.add(
+        Notification(
+            user_id=user_id,
+            kind=NotificationKind.THREAD,
+            article_id=article_id,
+            comment_id=comment_id,
+            mail_state=mail.value if mail else None,
+        )
+    )
+
+
 def test_a_new_address_in_the_token_replaces_the_stored_one(db_session: Any) -> None:
     """Only for a reader with instant e-mail, only when it changed, and a settings row
     already loaded in the session reads the new address (not a stale copy)."""
@@ -143,15 +158,7 @@ def test_unsubscribing_drops_only_that_readers_due_mail(app: Any, post: Any) -> 
             ("u-1", None),
             ("u-2", MailState.DUE),
         ):
-            session.add(
-                Notification(
-                    user_id=user,
-                    kind=NotificationKind.THREAD,
-                    article_id="mail-a",
-                    comment_id=comment,
-                    mail_state=state.value if state else None,
-                )
-            )
+            _told(session, user, "mail-a", comment, state)
         session.commit()
         readers.unsubscribe(session, user_id="u-1", now=T1)
         states = sorted(
@@ -220,15 +227,7 @@ def test_turning_e_mail_off_forgets_the_address_and_drops_only_this_readers_due_
         _instant(session, "u-1", "one@example.com")
         _instant(session, "u-2", "two@example.com")
         for user in ("u-1", "u-2"):
-            session.add(
-                Notification(
-                    user_id=user,
-                    kind=NotificationKind.THREAD,
-                    article_id="mail-b",
-                    comment_id=comment,
-                    mail_state=MailState.DUE.value,
-                )
-            )
+            _told(session, user, "mail-b", comment, MailState.DUE)
         session.commit()
 
         def states() -> dict[str, str | None]:
@@ -262,32 +261,19 @@ def test_a_ban_as_its_reader_sees_it(db_session: Any) -> None:
     """An open ban with its end; none once it has ended (at its very end too), and never a
     shadow ban."""
     db_session.add_all(
-        [
-            Ban(
-                user_id="timed",
-                reason="heated",
-                expires_at=T1,
-                shadow=False,
-                created_by="mod-1",
-                created_at=T0,
-            ),
-            Ban(
-                user_id="ever",
-                reason=None,
-                expires_at=None,
-                shadow=False,
-                created_by="mod-1",
-                created_at=T0,
-            ),
-            Ban(
-                user_id="shade",
-                reason="spam",
-                expires_at=None,
-                shadow=True,
-                created_by="mod-1",
-                created_at=T0,
-            ),
-        ]
+        Ban(
+            user_id=user,
+            reason=reason,
+            expires_at=ends,
+            shadow=shadow,
+            created_by="mod-1",
+            created_at=T0,
+        )
+        for user, reason, ends, shadow in (
+            ("timed", "heated", T1, False),
+            ("ever", None, None, False),
+            ("shade", "spam", None, True),
+        )
     )
     db_session.flush()
     assert readers.own_ban(db_session, "timed", now=T0) == readers.OwnBan("heated", T1)
