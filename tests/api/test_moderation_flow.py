@@ -78,6 +78,7 @@ def test_three_flags_hide_and_approve_republishes(client, post):
     # The hide is audited by "system".
     entries = audit(client, target_type="comment", target_id=str(c["id"]))
     assert [(e["actor"], e["action"]) for e in entries] == [("system", "hide")]
+    assert entries[0]["reason"] == "flag weight 3 reached the threshold 3"  # #22: was unchecked
     assert entries[0]["before"]["status"] == "published"
     assert entries[0]["after"]["status"] == "hidden"
 
@@ -354,6 +355,10 @@ def test_timed_ban_applies_until_it_lapses(app, client, post):
         assert r.status_code == 403, r.get_json()
         assert r.get_json()["type"].endswith("/banned")
         assert r.get_json()["detail"] == "You are banned from commenting and reacting."
+    r = flag(client, target["id"], "u-9")  # the flag path's ban check too (#22)
+    assert r.status_code == 403, r.get_json()
+    assert r.get_json()["type"].endswith("/banned")
+    assert r.get_json()["detail"] == "You are banned and cannot flag comments."
 
     # The clock cannot be moved through HTTP, so the ban's expiry is moved instead.
     with app.app_context():
@@ -365,6 +370,7 @@ def test_timed_ban_applies_until_it_lapses(app, client, post):
     assert r.get_json()["status"] == "published"
     for url in reactions:
         assert client.put(url, headers=auth("u-9")).status_code == 200
+    assert flag(client, target["id"], "u-9").status_code == 201
 
 
 def test_shadow_ban(client, post):
@@ -772,3 +778,42 @@ def test_an_unknown_action_is_refused_by_the_rule_itself(db_session, post):
     assert error.detail == (
         "Unknown action 'explode'; use one of: approve, remove, restore, pin, unpin, dismiss_flags."
     )
+
+
+def test_a_refused_flag_says_why(client, post):
+    """Each refusal of a flag is a problem of its own type with its detail, and a reader
+    flagging their own pending comment is told it is theirs, not that it does not exist
+    (mutation testing, #22: the 404s' and the tombstone 409's type and detail changed or None,
+    and visibility judged for no one (``Viewer(user_id=None)``), went unnoticed: the flag tests
+    checked statuses only)."""
+    hidden = post("gone", "on an article about to be hidden", user="author").get_json()
+    r = client.patch(f"{ADMIN}/articles/gone", json={"status": "hidden"}, headers=MOD)
+    assert r.status_code == 200, r.get_json()
+    parent = post("art", "parent", user="p").get_json()
+    post("art", "child", user="q", parent_id=parent["id"])
+    assert client.delete(f"/api/v1/comments/{parent['id']}", headers=auth("p")).status_code == 204
+    client.patch(f"{ADMIN}/articles/held", json={"premoderation": True}, headers=MOD)
+    pending = post("held", "waiting", user="author").get_json()
+    refused = [
+        (hidden["id"], "f1", 404, "/not-found", "There is no such comment."),
+        (pending["id"], "f1", 404, "/not-found", "There is no such comment."),
+        (
+            parent["id"],
+            "f1",
+            409,
+            "/comment-deleted",
+            "This comment was deleted; there is nothing left to flag.",
+        ),
+        (
+            pending["id"],
+            "author",
+            409,
+            "/own-comment",
+            "You cannot flag your own comment; edit or delete it instead.",
+        ),
+    ]
+    for comment_id, user, status, kind, detail in refused:
+        r = flag(client, comment_id, user)
+        assert r.status_code == status, (comment_id, user, r.get_json())
+        problem = r.get_json()
+        assert problem["type"].endswith(kind) and problem["detail"] == detail, problem
