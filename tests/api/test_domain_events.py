@@ -123,6 +123,11 @@ def test_moderation_and_bans_reach_the_sinks(client: Any, recorder: Recorder):
         "user.banned",
         "article.changed",
     ]
+    # A flag tells the sinks which comment, on which article, whose flag and its weight
+    # (mutation testing, #22: the flagged event's ids, actor and data went unchecked).
+    flagged = recorder.committed[1]
+    assert (flagged.article_id, flagged.comment_id, flagged.actor_id) == ("ev-2", cid, "u-2")
+    assert flagged.data == {"reason": "spam", "weight": 1.0}
     moderated = recorder.committed[3]
     assert moderated.data == {"action": "remove", "reason": "spam"}
     assert moderated.actor_id == "mod-1"

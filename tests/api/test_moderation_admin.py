@@ -728,3 +728,138 @@ def test_erasing_a_person_withdraws_each_of_their_article_reactions_and_no_one_e
         ("b1", "insightful"),
         ("b2", "like"),
     ]
+
+
+def _set(app: Any, model: Any, row_id: Any, **values: Any) -> None:
+    from sqlalchemy import update
+
+    with app.app_context():
+        db.session.execute(update(model).where(model.id == row_id).values(**values))
+        db.session.commit()
+
+
+def test_stats_count_each_utc_day_of_the_window_and_nothing_before_it(app, client, post):
+    """The figures of ``moderation_stats`` for a fixed ``now`` and rows placed in time: three
+    days from midnight UTC two days back, a row at that midnight in and one a second before
+    out, uncounted (shadow-banned) reactions out, the most discussed articles by count then
+    name (mutation testing, #22: test_stats put every row in today, so the window's start,
+    ``>= since`` dropped or ``> since``, the days counted from ``now + i``, no GROUP BY, the
+    ``counted`` filters, an article reaction on a day without comment reactions, the order
+    and LIMIT of the most discussed, and the default of ten went unnoticed)."""
+    import datetime as dt
+
+    from service.domain.stats import moderation_stats
+
+    def at(day: int, hour: int = 12, second: int = 0) -> dt.datetime:
+        return dt.datetime(2026, 3, day, hour, 0, second, tzinfo=dt.timezone.utc)
+
+    since = dt.datetime(2026, 3, 8, tzinfo=dt.timezone.utc)
+    placed = {
+        ("busy", at(10, 9)): "u1",
+        ("busy", at(10, 10)): "u2",
+        ("busy", at(9, 8)): "u3",
+        ("aaa", since): "u4",
+        ("zzz", at(9, 1)): "u5",
+        ("old", since - dt.timedelta(seconds=1)): "u6",
+        ("old", at(7)): "u7",
+    }
+    made = {}
+    for (article, when), user in placed.items():
+        c = post(article, f"by {user}", user=user).get_json()
+        _set(app, Comment, c["id"], created_at=when)
+        made[user] = c["id"]
+    reactions = [  # (url, user, created_at, counted)
+        (f"/api/v1/comments/{made['u1']}/reactions/like", "r1", at(10), True),
+        (f"/api/v1/comments/{made['u1']}/reactions/like", "r2", at(9), False),
+        (f"/api/v1/comments/{made['u2']}/reactions/like", "r3", at(7), True),
+        ("/api/v1/articles/busy/reactions/like", "r1", at(8), True),
+        ("/api/v1/articles/busy/reactions/like", "r2", at(10), False),
+        ("/api/v1/articles/aaa/reactions/like", "r3", at(7), True),
+    ]
+    for url, user, when, counted in reactions:
+        assert client.put(url, headers=auth(user)).status_code in (200, 201)
+        model = CommentReaction if "/comments/" in url else ArticleReaction
+        with app.app_context():
+            row_id = db.session.scalar(select(func.max(model.id)).where(model.user_id == user))
+        _set(app, model, row_id, created_at=when, counted=counted)
+    for user, reason, when in (("f1", "spam", since), ("f2", "abuse", at(7))):
+        r = client.post(
+            f"/api/v1/comments/{made['u1']}/flags", json={"reason": reason}, headers=auth(user)
+        )
+        assert r.status_code == 201, r.get_json()
+        with app.app_context():
+            flag_id = db.session.scalar(select(Flag.id).where(Flag.user_id == user))
+        _set(app, Flag, flag_id, created_at=when)
+
+    with app.app_context():
+        s = moderation_stats(db.session, days=3, now=at(10, 12))
+        assert s["since"] == "2026-03-08T00:00:00Z"
+        assert s["per_day"] == [
+            {"date": "2026-03-08", "comments": 1, "reactions": 1},
+            {"date": "2026-03-09", "comments": 2, "reactions": 0},
+            {"date": "2026-03-10", "comments": 2, "reactions": 1},
+        ]
+        assert s["totals"] == {"comments": 5, "reactions": 2}
+        assert s["most_discussed"] == [
+            {"article_id": "busy", "comments": 3},
+            {"article_id": "aaa", "comments": 1},
+            {"article_id": "zzz", "comments": 1},
+        ]
+        assert s["flags_by_reason"]["spam"] == 1 and s["flags_by_reason"]["abuse"] == 0
+        top = moderation_stats(db.session, days=3, now=at(10, 12), top=2)["most_discussed"]
+        assert [a["article_id"] for a in top] == ["busy", "aaa"]
+
+    for i in range(10):  # fourteen articles in thirty days: the ten most discussed are listed
+        c = post(f"more-{i:02}", "one more", user="u8").get_json()
+        _set(app, Comment, c["id"], created_at=at(9))
+    with app.app_context():
+        s = moderation_stats(db.session, now=at(10, 12))
+        assert (s["days"], s["since"], len(s["per_day"])) == (30, "2026-02-09T00:00:00Z", 30)
+        listed = [(a["article_id"], a["comments"]) for a in s["most_discussed"]]
+        assert len(listed) == 10
+        assert listed[:4] == [("busy", 3), ("old", 2), ("aaa", 1), ("more-00", 1)]
+
+
+def test_time_to_decision_runs_from_the_latest_hold_before_it(app, client, post):
+    """``decision_times``: seconds from the comment's creation, or from the latest automatic
+    hold or hide before the decision, to each approve, remove or dismiss_flags since
+    ``since``, newest first, at most ``limit`` of them (mutation testing, #22: test_stats saw
+    one decision on a comment never held, so the holds query's conditions, which hold counts,
+    the window's start, the order and the limit went unnoticed)."""
+    import datetime as dt
+
+    from service.domain import audit
+    from service.domain.stats import decision_times
+
+    since = dt.datetime(2026, 3, 8, tzinfo=dt.timezone.utc)
+
+    def s(seconds: float) -> dt.datetime:
+        return since + dt.timedelta(seconds=seconds)
+
+    ids = {}
+    for name, created in (("a", s(3600)), ("b", s(7200)), ("c", s(-86400)), ("d", s(-10))):
+        c = post("art", f"comment {name}", user=f"u-{name}").get_json()
+        _set(app, Comment, c["id"], created_at=created)
+        ids[name] = str(c["id"])
+    with app.app_context():
+        for actor, action, name, when in (
+            ("mod", "approve", "a", s(3700)),  # 100 s after its creation
+            (audit.SYSTEM, "hold", "b", s(7220)),
+            (audit.SYSTEM, "hide", "b", s(7250)),  # the latest before the decision
+            ("mod", "remove", "b", s(7450)),  # 200 s after the hide
+            (audit.SYSTEM, "hide", "b", s(7500)),  # after the decision: not its start
+            ("mod", "dismiss_flags", "c", s(-3600)),  # before the window
+            ("mod", "dismiss_flags", "d", since),  # at the window's start: in
+            ("mod", "pin", "a", s(9000)),  # not a decision
+        ):
+            audit.record(
+                db.session,
+                actor_id=actor,
+                action=action,
+                target_type="comment",
+                target_id=ids[name],
+                now=when,
+            )
+        db.session.commit()
+        assert decision_times(db.session, since) == [10.0, 200.0, 100.0]
+        assert decision_times(db.session, since, limit=2) == [10.0, 200.0]

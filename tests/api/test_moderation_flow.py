@@ -78,6 +78,7 @@ def test_three_flags_hide_and_approve_republishes(client, post):
     # The hide is audited by "system".
     entries = audit(client, target_type="comment", target_id=str(c["id"]))
     assert [(e["actor"], e["action"]) for e in entries] == [("system", "hide")]
+    assert entries[0]["reason"] == "flag weight 3 reached the threshold 3"  # #22: was unchecked
     assert entries[0]["before"]["status"] == "published"
     assert entries[0]["after"]["status"] == "hidden"
 
@@ -354,6 +355,10 @@ def test_timed_ban_applies_until_it_lapses(app, client, post):
         assert r.status_code == 403, r.get_json()
         assert r.get_json()["type"].endswith("/banned")
         assert r.get_json()["detail"] == "You are banned from commenting and reacting."
+    r = flag(client, target["id"], "u-9")  # the flag path's ban check too (#22)
+    assert r.status_code == 403, r.get_json()
+    assert r.get_json()["type"].endswith("/banned")
+    assert r.get_json()["detail"] == "You are banned and cannot flag comments."
 
     # The clock cannot be moved through HTTP, so the ban's expiry is moved instead.
     with app.app_context():
@@ -365,6 +370,7 @@ def test_timed_ban_applies_until_it_lapses(app, client, post):
     assert r.get_json()["status"] == "published"
     for url in reactions:
         assert client.put(url, headers=auth("u-9")).status_code == 200
+    assert flag(client, target["id"], "u-9").status_code == 201
 
 
 def test_shadow_ban(client, post):
@@ -591,3 +597,223 @@ def test_changing_a_ban_is_audited_with_what_it_was_and_what_it_became(client):
     ]
     assert (created["before"], created["after"]) == (None, first)
     assert (changed["before"], changed["after"]) == (first, second)
+
+
+def _export_flags(client: Any, user: str) -> list[dict[str, Any]]:
+    r = client.get(f"{ADMIN}/users/{user}/export", headers=MOD)
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["flags"]
+
+
+def _hide_by_flags(client: Any, comment_id: int, *users: str) -> None:
+    for user in users:
+        assert flag(client, comment_id, user).status_code == 201
+    assert client.get(f"/api/v1/comments/{comment_id}").status_code == 404
+
+
+def test_a_refused_action_says_why(client, post):
+    """Each 409 of a moderator's action is an ``invalid-action`` problem whose detail says
+    what is wrong (mutation testing, #22: the kind dropped from ``_conflict``, and the messages
+    of unpin, dismiss_flags and restore changed or None, went unnoticed: tests checked the
+    status only)."""
+    c = post("art", "plain", user="author").get_json()
+    reply = post("art", "a reply", user="other", parent_id=c["id"]).get_json()
+    refused = {
+        (c["id"], "unpin"): "This comment is not pinned.",
+        (c["id"], "dismiss_flags"): "This comment has no open flags.",
+        (c["id"], "restore"): "Only removed comments can be restored (this one is published).",
+        (c["id"], "approve"): (
+            "Only pending, hidden or flagged comments can be approved (this one is published)."
+        ),
+        (reply["id"], "pin"): "Only top-level comments can be pinned.",
+    }
+    for (comment_id, action), detail in refused.items():
+        r = act(client, comment_id, action)
+        assert r.status_code == 409, (action, r.get_json())
+        problem = r.get_json()
+        assert problem["type"].endswith("/invalid-action"), (action, problem)
+        assert problem["detail"] == detail
+    assert act(client, c["id"], "pin").status_code == 200
+    assert act(client, c["id"], "pin").get_json()["detail"] == "This comment is already pinned."
+    assert act(client, c["id"], "remove").status_code == 200
+    assert act(client, c["id"], "remove").get_json()["detail"] == "This comment is already removed."
+    assert (
+        act(client, c["id"], "pin").get_json()["detail"] == "Only published comments can be pinned."
+    )
+
+
+def test_dismissing_the_flags_that_hid_a_comment_publishes_it_again(client, post):
+    """dismiss_flags on a comment the flags hid: the flags are dismissed at the decision's
+    time and the comment is published again, held for nothing (mutation testing, #22: no test
+    dismissed the flags of a hidden comment, so not publishing it, a held reason of "", or
+    flags resolved at no time went unnoticed)."""
+    c = post("art", "contested", user="author").get_json()
+    elsewhere = post("art", "also flagged", user="author").get_json()
+    assert flag(client, elsewhere["id"], "f1").status_code == 201
+    _hide_by_flags(client, c["id"], "f1", "f2", "f3")
+    r = act(client, c["id"], "dismiss_flags", reason="fair comment")
+    assert r.status_code == 200, r.get_json()
+    out = r.get_json()
+    assert (out["status"], out["held_reason"], out["flag_count"]) == ("published", None, 0)
+    assert client.get(f"/api/v1/comments/{c['id']}").status_code == 200
+    assert ids(thread(client, "art")) == [elsewhere["id"], c["id"]]
+    (entry,) = audit(client, action="dismiss_flags")
+    assert entry["after"] == {
+        "status": "published",
+        "pinned": False,
+        "held_reason": None,
+        "flag_count": 0,
+    }
+    assert [
+        (f["comment_id"], f["state"], f["resolved_at"]) for f in _export_flags(client, "f1")
+    ] == [
+        (elsewhere["id"], "open", None),  # another comment's flags wait for their own decision
+        (c["id"], "dismissed", entry["created_at"]),
+    ]
+    assert (
+        client.get(f"{ADMIN}/comments/{elsewhere['id']}", headers=MOD).get_json()["flag_count"] == 1
+    )
+
+    # Approving a hidden comment dismisses its flags the same way.
+    again = post("art", "contested again", user="author").get_json()
+    _hide_by_flags(client, again["id"], "g1", "g2", "g3")
+    assert act(client, again["id"], "approve").status_code == 200
+    (approved,) = audit(client, action="approve")
+    assert [(f["state"], f["resolved_at"]) for f in _export_flags(client, "g1")] == [
+        ("dismissed", approved["created_at"])
+    ]
+
+
+def test_restoring_a_comment_dismisses_only_the_flags_that_removed_it(app, client, post):
+    """restore turns the upheld flags of this comment, and only those, into dismissed ones,
+    resolved at the restore's time, and the comment comes back held for nothing (mutation
+    testing, #22: the restore's flag update without its comment or state condition, with no
+    state or no time, and a held reason of "" went unnoticed: the flaggers' record, which
+    weighs their next flags, was never read after a restore)."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from service.extensions import db
+    from service.models import Flag
+
+    c = post("art", "removed by mistake", user="author").get_json()
+    other = post("art", "rightly removed", user="author").get_json()
+    assert flag(client, c["id"], "early").status_code == 201
+    assert act(client, c["id"], "dismiss_flags").status_code == 200
+    _hide_by_flags(client, c["id"], "f1", "f2", "f3")
+    assert flag(client, other["id"], "f1").status_code == 201
+    assert act(client, other["id"], "remove").status_code == 200
+    (removal,) = audit(client, action="remove")
+    assert [(f["state"], f["resolved_at"]) for f in _export_flags(client, "f1")][-1] == (
+        "upheld",
+        removal["created_at"],
+    )
+    assert act(client, c["id"], "remove").status_code == 200
+    long_ago = dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc)
+    with app.app_context():  # so that a resolution time left unchanged shows
+        db.session.execute(update(Flag).values(resolved_at=long_ago))
+        db.session.commit()
+
+    r = act(client, c["id"], "restore")
+    assert r.status_code == 200, r.get_json()
+    out = r.get_json()
+    assert (out["status"], out["held_reason"], out["flag_count"]) == ("published", None, 0)
+    (entry,) = audit(client, action="restore")
+    restored_at = entry["created_at"]
+    assert [
+        (f["comment_id"], f["state"], f["resolved_at"]) for f in _export_flags(client, "f1")
+    ] == [
+        (c["id"], "dismissed", restored_at),
+        (other["id"], "upheld", "2020-01-01T00:00:00Z"),
+    ]
+    assert [(f["state"], f["resolved_at"]) for f in _export_flags(client, "f2")] == [
+        ("dismissed", restored_at)
+    ]
+    assert [(f["state"], f["resolved_at"]) for f in _export_flags(client, "early")] == [
+        ("dismissed", "2020-01-01T00:00:00Z")
+    ]
+
+
+@pytest.mark.settings(COMMENTS_MAX_PINNED=1)
+def test_pinned_comments_are_counted_per_article(client, post):
+    """The limit of pinned comments holds per article: a pin elsewhere does not count, and
+    the first pin of an article always fits (mutation testing, #22: the count without its
+    article condition, and ``or 0`` -> ``or 1`` for an article with no pin, went unnoticed:
+    the pin test used one article at the default limit of 3)."""
+    first = post("art", "first", user="u1").get_json()
+    second = post("art", "second", user="u2").get_json()
+    other = post("other", "elsewhere", user="u3").get_json()
+    assert act(client, first["id"], "pin").status_code == 200
+    r = act(client, other["id"], "pin")
+    assert r.status_code == 200 and r.get_json()["pinned"] is True
+    r = act(client, second["id"], "pin")
+    assert r.status_code == 409
+    assert r.get_json()["detail"] == (
+        "This article already has 1 pinned comments (at most 1); unpin one first."
+    )
+
+
+def test_an_unknown_action_is_refused_by_the_rule_itself(db_session, post):
+    """apply_action refuses an action it does not know at its ``action`` field, whoever
+    calls it (the API's schema refuses it first; mutation testing, #22: the rule's own 422,
+    its message, kind and field, went unnoticed behind the schema)."""
+    from service.domain import moderation
+    from service.domain.errors import RuleError
+    from service.models import Comment
+
+    c = post("art", "text", user="author").get_json()
+    comment = db_session.get(Comment, c["id"])
+    with pytest.raises(RuleError) as refused:
+        moderation.apply_action(
+            db_session,
+            comment=comment,
+            action="explode",
+            actor_id="mod-1",
+            reason=None,
+            max_pinned=3,
+        )
+    error = refused.value
+    assert (error.status, error.kind, error.field) == (422, "validation-error", "action")
+    assert error.detail == (
+        "Unknown action 'explode'; use one of: approve, remove, restore, pin, unpin, dismiss_flags."
+    )
+
+
+def test_a_refused_flag_says_why(client, post):
+    """Each refusal of a flag is a problem of its own type with its detail, and a reader
+    flagging their own pending comment is told it is theirs, not that it does not exist
+    (mutation testing, #22: the 404s' and the tombstone 409's type and detail changed or None,
+    and visibility judged for no one (``Viewer(user_id=None)``), went unnoticed: the flag tests
+    checked statuses only)."""
+    hidden = post("gone", "on an article about to be hidden", user="author").get_json()
+    r = client.patch(f"{ADMIN}/articles/gone", json={"status": "hidden"}, headers=MOD)
+    assert r.status_code == 200, r.get_json()
+    parent = post("art", "parent", user="p").get_json()
+    post("art", "child", user="q", parent_id=parent["id"])
+    assert client.delete(f"/api/v1/comments/{parent['id']}", headers=auth("p")).status_code == 204
+    client.patch(f"{ADMIN}/articles/held", json={"premoderation": True}, headers=MOD)
+    pending = post("held", "waiting", user="author").get_json()
+    refused = [
+        (hidden["id"], "f1", 404, "/not-found", "There is no such comment."),
+        (pending["id"], "f1", 404, "/not-found", "There is no such comment."),
+        (
+            parent["id"],
+            "f1",
+            409,
+            "/comment-deleted",
+            "This comment was deleted; there is nothing left to flag.",
+        ),
+        (
+            pending["id"],
+            "author",
+            409,
+            "/own-comment",
+            "You cannot flag your own comment; edit or delete it instead.",
+        ),
+    ]
+    for comment_id, user, status, kind, detail in refused:
+        r = flag(client, comment_id, user)
+        assert r.status_code == status, (comment_id, user, r.get_json())
+        problem = r.get_json()
+        assert problem["type"].endswith(kind) and problem["detail"] == detail, problem

@@ -194,3 +194,53 @@ def _now() -> Any:
     from service.models import utcnow
 
     return utcnow()
+
+
+def test_a_lesson_is_the_comments_own_text_and_the_signals_it_was_scored_with(app, client):
+    """``training_example`` gives the model the decided comment's body and the signals stored
+    when it was scored, as strings; none for a comment never scored; nothing once the text is
+    gone (mutation testing, #22: the lessons were only seen through scores moving, so the
+    signals read from another comment's row (``!=`` in the join), never read, or read as
+    ``[]`` or "None", went unnoticed)."""
+    from service.domain import spam
+
+    first = _post(client, "spammer-1", SPAM)
+    second = _post(client, "reader-1", HAM)
+    gone = _post(client, "reader-2", "Soon to be deleted by its author, who had second thoughts.")
+    assert (
+        client.delete(f"/api/v1/comments/{gone['id']}", headers=auth("reader-2")).status_code == 204
+    )
+    with app.app_context():
+        stored = {
+            cid: db.session.get(CommentSpam, cid).signals for cid in (first["id"], second["id"])
+        }
+        assert stored[first["id"]] and stored[first["id"]] != stored[second["id"]]
+        assert spam.training_example(db.session, first["id"]) == (
+            SPAM,
+            [str(s) for s in stored[first["id"]]],
+        )
+        assert all(isinstance(s, str) for s in spam.training_example(db.session, first["id"])[1])
+        db.session.delete(db.session.get(CommentSpam, second["id"]))
+        db.session.commit()
+        assert spam.training_example(db.session, second["id"]) == (HAM, [])
+        assert spam.training_example(db.session, gone["id"]) is None
+        assert spam.training_example(db.session, 987654) is None
+
+
+def test_new_accounts_naming_one_ticker_in_a_burst_are_a_signal(app, client):
+    """The third new account in ten minutes naming the same cashtag gets ``sig_burst``; one
+    naming another ticker, or an established reader, does not (mutation testing, #22: no test
+    posted a burst through the API, so the cashtags stored under a misspelt key, which left the
+    column empty and the burst never seen, went unnoticed)."""
+    first = _post(client, "pump-1", "Loading up on $ZZPQ before the news")
+    second = _post(client, "pump-2", "$ZZPQ is going to fly this week")
+    other = _post(client, "pump-3", "Anyone holding $QQRT into earnings?")
+    third = _post(client, "pump-4", "Everyone is buying $ZZPQ right now")
+    with app.app_context():
+        signals = {
+            c["id"]: db.session.get(CommentSpam, c["id"]).signals
+            for c in (first, second, other, third)
+        }
+        assert db.session.get(CommentSpam, first["id"]).cashtags == " ZZPQ "
+    assert "sig_burst" in signals[third["id"]]
+    assert all("sig_burst" not in signals[c["id"]] for c in (first, second, other))

@@ -130,3 +130,18 @@ def test_the_shadow_banned_author_can_react_to_their_own_comment(client, post, t
     r = client.put(f"{API}/comments/{mine['id']}/reactions/insightful", headers=troll)
     assert r.status_code == 200, r.get_json()
     assert r.get_json() == {"reactions": {"insightful": 1}, "my_reactions": ["insightful"]}
+
+
+def test_a_troll_sees_their_article_reaction_added_to_everyone_elses(client, troll):
+    """The shadow-banned author's own article reaction is added to the others' count of that
+    kind, not shown alone (mutation testing, #22: ``counts.get(None, 0) + 1`` showed 1 where
+    two readers had liked the article too)."""
+    for user in ("r1", "r2"):
+        assert (
+            client.put(f"{API}/articles/a1/reactions/like", headers=auth(user)).status_code == 200
+        )
+    r = client.put(f"{API}/articles/a1/reactions/like", headers=troll)
+    assert r.status_code == 200
+    assert r.get_json() == {"reactions": {"like": 3}, "my_reactions": ["like"]}
+    public = client.put(f"{API}/articles/a1/reactions/like", headers=auth("r3")).get_json()
+    assert public["reactions"] == {"like": 3}  # r1, r2 and r3: the troll's like is not counted

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import update
 
+from service.enums import CommentStatus
 from service.extensions import db
 from service.models import Comment
 from tests.helpers import auth
@@ -90,6 +91,47 @@ def test_accounts_with_a_day_old_published_comment_weigh_fully(app, client, post
     for n in range(3):
         assert _flag(client, cid, f"old-{n}").status_code == 201
     assert client.get(f"{API}/comments/{cid}").status_code == 404
+
+
+def test_only_the_accounts_own_published_day_old_comment_earns_full_weight(app, client, post):
+    """``is_established`` asks for the flagger's own comment, published, not shadowed, and at
+    least ``trust_after`` old (mutation testing, #22: the tests above gave every old account a
+    published comment, so dropping the author, status, shadow or age condition, ``!=`` for the
+    author, or ``now + trust_after`` went unnoticed; each lets a brand-new account, or one
+    whose only old comment was removed or shadow-banned, flag at full weight)."""
+    from service.domain.moderation.flags import is_established
+
+    day = dt.timedelta(hours=24)
+    now = dt.datetime.now(dt.timezone.utc)
+    ages = {
+        "veteran": (dt.timedelta(hours=25), None),
+        "recent": (dt.timedelta(hours=1), None),
+        "removed": (dt.timedelta(hours=25), "remove"),
+        "shadowed": (dt.timedelta(hours=25), "shadow"),
+    }
+    for user, (age, fate) in ages.items():
+        cid = post("a1", f"an old comment by {user}", user=user).get_json()["id"]
+        with app.app_context():
+            values: dict = {"created_at": now - age}
+            if fate == "remove":
+                values["status"] = CommentStatus.REMOVED
+            if fate == "shadow":
+                values["shadowed"] = True
+            db.session.execute(update(Comment).where(Comment.id == cid).values(**values))
+            db.session.commit()
+    with app.app_context():
+        judged = {
+            user: is_established(db.session, user, now, day)
+            for user in ("veteran", "recent", "removed", "shadowed", "newcomer")
+        }
+        assert judged == {
+            "veteran": True,
+            "recent": False,
+            "removed": False,
+            "shadowed": False,
+            "newcomer": False,
+        }
+        assert is_established(db.session, "newcomer", now, dt.timedelta(0))
 
 
 def _guest(client, body, name="Pat", ip="10.1.1.1"):

@@ -91,6 +91,18 @@ def test_signals_beyond_the_words():
     assert "dom_t_me" in spam.model_text("see t.me/abc", [])
 
 
+def test_a_subdomain_of_a_chat_or_shortener_domain_is_one_too():
+    """A chat invite on a subdomain (ptb.discord.com, web.telegram.me, m.t.co ...) is still a
+    chat link, and a domain that only ends with the same letters is not (mutation testing,
+    #22: matching subdomains by ``"XX.XX" + name`` instead of ``"." + name`` went unnoticed)."""
+    chat = spam.signals("Invites at https://ptb.discord.com/invite/pumps", account=OLD, now=NOW)
+    assert "sig_chat_link" in chat
+    short = spam.signals("Read https://m.bit.ly/abc first", account=OLD, now=NOW)
+    assert "sig_short_link" in short
+    lookalike = spam.signals("See https://notdiscord.com/news", account=OLD, now=NOW)
+    assert "sig_chat_link" not in lookalike and "sig_link" in lookalike
+
+
 @pytest.mark.parametrize(
     ("action", "reason", "label"),
     [

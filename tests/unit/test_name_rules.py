@@ -91,3 +91,15 @@ def test_a_fallback_name_keeps_what_follows_a_letter_with_too_many_marks():
     assert fallback_name("a" + ENCLOSING_CIRCLE * 4 + "b" + ACUTE) == (
         "a" + ENCLOSING_CIRCLE * 2 + "b" + ACUTE
     )
+
+
+def test_a_fallback_name_may_start_with_marks_up_to_the_limit():
+    """Marks before any letter (a `sub` is whatever the identity provider sends) count from
+    zero like those on a letter: the limit's worth is kept, the rest goes, and nothing fails
+    (mutation testing, #22: ``marks = None`` at the start failed on such a sub, ``marks = 1``
+    dropped one mark too many)."""
+    acute = "\u0301"
+    assert fallback_name(acute * MAX_MARKS_PER_LETTER + "x") == acute * MAX_MARKS_PER_LETTER + "x"
+    assert fallback_name(acute * (MAX_MARKS_PER_LETTER + 3) + "x") == (
+        acute * MAX_MARKS_PER_LETTER + "x"
+    )

@@ -33,10 +33,10 @@ from ..errors import RuleError
 from .holds import snapshot
 
 
-def _resolve_flags(session: Session, comment: Comment, state: FlagState, now: dt.datetime) -> int:
+def _resolve_flags(session: Session, comment: Comment, state: FlagState, now: dt.datetime) -> None:
     """Close the comment's open flags as upheld or dismissed (the flaggers' record) and
     reset its flag counters: later flags start a new round."""
-    result = session.execute(
+    session.execute(
         update(Flag)
         .where(Flag.comment_id == comment.id, Flag.state == FlagState.OPEN)
         .values(state=state, resolved_at=now)
@@ -44,7 +44,6 @@ def _resolve_flags(session: Session, comment: Comment, state: FlagState, now: dt
     )
     comment.flag_count = 0
     comment.flag_weight = 0.0
-    return int(getattr(result, "rowcount", 0) or 0)  # a CursorResult: UPDATE counts rows
 
 
 def _conflict(detail: str) -> RuleError:

@@ -96,7 +96,6 @@ def flagger_record(session: Session, user_id: str) -> dict[str, int]:
 class FlagResult:
     flag: Flag
     created: bool
-    hidden: bool = False
 
 
 def add_flag(
@@ -180,7 +179,6 @@ def add_flag(
         .execution_options(synchronize_session=False)
     ).one()
     session.expire(comment)
-    hidden = False
     if total >= threshold - 1e-9 and status == CommentStatus.PUBLISHED:
         before = snapshot(comment)
         comment.held_reason = HeldReason.FLAGS
@@ -196,5 +194,4 @@ def add_flag(
             after=snapshot(comment),
             now=now,
         )
-        hidden = True
-    return FlagResult(flag, created=True, hidden=hidden)
+    return FlagResult(flag, created=True)
