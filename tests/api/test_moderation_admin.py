@@ -863,3 +863,25 @@ def test_time_to_decision_runs_from_the_latest_hold_before_it(app, client, post)
         db.session.commit()
         assert decision_times(db.session, since) == [10.0, 200.0, 100.0]
         assert decision_times(db.session, since, limit=2) == [10.0, 200.0]
+
+
+def test_stats_days_are_utc_days_whatever_the_database_servers_time_zone(db_session: Any) -> None:
+    """PostgreSQL's date() of a timestamp with time zone is its day in the session's time
+    zone, which is the server's unless set: a comment at 23:30 UTC must count on its UTC
+    day even for a server in UTC+14 (mutation testing: `_day`'s dialect switch)."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from service.domain import stats
+    from service.domain.comments import ensure_article
+
+    if db_session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has no session time zone; PostgreSQL's test")
+    db_session.execute(text("SET LOCAL TIME ZONE 'Pacific/Kiritimati'"))
+    late = dt.datetime(2026, 3, 1, 23, 30, tzinfo=dt.timezone.utc)
+    ensure_article(db_session, "utc-days", late)
+    db_session.add(Comment(article_id="utc-days", body="late", created_at=late))
+    db_session.flush()
+    since = late - dt.timedelta(days=1)
+    assert stats.per_day(db_session, Comment.created_at, since) == {"2026-03-01": 1}
