@@ -228,8 +228,8 @@ def test_a_lesson_is_the_comments_own_text_and_the_signals_it_was_scored_with(ap
 
 
 def test_new_accounts_naming_one_ticker_in_a_burst_are_a_signal(app, client):
-    """The third new account in ten minutes naming the same cashtag gets ``sig_burst``; one
-    naming another ticker, or an established reader, does not (mutation testing, #22: no test
+    """The third new account in ten minutes naming the same cashtag gets ``sig_burst``; the
+    first two, and one naming another ticker, do not (mutation testing, #22: no test
     posted a burst through the API, so the cashtags stored under a misspelt key, which left the
     column empty and the burst never seen, went unnoticed)."""
     first = _post(client, "pump-1", "Loading up on $ZZPQ before the news")
