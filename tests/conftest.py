@@ -24,6 +24,18 @@ from tests.helpers import JWT_SECRET, Callers, auth, callers, migrated_sqlite, r
 from tests.helpers import empty_tables as _empty_tables
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _statements_built_in_this_session() -> None:
+    """Two rules build their statement once and keep it (notifications' follow-on-post insert,
+    threads' sort=hot query). mutmut runs each mutant's tests in a process forked from one
+    that already ran the tests, so a mutant of the builder was never called: its 64 mutants
+    "survived" while a fresh process kills them. Every session builds its own."""
+    from service.domain import notifications, threads
+
+    notifications._FOLLOW_ON_POST.clear()
+    threads._HOT_STATEMENTS.clear()
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("TEST_DATABASE_URL")
