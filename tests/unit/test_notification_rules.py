@@ -212,3 +212,47 @@ def test_every_refused_unsubscribe_link_is_a_400_on_the_token(token, secret, max
         "invalid-token",
         "token",
     )
+
+
+def test_a_name_is_matched_up_to_80_characters_and_six_words():
+    """Mutation testing (#22): the window after an "@" cut to 79 characters, or ``< MAX_NAME``,
+    missed a display name of the full 80; a word count starting at 2, counting by 2, or
+    stopping at the sixth word missed a six-word name; a count that never grew (``words = 1``,
+    ``-= 1``, counting only after a double space or after a word of two letters or more)
+    matched a seventh word, past the bound on the work one "@" costs."""
+    longest = "Hubert " + "W" * 73
+    six = "Ana de la Cruz y Vega"
+    seven = "Juan Carlos de la Cruz y Vega"
+    people = [("u-long", longest, 1), ("u-six", six, 2), ("u-seven", seven, 3)]
+    assert len(longest) == 80
+    assert resolve_mentions(f"@{longest} agreed", people) == ["u-long"]
+    assert resolve_mentions(f"thanks @{six}, and", people) == ["u-six"]
+    assert resolve_mentions(f"thanks @{seven}, and", people) == []
+    assert "juan carlos de la cruz y" in mention_candidates(f"@{seven}")
+    assert "juan carlos de la cruz y vega" not in mention_candidates(f"@{seven}")
+
+
+def test_names_of_one_letter_initials_x_and_underscores():
+    """Mutation testing (#22): the scan from the second character missed a one-letter name; a
+    name ending in an initial ("Jan B") was missed when the character two back was read for
+    the one before; "_" taken as the end of a name mentioned Bob in "@Bob_fan"; an "X" taken
+    for a line break ended "Li Xu" after "Li"; and a mention followed by a space at the end of
+    the text or of the 81-character window raised IndexError with the next character read."""
+    people = [("u-q", "Q", 1), ("u-jan", "Jan B", 2), ("u-bob", "Bob", 3), ("u-li", "Li Xu", 4)]
+    assert resolve_mentions("@Q thanks", people) == ["u-q"]
+    assert resolve_mentions("as @Jan B. said", people) == ["u-jan"]
+    assert resolve_mentions("@Bob_fan agrees", people) == []
+    assert resolve_mentions("@Li Xu: yes", people) == ["u-li"]
+    assert resolve_mentions("thanks @Bob ", people) == ["u-bob"]
+    link = "https://example.com/" + "p" * 56  # the space after it is the window's last character
+    assert resolve_mentions(f"@Bob {link} more", people) == ["u-bob"]
+
+
+def test_only_the_first_30_at_signs_are_looked_at():
+    """Mutation testing (#22): ``n > MAX_AT_SIGNS`` looked at a 31st "@", and ``return`` for
+    ``break`` made mention_candidates answer None for a body with more than 30, which the
+    caller took for "no candidates" (so none of its mentions counted)."""
+    text = " ".join(f"@n{i}" for i in range(31))
+    found = mention_candidates(text)
+    assert found is not None and "n29" in found and "n30" not in found
+    assert resolve_mentions("@Bob " * 30 + "@Mei", PEOPLE) == ["u-bob"]
