@@ -129,6 +129,43 @@ def test_a_mention_of_someone_whose_only_comment_nobody_sees_notifies_nobody(app
     assert kinds(client, "u-1") == []
 
 
+def test_a_mention_of_someone_whose_comments_are_deleted_or_removed_notifies_nobody(client, post):
+    """Mutation testing (#22): without the status filter in _participants, the author of a
+    deleted or removed comment, whose name the thread no longer shows, could be mentioned."""
+    no_follow_on_post(client, "u-1", "u-2", "u-3")
+    deleted = post("m7", "I take it back", user="u-1").get_json()
+    r = client.delete(f"/api/v1/comments/{deleted['id']}", headers=who("u-1"))
+    assert r.status_code == 204
+    removed = post("m7", "rude words", user="u-2").get_json()
+    act(client, removed["id"], "remove")
+    post("m7", "@Name u-1 and @Name u-2, where did you go?", user="u-3")
+    assert kinds(client, "u-1") == []
+    assert kinds(client, "u-2") == [("moderation", removed["id"])]
+
+
+def test_a_name_the_poster_shares_mentions_the_other_person(client):
+    """The poster's own comment is not a participant (mutation testing, #22: without
+    ``Comment.id != comment.id`` the poster, as the latest to write as "Sam", took their own
+    mention of the other Sam, and nobody was told)."""
+    no_follow_on_post(client, "u-1", "u-2")
+    post_as(client, "m8", "Sam here", auth("u-1", name="Sam"))
+    mention = post_as(client, "m8", "@Sam, another Sam agrees", auth("u-2", name="Sam"))
+    assert kinds(client, "u-1") == [("mention", mention["id"])]
+    assert kinds(client, "u-2") == []
+
+
+def test_a_reader_who_changed_their_name_is_mentioned_by_the_name_their_comments_show(client):
+    """The thread still shows the older comment under the older name, so it mentions them
+    (mutation testing, #22: _participants grouped by author alone kept only the name of their
+    latest comment)."""
+    no_follow_on_post(client, "u-1", "u-2")
+    post_as(client, "m9", "first, as Mei", auth("u-1", name="Mei"))
+    post_as(client, "m9", "then, as Mei Ling", auth("u-1", name="Mei Ling"))
+    old = post_as(client, "m9", "@Mei is right", auth("u-2", name="Bob"))
+    new = post_as(client, "m9", "@Mei Ling too", auth("u-2", name="Bob"))
+    assert kinds(client, "u-1") == [("mention", new["id"]), ("mention", old["id"])]
+
+
 # --- followed threads ---------------------------------------------------------------------
 
 
@@ -264,6 +301,21 @@ def test_a_pending_comment_notifies_once_it_is_approved(client, post):
     assert approved["kind"] == "moderation" and approved["outcome"] == "approved"
     assert approved["actor"] is None and approved["comment_id"] == reply["id"]
     assert approved["excerpt"] == "held reply"
+
+
+@pytest.mark.settings(COMMENTS_PREMODERATION="all")
+def test_approving_a_held_reply_tells_a_reader_who_was_told_of_other_comments(client, post):
+    """Approval skips only the readers already told of this comment (mutation testing, #22:
+    _already_notified without its ``comment_id`` condition skipped everyone with a
+    notification of any comment)."""
+    parent = post_as(client, "p5", "mine", MOD)
+    other = post_as(
+        client, "p5", "a colleague's reply", auth("mod-2", **MODERATOR), parent_id=parent["id"]
+    )
+    reply = post("p5", "held reply", user="u-2", parent_id=parent["id"]).get_json()
+    assert reply["status"] == "pending"
+    act(client, reply["id"], "approve")
+    assert kinds(client, "mod-1") == [("reply", reply["id"]), ("reply", other["id"])]
 
 
 @pytest.mark.settings(COMMENTS_BLOCKED_TERMS_FILE=None)
