@@ -4,6 +4,7 @@ bans, pending comments, deleted parents, erasure); /me, settings, listing and re
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -195,6 +196,29 @@ def test_posting_follows_the_thread_unless_the_setting_says_not(client, post):
     assert "subscribed" not in client.get("/api/v1/articles/t3").get_json()
 
 
+def test_the_follow_on_post_statement_is_built_once_not_for_every_post(client, post, monkeypatch):
+    """Every post runs it, and building it costs about as much as SQLite answering it
+    (mutation testing, #22: ``statement = None`` or ``_FOLLOW_ON_POST.get(None)`` built it
+    again for every post, with the same rows)."""
+    from service.domain import notifications
+
+    built = []
+    build = notifications._follow_on_post_statement
+
+    def counted(session):
+        built.append(session.get_bind().dialect.name)
+        return build(session)
+
+    monkeypatch.setattr(notifications, "_FOLLOW_ON_POST", {})
+    monkeypatch.setattr(notifications, "_follow_on_post_statement", counted)
+    post("t5", "one", user="u-1")
+    post("t5", "two", user="u-2")
+    post("t6", "three", user="u-1")
+    assert len(built) == 1
+    r = client.get("/api/v1/articles/t5", headers=who("u-2"))
+    assert r.get_json()["subscribed"] is True
+
+
 def test_one_notification_per_reader_per_comment_reply_first(client, post):
     parent = post("t4", "question", user="u-1").get_json()  # u-1 now follows t4 too
     reply = post("t4", "@Name u-1 answer", user="u-2", parent_id=parent["id"]).get_json()
@@ -331,6 +355,31 @@ def test_a_comment_held_again_after_an_edit_does_not_notify_twice(app, client, p
     assert r.get_json()["status"] == "pending"
     act(client, reply["id"], "approve")
     assert kinds(client, "u-1") == [("reply", reply["id"])]
+
+
+@pytest.mark.settings(COMMENTS_BLOCKED_TERMS_FILE=None)
+def test_approving_an_edit_after_a_reader_told_of_it_muted_its_author(app, client, post, tmp_path):
+    """Approval leaves out readers already told even when they are no longer to be told now
+    (mutation testing, #22: ``targets.pop(user)`` without its default raised KeyError for a
+    follower who had muted the author since, and the approval answered 500)."""
+    from tests.helpers import reconfigure
+
+    follow(client, "u-9", "p6")
+    parent = post("p6", "mine", user="u-1").get_json()
+    client.post(INBOX + "/read", json={"up_to": 2**31 - 1}, headers=who("u-9"))
+    reply = post("p6", "fine words", user="u-2", parent_id=parent["id"]).get_json()
+    told = [("thread", reply["id"]), ("thread", parent["id"])]
+    assert kinds(client, "u-9") == told
+    r = client.put("/api/v1/me/muted/u-2", headers=who("u-9"))
+    assert r.status_code == 204, r.get_json()
+    terms = tmp_path / "terms.txt"
+    terms.write_text("casino\n")
+    reconfigure(app, COMMENTS_BLOCKED_TERMS_FILE=str(terms))
+    r = client.patch(f"/api/v1/comments/{reply['id']}", json={"body": "casino"}, headers=who("u-2"))
+    assert r.get_json()["status"] == "pending"
+    act(client, reply["id"], "approve")
+    assert kinds(client, "u-1") == [("reply", reply["id"])]
+    assert kinds(client, "u-9") == told
 
 
 def test_a_reply_held_after_its_notification_shows_neither_words_nor_author(
@@ -608,6 +657,46 @@ def test_each_notification_is_a_domain_event_for_the_webhooks(app, client, post)
     assert (event.user_id, event.comment_id, event.article_id) == ("u-1", reply["id"], "w1")
     assert event.actor_id == "u-2"
     assert event.data == {"id": item["id"], "kind": "reply", "outcome": None}
+
+
+def test_a_notification_is_stored_at_the_time_it_is_written_for(app, post):
+    """write() stores the time it is given, unread, due for mail when planned so, and tells
+    the webhooks its id, kind, outcome and actor (mutation testing, #22: ``created_at`` left
+    out of the rows took the column default, the clock at the INSERT, not the time given; a
+    moderation notice's event named the comment's author as its actor, or lost its outcome)."""
+    from service.domain import notifications
+    from service.enums import ModerationOutcome, NotificationKind
+    from service.models import Comment
+
+    reply = post("w2", "yours", user="u-2").get_json()
+    when = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.timezone.utc)
+    with app.app_context():
+        comment = db.session.get(Comment, reply["id"])
+        planned = [
+            notifications.Planned("u-7", NotificationKind.MENTION, comment, mail=True),
+            notifications.Planned(
+                "u-2", NotificationKind.MODERATION, comment, outcome=ModerationOutcome.REMOVED
+            ),
+        ]
+        told, moderated = notifications.write(db.session, planned, when)
+        db.session.commit()
+        rows = db.session.scalars(select(Notification).order_by(Notification.id)).all()
+        assert [(r.user_id, r.created_at, r.read_at, r.mail_state) for r in rows] == [
+            ("u-7", when, None, "due"),
+            ("u-2", when, None, None),
+        ]
+        assert {(r.article_id, r.comment_id) for r in rows} == {("w2", reply["id"])}
+        assert (told.user_id, told.actor_id, told.data) == (
+            "u-7",
+            "u-2",
+            {"id": rows[0].id, "kind": "mention", "outcome": None},
+        )
+        # A moderation notice names no actor, and says what the moderator decided.
+        assert (moderated.user_id, moderated.actor_id, moderated.data) == (
+            "u-2",
+            None,
+            {"id": rows[1].id, "kind": "moderation", "outcome": "removed"},
+        )
 
 
 def test_a_busy_thread_adds_one_unread_notification_until_it_is_read(client, post):
