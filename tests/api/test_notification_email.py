@@ -181,6 +181,20 @@ def test_only_replies_and_mentions_of_readers_who_chose_instant_are_mailed(mailb
     assert mailbox.messages == []
 
 
+def test_only_the_readers_a_comment_tells_are_looked_up_for_mail(mailbox, app, client):
+    """notifications._mailable answers for the readers it is asked about, not every reader
+    with instant e-mail, whose settings a post would otherwise read in full (mutation
+    testing, #22: without ``user_id IN`` the answer held them all; the flags written were
+    the same, as only the comment's readers are checked against it)."""
+    from service.domain import notifications
+
+    seen = Seen(client)
+    for user in ("u-1", "u-2", "u-3"):
+        instant(seen, user)
+    with app.app_context():
+        assert notifications._mailable(db.session, ["u-1", "u-4"]) == {"u-1"}
+
+
 def test_one_click_unsubscribe(mailbox, app, client):
     seen = Seen(client)
     instant(seen, "u-1")
