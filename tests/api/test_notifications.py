@@ -435,6 +435,58 @@ def test_removal_tells_the_author_and_takes_the_comments_notifications_along(cli
     assert [n["outcome"] for n in inbox(client, "u-2")["items"]] == ["approved", "removed"]
 
 
+def test_restoring_a_removed_comment_tells_its_author_and_not_its_readers_again(client, post):
+    """Only a pending comment's approval publishes it for the first time; readers told of a
+    comment before its removal are not told again when a moderator restores it, while its
+    author hears of both decisions (mutation testing, #22: ``before == PENDING or after ==
+    PUBLISHED`` told the readers again)."""
+    no_follow_on_post(client, "u-1", "u-2")
+    parent = post("r4", "mine", user="u-1").get_json()
+    reply = post("r4", "hasty words", user="u-2", parent_id=parent["id"]).get_json()
+    assert kinds(client, "u-1") == [("reply", reply["id"])]
+    act(client, reply["id"], "remove")
+    act(client, reply["id"], "restore")
+    assert kinds(client, "u-1") == []
+    told = [(n["kind"], n["outcome"]) for n in inbox(client, "u-2")["items"]]
+    assert told == [("moderation", "approved"), ("moderation", "removed")]
+
+
+@pytest.mark.settings(COMMENTS_PREMODERATION="all")
+def test_a_batch_that_publishes_two_comments_notifies_of_both(app, client, post):
+    """notify() plans for every event of a transaction's batch (mutation testing, #22:
+    ``planned =`` for ``planned +=`` at an approval dropped what the batch had planned
+    before; one request approves one comment, so only a batch of two shows it)."""
+    from service.domain import notifications
+    from service.enums import CommentStatus
+    from service.models import Comment
+
+    parent = post_as(client, "p7", "mine", MOD)
+    first = post("p7", "held one", user="u-2", parent_id=parent["id"]).get_json()
+    second = post("p7", "held two", user="u-3", parent_id=parent["id"]).get_json()
+    with app.app_context():
+        batch = []
+        for held in (first, second):
+            db.session.get(Comment, held["id"]).status = CommentStatus.PUBLISHED
+            batch.append(
+                events.Event(
+                    events.COMMENT_STATUS,
+                    article_id="p7",
+                    comment_id=held["id"],
+                    data={"before": "pending", "after": "published"},
+                )
+            )
+        db.session.flush()
+        told = notifications.notify(db.session, batch)
+        db.session.rollback()
+    # Posting made u-2 and u-3 follow the thread: each hears of the other's reply.
+    assert [(e.user_id, e.comment_id, e.data["kind"]) for e in told] == [
+        ("mod-1", first["id"], "reply"),
+        ("u-3", first["id"], "thread"),
+        ("mod-1", second["id"], "reply"),
+        ("u-2", second["id"], "thread"),
+    ]
+
+
 def test_a_moderators_delete_tells_the_author_an_authors_delete_tells_nobody(client, post):
     first = post("r2", "one", user="u-1").get_json()
     second = post("r2", "two", user="u-1").get_json()
@@ -481,6 +533,25 @@ def test_erasure_removes_everything_notifications_keep_of_a_person(app, client, 
     assert left == {"Notification": 0, "Follow": 0, "Mute": 0, "ReaderSettings": 0}
     # What others were told of u-1's comments went with those comments.
     assert kinds(client, "u-5") == []
+
+
+def test_erasure_takes_along_what_others_were_told_of_each_of_their_comments(app, client, post):
+    """An erased person's reply without answers is deleted outright, one with answers is kept
+    as a tombstone; the notifications of both go (mutation testing, #22: ``break`` for
+    ``continue`` after a comment no longer there stopped reading the erasure's events, and
+    the reply kept as a tombstone stayed in its parent's author's inbox)."""
+    no_follow_on_post(client, "u-1", "u-2", "u-3")
+    parent = post("e3", "mine", user="u-1").get_json()
+    kept = post("e3", "a reply that is answered", user="u-2", parent_id=parent["id"]).get_json()
+    post("e3", "an answer", user="u-3", parent_id=kept["id"])
+    deleted = post("e3", "a second reply", user="u-2", parent_id=parent["id"]).get_json()
+    assert kinds(client, "u-1") == [("reply", deleted["id"]), ("reply", kept["id"])]
+    r = client.delete("/api/v1/admin/users/u-2", headers=ADMIN)
+    assert r.status_code == 200, r.get_json()
+    assert kinds(client, "u-1") == []
+    with app.app_context():
+        told = select(func.count()).select_from(Notification)
+        assert db.session.scalar(told.where(Notification.user_id == "u-1")) == 0
 
 
 @pytest.mark.settings(COMMENTS_SMTP_URL="smtp://127.0.0.1:1")
