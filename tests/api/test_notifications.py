@@ -452,39 +452,44 @@ def test_restoring_a_removed_comment_tells_its_author_and_not_its_readers_again(
 
 
 @pytest.mark.settings(COMMENTS_PREMODERATION="all")
-def test_a_batch_that_publishes_two_comments_notifies_of_both(app, client, post):
+def test_one_batch_notifies_of_every_comment_it_publishes(app, client, post):
     """notify() plans for every event of a transaction's batch (mutation testing, #22:
-    ``planned =`` for ``planned +=`` at an approval dropped what the batch had planned
-    before; one request approves one comment, so only a batch of two shows it)."""
+    ``planned =`` for ``planned +=``, at a new comment or at an approval, dropped what the
+    batch's earlier events had planned; one request publishes one comment, so only a batch
+    of several shows it)."""
     from service.domain import notifications
     from service.enums import CommentStatus
     from service.models import Comment
 
     parent = post_as(client, "p7", "mine", MOD)
-    first = post("p7", "held one", user="u-2", parent_id=parent["id"]).get_json()
-    second = post("p7", "held two", user="u-3", parent_id=parent["id"]).get_json()
+    held = {
+        user: post("p7", f"held words of {user}", user=user, parent_id=parent["id"]).get_json()
+        for user in ("u-2", "u-3", "u-4")
+    }
+    approved = {"before": "pending", "after": "published"}
     with app.app_context():
-        batch = []
-        for held in (first, second):
-            db.session.get(Comment, held["id"]).status = CommentStatus.PUBLISHED
-            batch.append(
-                events.Event(
-                    events.COMMENT_STATUS,
-                    article_id="p7",
-                    comment_id=held["id"],
-                    data={"before": "pending", "after": "published"},
-                )
-            )
+        for comment in held.values():
+            db.session.get(Comment, comment["id"]).status = CommentStatus.PUBLISHED
         db.session.flush()
+        batch = [
+            events.Event(events.COMMENT_STATUS, "p7", held["u-2"]["id"], data=approved),
+            events.Event(
+                events.COMMENT_CREATED,
+                "p7",
+                held["u-3"]["id"],
+                actor_id="u-3",
+                data={"status": "published"},
+            ),
+            events.Event(events.COMMENT_STATUS, "p7", held["u-4"]["id"], data=approved),
+        ]
         told = notifications.notify(db.session, batch)
         db.session.rollback()
-    # Posting made u-2 and u-3 follow the thread: each hears of the other's reply.
-    assert [(e.user_id, e.comment_id, e.data["kind"]) for e in told] == [
-        ("mod-1", first["id"], "reply"),
-        ("u-3", first["id"], "thread"),
-        ("mod-1", second["id"], "reply"),
-        ("u-2", second["id"], "thread"),
-    ]
+    # Posting made u-2, u-3 and u-4 follow the thread: each hears of the others' replies.
+    expected = []
+    for author, comment in held.items():
+        expected.append(("mod-1", comment["id"], "reply"))
+        expected += [(u, comment["id"], "thread") for u in held if u != author]
+    assert sorted((e.user_id, e.comment_id, e.data["kind"]) for e in told) == sorted(expected)
 
 
 def test_a_moderators_delete_tells_the_author_an_authors_delete_tells_nobody(client, post):
