@@ -435,6 +435,18 @@ def test_removal_tells_the_author_and_takes_the_comments_notifications_along(cli
     assert [n["outcome"] for n in inbox(client, "u-2")["items"]] == ["approved", "removed"]
 
 
+def test_a_removed_comment_takes_only_its_own_notifications_along(client, post):
+    """Mutation testing (#22): forget_comment without its ``comment_id IN`` condition
+    deleted every reply, mention and thread notification of every reader whenever any
+    comment was deleted or removed."""
+    no_follow_on_post(client, "u-1", "u-2", "u-3")
+    parent = post("r5", "mine", user="u-1").get_json()
+    rude = post("r5", "rude", user="u-2", parent_id=parent["id"]).get_json()
+    kind = post("r5", "kind words", user="u-3", parent_id=parent["id"]).get_json()
+    act(client, rude["id"], "remove")
+    assert kinds(client, "u-1") == [("reply", kind["id"])]
+
+
 def test_restoring_a_removed_comment_tells_its_author_and_not_its_readers_again(client, post):
     """Only a pending comment's approval publishes it for the first time; readers told of a
     comment before its removal are not told again when a moderator restores it, while its
