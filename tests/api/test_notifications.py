@@ -447,6 +447,19 @@ def test_a_removed_comment_takes_only_its_own_notifications_along(client, post):
     assert kinds(client, "u-1") == [("reply", kind["id"])]
 
 
+@pytest.mark.settings(COMMENTS_PREMODERATION="all")
+def test_removing_an_approved_comment_leaves_its_author_both_decisions(client, post):
+    """A removal takes the comment's reply, mention and thread notifications along, never a
+    moderation notice (mutation testing, #22: forget_comment without its kind condition
+    deleted the author's earlier "approved")."""
+    no_follow_on_post(client, "u-2")
+    reply = post("r6", "held words", user="u-2").get_json()
+    act(client, reply["id"], "approve")
+    act(client, reply["id"], "remove")
+    told = [(n["kind"], n["outcome"]) for n in inbox(client, "u-2")["items"]]
+    assert told == [("moderation", "removed"), ("moderation", "approved")]
+
+
 def test_restoring_a_removed_comment_tells_its_author_and_not_its_readers_again(client, post):
     """Only a pending comment's approval publishes it for the first time; readers told of a
     comment before its removal are not told again when a moderator restores it, while its
