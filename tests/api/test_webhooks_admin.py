@@ -187,9 +187,9 @@ def test_a_test_event_is_queued_and_listed_as_a_delivery(client: Any) -> None:
 def test_each_change_to_an_endpoint_is_stamped_and_audited_at_the_time_given(
     db_session: Session,
 ) -> None:
-    """The domain rules write the ``now`` they are handed (the worker's clock, an import's
-    time), never the time of the flush: on the endpoint and on each audit entry, which also
-    keeps the whole settings before and after (never the secret)."""
+    """The domain rules write the ``now`` they are handed, not the clock at the flush: on
+    the endpoint and on each audit entry, which keeps the whole settings before and after
+    (and nothing else: never the secret)."""
     t2, t3, t4 = (T1 + dt.timedelta(hours=h) for h in (1, 2, 3))
     made = webhooks.create_endpoint(
         db_session, url=PUBLIC_URL, events=["user.banned", "user.banned"], actor_id="root", now=T1
