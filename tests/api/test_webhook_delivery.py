@@ -14,13 +14,15 @@ import time
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import WebhookVerificationError
 
 from service import create_app
 from service.delivery import ssrf
 from service.delivery.webhooks import STATE, deliver_due
 from service.delivery.worker import Worker
+from service.domain import webhooks
 from service.enums import DeliveryStatus
 from service.extensions import db
 from service.models import AuditEntry, WebhookDelivery, WebhookEndpoint, utcnow
@@ -347,6 +349,88 @@ def test_given_up_after_the_retry_window_and_the_endpoint_disabled(app: Any, cli
     assert shown["enabled"] is False and shown["disabled_reason"] == hook.disabled_reason
     post(client, body="after it was disabled")
     assert len(rows(app)) == 1  # a disabled endpoint gets no new deliveries
+
+
+def test_the_worker_disables_only_the_endpoint_failing_for_the_whole_window_and_once(
+    db_session: Session,
+) -> None:
+    """``disable_failing`` as the worker calls it: not a moment early, not an endpoint that
+    is not failing, not the other endpoints, not twice; the reason says since when and the
+    last error (cut to the column's 500 characters), and the audit entry is the system's, at
+    the worker's time, with the settings before and after."""
+    since = dt.datetime(2026, 11, 1, 8, 30, 15, tzinfo=dt.timezone.utc)
+    made_at = since - dt.timedelta(days=1)
+    window = dt.timedelta(hours=24)
+    now = since + window
+    failing, other, healthy = (
+        webhooks.create_endpoint(
+            db_session, url=f"https://93.184.215.14/{n}", events=["*"], actor_id="root", now=made_at
+        ).id
+        for n in ("failing", "other", "healthy")
+    )
+    db_session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id.in_([failing, other]))
+        .values(failing_since=since)
+    )
+
+    def disable(endpoint_id: int, at: dt.datetime, error: str = "answered 500") -> bool:
+        return webhooks.disable_failing(
+            db_session, endpoint_id=endpoint_id, last_error=error, now=at, retry_for=window
+        )
+
+    assert disable(999, now) is False  # no such endpoint
+    assert disable(healthy, now) is False  # failing_since is None: nothing to disable
+    assert disable(failing, now - dt.timedelta(seconds=1)) is False  # a second early
+    assert disable(failing, now) is True
+    assert disable(failing, now + dt.timedelta(minutes=1)) is False  # once
+    db_session.expire_all()
+    hook = db_session.get(WebhookEndpoint, failing)
+    assert (hook.enabled, hook.disabled_reason, hook.updated_at) == (
+        False,
+        "failing since 2026-11-01T08:30:15Z; last error: answered 500",
+        now,
+    )
+    for untouched in (other, healthy):
+        hook = db_session.get(WebhookEndpoint, untouched)
+        assert (hook.enabled, hook.disabled_reason, hook.updated_at) == (True, None, made_at)
+    settings = {"url": "https://93.184.215.14/failing", "events": ["*"], "enabled": True}
+    (entry,) = db_session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "disable_webhook")
+    ).all()
+    assert (entry.actor_id, entry.target_type, entry.target_id, entry.created_at) == (
+        "system",
+        "webhook",
+        str(failing),
+        now,
+    )
+    assert entry.reason == (
+        "failing continuously for the retry window (COMMENTS_WEBHOOK_RETRY_HOURS)"
+    )
+    assert entry.before == {**settings, "disabled_reason": None}
+    assert entry.after == {
+        **settings,
+        "enabled": False,
+        "disabled_reason": "failing since 2026-11-01T08:30:15Z; last error: answered 500",
+    }
+
+    assert disable(other, now, error="x" * 600) is True
+    reason = db_session.get(WebhookEndpoint, other).disabled_reason
+    assert len(reason) == 500 and reason.startswith("failing since 2026-11-01T08:30:15Z; last")
+
+    # The session's own copy of an endpoint may not know yet that it is failing (the
+    # worker marks it with an UPDATE that does not touch the session): the database
+    # decides, and the reason says "?" for the start it could not read.
+    stale = db_session.get(WebhookEndpoint, healthy)
+    assert stale.failing_since is None
+    db_session.execute(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == healthy)
+        .values(failing_since=since)
+        .execution_options(synchronize_session=False)
+    )
+    assert disable(healthy, now) is True
+    assert stale.disabled_reason == "failing since ?; last error: answered 500"
 
 
 def test_dns_rebinding_is_refused_at_delivery_time(

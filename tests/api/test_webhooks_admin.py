@@ -4,13 +4,17 @@ audited, and each response as openapi.yaml documents it."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from service.delivery import ssrf
+from service.domain import webhooks
 from service.extensions import db
-from service.models import WebhookEndpoint
+from service.models import AuditEntry, WebhookEndpoint
 from tests.helpers import MODERATOR, auth
 from tests.openapi_check import assert_matches_spec
 
@@ -18,6 +22,7 @@ ADMIN = auth("root", roles=["admin"], name="Root")
 HOOKS = "/api/v1/admin/webhooks"
 HOOK = HOOKS + "/{endpoint_id}"
 PUBLIC_URL = "https://93.184.215.14/hooks"  # an IP literal: no DNS needed in tests
+T1 = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.timezone.utc)  # days before any real clock
 
 
 def create(client: Any, url: str = PUBLIC_URL, **body: Any) -> Any:
@@ -140,7 +145,9 @@ def test_update_disable_enable_and_delete_are_audited(client: Any) -> None:
     r = client.delete(path, headers=ADMIN)
     assert assert_matches_spec("DELETE", HOOK, r) is None and r.status_code == 204
     missing = client.get(path, headers=ADMIN)
-    assert assert_matches_spec("GET", HOOK, missing)["status"] == 404
+    problem = assert_matches_spec("GET", HOOK, missing)
+    assert (problem["status"], problem["detail"]) == (404, f"No webhook endpoint {made['id']}.")
+    assert problem["type"].endswith("/not-found"), problem
     assert client.delete(path, headers=ADMIN).status_code == 404
     log = client.get("/api/v1/admin/audit-log?target_type=webhook", headers=ADMIN).json
     actions = [e["action"] for e in log["items"]]
@@ -175,3 +182,73 @@ def test_a_test_event_is_queued_and_listed_as_a_delivery(client: Any) -> None:
     assert (
         client.get(HOOK.format(endpoint_id=999) + "/deliveries", headers=ADMIN).status_code == 404
     )
+
+
+def test_each_change_to_an_endpoint_is_stamped_and_audited_at_the_time_given(
+    db_session: Session,
+) -> None:
+    """The domain rules write the ``now`` they are handed, not the clock at the flush: on
+    the endpoint and on each audit entry, which keeps the whole settings before and after
+    (and nothing else: never the secret)."""
+    t2, t3, t4 = (T1 + dt.timedelta(hours=h) for h in (1, 2, 3))
+    made = webhooks.create_endpoint(
+        db_session, url=PUBLIC_URL, events=["user.banned", "user.banned"], actor_id="root", now=T1
+    )
+    hook_id = made.id
+    db_session.expire_all()
+    made = db_session.get(WebhookEndpoint, hook_id)
+    assert (made.enabled, made.created_by, made.created_at, made.updated_at) == (
+        True,
+        "root",
+        T1,
+        T1,
+    )
+    moved = webhooks.update_endpoint(
+        db_session,
+        endpoint_id=hook_id,
+        changes={"url": PUBLIC_URL + "/v2"},
+        actor_id="root-2",
+        now=t2,
+    )
+    db_session.expire_all()
+    assert (moved.url, moved.created_at, moved.updated_at) == (PUBLIC_URL + "/v2", T1, t2)
+    webhooks.rotate_secret(db_session, endpoint_id=hook_id, actor_id="root", now=t3)
+    webhooks.delete_endpoint(db_session, endpoint_id=hook_id, actor_id="root-2", now=t4)
+    db_session.expire_all()
+    assert db_session.get(WebhookEndpoint, hook_id) is None
+    first = {"url": PUBLIC_URL, "events": ["user.banned"], "enabled": True, "disabled_reason": None}
+    second = {**first, "url": PUBLIC_URL + "/v2"}
+    entries = db_session.scalars(
+        select(AuditEntry).where(AuditEntry.target_type == "webhook").order_by(AuditEntry.id)
+    ).all()
+    assert [
+        (e.action, e.actor_id, e.target_id, e.created_at, e.reason, e.before, e.after)
+        for e in entries
+    ] == [
+        ("create_webhook", "root", str(hook_id), T1, None, None, first),
+        ("update_webhook", "root-2", str(hook_id), t2, None, first, second),
+        ("rotate_webhook_secret", "root", str(hook_id), t3, None, None, None),
+        ("delete_webhook", "root-2", str(hook_id), t4, None, second, None),
+    ]
+
+
+def test_endpoints_are_listed_oldest_first_whatever_order_the_database_reads_them(
+    db_session: Session,
+) -> None:
+    """Without its ORDER BY the list would come in whatever order the table is read: on
+    PostgreSQL an updated row moves to the end of the heap. SQLite reads in id order unless
+    told otherwise: reverse_unordered_selects makes it read backwards here."""
+    ids = [
+        webhooks.create_endpoint(
+            db_session, url=f"{PUBLIC_URL}/{n}", events=["*"], actor_id="root", now=T1
+        ).id
+        for n in range(3)
+    ]
+    sqlite = db_session.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        db_session.execute(text("PRAGMA reverse_unordered_selects = ON"))
+    try:
+        assert [e.id for e in webhooks.list_endpoints(db_session)] == ids
+    finally:
+        if sqlite:
+            db_session.execute(text("PRAGMA reverse_unordered_selects = OFF"))

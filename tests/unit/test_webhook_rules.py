@@ -66,10 +66,21 @@ def test_subscriptions_are_checked_and_deduplicated() -> None:
         "*",
     ]
     with pytest.raises(RuleError) as unknown:
-        webhooks.normalise_events(["comment.creatd"])
-    assert unknown.value.status == 422 and unknown.value.field == "events"
-    with pytest.raises(RuleError):
+        webhooks.normalise_events(["comment.created", "comment.creatd"])
+    refused = unknown.value
+    assert (refused.status, refused.kind, refused.field) == (422, "validation-error", "events")
+    assert refused.detail == (
+        "Unknown event 'comment.creatd': use '*' or any of comment.created, comment.edited, "
+        "comment.deleted, comment.held, comment.published, comment.moderated, "
+        "comment.flagged, reaction.changed, user.banned, user.erased, notification.created."
+    )
+    with pytest.raises(RuleError) as none:
         webhooks.normalise_events([])
+    refused = none.value
+    assert (refused.status, refused.kind, refused.field) == (422, "validation-error", "events")
+    assert refused.detail == (
+        "Subscribe to at least one event ('*' is every event except reaction.changed)."
+    )
 
 
 def test_retry_delays_grow_exponentially_with_bounded_jitter() -> None:
