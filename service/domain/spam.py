@@ -232,12 +232,9 @@ def account_facts(session: Session, user_id: str | None) -> AccountFacts:
     if user_id is None:
         return AccountFacts(guest=True)
     row = session.execute(_ACCOUNT_FACTS, {"user_id": user_id}).one()
-    first = row[0]
-    if isinstance(first, str):  # SQLite hands an aggregate back as text
-        first = dt.datetime.fromisoformat(first)
-    if first is not None and first.tzinfo is None:
-        first = first.replace(tzinfo=dt.timezone.utc)
-    return AccountFacts(first_seen=first, published=int(row[1] or 0), removed=int(row[2] or 0))
+    # MIN keeps its column's type (UTCDateTime): an aware UTC datetime on either database,
+    # or None for an author without comments.
+    return AccountFacts(first_seen=row[0], published=int(row[1] or 0), removed=int(row[2] or 0))
 
 
 def burst(session: Session, tags: Sequence[str], now: dt.datetime) -> bool:

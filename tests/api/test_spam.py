@@ -3,6 +3,7 @@ queue card, ordinary market talk is not, and moderators' decisions move the scor
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -244,3 +245,128 @@ def test_new_accounts_naming_one_ticker_in_a_burst_are_a_signal(app, client):
         assert db.session.get(CommentSpam, first["id"]).cashtags == " ZZPQ "
     assert "sig_burst" in signals[third["id"]]
     assert all("sig_burst" not in signals[c["id"]] for c in (first, second, other))
+
+
+# --- what the database says: the stored score, the burst it makes, an account's record -----
+
+T0 = dt.datetime(2026, 11, 30, 12, tzinfo=dt.timezone.utc)
+SECOND = dt.timedelta(seconds=1)
+MINUTE = dt.timedelta(minutes=1)
+
+
+def _unscored_comments(client: Any, n: int) -> list[int]:
+    """Comments nobody scored (a moderator's), to hang stored scores on."""
+    ids = []
+    for i in range(n):
+        r = client.post(THREAD, json={"body": f"Moderator note {i}"}, headers=MOD)
+        assert r.status_code == 201
+        ids.append(r.get_json()["id"])
+    return ids
+
+
+def _verdict(*tags: str, new: bool = True, score: float = 0.5, signals: tuple[str, ...] = ()):
+    from service.domain import spam
+
+    return spam.Verdict(score=score, signals=signals, cashtags=tags, new_account=new, hold=False)
+
+
+def test_a_comments_score_is_stored_with_its_signals_tickers_and_time(app, client):
+    """What the burst check and learning read later: the score, the signals as scored, the
+    tickers space-delimited (none: NULL), whether the account was new and the time given
+    (mutation testing, #22: a key misspelt or the tickers' spaces changed went unnoticed)."""
+    from service.domain import spam
+
+    first, second = _unscored_comments(client, 2)
+    with app.app_context():
+        verdict = _verdict("BABA", "9988.HK", score=0.25, signals=("sig_link", "sig_burst"))
+        spam.store(db.session, comment_id=first, verdict=verdict, now=T0)
+        spam.store(db.session, comment_id=second, verdict=_verdict(new=False), now=T0 + SECOND)
+        db.session.commit()
+        rows = {cid: db.session.get(CommentSpam, cid) for cid in (first, second)}
+        stored = {
+            cid: (r.score, r.signals, r.cashtags, r.new_account, r.created_at)
+            for cid, r in rows.items()
+        }
+    assert stored == {
+        first: (0.25, ["sig_link", "sig_burst"], " BABA 9988.HK ", True, T0),
+        second: (0.5, [], None, False, T0 + SECOND),
+    }
+
+
+def test_a_burst_is_two_new_accounts_comments_on_the_ticker_in_the_last_ten_minutes(app, client):
+    """``burst``: new accounts' comments naming one of the comment's first three tickers,
+    from BURST_WINDOW before ``now`` (inclusive), two of them before this one; an established
+    account's comment, an older one, or a longer ticker that starts the same does not count
+    (mutation testing, #22: only a burst of three posted at once was tested)."""
+    from service.domain import spam
+
+    ids = iter(_unscored_comments(client, 7))
+    window = spam.BURST_WINDOW
+    with app.app_context():
+        for verdict, at in [
+            (_verdict("ZZPQ"), T0 - window),  # the window's first instant: in
+            (_verdict("ZZPQ", "QQRT"), T0 - MINUTE),
+            (_verdict("QQRT", new=False), T0 - MINUTE),  # an established account's
+            (_verdict("ZZPQX"), T0),  # another ticker that starts the same
+            (_verdict("ZZPQX"), T0),
+            (_verdict("OLDT"), T0 - window - SECOND),  # before the window
+            (_verdict("OLDT"), T0 - 5 * MINUTE),
+        ]:
+            spam.store(db.session, comment_id=next(ids), verdict=verdict, now=at)
+        db.session.commit()
+        assert spam.burst(db.session, ["ZZPQ"], T0) is True
+        assert spam.burst(db.session, ["MSFT", "ZZPQ"], T0) is True  # any of its tickers
+        assert spam.burst(db.session, ["ZZPQ"], T0 + SECOND) is False  # the first one left
+        assert spam.burst(db.session, ["QQRT"], T0) is False
+        assert spam.burst(db.session, ["OLDT"], T0) is False
+        assert spam.burst(db.session, ["ZZPQX"], T0) is True
+        # Only a comment's first three tickers are looked up (a wall of them is a signal).
+        assert spam.burst(db.session, ["AAAA", "BBBB", "CCCC", "ZZPQ"], T0) is False
+        assert spam.burst(db.session, [], T0) is False
+
+
+def test_an_accounts_record_is_its_first_comment_time_and_what_moderators_let_stand(app, client):
+    """``account_facts``: the time of the author's first comment (aware, UTC), how many are
+    published and how many removed (a held one is neither); nothing for a newcomer, a guest's
+    flag for no author (mutation testing, #22: the record was only seen through scores)."""
+    from service.domain import spam
+    from service.models import Comment
+
+    published = [_post(client, "record-1", HAM), _post(client, "record-1", HAM + " Agreed.")]
+    removed = _post(client, "record-1", "Off topic: what is everyone having for lunch today?")
+    r = client.post(
+        f"/api/v1/admin/comments/{removed['id']}/actions",
+        json={"action": "remove", "reason": "off topic"},
+        headers=MOD,
+    )
+    assert r.status_code == 200
+    held = _post(client, "record-1", SPAM)
+    assert [c["status"] for c in published + [held]] == ["published", "published", "pending"]
+    with app.app_context():
+        first = db.session.get(Comment, published[0]["id"]).created_at
+        assert first.tzinfo is not None
+        assert spam.account_facts(db.session, "record-1") == spam.AccountFacts(
+            first_seen=first, published=2, removed=1, guest=False
+        )
+        assert spam.account_facts(db.session, "never-posted") == spam.AccountFacts(
+            first_seen=None, published=0, removed=0, guest=False
+        )
+        assert spam.account_facts(db.session, None) == spam.AccountFacts(guest=True)
+
+
+def test_scores_are_read_for_the_comments_asked_for_and_only_those(app, client):
+    """``scores_for`` (the queue's cards): each asked-for comment's stored score as a float,
+    none for a comment never scored (a moderator's), nothing for no comments, and no other
+    comment's score (mutation testing, #22: the cards look a score up by id, so reading every
+    stored score for every page went unnoticed)."""
+    from service.domain import spam
+
+    ham = _post(client, "reader-1", HAM)["id"]
+    held = _post(client, "spammer-1", SPAM)["id"]
+    (unscored,) = _unscored_comments(client, 1)
+    with app.app_context():
+        stored = {cid: db.session.get(CommentSpam, cid).score for cid in (ham, held)}
+        scores = spam.scores_for(db.session, [ham, unscored])
+        assert scores == {ham: stored[ham]} and type(scores[ham]) is float
+        assert spam.scores_for(db.session, [held, ham]) == stored
+        assert spam.scores_for(db.session, []) == {}
