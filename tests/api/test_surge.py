@@ -4,15 +4,18 @@ automatic surge with its audit entries and event, and their race safety."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+import time
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select, update
 
 from service.domain import events as domain_events
+from service.domain import surge
+from service.domain.errors import RuleError
 from service.events import add_sink
 from service.extensions import db
-from service.models import ArticlePostCount, AuditEntry
+from service.models import Article, ArticlePostCount, AuditEntry
 from tests.helpers import at_once, auth, utc
 
 T0 = utc(2026, 11, 29, 12, 0, 0)
@@ -214,3 +217,166 @@ def test_surge_is_off_by_default(app, client):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(ArticlePostCount)) == 0
     assert client.get("/api/v1/articles/surge-1").get_json()["slow_mode_seconds"] == 0
+
+
+def _settings(**changed: Any) -> dict[str, Any]:
+    """An article's stored surge settings, as the moderators' article object and the audit
+    log show them: the defaults, with ``changed``."""
+    return {
+        "slow_mode_seconds": 0,
+        "slow_mode_until": None,
+        "surge_slow_mode_seconds": 0,
+        "surge_until": None,
+        "premoderation_until": None,
+        **changed,
+    }
+
+
+def test_an_article_never_written_reads_as_open_with_no_surge_settings(client):
+    r = client.get("/api/v1/admin/articles/never-written", headers=MOD)
+    assert r.status_code == 200
+    assert r.get_json() == {
+        "id": "never-written",
+        "status": "open",
+        "premoderation": None,
+        **_settings(),
+        "effective_status": "open",
+        "auto_closed": False,
+        "comment_count": 0,
+        "reaction_count": 0,
+        "first_comment_at": None,
+        "created_at": None,
+        "effective_slow_mode_seconds": 0,
+        "effective_slow_mode_until": None,
+        "effective_premoderation_until": None,
+    }
+
+
+def test_a_day_is_the_longest_slow_mode_a_moderator_can_set(client, clock):
+    """86,400 s is allowed (the schema's and the domain's bound agree); 86,401 is not."""
+    r = client.patch(ARTICLE, json={"slow_mode_seconds": 86_400}, headers=MOD)
+    assert r.status_code == 200, r.get_json()
+    assert r.get_json()["slow_mode_seconds"] == 86_400
+    assert r.get_json()["effective_slow_mode_seconds"] == 86_400
+    r = client.patch(ARTICLE, json={"slow_mode_seconds": 86_401}, headers=MOD)
+    assert r.status_code == 422
+    assert client.get(ARTICLE, headers=MOD).get_json()["slow_mode_seconds"] == 86_400
+
+
+@pytest.mark.settings(
+    COMMENTS_SURGE_COMMENTS_PER_MINUTE=2,
+    COMMENTS_SURGE_SLOW_MODE_SECONDS=45,
+    COMMENTS_SURGE_MINUTES=10,
+)
+def test_the_surge_is_audited_and_announced_with_what_it_changed(app, client, clock):
+    """The surge's audit entry (its time, target, reason, and the settings before and
+    after, a moderator's included) and its article.changed event, in full; and a
+    moderator's new slow mode afterwards clears the surge's pair and the old end time."""
+    r = client.patch(
+        ARTICLE,
+        json={
+            "slow_mode_seconds": 10,
+            "slow_mode_until": (T0 + dt.timedelta(hours=2)).isoformat(),
+            "premoderation_until": (T0 - dt.timedelta(hours=1)).isoformat(),  # over
+        },
+        headers=MOD,
+    )
+    assert r.status_code == 200, r.get_json()
+    moderators = _settings(
+        slow_mode_seconds=10,
+        slow_mode_until="2026-11-29T14:00:00Z",
+        premoderation_until="2026-11-29T11:00:00Z",
+    )
+    surging = {**moderators, "surge_slow_mode_seconds": 45, "surge_until": "2026-11-29T12:10:20Z"}
+    recorder = _Recorder()
+    add_sink(app, recorder)
+    for i in range(3):
+        clock["now"] = T0 + dt.timedelta(seconds=10 * i)
+        assert _post(client, f"p-{i}", f"comment {i}").status_code == 201
+
+    log = client.get("/api/v1/admin/audit-log?action=surge", headers=MOD).get_json()
+    [entry] = log["items"]
+    del entry["id"]
+    assert entry == {
+        "actor": "system",
+        "action": "surge",
+        "target_type": "article",
+        "target_id": "surge-1",
+        "reason": "3 comments within a minute (more than 2): slow mode of 45 s for 10 min",
+        "before": moderators,
+        "after": surging,
+        "created_at": "2026-11-29T12:00:20Z",
+    }
+    [event] = [e for e in recorder.events if e.type == domain_events.ARTICLE_CHANGED]
+    assert (event.article_id, event.actor_id) == ("surge-1", "system")
+    assert event.data == {"before": moderators, "after": surging, "reason": "surge"}
+    r = client.get(ARTICLE, headers=MOD).get_json()
+    assert {k: r[k] for k in surging} == surging
+    assert r["effective_slow_mode_seconds"] == 45
+    assert r["effective_slow_mode_until"] == "2026-11-29T12:10:20Z"
+
+    # A moderator's new slow mode ends the surge and, given without an end, the old end too.
+    r = client.patch(ARTICLE, json={"slow_mode_seconds": 20}, headers=MOD).get_json()
+    expected = _settings(slow_mode_seconds=20, premoderation_until="2026-11-29T11:00:00Z")
+    assert {k: r[k] for k in expected} == expected
+    assert (r["effective_slow_mode_seconds"], r["effective_slow_mode_until"]) == (20, None)
+
+
+def test_turning_the_surge_on_reads_the_article_as_it_is_now(app, clock):
+    """The post loaded the article before it took the row's lock; on PostgreSQL another
+    transaction (a moderator's PATCH) may have committed since. turn_on reads the row
+    again, so the audit's "before" is what the surge really replaced. (The change is made
+    here behind the session's back with a Core UPDATE, as a concurrent commit would be.)"""
+    rules = surge.SurgeRules(comments_per_minute=2, slow_mode_seconds=45, minutes=10)
+    with app.app_context():
+        session = db.session()
+        session.add(Article(id="surge-1"))
+        session.commit()
+        loaded = session.get(Article, "surge-1")  # as the post loaded it, and holds it
+        assert loaded is not None and loaded.slow_mode_seconds == 0
+        table = cast(Table, Article.__table__)
+        session.execute(update(table).where(table.c.id == "surge-1").values(slow_mode_seconds=20))
+        article = surge.turn_on(session, article_id="surge-1", now=T0, rules=rules, count=3)
+        assert article is loaded and article.slow_mode_seconds == 20
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "surge")).one()
+        assert entry.before == _settings(slow_mode_seconds=20)
+        assert entry.after == _settings(
+            slow_mode_seconds=20, surge_slow_mode_seconds=45, surge_until="2026-11-29T12:10:00Z"
+        )
+
+
+def test_surge_times_are_utc_whatever_the_servers_time_zone(
+    client, clock, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        until = (T0 + dt.timedelta(minutes=5)).isoformat()
+        r = client.patch(
+            ARTICLE, json={"slow_mode_seconds": 60, "slow_mode_until": until}, headers=MOD
+        )
+        public = client.get("/api/v1/articles/surge-1").get_json()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert r.get_json()["slow_mode_until"] == "2026-11-29T12:05:00Z"
+    assert r.get_json()["effective_slow_mode_until"] == "2026-11-29T12:05:00Z"
+    assert public["slow_mode_until"] == "2026-11-29T12:05:00Z"
+
+
+@pytest.mark.parametrize("seconds", [-1, 86_401])
+def test_the_rules_refuse_a_slow_mode_outside_zero_to_a_day(seconds):
+    """The admin schema refuses these before the rules see them; the rules refuse them
+    too, with the same field, for any other caller of moderation.update_article."""
+    article = Article(id="surge-1", slow_mode_seconds=10)
+    with pytest.raises(RuleError) as caught:
+        surge.apply_changes(article, {"slow_mode_seconds": seconds})
+    refusal = caught.value
+    assert (refusal.status, refusal.detail, refusal.kind, refusal.field, refusal.extra) == (
+        422,
+        "slow_mode_seconds must be 0 (off) to 86400.",
+        "validation-error",
+        "slow_mode_seconds",
+        {},
+    )
+    assert article.slow_mode_seconds == 10
