@@ -350,16 +350,17 @@ def test_turning_the_surge_on_reads_the_article_as_it_is_now(app, clock):
 def test_surge_times_are_utc_whatever_the_servers_time_zone(
     client, clock, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setenv("TZ", "Asia/Kolkata")
-    time.tzset()
+    """_iso writes UTC with a Z on a server whose local time zone is not UTC (UTC+5:30)."""
     try:
-        until = (T0 + dt.timedelta(minutes=5)).isoformat()
-        r = client.patch(
-            ARTICLE, json={"slow_mode_seconds": 60, "slow_mode_until": until}, headers=MOD
-        )
-        public = client.get("/api/v1/articles/surge-1").get_json()
+        with monkeypatch.context() as local:  # the clock fixture's patches stay
+            local.setenv("TZ", "Asia/Kolkata")
+            time.tzset()
+            until = (T0 + dt.timedelta(minutes=5)).isoformat()
+            r = client.patch(
+                ARTICLE, json={"slow_mode_seconds": 60, "slow_mode_until": until}, headers=MOD
+            )
+            public = client.get("/api/v1/articles/surge-1").get_json()
     finally:
-        monkeypatch.undo()
         time.tzset()
     assert r.get_json()["slow_mode_until"] == "2026-11-29T12:05:00Z"
     assert r.get_json()["effective_slow_mode_until"] == "2026-11-29T12:05:00Z"
