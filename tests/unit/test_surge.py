@@ -36,3 +36,14 @@ def test_of_equally_strict_settings_the_longest_says_when_slow_mode_ends():
     stricter = _Article(slow_mode_seconds=60, slow_mode_until=SOON)
     stricter.surge_slow_mode_seconds, stricter.surge_until = 30, LATER
     assert surge.slow_mode(stricter, NOW) == (60, SOON)
+
+
+def test_no_article_row_has_no_premoderation_and_no_slow_mode():
+    """A thread nobody has written to has no row (None): the rules read it as all off."""
+    assert surge.premoderation_active(None, NOW) is False
+    assert surge.slow_mode(None, NOW) == (0, None)
+    assert surge.public_fields(None, NOW) == {
+        "slow_mode_seconds": 0,
+        "slow_mode_until": None,
+        "premoderation_until": None,
+    }
