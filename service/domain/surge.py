@@ -195,8 +195,7 @@ def check_slow_mode(
     ).scalar()
     if last is None:
         return
-    if last.tzinfo is None:  # SQLite through a bare aggregate: naive UTC
-        last = last.replace(tzinfo=dt.timezone.utc)
+    # Aware UTC on both databases: max() keeps the column's type, UTCDateTime.
     allowed = last + dt.timedelta(seconds=seconds)
     wait = max(1, math.ceil((allowed - now).total_seconds()))
     raise RuleError(
