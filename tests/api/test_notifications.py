@@ -194,6 +194,15 @@ def test_posting_follows_the_thread_unless_the_setting_says_not(client, post):
     r = client.get("/api/v1/articles/t3", headers=who("u-3"))
     assert r.get_json()["subscribed"] is False
     assert "subscribed" not in client.get("/api/v1/articles/t3").get_json()
+    # One reader's "no" is theirs alone: u-4, who said nothing, follows t3 by posting
+    # (mutation testing: the statement's user condition dropped), and so does u-5, who saved
+    # settings that say yes (its follow_on_post condition dropped: any saved settings declined).
+    r = client.patch(f"{ME}/settings", json={"follow_on_post": True}, headers=who("u-5"))
+    assert r.status_code == 200
+    post("t3", "count me in", user="u-5")
+    for reader in ("u-4", "u-5"):
+        r = client.get("/api/v1/articles/t3", headers=who(reader))
+        assert r.get_json()["subscribed"] is True, reader
 
 
 def test_the_follow_on_post_statement_is_built_once_not_for_every_post(client, post, monkeypatch):
