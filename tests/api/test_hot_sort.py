@@ -308,3 +308,17 @@ def test_the_score_floor_is_exact_and_the_cursor_carries_the_exact_rank(app, cli
     assert key[1] == pytest.approx(ranking.hot(0, age), rel=1e-8) == 1 / 2.2**1.8
     order = sorted(ages, key=lambda k: -hot(k))
     assert _ids(client)[0] == [pinned] + [ids[k] for k in order]
+
+
+@pytest.mark.parametrize("score", [1, -1])
+def test_a_comment_right_at_the_score_floor_is_still_ranked(app, client, clock, score):
+    """With limit 1 the 2nd comment sets the floor: the youngest, its own score + 1 is
+    exactly H0 * (a_min + 2) ** gravity (kept by the rounding slack), and with a rank of 0
+    (score -1) there is no floor at all; either way it is on the second page."""
+    top = _post(client, clock, T0 - dt.timedelta(hours=1), "top")
+    _score(app, top, 10)
+    at_floor = _post(client, clock, T0, "at-floor")
+    _score(app, at_floor, score)
+    first, cursor = _ids(client, "&limit=1")
+    assert first == [top] and cursor is not None
+    assert _ids(client, f"&limit=1&cursor={cursor}") == ([at_floor], None)
