@@ -322,3 +322,16 @@ def test_a_comment_right_at_the_score_floor_is_still_ranked(app, client, clock, 
     first, cursor = _ids(client, "&limit=1")
     assert first == [top] and cursor is not None
     assert _ids(client, f"&limit=1&cursor={cursor}") == ([at_floor], None)
+
+
+def test_a_comment_newer_than_the_reference_time_has_age_zero(app, client, clock):
+    """A first page's reference time is the start of its minute (ranking.hot_reference):
+    a comment posted later in that minute ranks as 0 hours old, not a negative age."""
+    _post(client, clock, T0 - dt.timedelta(hours=1), "older")
+    newest = _post(client, clock, T0 + dt.timedelta(seconds=30), "newest")
+    clock["now"] = T0 + dt.timedelta(seconds=50)
+    r = client.get(f"{THREAD}?sort=hot&limit=1")
+    assert [c["id"] for c in r.get_json()["items"]] == [newest]
+    _, key = Cursors("x")._serializer.loads_unsafe(r.get_json()["next_cursor"])[1]
+    assert key[3] == T0.timestamp()
+    assert key[1] == pytest.approx(ranking.hot(0, 0.0), rel=1e-8) == 1 / 2**1.8
