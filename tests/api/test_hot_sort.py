@@ -4,12 +4,14 @@ pagination whose cursor freezes the reference time, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 import pytest
 from sqlalchemy import update
 
 from service.domain import ranking
+from service.domain.threads import Cursors
 from service.extensions import db
 from service.models import Comment
 from tests.helpers import auth, utc
@@ -221,3 +223,115 @@ def test_the_score_floor_leaves_the_ranking_exactly_as_ranking_everything(app, c
     assert seen == expected
     for limit in range(1, 16):  # each first page has its own floor
         assert _ids(client, f"&limit={limit}")[0] == expected[:limit], limit
+
+
+def _pin(client: Any, comment_id: int) -> None:
+    pin = client.post(
+        f"/api/v1/admin/comments/{comment_id}/actions",
+        json={"action": "pin"},
+        headers=auth("mod", roles=["moderator"]),
+    )
+    assert pin.status_code == 200, pin.get_json()
+
+
+def test_an_author_sees_their_own_shadowed_comment_in_hot_and_no_one_else_does(app, client, clock):
+    public = _post(client, clock, T0 - dt.timedelta(hours=1), "pub")
+    mine = _post(client, clock, T0 - dt.timedelta(hours=2), "mine")
+    pinned = _post(client, clock, T0 - dt.timedelta(hours=5), "pin")
+    clock["now"] = T0
+    r = client.post(
+        "/api/v1/articles/hot-2/comments", json={"body": "elsewhere"}, headers=auth("x")
+    )
+    assert r.status_code == 201
+    _pin(client, int(r.get_json()["id"]))  # pinned in another article: not in this one
+    _score(app, public, 3)
+    _score(app, pinned, -2)  # ranks below everything, but pinned comes first
+    _pin(client, pinned)
+    with app.app_context():
+        db.session.execute(update(Comment).where(Comment.id == mine).values(shadowed=True))
+        db.session.commit()
+    assert _ids(client)[0] == [pinned, public]
+
+    def pages(user: str) -> list[int]:
+        seen: list[int] = []
+        cursor = ""
+        while True:  # one comment a page: the cursor after the pinned one too
+            r = client.get(f"{THREAD}?sort=hot&limit=1{cursor}", headers=auth(user))
+            assert r.status_code == 200, r.get_json()
+            seen += [c["id"] for c in r.get_json()["items"]]
+            if not r.get_json()["next_cursor"]:
+                return seen
+            cursor = f"&cursor={r.get_json()['next_cursor']}"
+
+    assert pages("author-mine") == [pinned, public, mine]
+    assert pages("someone-else") == [pinned, public]
+
+
+def test_the_score_floor_is_exact_and_the_cursor_carries_the_exact_rank(app, client, clock):
+    """The floor (_hot_floor) from its definition: H0 is the 2nd best rank (limit 1) of the
+    2 best-scored and 2 newest unpinned top-level comments, a_min the age of the youngest
+    unpinned top-level comment of this article; replies, pinned comments and other
+    articles take no part."""
+    ages = {"a": 100 * 60, "b": 100 * 60 + 1, "e": 20, "c": 60, "d": 40}  # minutes
+    scores = {"a": 100, "b": 99, "e": 50, "c": 20, "d": 30}
+    ids = {k: _post(client, clock, T0 - dt.timedelta(minutes=m), k) for k, m in ages.items()}
+    for k, score in scores.items():
+        _score(app, ids[k], score)
+    # Younger than all of them: a reply, a pinned comment, a comment on another article.
+    clock["now"] = T0 - dt.timedelta(minutes=6)
+    r = client.post(THREAD, json={"body": "re", "parent_id": ids["a"]}, headers=auth("r"))
+    assert r.status_code == 201
+    pinned = _post(client, clock, T0 - dt.timedelta(minutes=12), "pinned")
+    _pin(client, pinned)
+    clock["now"] = T0 - dt.timedelta(minutes=3)
+    r = client.post("/api/v1/articles/hot-2/comments", json={"body": "other"}, headers=auth("o"))
+    assert r.status_code == 201
+    clock["now"] = T0
+    reference = ranking.hot_reference(T0.timestamp())
+
+    def hot(k: str) -> float:
+        return ranking.hot(scores[k], (reference - (T0.timestamp() - 60 * ages[k])) / 3600)
+
+    # Candidates: a, b (best scored) and d, c (newest ids); e (younger, better ranked) is
+    # not one, so H0 is c's rank, not d's.
+    h0 = sorted((hot(k) for k in "abcd"), reverse=True)[1]
+    a_min = (reference - (T0.timestamp() - 60 * ages["e"])) / 3600
+    least = math.ceil(h0 * (a_min + 2.0) ** ranking.DEFAULT_GRAVITY * (1.0 - 1e-9) - 1.0)
+    assert _floor(app, reference, limit=1) == least == 13
+    # The first page's cursor holds the pinned comment's exact rank and the reference time.
+    r = client.get(f"{THREAD}?sort=hot&limit=1")
+    assert [c["id"] for c in r.get_json()["items"]] == [pinned]
+    scope, key = Cursors("x")._serializer.loads_unsafe(r.get_json()["next_cursor"])[1]
+    assert key[0] is True and key[2] == pinned and key[3] == reference
+    # (SQLite's julianday() keeps the time to about 50 microseconds)
+    age = (reference - (T0.timestamp() - 720)) / 3600
+    assert key[1] == pytest.approx(ranking.hot(0, age), rel=1e-8) == 1 / 2.2**1.8
+    order = sorted(ages, key=lambda k: -hot(k))
+    assert _ids(client)[0] == [pinned] + [ids[k] for k in order]
+
+
+@pytest.mark.parametrize("score", [1, -1])
+def test_a_comment_right_at_the_score_floor_is_still_ranked(app, client, clock, score):
+    """With limit 1 the 2nd comment sets the floor: the youngest, its own score + 1 is
+    exactly H0 * (a_min + 2) ** gravity (kept by the rounding slack), and with a rank of 0
+    (score -1) there is no floor at all; either way it is on the second page."""
+    top = _post(client, clock, T0 - dt.timedelta(hours=1), "top")
+    _score(app, top, 10)
+    at_floor = _post(client, clock, T0, "at-floor")
+    _score(app, at_floor, score)
+    first, cursor = _ids(client, "&limit=1")
+    assert first == [top] and cursor is not None
+    assert _ids(client, f"&limit=1&cursor={cursor}") == ([at_floor], None)
+
+
+def test_a_comment_newer_than_the_reference_time_has_age_zero(app, client, clock):
+    """A first page's reference time is the start of its minute (ranking.hot_reference):
+    a comment posted later in that minute ranks as 0 hours old, not a negative age."""
+    _post(client, clock, T0 - dt.timedelta(hours=1), "older")
+    newest = _post(client, clock, T0 + dt.timedelta(seconds=30), "newest")
+    clock["now"] = T0 + dt.timedelta(seconds=50)
+    r = client.get(f"{THREAD}?sort=hot&limit=1")
+    assert [c["id"] for c in r.get_json()["items"]] == [newest]
+    _, key = Cursors("x")._serializer.loads_unsafe(r.get_json()["next_cursor"])[1]
+    assert key[3] == T0.timestamp()
+    assert key[1] == pytest.approx(ranking.hot(0, 0.0), rel=1e-8) == 1 / 2**1.8

@@ -2,7 +2,15 @@
 
 import pytest
 
-from service.domain.threads import CursorError, Cursors, ancestor_ids, place_reply
+from service.domain.threads import (
+    _HOT_STATEMENTS,
+    CursorError,
+    Cursors,
+    _check_hot_key,
+    _hot_statement,
+    ancestor_ids,
+    place_reply,
+)
 
 
 @pytest.mark.parametrize(
@@ -95,3 +103,43 @@ def test_check_key_accepts_only_the_types_a_listing_issues(values, ok):
     else:
         with pytest.raises(CursorError, match="^The cursor is malformed.$"):
             _check_key(values, sort)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1, 0.5, 7, 1_700_000_000],  # pinned not a bool
+        ["yes", 0.5, 7, 1_700_000_000],
+        [False, "0.5", 7, 1_700_000_000],  # the hot key not a number
+        [False, True, 7, 1_700_000_000],  # a bool is no hot key
+        [False, 0.5, "7", 1_700_000_000],  # the id not an integer
+        [False, 0.5, True, 1_700_000_000],
+        [False, 0.5, 7, 1_700_000_000.5],  # the reference time not whole seconds
+    ],
+)
+def test_a_hot_cursor_with_a_value_of_the_wrong_type_is_malformed(values):
+    """A signed hot cursor is still checked value by value before it reaches SQL."""
+    with pytest.raises(CursorError) as refused:
+        _check_hot_key(values)
+    assert str(refused.value) == "The cursor is malformed."
+
+
+def test_a_well_formed_hot_cursor_is_let_through():
+    assert _check_hot_key([True, 0, 7, 1_700_000_000]) == [True, 0, 7, 1_700_000_000]
+    assert _check_hot_key([False, -0.25, 7, 0]) == [False, -0.25, 7, 0]
+
+
+def test_the_hot_statement_is_built_once_per_dialect_viewer_and_page():
+    """Building sort=hot's statement costs more than running it on SQLite (docs/markets.md):
+    it is built once per (dialect, signed in, paged) and reused."""
+    saved = dict(_HOT_STATEMENTS)
+    _HOT_STATEMENTS.clear()
+    try:
+        first = _hot_statement("sqlite", True, False)
+        assert _hot_statement("sqlite", True, False) is first
+        assert _HOT_STATEMENTS[("sqlite", True, False)] is first
+        assert _hot_statement("sqlite", False, False) is not first
+        assert _hot_statement("sqlite", True, True) is not first
+    finally:
+        _HOT_STATEMENTS.clear()
+        _HOT_STATEMENTS.update(saved)
