@@ -6,6 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from service import events as app_events
+from service.domain import comments as comment_rules
+from service.domain import events
+from service.domain.errors import RuleError
+from service.models import Comment
+from tests.api.test_domain_events import Recorder
 from tests.helpers import auth, callers
 
 API = "/api/v1"
@@ -47,3 +55,60 @@ def test_a_banned_author_cannot_edit_until_the_ban_expires(client, post):
     r = client.patch(f"{API}/comments/{c['id']}", json={"body": "after"}, headers=auth("u-1"))
     assert _problem(r) == (403, "banned", "You are banned from commenting.")
     assert client.get(f"{API}/comments/{c['id']}").get_json()["body"] == "before the ban"
+
+
+QUOTE = "https://news.example/quote/{symbol}"
+
+
+@pytest.mark.settings(COMMENTS_TICKER_URL_TEMPLATE=QUOTE)
+def test_an_edited_body_is_stored_with_its_links_fingerprint_and_event(app, client, post):
+    """What an edit leaves behind: the new HTML with the site's ticker links, the new text's
+    fingerprint (the double-submit rule compares it) and a comment.edited event naming the
+    editor (webhooks and the audit read it)."""
+    seen = Recorder()
+    app_events.add_sink(app, seen)
+    c = post("a1", "first words", user="u-1").get_json()
+    r = client.patch(
+        f"{API}/comments/{c['id']}",
+        json={"body": "now $BABA", "disclosure": {"BABA": "long"}},
+        headers=auth("u-1"),
+    )
+    assert r.status_code == 200, r.get_json()
+    assert 'href="https://news.example/quote/BABA"' in r.get_json()["body_html"]
+    [edited] = [e for e in seen.committed if e.type == events.COMMENT_EDITED]
+    assert (edited.article_id, edited.comment_id, edited.actor_id) == ("a1", c["id"], "u-1")
+    # the edited text is now the one a double submit is compared with; the old text is free
+    again = post("a1", "now $BABA", user="u-1", disclosure={"BABA": "long"})
+    assert again.status_code == 409 and again.get_json()["comment_id"] == c["id"]
+    assert post("a1", "first words", user="u-1").status_code == 201
+
+
+@pytest.mark.settings(COMMENTS_REQUIRE_DISCLOSURE=True)
+def test_a_disclosure_edit_cannot_drop_a_required_disclosure(client, post):
+    c = post("a1", "Buying $BABA", user="u-1", disclosure={"BABA": "long"}).get_json()
+    r = client.patch(f"{API}/comments/{c['id']}", json={"disclosure": None}, headers=auth("u-1"))
+    assert r.status_code == 422 and r.get_json()["type"].endswith("/invalid-disclosure")
+    assert client.get(f"{API}/comments/{c['id']}").get_json()["disclosure"] == {"BABA": "long"}
+
+
+def test_the_edit_window_includes_its_last_instant(post, db_session):
+    """COMMENTS_EDIT_WINDOW_SECONDS (900): an edit exactly 15 minutes after posting is
+    accepted; a microsecond later it is refused."""
+    c = db_session.get(Comment, post("a1", "words", user="u-1").get_json()["id"])
+    end = c.created_at + comment_rules.Rules().edit_window
+
+    def edit(body, now):
+        return comment_rules.edit_comment(
+            db_session,
+            comment=c,
+            body=body,
+            user_id="u-1",
+            guest_token_ok=False,
+            rules=comment_rules.Rules(),
+            now=now,
+        )
+
+    assert edit("last instant", end).edited_at == end
+    with pytest.raises(RuleError) as refused:
+        edit("too late", end + dt.timedelta(microseconds=1))
+    assert refused.value.kind == "edit-window-closed"
