@@ -112,3 +112,15 @@ def test_the_edit_window_includes_its_last_instant(post, db_session):
     with pytest.raises(RuleError) as refused:
         edit("too late", end + dt.timedelta(microseconds=1))
     assert refused.value.kind == "edit-window-closed"
+
+
+def test_a_deletion_is_stamped_with_the_time_it_was_asked_for(post, db_session):
+    """delete_comment(now=...) (the demo data builder passes one): the tombstone's
+    status_changed_at is that time, not the clock's."""
+    c = db_session.get(Comment, post("a1", "regret", user="u-1").get_json()["id"])
+    when = c.created_at + dt.timedelta(minutes=3)
+    status = comment_rules.delete_comment(
+        db_session, comment=c, user_id="u-1", guest_token_ok=False, is_moderator=False, now=when
+    )
+    assert status == "deleted" and c.status == "deleted"
+    assert c.status_changed_at == when and c.body is None
