@@ -124,3 +124,19 @@ def test_a_deletion_is_stamped_with_the_time_it_was_asked_for(post, db_session):
     )
     assert status == "deleted" and c.status == "deleted"
     assert c.status_changed_at == when and c.body is None
+
+
+def test_deleting_a_tombstone_or_someone_elses_comment_is_refused_exactly(client, post):
+    top = post("a1", "top", user="u-1").get_json()
+    post("a1", "reply", user="u-2", parent_id=top["id"])
+    url = f"{API}/comments/{top['id']}"
+    r = client.delete(url, headers=auth("u-2"))
+    assert _problem(r) == (
+        403,
+        "forbidden",
+        "Only the author or a moderator can delete this comment.",
+    )
+    assert client.delete(url, headers=auth("u-1")).status_code == 204
+    # the tombstone stays for its reply; deleting it again finds no comment
+    r = client.delete(url, headers=auth("u-1"))
+    assert _problem(r) == (404, "not-found", "There is no such comment.")
