@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
+from service.domain import comments as comment_rules
 from service.extensions import db
-from service.models import Comment
+from service.models import Comment, CommentStatus
 from tests.helpers import auth
 
 API = "/api/v1"
@@ -487,3 +488,16 @@ def test_counter_updates_refresh_an_article_already_loaded(app, post):
         assert (article.version, article.comment_count) == (version + 2, count + 1)
         assert article.first_comment_at == first
         db.session.rollback()
+
+
+def test_a_pin_ends_when_the_comment_leaves_the_thread(post, db_session):
+    """set_status: a pinned comment that is removed (or deleted, held...) loses its pin, so a
+    later restore does not put it back on top; publishing a pinned comment keeps the pin."""
+    c = db_session.get(Comment, post("a1", "pinned words").get_json()["id"])
+    c.pinned = True
+    comment_rules.set_status(db_session, c, CommentStatus.PUBLISHED)
+    assert c.pinned is True
+    comment_rules.set_status(db_session, c, CommentStatus.REMOVED)
+    assert c.pinned is False
+    comment_rules.set_status(db_session, c, CommentStatus.PUBLISHED)
+    assert c.pinned is False
