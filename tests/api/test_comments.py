@@ -501,3 +501,19 @@ def test_a_pin_ends_when_the_comment_leaves_the_thread(post, db_session):
     assert c.pinned is False
     comment_rules.set_status(db_session, c, CommentStatus.PUBLISHED)
     assert c.pinned is False
+
+
+def test_replies_to_a_missing_or_deleted_parent_get_exact_problems(client, post):
+    other = post("a2", "elsewhere").get_json()
+    r = post("a1", "reply", parent_id=other["id"])
+    problem = r.get_json()
+    detail = "parent_id: no such comment in this article."
+    assert (r.status_code, problem["type"].rsplit("/", 1)[-1]) == (422, "invalid-parent")
+    assert problem["detail"] == detail and problem["errors"] == {"parent_id": [detail]}
+    top = post("a1", "top", user="u-1").get_json()
+    post("a1", "kept alive", user="u-2", parent_id=top["id"])
+    assert client.delete(f"{API}/comments/{top['id']}", headers=auth("u-1")).status_code == 204
+    r = post("a1", "too late", user="u-3", parent_id=top["id"])
+    problem = r.get_json()
+    assert (r.status_code, problem["type"].rsplit("/", 1)[-1]) == (409, "parent-deleted")
+    assert problem["detail"] == "That comment was deleted; reply to another one."
