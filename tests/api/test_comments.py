@@ -7,8 +7,9 @@ import datetime as dt
 import pytest
 from sqlalchemy import select, update
 
+from service.domain import comments as comment_rules
 from service.extensions import db
-from service.models import Comment
+from service.models import Comment, CommentStatus
 from tests.helpers import auth
 
 API = "/api/v1"
@@ -487,3 +488,32 @@ def test_counter_updates_refresh_an_article_already_loaded(app, post):
         assert (article.version, article.comment_count) == (version + 2, count + 1)
         assert article.first_comment_at == first
         db.session.rollback()
+
+
+def test_a_pin_ends_when_the_comment_leaves_the_thread(post, db_session):
+    """set_status: a pinned comment that is removed (or deleted, held...) loses its pin, so a
+    later restore does not put it back on top; publishing a pinned comment keeps the pin."""
+    c = db_session.get(Comment, post("a1", "pinned words").get_json()["id"])
+    c.pinned = True
+    comment_rules.set_status(db_session, c, CommentStatus.PUBLISHED)
+    assert c.pinned is True
+    comment_rules.set_status(db_session, c, CommentStatus.REMOVED)
+    assert c.pinned is False
+    comment_rules.set_status(db_session, c, CommentStatus.PUBLISHED)
+    assert c.pinned is False
+
+
+def test_replies_to_a_missing_or_deleted_parent_get_exact_problems(client, post):
+    other = post("a2", "elsewhere").get_json()
+    r = post("a1", "reply", parent_id=other["id"])
+    problem = r.get_json()
+    detail = "parent_id: no such comment in this article."
+    assert (r.status_code, problem["type"].rsplit("/", 1)[-1]) == (422, "invalid-parent")
+    assert problem["detail"] == detail and problem["errors"] == {"parent_id": [detail]}
+    top = post("a1", "top", user="u-1").get_json()
+    post("a1", "kept alive", user="u-2", parent_id=top["id"])
+    assert client.delete(f"{API}/comments/{top['id']}", headers=auth("u-1")).status_code == 204
+    r = post("a1", "too late", user="u-3", parent_id=top["id"])
+    problem = r.get_json()
+    assert (r.status_code, problem["type"].rsplit("/", 1)[-1]) == (409, "parent-deleted")
+    assert problem["detail"] == "That comment was deleted; reply to another one."
