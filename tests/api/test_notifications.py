@@ -14,7 +14,7 @@ from service import events as app_events
 from service.domain import events
 from service.extensions import db
 from service.models import Ban, Follow, Mute, Notification, ReaderSettings
-from tests.helpers import MODERATOR, auth
+from tests.helpers import MODERATOR, auth, reconfigure
 from tests.openapi_check import assert_matches_spec
 
 MOD = auth("mod-1", **MODERATOR)
@@ -64,6 +64,16 @@ def no_follow_on_post(client: Any, *users: str) -> None:
     for user in users:
         r = client.patch(f"{ME}/settings", json={"follow_on_post": False}, headers=who(user))
         assert r.status_code == 200, r.get_json()
+
+
+def held_by_an_edit(app: Any, client: Any, tmp_path: Any, comment_id: int, body: str) -> None:
+    """u-2 edits a blocked term ("casino") into their comment: the edit puts it back in the
+    queue."""
+    terms = tmp_path / "terms.txt"
+    terms.write_text("casino\n")
+    reconfigure(app, COMMENTS_BLOCKED_TERMS_FILE=str(terms))
+    r = client.patch(f"/api/v1/comments/{comment_id}", json={"body": body}, headers=who("u-2"))
+    assert r.get_json()["status"] == "pending"
 
 
 # --- reply --------------------------------------------------------------------------------
@@ -355,13 +365,7 @@ def test_approving_a_held_reply_tells_a_reader_who_was_told_of_other_comments(cl
 def test_a_comment_held_again_after_an_edit_does_not_notify_twice(app, client, post, tmp_path):
     parent = post("p2", "mine", user="u-1").get_json()
     reply = post("p2", "fine words", user="u-2", parent_id=parent["id"]).get_json()
-    terms = tmp_path / "terms.txt"
-    terms.write_text("casino\n")
-    from tests.helpers import reconfigure
-
-    reconfigure(app, COMMENTS_BLOCKED_TERMS_FILE=str(terms))
-    r = client.patch(f"/api/v1/comments/{reply['id']}", json={"body": "casino"}, headers=who("u-2"))
-    assert r.get_json()["status"] == "pending"
+    held_by_an_edit(app, client, tmp_path, reply["id"], "casino")
     act(client, reply["id"], "approve")
     assert kinds(client, "u-1") == [("reply", reply["id"])]
 
@@ -371,8 +375,6 @@ def test_approving_an_edit_after_a_reader_told_of_it_muted_its_author(app, clien
     """Approval leaves out readers already told even when they are no longer to be told now
     (mutation testing, #22: ``targets.pop(user)`` without its default raised KeyError for a
     follower who had muted the author since, and the approval answered 500)."""
-    from tests.helpers import reconfigure
-
     follow(client, "u-9", "p6")
     parent = post("p6", "mine", user="u-1").get_json()
     client.post(INBOX + "/read", json={"up_to": 2**31 - 1}, headers=who("u-9"))
@@ -381,11 +383,7 @@ def test_approving_an_edit_after_a_reader_told_of_it_muted_its_author(app, clien
     assert kinds(client, "u-9") == told
     r = client.put("/api/v1/me/muted/u-2", headers=who("u-9"))
     assert r.status_code == 204, r.get_json()
-    terms = tmp_path / "terms.txt"
-    terms.write_text("casino\n")
-    reconfigure(app, COMMENTS_BLOCKED_TERMS_FILE=str(terms))
-    r = client.patch(f"/api/v1/comments/{reply['id']}", json={"body": "casino"}, headers=who("u-2"))
-    assert r.get_json()["status"] == "pending"
+    held_by_an_edit(app, client, tmp_path, reply["id"], "casino")
     act(client, reply["id"], "approve")
     assert kinds(client, "u-1") == [("reply", reply["id"])]
     assert kinds(client, "u-9") == told
@@ -398,17 +396,9 @@ def test_a_reply_held_after_its_notification_shows_neither_words_nor_author(
     approved their inbox keeps the notification but not the held words or who wrote them
     (mutation testing, #22: ``PUBLISHED or not shadowed`` in inbox._item, and an excerpt
     shown whatever ``shown`` says, both showed the held text)."""
-    from tests.helpers import reconfigure
-
     parent = post("p4", "mine", user="u-1").get_json()
     reply = post("p4", "fine words", user="u-2", parent_id=parent["id"]).get_json()
-    terms = tmp_path / "terms.txt"
-    terms.write_text("casino\n")
-    reconfigure(app, COMMENTS_BLOCKED_TERMS_FILE=str(terms))
-    r = client.patch(
-        f"/api/v1/comments/{reply['id']}", json={"body": "try the casino"}, headers=who("u-2")
-    )
-    assert r.get_json()["status"] == "pending"
+    held_by_an_edit(app, client, tmp_path, reply["id"], "try the casino")
     (held,) = inbox(client, "u-1")["items"]
     assert (held["kind"], held["comment_id"]) == ("reply", reply["id"])
     assert (held["actor"], held["excerpt"]) == (None, None)
