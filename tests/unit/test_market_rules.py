@@ -57,6 +57,35 @@ def test_slow_mode_is_the_stricter_of_the_moderators_and_the_surges():
     )
 
 
+FIVE_ON, TEN_ON = NOW + dt.timedelta(minutes=5), NOW + dt.timedelta(minutes=10)
+
+
+def test_a_surge_of_zero_seconds_is_no_slow_mode_and_has_no_end():
+    assert surge.slow_mode(_Article(surge_until=TEN_ON), NOW) == (0, None)
+    assert surge.slow_mode(_Article(slow_mode_until=TEN_ON), NOW) == (0, None)
+
+
+def test_of_equally_strict_settings_the_longest_says_when_slow_mode_ends():
+    both = _Article(slow_mode_seconds=30, slow_mode_until=FIVE_ON)
+    both.surge_slow_mode_seconds, both.surge_until = 30, TEN_ON
+    assert surge.slow_mode(both, NOW) == (30, TEN_ON)
+    both.slow_mode_until = None  # the moderator's lasts until changed
+    assert surge.slow_mode(both, NOW) == (30, None)
+    stricter = _Article(slow_mode_seconds=60, slow_mode_until=FIVE_ON)
+    stricter.surge_slow_mode_seconds, stricter.surge_until = 30, TEN_ON
+    assert surge.slow_mode(stricter, NOW) == (60, FIVE_ON)
+
+
+def test_no_article_row_has_no_premoderation_and_no_slow_mode():
+    """A thread nobody has written to has no row (None): the rules read it as all off."""
+    assert surge.premoderation_active(None, NOW) is False
+    assert surge.public_fields(None, NOW) == {
+        "slow_mode_seconds": 0,
+        "slow_mode_until": None,
+        "premoderation_until": None,
+    }
+
+
 def test_cashtags_and_link_domains():
     text = (
         "Long $baba and $9988.HK, $BRK.B too; not $5 or $100. See t.me/x and https://www.Bit.ly/y"
