@@ -244,6 +244,11 @@ def test_endpoints_are_listed_oldest_first_whatever_order_the_database_reads_the
         ).id
         for n in range(3)
     ]
+    # The oldest one changed: PostgreSQL writes its new row version after the others.
+    webhooks.update_endpoint(
+        db_session, endpoint_id=ids[0], changes={"events": ["comment.created"]}, actor_id="root"
+    )
+    db_session.flush()
     sqlite = db_session.get_bind().dialect.name == "sqlite"
     if sqlite:
         db_session.execute(text("PRAGMA reverse_unordered_selects = ON"))
