@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -20,6 +21,7 @@ from service.models import (
     CommentReaction,
     CommentReactionCount,
     Flag,
+    utcnow,
 )
 from tests.helpers import auth, reconfigure
 
@@ -288,14 +290,19 @@ def test_blocked_terms_and_links_hold_comments(client, post, app, tmp_path):
     )
 
 
-def test_the_audit_log_says_what_a_hold_changed_and_why(client, post, app, tmp_path):
+def test_the_audit_log_says_what_a_hold_changed_and_why(client, post, app, tmp_path, monkeypatch):
     """Mutation testing (#22): the audit entries of automatic holds were checked for their
     action and reason only; dropping their before/after snapshots, their time, the edited
-    comment's held reason or the "(after an edit)" note went unnoticed."""
+    comment's held reason or the "(after an edit)" note went unnoticed. The post's clock is
+    set to a past hour, so a hold stamped with the audit log's own clock instead of the
+    post's time (``now`` dropped from audit_hold's call) shows."""
+    posted = dt.datetime(2026, 3, 2, 9, 30, tzinfo=dt.UTC)
+    monkeypatch.setattr("service.api.comments.utcnow", lambda: posted)
     terms = tmp_path / "terms.txt"
     terms.write_text("scam\n")
     reconfigure(app, COMMENTS_BLOCKED_TERMS_FILE=str(terms))
     held = post("art", "a scam", user="u1").get_json()
+    monkeypatch.setattr("service.api.comments.utcnow", utcnow)  # the edit below is of now
     fine = post("art", "all good here", user="u5").get_json()
     r = client.patch(
         f"/api/v1/comments/{fine['id']}", json={"body": "actually a scam"}, headers=auth("u5")
@@ -321,7 +328,7 @@ def test_the_audit_log_says_what_a_hold_changed_and_why(client, post, app, tmp_p
         "held_reason": "blocked_term",
         "flag_count": 0,
     }
-    assert new["created_at"] == held["created_at"]  # held as it was posted
+    assert new["created_at"] == held["created_at"] == "2026-03-02T09:30:00Z"  # held as posted
     edited = hold_of(fine["id"])
     assert edited["reason"] == "blocked_term (after an edit)"
     assert (edited["before"]["status"], edited["before"]["held_reason"]) == ("published", None)
