@@ -16,9 +16,8 @@ from typing import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.multiprocess import MultiProcessCollector
 
-from ..observability.metrics import REGISTRY, metrics
+from ..observability.metrics import REGISTRY, metrics, multiprocess_registry
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +129,10 @@ class _Registered:
 
 def serve_worker_metrics(port: int, depths: QueueDepths) -> None:
     """A worker in its own container: its metrics (and the queue's depth) on ``port``."""
-    registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry = multiprocess_registry()
     else:
+        registry = CollectorRegistry()
         registry.register(_Registered(REGISTRY))  # type: ignore[arg-type]
     registry.register(QueueCollector(depths))
     delivery_metrics()

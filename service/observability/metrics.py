@@ -11,6 +11,7 @@ own registry.
 from __future__ import annotations
 
 import functools
+import glob
 import logging
 import os
 from dataclasses import dataclass
@@ -162,14 +163,45 @@ class _Registered:
         return self._registry.collect()
 
 
+_HEADER_BYTES = 8  # a value file's "bytes used" integer and its padding
+
+
+class WorkerFiles(MultiProcessCollector):
+    """prometheus_client's sum over the workers' value files, minus the files that do not
+    hold their header yet. A process opens its file before it sizes it, so for a moment the
+    file is empty, and the library's reader then raises ``struct.error``, failing the whole
+    scrape with a 500 (prometheus/client_python#1199). A process killed in that moment leaves
+    the empty file for good. Such a file has no value in it, so leaving it out loses
+    nothing; a file that has its header but is corrupt further on still fails loudly."""
+
+    def collect(self) -> Iterable[Any]:
+        files = [f for f in glob.glob(os.path.join(self._path, "*.db")) if _has_header(f)]
+        merged: Iterable[Any] = self.merge(files, accumulate=True)  # type: ignore[no-untyped-call]
+        return merged
+
+
+def _has_header(path: str) -> bool:
+    try:
+        return os.stat(path).st_size >= _HEADER_BYTES
+    except FileNotFoundError:  # a dead process's "live" gauge file, removed since the glob
+        return False
+
+
+def multiprocess_registry() -> CollectorRegistry:
+    """A registry that sums every process's value files in PROMETHEUS_MULTIPROC_DIR."""
+    registry = CollectorRegistry()
+    WorkerFiles(registry)  # type: ignore[no-untyped-call]
+    return registry
+
+
 def metrics_text(queue_sizes: Callable[[], dict[str, int]], *collectors: Any) -> bytes:
     """The Prometheus exposition: this process's metrics, or every worker's in multiprocess
     mode, plus the moderation queue gauge and any scrape-time ``collectors`` (the delivery
     queues: service/delivery/metrics.py)."""
-    registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        registry = multiprocess_registry()
     else:
+        registry = CollectorRegistry()
         registry.register(_Registered(REGISTRY))
     registry.register(_QueueCollector(queue_sizes))
     for collector in collectors:
