@@ -658,12 +658,13 @@ PURGE_BATCH = 100  # expired keys removed per remembered one: bounded work per r
 
 
 def purge_idempotency_keys(session: Session, *, now: dt.datetime, ttl: dt.timedelta) -> int:
-    """Forget up to PURGE_BATCH keys older than ``ttl`` (they no longer replay anything).
+    """Forget up to PURGE_BATCH keys at least ``ttl`` old: those no longer replay anything
+    (replay() treats a key as spent at exactly its TTL, and so does this).
     Run lazily by each post that remembers a key, so the table stays near one TTL's worth
     of keys without a scheduler (#14 item 11). Returns how many went."""
     expired = (
         select(IdempotencyKey.id)
-        .where(IdempotencyKey.created_at < now - ttl)
+        .where(IdempotencyKey.created_at <= now - ttl)
         .order_by(IdempotencyKey.created_at)
         .limit(PURGE_BATCH)
     )

@@ -73,3 +73,15 @@ def test_purge_forgets_at_most_a_batch_of_the_oldest_expired_keys(post, db_sessi
     _remember(db_session, "new", comment_id, NOW, ttl=TTL)
     left = db_session.scalars(select(IdempotencyKey.key).order_by(IdempotencyKey.key)).all()
     assert left == ["fresh", "new"]
+
+
+def test_purge_and_replay_agree_that_a_key_is_spent_at_exactly_its_ttl(post, db_session):
+    """The purge once kept a key exactly one TTL old (``<``) that replay() already treated
+    as spent (``<=``): harmless, but two rules for one boundary. Now both say spent."""
+    comment_id = post("a1", "once").get_json()["id"]
+    _remember(db_session, "exactly-ttl", comment_id, NOW - TTL)
+    _remember(db_session, "just-inside", comment_id, NOW - TTL + dt.timedelta(microseconds=1))
+    assert rules.purge_idempotency_keys(db_session, now=NOW, ttl=TTL) == 1
+    left = db_session.scalars(select(IdempotencyKey.key)).all()
+    assert left == ["just-inside"]
+    assert _replay(db_session, "just-inside", NOW).id == comment_id
