@@ -101,6 +101,10 @@ def _at_least(lowest: int | float, *, more_than: bool = False) -> Callable[[Any]
     return check
 
 
+def _port(value: Any) -> str | None:
+    return None if 1 <= value <= 65_535 else "a port from 1 to 65535"
+
+
 def _one_of(*choices: str) -> Callable[[Any], str | None]:
     return lambda value: None if value in choices else "one of " + ", ".join(choices)
 
@@ -225,7 +229,9 @@ class Settings:
     )
     jwt_issuer: str | None = _row(None, "When set, tokens must carry this `iss`.")
     jwt_audience: str | None = _row(None, "When set, tokens must carry this `aud`.")
-    jwt_leeway_seconds: int = _row(60, "Clock skew allowed on `exp`/`nbf`/`iat`.")
+    jwt_leeway_seconds: int = _row(
+        60, "Clock skew allowed on `exp`/`nbf`/`iat`.", check=_at_least(0)
+    )
     allow_guests: bool = _row(False, "Let callers without a token post with `author_name`.")
     max_depth: int = _row(
         5,
@@ -237,16 +243,23 @@ class Settings:
         "Replies nested under each top-level comment in a listing; the rest via /replies.",
         check=_at_least(1),
     )
-    edit_window_seconds: int = _row(900, "How long an author may edit a comment.")
+    edit_window_seconds: int = _row(
+        900, "How long an author may edit a comment (0: no editing).", check=_at_least(0)
+    )
     max_body: int = _row(10_000, "Longest comment body, in characters.", check=_at_least(1))
     reaction_kinds: tuple[str, ...] = _row(
         DEFAULT_REACTION_KINDS,
         "Comma-separated reaction kinds; `like`/`dislike` drive the score.",
         check=_reaction_kinds,
     )
-    idempotency_ttl_seconds: int = _row(86_400, "How long an `Idempotency-Key` is remembered.")
+    idempotency_ttl_seconds: int = _row(
+        86_400, "How long an `Idempotency-Key` is remembered.", check=_at_least(1)
+    )
     duplicate_window_seconds: int = _row(
-        300, "The same body from the same author on the same article within this window is 409."
+        300,
+        "The same body from the same author on the same article within this window is 409 "
+        "(0: no such check).",
+        check=_at_least(0),
     )
     premoderation: str = _row(
         "off",
@@ -265,7 +278,7 @@ class Settings:
         check=_at_least(0),
     )
     max_pinned: int = _row(3, "Pinned comments per article.", check=_at_least(0))
-    max_links: int = _row(3, "More links than this holds a comment for review.")
+    max_links: int = _row(3, "More links than this holds a comment for review.", check=_at_least(0))
     blocked_terms_file: str | None = _row(
         None,
         "A UTF-8 file of blocked terms or phrases, one per line (`#` starts a comment line); "
@@ -279,7 +292,9 @@ class Settings:
         check=_at_least(0),
     )
     trusted_proxies: int = _row(
-        0, "Proxies in front of the service whose `X-Forwarded-For` entry is trusted."
+        0,
+        "Proxies in front of the service whose `X-Forwarded-For` entry is trusted.",
+        check=_at_least(0),
     )
     cors_origins: tuple[str, ...] = _row(
         (),
@@ -336,7 +351,7 @@ class Settings:
     host: str = _row(
         "127.0.0.1", "Address the server binds (`0.0.0.0` in the container).", env="HOST"
     )
-    port: int = _row(8000, "Port the server binds.", env="PORT")
+    port: int = _row(8000, "Port the server binds.", env="PORT", check=_port)
     web_concurrency: int = _row(
         2,
         "Worker processes (`make run`: 1 while rate limits are counted in memory, so the "
@@ -534,7 +549,9 @@ class Settings:
         check=_at_least(0, more_than=True),
     )
     sse_retry_ms: int = _row(
-        3000, "The `retry:` an event stream tells clients to wait before reconnecting."
+        3000,
+        "The `retry:` an event stream tells clients to wait before reconnecting.",
+        check=_at_least(0),
     )
     sse_buffer: int = _row(
         200,

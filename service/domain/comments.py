@@ -707,6 +707,19 @@ def may_change(comment: Comment, *, user_id: str | None, guest_token_ok: bool) -
     return user_id is not None and comment.author_id == user_id
 
 
+def edit_window_closed(window: dt.timedelta) -> str:
+    """Why an edit is refused, in the window's own unit (COMMENTS_EDIT_WINDOW_SECONDS=0
+    turns editing off; 90 is not "1 minutes")."""
+    seconds = int(window.total_seconds())
+    if seconds <= 0:
+        return "Editing comments is turned off on this site."
+    minutes, rest = divmod(seconds, 60)
+    count, unit = (seconds, "second") if rest else (minutes, "minute")
+    return (
+        f"Comments can only be edited within {count} {unit}{'s' if count != 1 else ''} of posting."
+    )
+
+
 UNCHANGED: Any = object()  # edit_comment(disclosure=...) when the request left it out
 
 
@@ -731,13 +744,8 @@ def edit_comment(
     ban = active_ban(session, user_id, now)
     if ban is not None and not ban.shadow:
         raise RuleError(403, "You are banned from commenting.", kind="banned")
-    if now - comment.created_at > rules.edit_window:
-        minutes = int(rules.edit_window.total_seconds() // 60)
-        raise RuleError(
-            403,
-            f"Comments can only be edited within {minutes} minutes of posting.",
-            kind="edit-window-closed",
-        )
+    if not rules.edit_window or now - comment.created_at > rules.edit_window:
+        raise RuleError(403, edit_window_closed(rules.edit_window), kind="edit-window-closed")
     new_body = comment.body if body is None else _checked_body(body, rules)
     positions = (
         comment.disclosure if disclosure is UNCHANGED else markets.parse_disclosure(disclosure)

@@ -112,6 +112,43 @@ def test_the_edit_window_includes_its_last_instant(post, db_session):
     with pytest.raises(RuleError) as refused:
         edit("too late", end + dt.timedelta(microseconds=1))
     assert refused.value.kind == "edit-window-closed"
+    assert str(refused.value) == "Comments can only be edited within 15 minutes of posting."
+
+
+def test_an_edit_window_of_zero_turns_editing_off(post, db_session):
+    """COMMENTS_EDIT_WINDOW_SECONDS=0 (a negative one is refused at start-up): even an
+    edit at the instant of posting is refused, and the reason says editing is off."""
+    c = db_session.get(Comment, post("a1", "words", user="u-1").get_json()["id"])
+    with pytest.raises(RuleError) as refused:
+        comment_rules.edit_comment(
+            db_session,
+            comment=c,
+            body="changed",
+            user_id="u-1",
+            guest_token_ok=False,
+            rules=comment_rules.Rules(edit_window=dt.timedelta(0)),
+            now=c.created_at,
+        )
+    assert refused.value.kind == "edit-window-closed"
+    assert str(refused.value) == "Editing comments is turned off on this site."
+    assert c.body == "words" and c.edited_at is None
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [
+        (30, "30 seconds"),
+        (60, "1 minute"),
+        (90, "90 seconds"),
+        (1, "1 second"),
+        (7200, "120 minutes"),
+    ],
+)
+def test_the_closed_window_is_told_in_its_own_unit(seconds, words):
+    """A 30-second window once read "within 0 minutes"."""
+    assert comment_rules.edit_window_closed(dt.timedelta(seconds=seconds)) == (
+        f"Comments can only be edited within {words} of posting."
+    )
 
 
 def test_a_deletion_is_stamped_with_the_time_it_was_asked_for(post, db_session):

@@ -103,3 +103,50 @@ def test_every_problem_is_reported_at_once(tmp_path):
     message = str(caught.value)
     for name in ("COMMENTS_MAX_PINNED: 0 or more", "WEB_CONCURRENCY: 1 or more", "COMMENTS_ENV"):
         assert name in message
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("COMMENTS_EDIT_WINDOW_SECONDS", "-1", "0 or more"),
+        ("COMMENTS_JWT_LEEWAY_SECONDS", "-5", "0 or more"),
+        ("COMMENTS_IDEMPOTENCY_TTL_SECONDS", "0", "1 or more"),
+        ("COMMENTS_DUPLICATE_WINDOW_SECONDS", "-300", "0 or more"),
+        ("COMMENTS_MAX_LINKS", "-1", "0 or more"),
+        ("COMMENTS_TRUSTED_PROXIES", "-1", "0 or more"),
+        ("COMMENTS_SSE_RETRY_MS", "-1", "0 or more"),
+        ("PORT", "0", "a port from 1 to 65535"),
+        ("PORT", "65536", "a port from 1 to 65535"),
+    ],
+)
+def test_a_number_out_of_its_range_is_refused_by_name(tmp_path, name, value, message):
+    """A negative edit window once started a service on which nobody could edit, with no
+    word why; every number now has its range, and the service says which one is wrong."""
+    with pytest.raises(ConfigError, match=f"{name}: {message}"):
+        load_config(environ={name: value}, instance_path=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("COMMENTS_EDIT_WINDOW_SECONDS", "0"),  # no editing
+        ("COMMENTS_DUPLICATE_WINDOW_SECONDS", "0"),  # no duplicate check
+        ("COMMENTS_JWT_LEEWAY_SECONDS", "0"),
+        ("COMMENTS_IDEMPOTENCY_TTL_SECONDS", "1"),
+        ("PORT", "65535"),
+    ],
+)
+def test_the_edge_of_each_range_is_accepted(tmp_path, name, value):
+    assert load_config(environ={name: value}, instance_path=str(tmp_path))[name] == int(value)
+
+
+def test_every_numeric_setting_has_a_range():
+    """So a new number cannot arrive without one (the rows above were found without)."""
+    from service.config import SETTINGS
+
+    unchecked = [
+        s.name
+        for s in SETTINGS
+        if isinstance(s.default, (int, float)) and not isinstance(s.default, bool) and not s.check
+    ]
+    assert unchecked == []
