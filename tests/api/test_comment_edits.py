@@ -91,26 +91,26 @@ def test_a_disclosure_edit_cannot_drop_a_required_disclosure(client, post):
     assert client.get(f"{API}/comments/{c['id']}").get_json()["disclosure"] == {"BABA": "long"}
 
 
+def _edit_as_author(session, comment, body, now, rules=None):
+    return comment_rules.edit_comment(
+        session,
+        comment=comment,
+        body=body,
+        user_id="u-1",
+        guest_token_ok=False,
+        rules=rules or comment_rules.Rules(),
+        now=now,
+    )
+
+
 def test_the_edit_window_includes_its_last_instant(post, db_session):
     """COMMENTS_EDIT_WINDOW_SECONDS (900): an edit exactly 15 minutes after posting is
     accepted; a microsecond later it is refused."""
     c = db_session.get(Comment, post("a1", "words", user="u-1").get_json()["id"])
     end = c.created_at + comment_rules.Rules().edit_window
-
-    def edit(body, now):
-        return comment_rules.edit_comment(
-            db_session,
-            comment=c,
-            body=body,
-            user_id="u-1",
-            guest_token_ok=False,
-            rules=comment_rules.Rules(),
-            now=now,
-        )
-
-    assert edit("last instant", end).edited_at == end
+    assert _edit_as_author(db_session, c, "last instant", end).edited_at == end
     with pytest.raises(RuleError) as refused:
-        edit("too late", end + dt.timedelta(microseconds=1))
+        _edit_as_author(db_session, c, "too late", end + dt.timedelta(microseconds=1))
     assert refused.value.kind == "edit-window-closed"
     assert str(refused.value) == "Comments can only be edited within 15 minutes of posting."
 
@@ -119,16 +119,9 @@ def test_an_edit_window_of_zero_turns_editing_off(post, db_session):
     """COMMENTS_EDIT_WINDOW_SECONDS=0 (a negative one is refused at start-up): even an
     edit at the instant of posting is refused, and the reason says editing is off."""
     c = db_session.get(Comment, post("a1", "words", user="u-1").get_json()["id"])
+    off = comment_rules.Rules(edit_window=dt.timedelta(0))
     with pytest.raises(RuleError) as refused:
-        comment_rules.edit_comment(
-            db_session,
-            comment=c,
-            body="changed",
-            user_id="u-1",
-            guest_token_ok=False,
-            rules=comment_rules.Rules(edit_window=dt.timedelta(0)),
-            now=c.created_at,
-        )
+        _edit_as_author(db_session, c, "changed", c.created_at, rules=off)
     assert refused.value.kind == "edit-window-closed"
     assert str(refused.value) == "Editing comments is turned off on this site."
     assert c.body == "words" and c.edited_at is None
