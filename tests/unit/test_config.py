@@ -133,6 +133,10 @@ def test_a_number_out_of_its_range_is_refused_by_name(tmp_path, name, value, mes
         ("COMMENTS_DUPLICATE_WINDOW_SECONDS", "0"),  # no duplicate check
         ("COMMENTS_JWT_LEEWAY_SECONDS", "0"),
         ("COMMENTS_IDEMPOTENCY_TTL_SECONDS", "1"),
+        ("COMMENTS_MAX_LINKS", "0"),  # any link holds the comment
+        ("COMMENTS_TRUSTED_PROXIES", "0"),
+        ("COMMENTS_SSE_RETRY_MS", "0"),
+        ("PORT", "1"),
         ("PORT", "65535"),
     ],
 )
